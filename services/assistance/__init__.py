@@ -1,0 +1,3 @@
+"""assistance (社会救助): dibao, tekun, temporary assistance, orphans, disability subsidies."""
+
+SERVICE = "assistance"

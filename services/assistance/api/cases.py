@@ -1,0 +1,76 @@
+"""/v1/cases: enrol (stand-in for the application workflow), list with filters."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from sqlalchemy import func, select
+
+from shared import identity
+from shared.app import Session
+from shared.audit import record_read
+from shared.auth import Principal, require
+from shared.problems import Invalid
+from services.assistance import usecases
+from services.assistance.domain.cases import CaseStatus, Program
+from services.assistance.models import Case
+from services.assistance.schemas import CaseIn, CaseOut, Page
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"])
+
+
+def case_out(case: Case, principal: Principal) -> CaseOut:
+    return CaseOut(
+        case_id=case.id,
+        person_id=case.person_id,
+        id_number=case.id_number if principal.sees_pii else identity.mask(case.id_number),
+        program=case.program,
+        monthly_amount=case.monthly_amount,
+        status=case.status,
+        status_reason=case.status_reason,
+        status_changed_on=case.status_changed_on,
+        started_on=case.started_on,
+        hukou_division=case.hukou_division,
+    )
+
+
+@router.post("", response_model=CaseOut, status_code=status.HTTP_201_CREATED, summary="Enrol a person in a program")
+async def enrol(body: CaseIn, request: Request, session: Session, principal: Annotated[Principal, require("assistance:write")]) -> CaseOut:
+    case = await usecases.enrol(
+        session, request.app.state.settings, id_number=body.id_number, program=body.program.value,
+        monthly_amount=body.monthly_amount, scope=principal.division,
+    )
+    await session.commit()
+    return case_out(case, principal)
+
+
+@router.get("", response_model=Page[CaseOut], summary="List cases (filter by person, program, status, division)")
+async def list_cases(
+    request: Request,
+    session: Session,
+    principal: Annotated[Principal, require("assistance:read")],
+    id_number: str | None = None,
+    program: Program | None = None,
+    status: CaseStatus | None = None,
+    division: Annotated[str | None, Query(max_length=12)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[CaseOut]:
+    stmt = select(Case)
+    if id_number is not None:
+        try:
+            stmt = stmt.where(Case.id_number == identity.parse(id_number).value)
+        except identity.InvalidIdNumber as exc:
+            raise Invalid(f"invalid identity number: {exc}", field="id_number") from exc
+    if program:
+        stmt = stmt.where(Case.program == program.value)
+    if status:
+        stmt = stmt.where(Case.status == status.value)
+    if division:
+        stmt = stmt.where(Case.hukou_division.startswith(division, autoescape=True))
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    rows = (await session.execute(stmt.order_by(Case.created_at, Case.id).limit(limit).offset(offset))).scalars().all()
+    await record_read(session, principal, request, sorted({c.person_id for c in rows}))
+    await session.commit()
+    return Page(items=[case_out(c, principal) for c in rows], total=total, limit=limit, offset=offset)

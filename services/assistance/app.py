@@ -1,0 +1,21 @@
+"""Builds the assistance service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared import settings as settings_mod
+from shared.app import create_app
+from services.assistance import SERVICE
+from services.assistance.api import cases
+from services.assistance.handlers import registry_events
+
+
+def create(settings: settings_mod.Settings | None = None) -> FastAPI:
+    return create_app(
+        settings or settings_mod.load(SERVICE),
+        title="Minzheng assistance (社会救助)",
+        description="Social assistance: dibao, tekun, temporary assistance, orphans, disability subsidies.",
+        routers=[cases.router],
+        consumers=[registry_events],
+    )

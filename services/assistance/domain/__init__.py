@@ -1,0 +1,1 @@
+"""Pure rules of social assistance: no I/O, callable with plain values."""

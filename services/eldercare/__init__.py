@@ -1,0 +1,3 @@
+"""eldercare (养老服务): elders, assessments, the old-age allowance, home care, institutions."""
+
+SERVICE = "eldercare"

@@ -1,0 +1,69 @@
+"""/v1/allowances: enrol in the old-age allowance, look up by person."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from sqlalchemy import func, select
+
+from shared import identity
+from shared.app import Session
+from shared.audit import record_read
+from shared.auth import Principal, require
+from shared.problems import Invalid
+from services.eldercare import usecases
+from services.eldercare.models import Allowance
+from services.eldercare.schemas import AllowanceIn, AllowanceOut, Page
+
+router = APIRouter(prefix="/v1/allowances", tags=["allowances"])
+
+
+def allowance_out(a: Allowance, principal: Principal) -> AllowanceOut:
+    return AllowanceOut(
+        allowance_id=a.id,
+        person_id=a.person_id,
+        id_number=a.id_number if principal.sees_pii else identity.mask(a.id_number),
+        status=a.status,
+        monthly_amount=a.monthly_amount,
+        explanation=a.explanation,
+        started_on=a.started_on,
+        stopped_on=a.stopped_on,
+        stop_reason=a.stop_reason,
+        hukou_division=a.hukou_division,
+    )
+
+
+@router.post("", response_model=AllowanceOut, status_code=status.HTTP_201_CREATED, summary="Enrol a person aged 80+ in the old-age allowance")
+async def enrol(body: AllowanceIn, request: Request, session: Session, principal: Annotated[Principal, require("eldercare:write")]) -> AllowanceOut:
+    a = await usecases.enrol(session, request.app.state.settings, id_number=body.id_number, scope=principal.division)
+    await session.commit()
+    return allowance_out(a, principal)
+
+
+@router.get("", response_model=Page[AllowanceOut], summary="List allowances (filter by person, status, division)")
+async def list_allowances(
+    request: Request,
+    session: Session,
+    principal: Annotated[Principal, require("eldercare:read")],
+    id_number: str | None = None,
+    status: Annotated[str | None, Query(pattern="^(active|stopped)$")] = None,
+    division: Annotated[str | None, Query(max_length=12)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[AllowanceOut]:
+    stmt = select(Allowance)
+    if id_number is not None:
+        try:
+            stmt = stmt.where(Allowance.id_number == identity.parse(id_number).value)
+        except identity.InvalidIdNumber as exc:
+            raise Invalid(f"invalid identity number: {exc}", field="id_number") from exc
+    if status:
+        stmt = stmt.where(Allowance.status == status)
+    if division:
+        stmt = stmt.where(Allowance.hukou_division.startswith(division, autoescape=True))
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    rows = (await session.execute(stmt.order_by(Allowance.created_at, Allowance.id).limit(limit).offset(offset))).scalars().all()
+    await record_read(session, principal, request, [a.person_id for a in rows])
+    await session.commit()
+    return Page(items=[allowance_out(a, principal) for a in rows], total=total, limit=limit, offset=offset)

@@ -1,0 +1,21 @@
+"""Builds the eldercare service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared import settings as settings_mod
+from shared.app import create_app
+from services.eldercare import SERVICE
+from services.eldercare.api import allowances
+from services.eldercare.handlers import registry_events
+
+
+def create(settings: settings_mod.Settings | None = None) -> FastAPI:
+    return create_app(
+        settings or settings_mod.load(SERVICE),
+        title="Minzheng eldercare (养老服务)",
+        description="Eldercare: the old-age allowance, assessments, home care, institutions.",
+        routers=[allowances.router],
+        consumers=[registry_events],
+    )

@@ -1,0 +1,1 @@
+"""Pure rules of eldercare: no I/O, callable with plain values."""

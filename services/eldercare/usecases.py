@@ -1,0 +1,99 @@
+"""Eldercare use cases; the caller commits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import event_types as ev
+from shared import people
+from shared.events import publish
+from shared.problems import Conflict, Forbidden, Invalid
+from shared.settings import Settings
+from services.eldercare import SERVICE
+from services.eldercare.domain import allowance as rules
+from services.eldercare.models import Allowance, AllowanceBracket
+
+TOPIC = "eldercare.events.v1"
+
+
+async def emit(session: AsyncSession, type: str, a: Allowance, reason: str | None = None) -> None:
+    await publish(
+        session,
+        service=SERVICE,
+        topic=TOPIC,
+        type=type,
+        key=str(a.person_id),
+        subject=str(a.id),
+        data=ev.AllowanceEvent(
+            person_id=a.person_id,
+            id_number=a.id_number,
+            hukou_division=a.hukou_division,
+            allowance_id=a.id,
+            status=a.status,
+            monthly_amount=a.monthly_amount,
+            effective_date=a.stopped_on or a.started_on,
+            reason=reason,
+        ),
+    )
+
+
+async def brackets(session: AsyncSession) -> list[rules.Bracket]:
+    rows = (await session.execute(select(AllowanceBracket))).scalars().all()
+    return [rules.Bracket(r.effective_from, r.min_age, r.max_age, r.monthly_amount) for r in rows]
+
+
+async def enrol(session: AsyncSession, settings: Settings, *, id_number: str, scope: str, on: date | None = None) -> Allowance:
+    person = await people.resolve(session, settings, id_number)
+    if not person.hukou_division.startswith(scope):
+        raise Forbidden("the person's household registration is outside your division", field="id_number")
+    on = on or date.today()
+    assert person.birth_date is not None
+    ent = rules.entitlement(person.birth_date, on, await brackets(session), in_district=person.in_district, alive=person.status != "deceased")
+    if not ent.eligible:
+        raise Invalid(ent.explanation, field="id_number")
+    existing = (await session.execute(select(Allowance).where(Allowance.person_id == person.person_id).with_for_update())).scalar_one_or_none()
+    if existing is not None and existing.status == "active":
+        raise Conflict("the person already receives the allowance", field="id_number")
+    a = existing or Allowance(id=uuid.uuid4(), person_id=person.person_id, id_number=person.id_number)
+    a.status = "active"
+    a.monthly_amount = ent.monthly_amount
+    a.explanation = ent.explanation
+    a.started_on = on
+    a.stopped_on = None
+    a.stop_reason = None
+    a.hukou_division = person.hukou_division
+    session.add(a)
+    await session.flush()
+    await emit(session, "eldercare.allowance.enrolled", a)
+    return a
+
+
+async def stop_for_death(session: AsyncSession, person_id: uuid.UUID, date_of_death: date) -> Allowance | None:
+    a = (await session.execute(select(Allowance).where(Allowance.person_id == person_id).with_for_update())).scalar_one_or_none()
+    if a is None or a.status != "active":
+        return None
+    a.status = "stopped"
+    a.stopped_on = date_of_death
+    a.stop_reason = "death"
+    await emit(session, "eldercare.allowance.stopped", a, reason="death")
+    return a
+
+
+async def restore_after_revocation(session: AsyncSession, person_id: uuid.UUID) -> Allowance | None:
+    a = (await session.execute(select(Allowance).where(Allowance.person_id == person_id).with_for_update())).scalar_one_or_none()
+    if a is None or a.status != "stopped" or a.stop_reason != "death":
+        return None
+    a.status = "active"
+    a.stopped_on = None
+    a.stop_reason = None
+    await emit(session, "eldercare.allowance.enrolled", a, reason="death revoked")
+    return a
+
+
+async def follow_hukou(session: AsyncSession, person_id: uuid.UUID, hukou_division: str) -> None:
+    for a in (await session.execute(select(Allowance).where(Allowance.person_id == person_id))).scalars():
+        a.hukou_division = hukou_division

@@ -1,0 +1,21 @@
+"""Builds the monitoring service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared import settings as settings_mod
+from shared.app import create_app
+from services.monitoring import SERVICE
+from services.monitoring.api import records
+from services.monitoring.handlers import service_events
+
+
+def create(settings: settings_mod.Settings | None = None) -> FastAPI:
+    return create_app(
+        settings or settings_mod.load(SERVICE),
+        title="Minzheng monitoring (动态监测)",
+        description="The low-income population database, kept in step across departments, and its early warnings.",
+        routers=[records.router],
+        consumers=[service_events],
+    )

@@ -1,0 +1,1 @@
+"""Pure rules of monitoring: no I/O, callable with plain values."""

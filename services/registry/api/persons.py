@@ -1,0 +1,86 @@
+"""/v1/persons: register, get by id, find by identity number (every read audited)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from sqlalchemy import func, select
+
+from shared import identity
+from shared.audit import record_read
+from shared.app import Session
+from shared.auth import Principal, require
+from shared.problems import Invalid, NotFound
+from services.registry import usecases
+from services.registry.models import Person
+from services.registry.schemas import Page, PersonIn, PersonOut
+
+router = APIRouter(prefix="/v1/persons", tags=["persons"])
+
+
+def person_out(person: Person, principal: Principal) -> PersonOut:
+    return PersonOut(
+        person_id=person.id,
+        id_number=person.id_number if principal.sees_pii else identity.mask(person.id_number),
+        name=person.name,
+        sex=person.sex,
+        birth_date=person.birth_date,
+        hukou_division=person.hukou_division,
+        in_district=person.in_district,
+        status=person.status,
+        date_of_death=person.date_of_death,
+        household_id=person.household_id,
+        created_at=person.created_at,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonOut, summary="Register a person")
+async def register(
+    body: PersonIn, session: Session, principal: Annotated[Principal, require("registry:write")]
+) -> PersonOut:
+    person = await usecases.register_person(session, **body.model_dump(), scope=principal.division)
+    await session.commit()
+    await session.refresh(person)
+    return person_out(person, principal)
+
+
+@router.get("", response_model=Page[PersonOut], summary="Find persons (by identity number, name, division)")
+async def find(
+    request: Request,
+    session: Session,
+    principal: Annotated[Principal, require("registry:read")],
+    id_number: Annotated[str | None, Query(description="exact identity number")] = None,
+    name: Annotated[str | None, Query(max_length=100)] = None,
+    division: Annotated[str | None, Query(max_length=12, description="division code prefix")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[PersonOut]:
+    stmt = select(Person)
+    if id_number is not None:
+        try:
+            stmt = stmt.where(Person.id_number == identity.parse(id_number).value)
+        except identity.InvalidIdNumber as exc:
+            raise Invalid(f"invalid identity number: {exc}", field="id_number") from exc
+    if name:
+        stmt = stmt.where(Person.name == name)
+    if division:
+        stmt = stmt.where(Person.hukou_division.startswith(division, autoescape=True))
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    persons = (await session.execute(stmt.order_by(Person.created_at, Person.id).limit(limit).offset(offset))).scalars().all()
+    await record_read(session, principal, request, [p.id for p in persons])
+    await session.commit()
+    return Page(items=[person_out(p, principal) for p in persons], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{person_id}", response_model=PersonOut, summary="Get one person")
+async def get(
+    person_id: uuid.UUID, request: Request, session: Session, principal: Annotated[Principal, require("registry:read")]
+) -> PersonOut:
+    person = (await session.execute(select(Person).where(Person.id == person_id))).scalar_one_or_none()
+    if person is None:
+        raise NotFound("no such person in your division")
+    await record_read(session, principal, request, person.id)
+    await session.commit()
+    return person_out(person, principal)

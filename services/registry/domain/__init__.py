@@ -1,0 +1,1 @@
+"""Pure rules of the registry: no I/O, callable with plain values."""

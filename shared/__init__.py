@@ -1,0 +1,1 @@
+"""Minzheng platform code: what every service uses, and nothing domain-specific."""

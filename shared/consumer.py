@@ -1,0 +1,243 @@
+"""The idempotent consumer runner: each event's effect once, failures to the dead-letter topic.
+
+For every message, in partition order:
+1. parse it as a CloudEvent (structured or binary); unreadable → dead-letter at once;
+2. in one transaction, insert `(consumer, event id)` into `processed_events`
+   (`ON CONFLICT DO NOTHING`: a row already there means a duplicate, skipped)
+   and apply the handler's effect; commit;
+3. a handler error rolls back and is retried in place a bounded number of
+   times (so later events of the same person wait, keeping their order), then
+   the message goes to `<topic>.dlq` with the error in its headers;
+4. offsets are committed only after the database commit (or the DLQ send).
+
+A crash between the database commit and the offset commit redelivers the
+event; the processed-events row turns the redelivery into a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared import metrics, tracing
+from shared.db import processed_events
+from shared.events import MalformedEvent, ReceivedEvent, parse_message
+from shared.identity import mask_text
+from shared.kafka import dlq, make_consumer, make_producer
+from shared.settings import Settings
+
+log = structlog.get_logger("consumer")
+
+Handler = Callable[[AsyncSession, ReceivedEvent], Awaitable[None]]
+
+
+class Reject(Exception):
+    """A handler's verdict that an event can never be applied (bad payload): no retries."""
+
+
+@dataclass
+class Consumer:
+    """A named subscription: which topics, and a handler per event type."""
+
+    name: str
+    topics: list[str]
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+    def on(self, *types: str) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            for t in types:
+                self.handlers[t] = fn
+            return fn
+
+        return register
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        consumer: Consumer,
+        group_id: str | None = None,
+    ):
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.spec = consumer
+        self.group_id = group_id or f"{settings.consumer_group}.{consumer.name}"
+        self.kafka: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.lag: dict[str, int] = {}
+        self.running = False
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.spec.name}")
+
+    async def stop(self) -> None:
+        """Finish the message in hand, commit, leave the group."""
+        self._stopping.set()
+        if self._task:
+            try:
+                await asyncio.wait_for(self._task, timeout=self.settings.shutdown_grace_seconds)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+
+    async def kill(self) -> None:
+        """Stop abruptly, committing nothing more (tests use it to simulate a crash)."""
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        await self._close(commit=False)
+
+    async def _close(self, commit: bool = True) -> None:
+        kafka, self.kafka = self.kafka, None
+        producer, self.producer = self.producer, None
+        if kafka is not None:
+            with contextlib.suppress(Exception):
+                if not commit:
+                    # Leave without the client's final commit: nothing of ours is pending anyway.
+                    kafka._enable_auto_commit = False
+                await kafka.stop()
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+        self.running = False
+
+    async def _run(self) -> None:
+        backoff = 0.5
+        while not self._stopping.is_set():
+            try:
+                self.kafka = make_consumer(self.settings, self.spec.topics, self.group_id)
+                await self.kafka.start()
+                self.running = True
+                backoff = 0.5
+                await self._loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer error; reconnecting", consumer=self.spec.name, error=str(exc))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                await self._close()
+
+    async def _loop(self) -> None:
+        assert self.kafka is not None
+        while not self._stopping.is_set():
+            batches = await self.kafka.getmany(timeout_ms=200, max_records=500)
+            for tp, messages in batches.items():
+                done = None
+                for message in messages:
+                    await self.handle(message)
+                    done = message.offset + 1
+                    if self._stopping.is_set():
+                        break
+                # Offsets follow the database: a crash before this line redelivers
+                # events whose effects processed_events then skips.
+                if done is not None:
+                    await self.kafka.commit({tp: done})
+                if self._stopping.is_set():
+                    return
+            self._update_lag()
+
+    def _update_lag(self) -> None:
+        assert self.kafka is not None
+        for tp in self.kafka.assignment():
+            high = self.kafka.highwater(tp)
+            if high is None:
+                continue
+            with contextlib.suppress(Exception):
+                pos = self.kafka._subscription.subscription.assignment.state_value(tp).position  # noqa: SLF001
+                lag = max(0, high - (pos or 0))
+                self.lag[f"{tp.topic}/{tp.partition}"] = lag
+                metrics.CONSUMER_LAG.labels(self.settings.service, tp.topic, str(tp.partition)).set(lag)
+
+    # -- one message -------------------------------------------------------
+
+    async def handle(self, message: ConsumerRecord) -> str:
+        topic = message.topic
+        try:
+            event = parse_message(message.value, message.key, message.headers)
+        except MalformedEvent as exc:
+            await self._dead_letter(message, f"malformed: {exc}", attempts=0)
+            return "dead_lettered"
+        handler = self.spec.handlers.get(event.type)
+        if handler is None:
+            metrics.EVENTS_CONSUMED.labels(self.settings.service, topic, "ignored").inc()
+            return "ignored"
+        token = tracing.current_traceparent.set(event.traceparent)
+        try:
+            attempts = 0
+            while True:
+                attempts += 1
+                try:
+                    result = await self._apply(handler, event, topic)
+                    metrics.EVENTS_CONSUMED.labels(self.settings.service, topic, result).inc()
+                    return result
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    metrics.EVENTS_CONSUMED.labels(self.settings.service, topic, "failed").inc()
+                    final = isinstance(exc, Reject) or attempts >= self.settings.consumer_max_retries
+                    log.warning(
+                        "event failed",
+                        consumer=self.spec.name,
+                        event_id=event.id,
+                        type=event.type,
+                        attempt=attempts,
+                        error=mask_text(str(exc)),
+                    )
+                    if final:
+                        detail = "".join(traceback.format_exception_only(exc)).strip()
+                        await self._dead_letter(message, detail, attempts=attempts)
+                        return "dead_lettered"
+                    await asyncio.sleep(self.settings.consumer_retry_backoff_seconds * 2 ** (attempts - 1))
+        finally:
+            tracing.current_traceparent.reset(token)
+
+    async def _apply(self, handler: Handler, event: ReceivedEvent, topic: str) -> str:
+        async with self.sessionmaker() as session, session.begin():
+            inserted = await session.execute(
+                pg_insert(processed_events)
+                .values(consumer=self.spec.name, event_id=event.id, topic=topic, type=event.type)
+                .on_conflict_do_nothing()
+                .returning(processed_events.c.event_id)
+            )
+            if inserted.first() is None:
+                return "duplicate"
+            await handler(session, event)
+        return "processed"
+
+    async def _dead_letter(self, message: ConsumerRecord, error: str, attempts: int) -> None:
+        if self.producer is None:
+            self.producer = make_producer(self.settings)
+            await self.producer.start()
+        headers = list(message.headers or [])
+        headers += [
+            ("dlq-error", mask_text(error)[:2000].encode()),
+            ("dlq-consumer", self.spec.name.encode()),
+            ("dlq-original-topic", message.topic.encode()),
+            ("dlq-original-partition", str(message.partition).encode()),
+            ("dlq-original-offset", str(message.offset).encode()),
+            ("dlq-attempts", str(attempts).encode()),
+        ]
+        await self.producer.send_and_wait(dlq(message.topic), message.value, key=message.key, headers=headers)
+        metrics.EVENTS_CONSUMED.labels(self.settings.service, message.topic, "dead_lettered").inc()
+        log.error("event dead-lettered", consumer=self.spec.name, topic=message.topic, offset=message.offset, error=mask_text(error)[:500])
+
+
+def partition_of(tp: TopicPartition) -> str:
+    return f"{tp.topic}/{tp.partition}"

@@ -1,0 +1,151 @@
+"""CloudEvents 1.0 envelope (structured JSON mode), the outbox writer, and incoming-event parsing.
+
+Producers write structured mode; consumers accept structured and binary
+(`ce_*` headers) mode alike, as CONTRACT.md promises partners. Parsing and
+building go through the CloudEvents SDK so the envelope is checked against
+the spec, not against our reading of it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cloudevents.v1.http import CloudEvent
+from cloudevents.v1.kafka import KafkaMessage, from_binary, from_structured
+from pydantic import BaseModel
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import outbox
+
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
+
+
+class MalformedEvent(ValueError):
+    """The message is not a CloudEvent we can read; it goes to the dead-letter topic."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedEvent:
+    id: str
+    type: str
+    source: str
+    subject: str | None
+    time: datetime | None
+    data: dict[str, Any]
+    key: str | None
+    traceparent: str | None = None
+
+
+def envelope(
+    *,
+    service: str,
+    type: str,
+    subject: str,
+    data: BaseModel | dict[str, Any],
+    event_id: uuid.UUID | None = None,
+    time: datetime | None = None,
+) -> dict[str, Any]:
+    """Build a CloudEvent as the dict that is its structured-mode JSON."""
+    payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    attributes = {
+        "specversion": "1.0",
+        "id": str(event_id or uuid.uuid4()),
+        "source": f"/minzheng/{service}",
+        "type": type,
+        "subject": subject,
+        "time": (time or datetime.now(UTC)).isoformat(),
+        "datacontenttype": "application/json",
+    }
+    CloudEvent.create(attributes, payload)  # validates the attributes against the spec
+    return {**attributes, "data": payload}
+
+
+async def publish(
+    session: AsyncSession,
+    *,
+    service: str,
+    topic: str,
+    type: str,
+    key: str,
+    subject: str | None = None,
+    data: BaseModel | dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> uuid.UUID:
+    """Write an event to the outbox in the caller's transaction; the relay publishes it.
+
+    The event id is the outbox row's id, so a retried publish keeps its id and
+    consumers can drop the duplicate.
+    """
+    event_id = uuid.uuid4()
+    env = envelope(service=service, type=type, subject=subject or key, data=data, event_id=event_id)
+    from shared import tracing
+
+    await session.execute(
+        insert(outbox).values(
+            id=event_id,
+            topic=topic,
+            key=key,
+            type=type,
+            envelope=env,
+            headers={**tracing.inject_headers(), **(headers or {})},
+        )
+    )
+    # Wakes the relay at commit (PostgreSQL delivers NOTIFY on commit, deduplicated).
+    await session.execute(text("SELECT pg_notify('outbox', '')"))
+    return event_id
+
+
+def _headers(raw: list[tuple[str, bytes]] | None) -> dict[str, bytes]:
+    return {k: v for k, v in (raw or []) if v is not None}
+
+
+def parse_message(value: bytes | None, key: bytes | None, headers: list[tuple[str, bytes]] | None) -> ReceivedEvent:
+    """Read a Kafka message as a CloudEvent, structured or binary mode."""
+    if not value:
+        raise MalformedEvent("empty message")
+    hdrs = _headers(headers)
+    lowered = {k.lower(): v for k, v in hdrs.items()}
+    msg = KafkaMessage(headers=hdrs, key=key, value=value)
+    try:
+        if "ce_specversion" in lowered:
+            event = from_binary(msg, data_unmarshaller=lambda b: json.loads(b))
+        else:
+            event = from_structured(msg)
+    except Exception as exc:  # the SDK raises several types; all mean "not a CloudEvent"
+        raise MalformedEvent(f"not a CloudEvent: {exc}") from exc
+    attrs = event.get_attributes()
+    for required in ("id", "type", "source"):
+        if not attrs.get(required):
+            raise MalformedEvent(f"CloudEvent attribute {required!r} is missing")
+    data = event.get_data()
+    if isinstance(data, bytes | str):
+        try:
+            data = json.loads(data)
+        except ValueError as exc:
+            raise MalformedEvent("data is not JSON") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise MalformedEvent("data must be a JSON object")
+    time = attrs.get("time")
+    if isinstance(time, str):
+        try:
+            time = datetime.fromisoformat(time.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise MalformedEvent("time is not an RFC 3339 timestamp") from exc
+    tp = lowered.get("traceparent")
+    return ReceivedEvent(
+        id=str(attrs["id"]),
+        type=str(attrs["type"]),
+        source=str(attrs["source"]),
+        subject=attrs.get("subject"),
+        time=time,
+        data=data,
+        key=key.decode() if isinstance(key, bytes) else key,
+        traceparent=tp.decode() if isinstance(tp, bytes) else None,
+    )

@@ -1,0 +1,59 @@
+"""/healthz (liveness), /readyz (database and migrations; broker, backlog and lag reported), /metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from shared import metrics, migrations, outbox
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers; no dependency is touched")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: database answers and migrations are current")
+async def readyz(request: Request) -> JSONResponse:
+    state = request.app.state
+    body: dict[str, Any] = {"service": state.settings.service}
+    ready = True
+    try:
+        async with state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            current = await migrations.current(conn)
+        expected = state.migration_head
+        body["database"] = {"status": "up", "migration": current, "expected": expected}
+        if current != expected:
+            ready = False
+            body["database"]["status"] = "migrations pending"
+    except Exception as exc:
+        ready = False
+        body["database"] = {"status": "down", "error": type(exc).__name__}
+    # Reported, never failing readiness: the outbox absorbs a broker outage.
+    relay = state.relay
+    body["broker"] = {"status": "up" if relay.broker_up else "unknown_or_down"}
+    if body["database"]["status"] != "down":
+        try:
+            async with state.sessionmaker() as session:
+                body["outbox_backlog"] = await outbox.backlog(session)
+            metrics.OUTBOX_BACKLOG.labels(state.settings.service).set(body["outbox_backlog"])
+        except Exception:
+            body["outbox_backlog"] = None
+    body["outbox_relay"] = {"leader": relay.is_leader}
+    body["consumers"] = {
+        r.spec.name: {"running": r.running, "lag": dict(r.lag)} for r in state.consumers
+    }
+    body["status"] = "ready" if ready else "not ready"
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics_endpoint() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,74 @@
+"""Kafka clients configured one way for every service, and the topics of the contract."""
+
+from __future__ import annotations
+
+import contextlib
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from shared.settings import Settings
+
+TOPICS = (
+    "partner.deaths.v1",
+    "partner.hukou.v1",
+    "partner.medical-expenses.v1",
+    "partner.income.v1",
+    "registry.events.v1",
+    "assistance.events.v1",
+    "eldercare.events.v1",
+    "monitoring.low-income.v1",
+    "monitoring.alerts.v1",
+)
+
+
+def dlq(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+ALL_TOPICS = TOPICS + tuple(dlq(t) for t in TOPICS)
+
+
+def make_producer(settings: Settings) -> AIOKafkaProducer:
+    acks: int | str = settings.kafka_acks if settings.kafka_acks == "all" else int(settings.kafka_acks)
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"minzheng-{settings.service}",
+        acks=acks,
+        enable_idempotence=settings.kafka_enable_idempotence,
+        request_timeout_ms=10_000,
+        linger_ms=2,
+    )
+
+
+def make_consumer(settings: Settings, topics: list[str], group_id: str | None = None) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"minzheng-{settings.service}",
+        group_id=group_id or settings.consumer_group,
+        enable_auto_commit=False,  # offsets are committed after the database commit
+        auto_offset_reset="earliest",
+        max_poll_records=500,
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=1_000,
+        request_timeout_ms=15_000,
+    )
+
+
+async def create_topics(bootstrap: str, partitions: int = 3, replication: int = 1) -> list[str]:
+    """Create every topic of the contract and its dead-letter topic; return those created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="minzheng-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in ALL_TOPICS if t not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [NewTopic(t, num_partitions=partitions, replication_factor=replication) for t in missing]
+                )
+        return missing
+    finally:
+        await admin.close()

@@ -1,0 +1,68 @@
+"""Alembic, one history per service: `minzheng migrate SERVICE` runs it as its own step.
+
+Each service keeps `services/<service>/migrations/` (env.py and versions/);
+the platform tables come with each service's first revision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
+
+
+def config(service: str, url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url)
+    cfg.attributes["service"] = service
+    return cfg
+
+
+def upgrade(service: str, url: str, revision: str = "head") -> None:
+    command.upgrade(config(service, url), revision)
+
+
+def head(service: str) -> str | None:
+    return ScriptDirectory.from_config(config(service, "")).get_current_head()
+
+
+async def current(conn: AsyncConnection) -> str | None:
+    def _current(sync: Connection) -> str | None:
+        return MigrationContext.configure(sync).get_current_revision()
+
+    return await conn.run_sync(_current)
+
+
+def run_env(target_metadata: list[MetaData]) -> None:
+    """The body of every service's migrations/env.py."""
+    from alembic import context
+
+    url = context.config.get_main_option("sqlalchemy.url")
+
+    def do_migrations(sync: Connection) -> None:
+        context.configure(connection=sync, target_metadata=target_metadata, compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run() -> None:
+        engine = create_async_engine(url)
+        async with engine.connect() as conn:
+            await conn.run_sync(do_migrations)
+        await engine.dispose()
+
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    else:
+        asyncio.run(run())

@@ -1,0 +1,204 @@
+"""The outbox relay: publishes committed events to Kafka in order, marks them published.
+
+One relay per service is active at a time (a PostgreSQL advisory lock elects
+it), so replicas are safe. It takes unpublished rows in `seq` order with
+`FOR UPDATE SKIP LOCKED`, sends them (aiokafka keeps per-partition order, and
+the key decides the partition), waits for the broker's acknowledgement, and
+only then marks them published in the same transaction that locked them. If
+the broker is down the transaction rolls back, the rows stay unpublished and
+the relay retries with backoff: nothing is lost, at worst a row is sent twice
+with the same event id, which consumers drop.
+
+It wakes on `NOTIFY outbox` (sent by `publish()` at commit) and polls as a
+fallback, so latency is milliseconds when the broker is up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import zlib
+from datetime import timedelta
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared import metrics
+from shared.db import outbox, utcnow
+from shared.events import STRUCTURED_CONTENT_TYPE
+from shared.kafka import make_producer
+from shared.settings import Settings
+
+log = structlog.get_logger("outbox")
+
+
+class OutboxRelay:
+    def __init__(self, settings: Settings, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]):
+        self.settings = settings
+        self.engine = engine
+        self.sessionmaker = sessionmaker
+        self.producer: AIOKafkaProducer | None = None
+        self.wake = asyncio.Event()
+        self.broker_up = False
+        self.is_leader = False
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock_id = zlib.crc32(f"minzheng-outbox-{settings.service}".encode())
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.settings.service}")
+
+    async def stop(self) -> None:
+        """Flush what can be flushed, then stop (graceful shutdown)."""
+        self._stopping.set()
+        self.wake.set()
+        if self._task:
+            try:
+                await asyncio.wait_for(self._task, timeout=self.settings.shutdown_grace_seconds)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        await self._close_producer()
+
+    async def _close_producer(self) -> None:
+        if self.producer is not None:
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
+            self.producer = None
+            self.broker_up = False
+
+    # -- the loop ----------------------------------------------------------
+
+    async def _run(self) -> None:
+        backoff = 0.2
+        while not self._stopping.is_set():
+            try:
+                async with self.engine.connect() as lock_conn:
+                    raw = await lock_conn.get_raw_connection()
+                    pg = raw.driver_connection
+                    got = await pg.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_id)
+                    if not got:
+                        self.is_leader = False
+                        await self._sleep(5.0)
+                        continue
+                    self.is_leader = True
+                    await pg.add_listener("outbox", self._on_notify)
+                    try:
+                        await self._lead()
+                    finally:
+                        with contextlib.suppress(Exception):
+                            await pg.remove_listener("outbox", self._on_notify)
+                            await pg.fetchval("SELECT pg_advisory_unlock($1)", self._lock_id)
+                        self.is_leader = False
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # database gone: retry, never die
+                log.warning("outbox relay error", error=str(exc))
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _on_notify(self, *_args: object) -> None:
+        self.wake.set()
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def _lead(self) -> None:
+        backoff = 0.2
+        last_cleanup = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            self.wake.clear()
+            try:
+                sent = await self.publish_batch()
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox publish failed; will retry", error=str(exc))
+                await self._close_producer()
+                if self._stopping.is_set():
+                    return
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            if self._stopping.is_set() and sent == 0:
+                return
+            if sent >= self.settings.outbox_batch_size:
+                continue  # more waiting: go on at once
+            if loop.time() - last_cleanup > 3600:
+                last_cleanup = loop.time()
+                await self.cleanup()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=self.settings.outbox_poll_seconds)
+
+    async def _producer(self) -> AIOKafkaProducer:
+        if self.producer is None:
+            producer = make_producer(self.settings)
+            try:
+                await producer.start()
+            except Exception:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                raise
+            self.producer = producer
+        self.broker_up = True
+        return self.producer
+
+    async def publish_batch(self) -> int:
+        """Publish up to one batch of unpublished rows; return how many were published."""
+        async with self.sessionmaker() as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.envelope, outbox.c.headers)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.seq)
+                    .limit(self.settings.outbox_batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                metrics.OUTBOX_BACKLOG.labels(self.settings.service).set(0)
+                return 0
+            producer = await self._producer()
+            futures = []
+            for row in rows:
+                headers = [("content-type", STRUCTURED_CONTENT_TYPE.encode())]
+                headers += [(k, str(v).encode()) for k, v in (row.headers or {}).items()]
+                futures.append(
+                    await producer.send(
+                        row.topic,
+                        json.dumps(row.envelope, ensure_ascii=False, separators=(",", ":")).encode(),
+                        key=row.key.encode(),
+                        headers=headers,
+                    )
+                )
+            # Raises if the broker did not acknowledge: the transaction rolls back,
+            # the rows stay unpublished and the next round sends them again.
+            await asyncio.gather(*futures)
+            await session.execute(
+                update(outbox).where(outbox.c.seq.in_([r.seq for r in rows])).values(published_at=func.now())
+            )
+            for row in rows:
+                metrics.EVENTS_PUBLISHED.labels(self.settings.service, row.topic).inc()
+        return len(rows)
+
+    async def cleanup(self) -> None:
+        """Forget published rows after the retention period (kept that long for replay)."""
+        cutoff = utcnow() - timedelta(days=self.settings.outbox_retention_days)
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(delete(outbox).where(outbox.c.published_at < cutoff))
+
+
+async def backlog(session: AsyncSession) -> int:
+    return int(
+        (await session.execute(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))).scalar_one()
+    )

@@ -1,0 +1,90 @@
+"""Settings, one place: read from the environment (pydantic-settings).
+
+Every variable can be given per service with the service's name as prefix
+(`REGISTRY_DATABASE_URL`), which wins over the plain name (`DATABASE_URL`);
+that lets one environment (a developer's shell, the local stack) hold all
+four services' settings, while a container sets the plain names.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("registry", "assistance", "eldercare", "monitoring")
+DEFAULT_PORTS = {"registry": 8001, "assistance": 8002, "eldercare": 8003, "monitoring": 8004}
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+STATE_DIR = Path(os.environ.get("MINZHENG_HOME", PROJECT_DIR / ".minzheng"))
+
+
+def local_jwt_secret() -> str:
+    """The local signing key, made once and kept under .minzheng/ (never used in production)."""
+    path = STATE_DIR / "jwt-secret"
+    if not path.exists():
+        import secrets
+
+        STATE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    service: str
+    database_url: str = ""
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_acks: str = "all"
+    kafka_enable_idempotence: bool = False
+    consumer_group: str = ""
+    consumers_enabled: bool = True
+    consumer_max_retries: int = Field(3, ge=1, le=20)
+    consumer_retry_backoff_seconds: float = 0.2
+    jwt_secret: str = ""
+    jwt_algorithm: str = "HS256"
+    registry_url: str = "http://127.0.0.1:8001"
+    service_token: str = ""
+    host: str = "127.0.0.1"
+    port: int = 0
+    log_level: str = "INFO"
+    log_format: str = "json"
+    otel_exporter_otlp_endpoint: str = ""
+    otel_service_name: str = ""
+    shutdown_grace_seconds: float = 20.0
+    outbox_batch_size: int = 500
+    outbox_poll_seconds: float = 1.0
+    outbox_retention_days: int = 7
+    topic_partitions: int = 3
+    topic_replication: int = 1
+
+    def model_post_init(self, _context: object) -> None:
+        if not self.consumer_group:
+            self.consumer_group = f"minzheng-{self.service}"
+        if not self.port:
+            self.port = DEFAULT_PORTS.get(self.service, 8000)
+        if not self.jwt_secret:
+            self.jwt_secret = local_jwt_secret()
+        if not self.otel_service_name:
+            self.otel_service_name = f"minzheng-{self.service}"
+        if not self.database_url:
+            self.database_url = f"postgresql+asyncpg://postgres@127.0.0.1:55432/{self.service}"
+
+
+def load(service: str, **overrides: object) -> Settings:
+    """Settings for one service: `<SERVICE>_X` wins over `X`, explicit overrides win over both."""
+    prefixed = {
+        name: os.environ[f"{service.upper()}_{name.upper()}"]
+        for name in Settings.model_fields
+        if f"{service.upper()}_{name.upper()}" in os.environ
+    }
+    return Settings(service=service, **{**prefixed, **overrides})
+
+
+@cache
+def cached(service: str) -> Settings:
+    return load(service)
