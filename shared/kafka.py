@@ -51,7 +51,7 @@ def make_consumer(settings: Settings, topics: list[str], group_id: str | None = 
         enable_auto_commit=False,  # offsets are committed after the database commit
         auto_offset_reset="earliest",
         max_poll_records=500,
-        session_timeout_ms=10_000,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=1_000,
         request_timeout_ms=15_000,
     )

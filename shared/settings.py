@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     kafka_enable_idempotence: bool = False
     consumer_group: str = ""
     consumers_enabled: bool = True
+    consumer_session_timeout_ms: int = 10_000
     consumer_max_retries: int = Field(3, ge=1, le=20)
     consumer_retry_backoff_seconds: float = 0.2
     jwt_secret: str = ""

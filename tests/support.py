@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import random
@@ -58,7 +59,9 @@ class Infra:
         """A fresh database migrated for `service`; returns its URL."""
         self.pg.create_databases([name])
         url = self.pg.url(name)
-        migrations.upgrade(service, url)
+        # Alembic's env runs its own event loop: give it a thread (blocks the caller briefly).
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(migrations.upgrade, service, url).result()
         return url
 
     def settings(self, service: str, **overrides: Any) -> settings_mod.Settings:

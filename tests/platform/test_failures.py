@@ -1,0 +1,183 @@
+"""Failure behaviour: broker outages, poison messages, consumers killed mid-batch."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import date, timedelta
+
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import func, select, text
+
+from services.assistance.handlers import registry_events as assistance_registry_events
+from shared import devstack
+from shared.consumer import ConsumerRunner
+from shared.db import make_engine, make_sessionmaker, outbox, processed_events
+from shared.kafka import create_topics
+from tests.support import Infra, Stack, eventually, new_id_number, partner_death, produce, start_service
+
+YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
+
+
+async def _read_topic(bootstrap: str, topic: str, want: int, timeout: float = 15, distinct: bool = False) -> list:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"t-{uuid.uuid4().hex}", auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    got: list = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len({m.value for m in got} if distinct else got) < want and loop.time() < deadline:
+            for msgs in (await consumer.getmany(timeout_ms=200)).values():
+                got.extend(msgs)
+    finally:
+        await consumer.stop()
+    return got
+
+
+async def test_deaths_recorded_while_broker_is_down_are_published_when_it_returns(infra: Infra, tmp_path) -> None:
+    broker = devstack.Broker(devstack.free_port(), log_path=tmp_path / "outage-broker.log")
+    broker.start()
+    await create_topics(broker.bootstrap)
+    url = infra.database(f"registry_outage_{uuid.uuid4().hex[:6]}", "registry")
+    registry = await start_service("registry", infra.settings("registry", database_url=url, kafka_bootstrap_servers=broker.bootstrap, consumers_enabled=False))
+    try:
+        async with registry.client() as c:
+            numbers = [new_id_number() for _ in range(5)]
+            for n in numbers:
+                assert (await c.post("/v1/persons", json={"id_number": n, "name": "李桂兰", "hukou_division": "340207001"})).status_code == 201
+            await eventually(lambda: _backlog(c, 0))
+
+            broker.stop()
+            for i, n in enumerate(numbers):
+                r = await c.post("/v1/deaths", json={"id_number": n, "date_of_death": YESTERDAY, "source": "hospital", "reference": f"OUT-{i}-{n[-6:]}"})
+                assert r.status_code == 201, r.text
+            await eventually(lambda: _backlog(c, 5, at_least=True))  # held in the outbox, not lost
+            ready = (await c.get("/readyz"))
+            assert ready.status_code == 200  # a broker outage does not take the service out of rotation
+
+            broker.start()  # memory storage: a new, empty broker on the same port
+            await create_topics(broker.bootstrap)
+            messages = await _read_topic(broker.bootstrap, "registry.events.v1", want=5, timeout=20, distinct=True)
+            # At least once: a batch cut by the outage may be sent again, with the same event ids.
+            died = {e["id"]: e for e in map(json.loads, (m.value for m in messages)) if e["type"] == "registry.person.died"}
+            assert sorted(e["data"]["id_number"] for e in died.values()) == sorted(numbers)
+            await eventually(lambda: _backlog(c, 0))
+    finally:
+        await registry.stop()
+        broker.stop()
+
+
+async def _backlog(client, expected: int, at_least: bool = False) -> bool:  # noqa: ANN001
+    body = (await client.get("/readyz")).json()
+    backlog = body.get("outbox_backlog")
+    return backlog is not None and (backlog >= expected if at_least else backlog == expected)
+
+
+async def test_malformed_events_go_to_the_dead_letter_topic_and_the_next_is_processed(stack: Stack) -> None:
+    bootstrap = stack.infra.broker.bootstrap
+    id_number = new_id_number()
+    async with stack["registry"].client() as c:
+        assert (await c.post("/v1/persons", json={"id_number": id_number, "name": "张建国", "hukou_division": "340207002"})).status_code == 201
+        marker = uuid.uuid4().hex
+        await produce(bootstrap, "partner.deaths.v1", b"{not json " + marker.encode(), key="p")
+        bad_payload = partner_death("123456789012345678", YESTERDAY)  # fails the check digit
+        await produce(bootstrap, "partner.deaths.v1", bad_payload, key="p")
+        await produce(bootstrap, "partner.deaths.v1", partner_death(id_number, YESTERDAY, "public_security"), key="p")
+
+        async def deceased() -> bool:
+            r = await c.get("/v1/persons", params={"id_number": id_number})
+            return r.json()["items"][0]["status"] == "deceased"
+
+        await eventually(deceased, timeout=10)
+    dead = await _read_topic(bootstrap, "partner.deaths.v1.dlq", want=2, timeout=10)
+    ours = [m for m in dead if marker.encode() in m.value or bad_payload["id"].encode() in m.value]
+    assert len(ours) == 2
+    errors = [dict(m.headers)["dlq-error"].decode() for m in ours]
+    assert any(e.startswith("malformed") for e in errors)
+    assert any("id_number" in e for e in errors)
+    assert all(dict(m.headers)["dlq-original-topic"] == b"partner.deaths.v1" for m in ours)
+
+
+async def test_binary_mode_partner_events_are_accepted(stack: Stack) -> None:
+    id_number = new_id_number()
+    async with stack["registry"].client() as c:
+        assert (await c.post("/v1/persons", json={"id_number": id_number, "name": "赵玉梅", "hukou_division": "340207101"})).status_code == 201
+        headers = [
+            ("ce_specversion", b"1.0"), ("ce_id", str(uuid.uuid4()).encode()), ("ce_source", b"/partners/funeral"),
+            ("ce_type", b"partner.death.reported"), ("content-type", b"application/json"),
+        ]
+        body = {"id_number": id_number, "date_of_death": YESTERDAY, "source": "funeral_home", "reference": f"BIN-{uuid.uuid4().hex[:8]}"}
+        await produce(stack.infra.broker.bootstrap, "partner.deaths.v1", body, key="f", headers=headers)
+
+        async def deceased() -> bool:
+            return (await c.get("/v1/persons", params={"id_number": id_number})).json()["items"][0]["status"] == "deceased"
+
+        await eventually(deceased, timeout=10)
+
+
+async def test_consumer_killed_mid_batch_applies_no_effect_twice(infra: Infra, tmp_path) -> None:
+    """Kill the assistance consumer while it works through deaths; restart; every case suspended once."""
+    broker = devstack.Broker(devstack.free_port(), log_path=tmp_path / "crash-broker.log")
+    broker.start()
+    await create_topics(broker.bootstrap, partitions=1)
+    url = infra.database(f"assistance_crash_{uuid.uuid4().hex[:6]}", "assistance")
+    settings = infra.settings("assistance", database_url=url, kafka_bootstrap_servers=broker.bootstrap, consumer_group="crash-test", consumer_session_timeout_ms=6000)
+    engine = make_engine(url)
+    sessionmaker = make_sessionmaker(engine)
+    n = 300
+    person_ids = [uuid.uuid4() for _ in range(n)]
+    try:
+        async with sessionmaker() as s, s.begin():
+            for pid in person_ids:
+                await s.execute(
+                    text("INSERT INTO cases (id, person_id, id_number, program, monthly_amount, status, started_on, hukou_division) "
+                         "VALUES (:id, :pid, :num, 'dibao', 500.00, 'active', CURRENT_DATE, '340207001')"),
+                    {"id": uuid.uuid4(), "pid": pid, "num": new_id_number()},
+                )
+        events = [
+            {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/minzheng/registry", "type": "registry.person.died",
+             "subject": str(pid), "datacontenttype": "application/json",
+             "data": {"person_id": str(pid), "id_number": new_id_number(), "hukou_division": "340207001", "death_id": str(uuid.uuid4()),
+                      "date_of_death": YESTERDAY, "source": "hospital", "status": "reported"}}
+            for pid in person_ids
+        ]
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+        await producer.start()
+        for e in events:
+            await producer.send("registry.events.v1", json.dumps(e).encode(), key=e["subject"].encode())
+        await producer.flush()
+        await producer.stop()
+
+        async def processed() -> int:
+            async with sessionmaker() as s:
+                return (await s.execute(select(func.count()).select_from(processed_events))).scalar_one()
+
+        first = ConsumerRunner(settings, sessionmaker, assistance_registry_events)
+        first.start()
+        await eventually(lambda: _at_least(processed, 20), timeout=30, interval=0.01)
+        await first.kill()  # mid-batch: no offset commit for the work in hand
+        done_at_kill = await processed()
+        assert done_at_kill < n, "the consumer finished before it could be killed; the test proves nothing"
+
+        second = ConsumerRunner(settings, sessionmaker, assistance_registry_events)
+        second.start()
+        await eventually(lambda: _at_least(processed, n), timeout=60, interval=0.1)
+        await second.stop()
+
+        async with sessionmaker() as s:
+            per_case = (await s.execute(
+                select(outbox.c.key, func.count()).where(outbox.c.type == "assistance.case.suspended").group_by(outbox.c.key)
+            )).all()
+            statuses = (await s.execute(text("SELECT status, count(*) FROM cases GROUP BY status"))).all()
+        assert len(per_case) == n and all(count == 1 for _, count in per_case)
+        assert dict(statuses) == {"suspended": n}
+    finally:
+        await engine.dispose()
+        broker.stop()
+
+
+async def _at_least(fn, n: int) -> bool:  # noqa: ANN001
+    return (await fn()) >= n
