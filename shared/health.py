@@ -29,8 +29,9 @@ async def readyz(request: Request) -> JSONResponse:
             await conn.execute(text("SELECT 1"))
             current = await migrations.current(conn)
         expected = state.migration_head
-        body["database"] = {"status": "up", "migration": current, "expected": expected}
-        if current != expected:
+        where = migrations.state(state.settings.service, current)
+        body["database"] = {"status": "up", "migration": current, "expected": expected, "schema": where}
+        if where in ("empty", "pending"):
             ready = False
             body["database"]["status"] = "migrations pending"
     except Exception as exc:

@@ -36,6 +36,21 @@ def head(service: str) -> str | None:
     return ScriptDirectory.from_config(config(service, "")).get_current_head()
 
 
+def state(service: str, current_revision: str | None) -> str:
+    """`current`, `pending` (an older revision this code knows), `ahead` (a newer one), or `empty`.
+
+    A database ahead of the code is what old pods see during a rollout once the
+    new migration job has run: they keep serving, so readiness must not fail.
+    """
+    if current_revision is None:
+        return "empty"
+    script = ScriptDirectory.from_config(config(service, ""))
+    if current_revision == script.get_current_head():
+        return "current"
+    known = {rev.revision for rev in script.walk_revisions()}
+    return "pending" if current_revision in known else "ahead"
+
+
 async def current(conn: AsyncConnection) -> str | None:
     def _current(sync: Connection) -> str | None:
         return MigrationContext.configure(sync).get_current_revision()

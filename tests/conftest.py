@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from shared import logs
-from tests.support import Infra, Stack, start_infra, start_service, stop_all, wait_consumers_assigned
+from tests.support import (
+    Infra,
+    Stack,
+    start_infra,
+    start_service,
+    stop_all,
+    wait_consumers_assigned,
+)
 
 os.environ.setdefault("MINZHENG_HOME", "/tmp/minzheng-test-home")
 

@@ -7,10 +7,10 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.assistance import usecases
 from shared import people
 from shared.consumer import Consumer
 from shared.events import ReceivedEvent
-from services.assistance import usecases
 
 registry_events = Consumer(name="assistance.registry-events", topics=["registry.events.v1"])
 

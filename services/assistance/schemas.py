@@ -7,10 +7,10 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.paging import Page  # noqa: F401 - re-exported for the routers
+from services.assistance.domain.cases import Program
 from shared import identity
 from shared.money import Money
-from services.assistance.domain.cases import Program
+from shared.paging import Page  # noqa: F401 - re-exported for the routers
 
 
 class CaseIn(BaseModel):

@@ -9,14 +9,14 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.assistance import SERVICE
+from services.assistance.domain import cases as rules
+from services.assistance.models import Case
 from shared import event_types as ev
 from shared import people
 from shared.events import publish
 from shared.problems import Forbidden, Invalid
 from shared.settings import Settings
-from services.assistance import SERVICE
-from services.assistance.domain import cases as rules
-from services.assistance.models import Case
 
 TOPIC = "assistance.events.v1"
 

@@ -7,10 +7,10 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.eldercare import usecases
 from shared import people
 from shared.consumer import Consumer
 from shared.events import ReceivedEvent
-from services.eldercare import usecases
 
 registry_events = Consumer(name="eldercare.registry-events", topics=["registry.events.v1"])
 

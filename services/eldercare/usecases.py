@@ -8,14 +8,14 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.eldercare import SERVICE
+from services.eldercare.domain import allowance as rules
+from services.eldercare.models import Allowance, AllowanceBracket
 from shared import event_types as ev
 from shared import people
 from shared.events import publish
 from shared.problems import Conflict, Forbidden, Invalid
 from shared.settings import Settings
-from services.eldercare import SERVICE
-from services.eldercare.domain import allowance as rules
-from services.eldercare.models import Allowance, AllowanceBracket
 
 TOPIC = "eldercare.events.v1"
 

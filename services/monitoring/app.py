@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shared import settings as settings_mod
-from shared.app import create_app
 from services.monitoring import SERVICE
 from services.monitoring.api import records
 from services.monitoring.handlers import service_events
+from shared import settings as settings_mod
+from shared.app import create_app
 
 
 def create(settings: settings_mod.Settings | None = None) -> FastAPI:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.monitoring import usecases
 from shared.consumer import Consumer
 from shared.events import ReceivedEvent
-from services.monitoring import usecases
 
 service_events = Consumer(
     name="monitoring.service-events",

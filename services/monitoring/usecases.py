@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import event_types as ev
-from shared.events import ReceivedEvent, publish
 from services.monitoring import SERVICE
 from services.monitoring.domain import alerts as rules
 from services.monitoring.models import Alert, Record, RecordHistory
+from shared import event_types as ev
+from shared.events import ReceivedEvent, publish
 
 CATEGORY_OF_PROGRAM = {
     "dibao": "dibao",

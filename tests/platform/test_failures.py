@@ -15,7 +15,15 @@ from shared import devstack
 from shared.consumer import ConsumerRunner
 from shared.db import make_engine, make_sessionmaker, outbox, processed_events
 from shared.kafka import create_topics
-from tests.support import Infra, Stack, eventually, new_id_number, partner_death, produce, start_service
+from tests.support import (
+    Infra,
+    Stack,
+    eventually,
+    new_id_number,
+    partner_death,
+    produce,
+    start_service,
+)
 
 YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
 

@@ -7,15 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import func, select
 
+from services.assistance import usecases
+from services.assistance.domain.cases import CaseStatus, Program
+from services.assistance.models import Case
+from services.assistance.schemas import CaseIn, CaseOut, Page
 from shared import identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
 from shared.problems import Invalid
-from services.assistance import usecases
-from services.assistance.domain.cases import CaseStatus, Program
-from services.assistance.models import Case
-from services.assistance.schemas import CaseIn, CaseOut, Page
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 

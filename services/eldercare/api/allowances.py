@@ -7,14 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import func, select
 
+from services.eldercare import usecases
+from services.eldercare.models import Allowance
+from services.eldercare.schemas import AllowanceIn, AllowanceOut, Page
 from shared import identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
 from shared.problems import Invalid
-from services.eldercare import usecases
-from services.eldercare.models import Allowance
-from services.eldercare.schemas import AllowanceIn, AllowanceOut, Page
 
 router = APIRouter(prefix="/v1/allowances", tags=["allowances"])
 

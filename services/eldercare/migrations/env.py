@@ -1,8 +1,8 @@
 """Alembic environment of the eldercare service."""
 
+from services.eldercare.models import Base
 from shared.db import platform_metadata
 from shared.migrations import run_env
 from shared.people import people_metadata
-from services.eldercare.models import Base
 
 run_env([Base.metadata, platform_metadata, people_metadata])

@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, select
 
+from services.monitoring.models import Alert, Record
+from services.monitoring.schemas import AlertOut, Page, RecordOut
 from shared import identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
 from shared.problems import Invalid
-from services.monitoring.models import Alert, Record
-from services.monitoring.schemas import AlertOut, Page, RecordOut
 
 router = APIRouter(prefix="/v1", tags=["records", "alerts"])
 

@@ -1,0 +1,131 @@
+"""Bad input gets a 4xx problem naming the field, and nothing is written."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from shared import identity
+from tests.support import Stack, new_id_number, token
+
+
+async def _counts(stack: Stack) -> dict[str, int]:
+    async with stack["registry"].state.sessionmaker() as s:
+        row = (await s.execute(text(
+            "SELECT (SELECT count(*) FROM persons), (SELECT count(*) FROM death_reports), (SELECT count(*) FROM deaths), (SELECT count(*) FROM outbox)"
+        ))).one()
+    return dict(zip(("persons", "death_reports", "deaths", "outbox"), row, strict=True))
+
+
+def _fields(problem: dict) -> set[str]:
+    return {e["field"] for e in problem.get("errors") or []}
+
+
+BAD_PERSONS = [
+    ({"id_number": "340207194005011239", "name": "王", "hukou_division": "340207001"}, "id_number"),  # wrong check digit
+    ({"id_number": "340207194013011231", "name": "王", "hukou_division": "340207001"}, "id_number"),  # month 13
+    ({"id_number": "34020719400501123", "name": "王", "hukou_division": "340207001"}, "id_number"),  # 17 characters
+    ({"id_number": identity.make("340207", date(1950, 1, 1), 11), "name": "王", "hukou_division": "340299001"}, "hukou_division"),
+    ({"id_number": identity.make("340207", date(1950, 1, 1), 12), "hukou_division": "340207001"}, "name"),
+    ({"id_number": identity.make("340207", date(1950, 1, 1), 13), "name": "王", "hukou_division": "340207001", "sex": "F"}, "sex"),
+    ({"id_number": identity.make("340207", date(1950, 1, 1), 15), "name": "王", "hukou_division": "340207001", "birth_date": "1950-01-02"}, "birth_date"),
+]
+
+
+@pytest.mark.parametrize(("body", "field"), BAD_PERSONS)
+async def test_bad_person_is_refused_naming_the_field_and_nothing_is_written(stack: Stack, body: dict, field: str) -> None:
+    before = await _counts(stack)
+    async with stack["registry"].client() as c:
+        r = await c.post("/v1/persons", json=body)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    problem = r.json()
+    assert problem["status"] == 422 and problem["title"]
+    assert field in _fields(problem), problem
+    assert await _counts(stack) == before
+
+
+async def test_date_of_death_in_the_future_is_refused(stack: Stack) -> None:
+    n = new_id_number()
+    async with stack["registry"].client() as c:
+        assert (await c.post("/v1/persons", json={"id_number": n, "name": "陈静", "hukou_division": "340207004"})).status_code == 201
+        before = await _counts(stack)
+        tomorrow = (date.today() + timedelta(days=1)).isoformat()
+        r = await c.post("/v1/deaths", json={"id_number": n, "date_of_death": tomorrow, "source": "hospital", "reference": "FUT-1"})
+        assert r.status_code == 422
+        assert "date_of_death" in _fields(r.json())
+        r = await c.post("/v1/deaths", json={"id_number": n, "date_of_death": "1900-01-01", "source": "hospital", "reference": "PAST-1"})
+        assert r.status_code == 422 and "date_of_death" in _fields(r.json())
+        r = await c.post("/v1/deaths", json={"id_number": n, "date_of_death": "2020-01-01", "source": "rumour", "reference": "X"})
+        assert r.status_code == 422 and "source" in _fields(r.json())
+        r = await c.post("/v1/deaths", json={"id_number": n, "source": "hospital", "reference": "X"})
+        assert r.status_code == 422 and "date_of_death" in _fields(r.json())
+    assert await _counts(stack) == before
+
+
+async def test_money_must_be_an_exact_decimal(stack: Stack) -> None:
+    n = new_id_number()
+    async with stack["registry"].client() as reg, stack["assistance"].client() as c:
+        assert (await reg.post("/v1/persons", json={"id_number": n, "name": "刘伟", "hukou_division": "340207005"})).status_code == 201
+        for amount in (780.5, "780.555", "-1.00", "abc"):
+            r = await c.post("/v1/cases", json={"id_number": n, "program": "dibao", "monthly_amount": amount})
+            assert r.status_code == 422, (amount, r.text)
+            assert "monthly_amount" in _fields(r.json())
+        r = await c.post("/v1/cases", json={"id_number": n, "program": "lottery", "monthly_amount": "1.00"})
+        assert r.status_code == 422 and "program" in _fields(r.json())
+        assert (await c.get("/v1/cases", params={"id_number": n})).json()["total"] == 0
+        r = await c.post("/v1/cases", json={"id_number": n, "program": "dibao", "monthly_amount": "780.5"})
+        assert r.status_code == 201 and r.json()["monthly_amount"] == "780.50"
+
+
+async def test_under_80_is_not_enrolled_in_the_old_age_allowance(stack: Stack) -> None:
+    n = new_id_number(min_age=60, max_age=75)
+    async with stack["registry"].client() as reg, stack["eldercare"].client() as c:
+        assert (await reg.post("/v1/persons", json={"id_number": n, "name": "孙明", "hukou_division": "340207102"})).status_code == 201
+        r = await c.post("/v1/allowances", json={"id_number": n})
+        assert r.status_code == 422
+        assert "id_number" in _fields(r.json()) and "starts at 80" in r.json()["detail"]
+
+
+async def test_auth_is_enforced(stack: Stack) -> None:
+    async with stack["registry"].client() as c:
+        r = await c.get("/v1/persons", headers={"Authorization": ""})
+        assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
+        r = await c.get("/v1/persons", headers={"Authorization": "Bearer not-a-jwt"})
+        assert r.status_code == 401
+        forged = token(secret="another-key-entirely-0123456789abcdef")
+        assert (await c.get("/v1/persons", headers={"Authorization": f"Bearer {forged}"})).status_code == 401
+        read_only = token(scopes="registry:read")
+        r = await c.post("/v1/persons", headers={"Authorization": f"Bearer {read_only}"}, json={})
+        assert r.status_code == 403
+    async with stack["monitoring"].client() as c:
+        assert (await c.get("/healthz", headers={"Authorization": ""})).status_code == 200
+        assert (await c.get("/metrics", headers={"Authorization": ""})).status_code == 200
+
+
+async def test_callers_see_only_their_division_and_masked_numbers_without_pii(stack: Stack) -> None:
+    n = new_id_number()
+    town_a, town_b = "340207001", "340207104"
+    async with stack["registry"].client() as c:
+        r = await c.post("/v1/persons", json={"id_number": n, "name": "黄芳", "hukou_division": f"{town_a}002"})
+        assert r.status_code == 201
+        person_id = r.json()["person_id"]
+        other_town = token(scopes="registry:read registry:write pii:read", division=town_b)
+        h = {"Authorization": f"Bearer {other_town}"}
+        assert (await c.get(f"/v1/persons/{person_id}", headers=h)).status_code == 404
+        assert (await c.get("/v1/persons", params={"id_number": n}, headers=h)).json()["total"] == 0
+        r = await c.post("/v1/deaths", headers=h, json={"id_number": n, "date_of_death": "2024-01-01", "source": "hospital", "reference": f"D-{n}"})
+        assert r.status_code == 404
+        r = await c.post("/v1/persons", headers=h, json={"id_number": new_id_number(), "name": "x", "hukou_division": town_a})
+        assert r.status_code == 403
+        same_town = token(scopes="registry:read", division=town_a)
+        r = await c.get(f"/v1/persons/{person_id}", headers={"Authorization": f"Bearer {same_town}"})
+        assert r.status_code == 200
+        assert r.json()["id_number"] == identity.mask(n) and n not in r.text
+        full = (await c.get(f"/v1/persons/{person_id}")).json()
+        assert full["id_number"] == n
+    async with stack["registry"].state.sessionmaker() as s:
+        audited = (await s.execute(text("SELECT actor, endpoint FROM audit_log WHERE person_id = :p"), {"p": person_id})).all()
+    assert len(audited) >= 2 and all(e.startswith("GET /v1/persons") for _, e in audited)
