@@ -4,7 +4,8 @@ For every message, in partition order:
 1. parse it as a CloudEvent (structured or binary); unreadable → dead-letter at once;
 2. in one transaction, insert `(consumer, event id)` into `processed_events`
    (`ON CONFLICT DO NOTHING`: a row already there means a duplicate, skipped)
-   and apply the handler's effect; commit;
+   and apply the handler's effect; commit (many events share a transaction,
+   each in its own savepoint, so throughput is not bound by commit latency);
 3. a handler error rolls back and is retried in place a bounded number of
    times (so later events of the same person wait, keeping their order), then
    the message goes to `<topic>.dlq` with the error in its headers;
@@ -138,20 +139,68 @@ class ConsumerRunner:
         assert self.kafka is not None
         while not self._stopping.is_set():
             batches = await self.kafka.getmany(timeout_ms=200, max_records=500)
-            for tp, messages in batches.items():
-                done = None
-                for message in messages:
-                    await self.handle(message)
-                    done = message.offset + 1
-                    if self._stopping.is_set():
-                        break
-                # Offsets follow the database: a crash before this line redelivers
-                # events whose effects processed_events then skips.
-                if done is not None:
-                    await self.kafka.commit({tp: done})
-                if self._stopping.is_set():
-                    return
+            # Partitions are independent (a person's events share one), so they are
+            # applied side by side, each on its own connection.
+            tps = list(batches)
+            done = await asyncio.gather(*(self.handle_batch(batches[tp]) for tp in tps))
+            # Offsets follow the database: a crash before this line redelivers
+            # events whose effects processed_events then skips.
+            offsets = {tp: d for tp, d in zip(tps, done, strict=True) if d is not None}
+            if offsets:
+                await self.kafka.commit(offsets)
             self._update_lag()
+
+    async def handle_batch(self, messages: list[ConsumerRecord]) -> int | None:
+        """Apply one partition's messages in order, many per transaction; return the next offset.
+
+        Events are applied in chunks, one transaction each with a savepoint per
+        event, so a busy topic costs one commit per chunk, not per event. The
+        first event that fails ends its chunk (the ones before it commit); it is
+        then retried alone and dead-lettered if it keeps failing, and the rest
+        follow, so a person's events keep their order.
+        """
+        i, done = 0, None
+        size = self.settings.consumer_batch_size
+        while i < len(messages) and not self._stopping.is_set():
+            applied, failed = await self._apply_chunk(messages[i : i + size])
+            i += applied
+            if applied:
+                done = messages[i - 1].offset + 1
+            if failed:
+                await self.handle(messages[i])
+                done = messages[i].offset + 1
+                i += 1
+        return done
+
+    async def _apply_chunk(self, chunk: list[ConsumerRecord]) -> tuple[int, bool]:
+        """Apply messages in one transaction until one fails; return (how many applied, whether one failed)."""
+        results: list[tuple[str, str]] = []
+        failed = False
+        async with self.sessionmaker() as session, session.begin():
+            for message in chunk:
+                try:
+                    event = parse_message(message.value, message.key, message.headers)
+                except MalformedEvent:
+                    failed = True  # handle() sends it to the dead-letter topic
+                    break
+                handler = self.spec.handlers.get(event.type)
+                if handler is None:
+                    results.append((message.topic, "ignored"))
+                    continue
+                token = tracing.current_traceparent.set(event.traceparent)
+                try:
+                    async with session.begin_nested():
+                        results.append((message.topic, await self._effect(session, handler, event, message.topic)))
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    failed = True
+                    break
+                finally:
+                    tracing.current_traceparent.reset(token)
+        for topic, result in results:
+            metrics.EVENTS_CONSUMED.labels(self.settings.service, topic, result).inc()
+        return len(results), failed
 
     def _update_lag(self) -> None:
         assert self.kafka is not None
@@ -210,15 +259,19 @@ class ConsumerRunner:
 
     async def _apply(self, handler: Handler, event: ReceivedEvent, topic: str) -> str:
         async with self.sessionmaker() as session, session.begin():
-            inserted = await session.execute(
-                pg_insert(processed_events)
-                .values(consumer=self.spec.name, event_id=event.id, topic=topic, type=event.type)
-                .on_conflict_do_nothing()
-                .returning(processed_events.c.event_id)
-            )
-            if inserted.first() is None:
-                return "duplicate"
-            await handler(session, event)
+            return await self._effect(session, handler, event, topic)
+
+    async def _effect(self, session: AsyncSession, handler: Handler, event: ReceivedEvent, topic: str) -> str:
+        """Record the event as processed and apply it, unless it was processed before."""
+        inserted = await session.execute(
+            pg_insert(processed_events)
+            .values(consumer=self.spec.name, event_id=event.id, topic=topic, type=event.type)
+            .on_conflict_do_nothing()
+            .returning(processed_events.c.event_id)
+        )
+        if inserted.first() is None:
+            return "duplicate"
+        await handler(session, event)
         return "processed"
 
     async def _dead_letter(self, message: ConsumerRecord, error: str, attempts: int) -> None:
