@@ -51,6 +51,9 @@ def make_consumer(settings: Settings, topics: list[str], group_id: str | None = 
         enable_auto_commit=False,  # offsets are committed after the database commit
         auto_offset_reset="earliest",
         max_poll_records=500,
+        # The longest a fetch waits for data; kept short because some brokers (the
+        # local one) wait it out in full instead of answering when data arrives.
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=1_000,
         request_timeout_ms=15_000,
