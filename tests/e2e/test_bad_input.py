@@ -129,3 +129,24 @@ async def test_callers_see_only_their_division_and_masked_numbers_without_pii(st
     async with stack["registry"].state.sessionmaker() as s:
         audited = (await s.execute(text("SELECT actor, endpoint FROM audit_log WHERE person_id = :p"), {"p": person_id})).all()
     assert len(audited) >= 2 and all(e.startswith("GET /v1/persons") for _, e in audited)
+
+
+async def test_every_service_scopes_its_lists_to_the_callers_division(stack: Stack) -> None:
+    from tests.support import eventually
+
+    n = new_id_number(min_age=81, max_age=85)
+    async with stack["registry"].client() as reg, stack["assistance"].client() as a, stack["eldercare"].client() as e:
+        assert (await reg.post("/v1/persons", json={"id_number": n, "name": "周德胜", "hukou_division": "340207103001"})).status_code == 201
+        assert (await a.post("/v1/cases", json={"id_number": n, "program": "tekun", "monthly_amount": "1065.00"})).status_code == 201
+        assert (await e.post("/v1/allowances", json={"id_number": n})).status_code == 201
+    inside = {"Authorization": f"Bearer {token(division='340207103')}"}
+    outside = {"Authorization": f"Bearer {token(division='340207104')}"}
+    paths = {"assistance": "/v1/cases", "eldercare": "/v1/allowances", "monitoring": "/v1/records"}
+    for service, path in paths.items():
+        async with stack[service].client() as c:
+
+            async def visible(c=c, path=path) -> bool:  # noqa: ANN001
+                return (await c.get(path, params={"id_number": n}, headers=inside)).json()["total"] == 1
+
+            await eventually(visible)
+            assert (await c.get(path, params={"id_number": n}, headers=outside)).json()["total"] == 0, service

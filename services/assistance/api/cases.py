@@ -15,6 +15,7 @@ from shared import identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
+from shared.paging import Limit, Offset
 from shared.problems import Invalid
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -54,8 +55,8 @@ async def list_cases(
     program: Program | None = None,
     status: CaseStatus | None = None,
     division: Annotated[str | None, Query(max_length=12)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[CaseOut]:
     stmt = select(Case)
     if id_number is not None:

@@ -14,6 +14,7 @@ from shared import identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
+from shared.paging import Limit, Offset
 from shared.problems import Invalid
 
 router = APIRouter(prefix="/v1/allowances", tags=["allowances"])
@@ -49,8 +50,8 @@ async def list_allowances(
     id_number: str | None = None,
     status: Annotated[str | None, Query(pattern="^(active|stopped)$")] = None,
     division: Annotated[str | None, Query(max_length=12)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[AllowanceOut]:
     stmt = select(Allowance)
     if id_number is not None:

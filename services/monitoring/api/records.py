@@ -13,6 +13,7 @@ from shared import identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
+from shared.paging import Limit, Offset
 from shared.problems import Invalid
 
 router = APIRouter(prefix="/v1", tags=["records", "alerts"])
@@ -40,8 +41,8 @@ async def records(
     category: str | None = None,
     status: str | None = None,
     division: Annotated[str | None, Query(max_length=12)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[RecordOut]:
     stmt = select(Record)
     if (cond := _id_filter(Record.id_number, id_number)) is not None:
@@ -78,8 +79,8 @@ async def alerts(
     kind: str | None = None,
     status: str | None = None,
     division: Annotated[str | None, Query(max_length=12)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[AlertOut]:
     stmt = select(Alert)
     if (cond := _id_filter(Alert.id_number, id_number)) is not None:
