@@ -18,7 +18,6 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
-
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from shared import devstack
