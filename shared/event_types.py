@@ -96,6 +96,7 @@ class PersonDied(PersonRef):
 
 class DeathConfirmed(PersonDied):
     sources: list[str]
+    confirmed_by: Literal["second_source", "registrar"] = "second_source"
 
 
 class DeathRevoked(PersonRef):
@@ -150,6 +151,18 @@ class AdoptionRegistered(Payload):
     child_person_id: uuid.UUID
     adopter_person_ids: list[uuid.UUID]
     registered_on: date
+    household_id: uuid.UUID | None = Field(None, description="the household the child joined, if any")
+
+
+class CertificateReissued(Payload):
+    """registry.certificate.reissued: a marriage or divorce certificate reissued (补领结婚证/离婚证)."""
+
+    reissue_id: uuid.UUID
+    marriage_id: uuid.UUID
+    kind: Literal["marriage", "divorce"]
+    applicant_person_id: uuid.UUID
+    certificate_no: str
+    issued_on: date
 
 
 # -- assistance ---------------------------------------------------------------------
@@ -272,6 +285,7 @@ CATALOGUE: dict[str, EventSpec] = {
         _spec("registry.marriage.registered", "registry.events.v1", MarriageRegistered, "marriage id"),
         _spec("registry.divorce.registered", "registry.events.v1", DivorceRegistered, "marriage id"),
         _spec("registry.adoption.registered", "registry.events.v1", AdoptionRegistered, "child's person id"),
+        _spec("registry.certificate.reissued", "registry.events.v1", CertificateReissued, "marriage id"),
         _spec("assistance.application.submitted", "assistance.events.v1", ApplicationSubmitted),
         _spec("assistance.case.enrolled", "assistance.events.v1", CaseEvent),
         _spec("assistance.case.amount-changed", "assistance.events.v1", CaseEvent),

@@ -7,11 +7,11 @@ from typing import TypeVar
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry import usecases
 from shared import event_types as ev
 from shared.consumer import Consumer, Reject
 from shared.events import ReceivedEvent
 from shared.problems import DomainError
-from services.registry import usecases
 
 M = TypeVar("M", bound=ev.Payload)
 
@@ -56,6 +56,7 @@ async def on_partner_hukou(session: AsyncSession, event: ReceivedEvent) -> None:
             effective_date=data.effective_date,
             source=data.source,
             reference=data.reference,
+            name=getattr(data, "name", None),
             channel="kafka",
         )
     except DomainError as exc:

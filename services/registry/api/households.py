@@ -1,32 +1,42 @@
-"""/v1/households: create a household with its members, read it back."""
+"""/v1/households: create, list, read; members join and leave; split (分户) and merge (合户)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, status
-from sqlalchemy import select
+from fastapi import APIRouter, Query, Request, status
 
+from services.registry.models import Household
+from services.registry.schemas import (
+    HouseholdIn,
+    HouseholdOut,
+    HouseholdSummary,
+    JoinIn,
+    LeaveIn,
+    MemberOut,
+    MergeIn,
+    Page,
+    SplitIn,
+    SplitOut,
+)
+from services.registry.usecases import households as cases
 from shared import identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
-from shared.problems import NotFound
-from services.registry import usecases
-from services.registry.models import Household
-from services.registry.schemas import HouseholdIn, HouseholdOut, MemberOut
 
 router = APIRouter(prefix="/v1/households", tags=["households"])
 
 
 async def _out(session: Session, household: Household, principal: Principal) -> HouseholdOut:
-    members = await usecases.household_members(session, household.id)
+    members = await cases.household_members(session, household.id)
     return HouseholdOut(
         household_id=household.id,
         hukou_division=household.hukou_division,
         address=household.address,
         head_person_id=household.head_person_id,
+        status=household.status,
         members=[
             MemberOut(
                 person_id=p.id,
@@ -42,7 +52,7 @@ async def _out(session: Session, household: Household, principal: Principal) -> 
 
 @router.post("", response_model=HouseholdOut, status_code=status.HTTP_201_CREATED, summary="Create a household")
 async def create(body: HouseholdIn, session: Session, principal: Annotated[Principal, require("registry:write")]) -> HouseholdOut:
-    household = await usecases.create_household(
+    household = await cases.create_household(
         session,
         hukou_division=body.hukou_division,
         address=body.address,
@@ -54,12 +64,57 @@ async def create(body: HouseholdIn, session: Session, principal: Annotated[Princ
     return out
 
 
+@router.get("", response_model=Page[HouseholdSummary], summary="List households (by division, status)")
+async def find(
+    session: Session,
+    principal: Annotated[Principal, require("registry:read")],
+    division: Annotated[str | None, Query(max_length=12, description="division code prefix")] = None,
+    status: Annotated[Literal["active", "dissolved"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[HouseholdSummary]:
+    total, rows = await cases.list_households(session, division=division, status=status, limit=limit, offset=offset)
+    items = [HouseholdSummary(household_id=h.id, hukou_division=h.hukou_division, address=h.address, head_person_id=h.head_person_id, status=h.status) for h in rows]
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
 @router.get("/{household_id}", response_model=HouseholdOut, summary="Get a household and its members")
 async def get(household_id: uuid.UUID, request: Request, session: Session, principal: Annotated[Principal, require("registry:read")]) -> HouseholdOut:
-    household = (await session.execute(select(Household).where(Household.id == household_id))).scalar_one_or_none()
-    if household is None:
-        raise NotFound("no such household in your division")
+    household = await cases.get_household(session, household_id)
     out = await _out(session, household, principal)
     await record_read(session, principal, request, [m.person_id for m in out.members])
+    await session.commit()
+    return out
+
+
+@router.post("/{household_id}/members", response_model=HouseholdOut, summary="A member joins (birth, marriage, adoption, move-in)")
+async def join(household_id: uuid.UUID, body: JoinIn, session: Session, principal: Annotated[Principal, require("registry:write")]) -> HouseholdOut:
+    household = await cases.join(session, household_id, id_number=body.id_number, relation=body.relation, reason=body.reason)
+    out = await _out(session, household, principal)
+    await session.commit()
+    return out
+
+
+@router.post("/{household_id}/members/{person_id}/leave", response_model=HouseholdOut, summary="A member leaves (death, marriage, move-out)")
+async def leave(household_id: uuid.UUID, person_id: uuid.UUID, body: LeaveIn, session: Session, principal: Annotated[Principal, require("registry:write")]) -> HouseholdOut:
+    household = await cases.leave(session, household_id, person_id, reason=body.reason, new_head=body.new_head_person_id)
+    out = await _out(session, household, principal)
+    await session.commit()
+    return out
+
+
+@router.post("/{household_id}/split", response_model=SplitOut, status_code=status.HTTP_201_CREATED, summary="分户: some members form a new household")
+async def split(household_id: uuid.UUID, body: SplitIn, session: Session, principal: Annotated[Principal, require("registry:write")]) -> SplitOut:
+    moving = {m.person_id: m.relation for m in body.members}
+    source, new = await cases.split(session, household_id, moving=moving, address=body.address, new_head=body.new_head_person_id)
+    out = SplitOut(household=await _out(session, source, principal), new_household=await _out(session, new, principal))
+    await session.commit()
+    return out
+
+
+@router.post("/{household_id}/merge", response_model=HouseholdOut, summary="合户: another household's members join this one")
+async def merge(household_id: uuid.UUID, body: MergeIn, session: Session, principal: Annotated[Principal, require("registry:write")]) -> HouseholdOut:
+    household = await cases.merge(session, household_id, from_household_id=body.from_household_id, relations={r.person_id: r.relation for r in body.relations})
+    out = await _out(session, household, principal)
     await session.commit()
     return out

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import func, select
 
-from shared import identity
-from shared.audit import record_read
-from shared.app import Session
-from shared.auth import Principal, require
-from shared.problems import Invalid, NotFound
 from services.registry import usecases
 from services.registry.models import Person
-from services.registry.schemas import Page, PersonIn, PersonOut
+from services.registry.schemas import Page, PersonEventOut, PersonIn, PersonOut
+from services.registry.usecases import persons as person_cases
+from shared import identity
+from shared.app import Session
+from shared.audit import record_read
+from shared.auth import Principal, require
+from shared.problems import Invalid, NotFound
 
 router = APIRouter(prefix="/v1/persons", tags=["persons"])
 
@@ -32,6 +33,7 @@ def person_out(person: Person, principal: Principal) -> PersonOut:
         status=person.status,
         date_of_death=person.date_of_death,
         household_id=person.household_id,
+        marital_status=person.marital_status,
         created_at=person.created_at,
     )
 
@@ -52,8 +54,10 @@ async def find(
     session: Session,
     principal: Annotated[Principal, require("registry:read")],
     id_number: Annotated[str | None, Query(description="exact identity number")] = None,
-    name: Annotated[str | None, Query(max_length=100)] = None,
+    name: Annotated[str | None, Query(max_length=100, description="name or the start of it")] = None,
     division: Annotated[str | None, Query(max_length=12, description="division code prefix")] = None,
+    household_id: Annotated[uuid.UUID | None, Query(description="members of this household")] = None,
+    status: Annotated[Literal["alive", "deceased"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[PersonOut]:
@@ -64,7 +68,11 @@ async def find(
         except identity.InvalidIdNumber as exc:
             raise Invalid(f"invalid identity number: {exc}", field="id_number") from exc
     if name:
-        stmt = stmt.where(Person.name == name)
+        stmt = stmt.where(Person.name.startswith(name.strip(), autoescape=True))
+    if household_id:
+        stmt = stmt.where(Person.household_id == household_id)
+    if status:
+        stmt = stmt.where(Person.status == status)
     if division:
         stmt = stmt.where(Person.hukou_division.startswith(division, autoescape=True))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
@@ -84,3 +92,21 @@ async def get(
     await record_read(session, principal, request, person.id)
     await session.commit()
     return person_out(person, principal)
+
+
+@router.get("/{person_id}/history", response_model=Page[PersonEventOut], summary="A person's full history of life events")
+async def history(
+    person_id: uuid.UUID,
+    request: Request,
+    session: Session,
+    principal: Annotated[Principal, require("registry:read")],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[PersonEventOut]:
+    total, rows = await person_cases.person_history(session, person_id, limit=limit, offset=offset)
+    await record_read(session, principal, request, person_id)
+    await session.commit()
+    return Page(
+        items=[PersonEventOut(seq=e.seq, kind=e.kind, occurred_on=e.occurred_on, summary=e.summary, ref_id=e.ref_id, recorded_at=e.recorded_at) for e in rows],
+        total=total, limit=limit, offset=offset,
+    )

@@ -1,7 +1,7 @@
 """Alembic environment of the registry."""
 
+from services.registry.models import Base
 from shared.db import platform_metadata
 from shared.migrations import run_env
-from services.registry.models import Base
 
 run_env([Base.metadata, platform_metadata])

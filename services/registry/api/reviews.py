@@ -1,0 +1,57 @@
+"""/v1/reviews: partner reports waiting for staff (unknown identity number, name mismatch, policy)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from services.registry.models import ReviewItem
+from services.registry.schemas import Page, ResolveIn, ReviewOut
+from services.registry.usecases import reviews as cases
+from shared import identity
+from shared.app import Session
+from shared.auth import Principal, require
+
+router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
+
+
+def review_out(r: ReviewItem, principal: Principal) -> ReviewOut:
+    report = dict(r.payload)
+    if not principal.sees_pii:
+        report["id_number"] = identity.mask(r.id_number)
+    return ReviewOut(
+        review_id=r.id, kind=r.kind, source=r.source, reference=r.reference, channel=r.channel,
+        id_number=r.id_number if principal.sees_pii else identity.mask(r.id_number), name=r.name,
+        reason_code=r.reason_code, reason=r.reason, confidence=r.confidence, candidate_person_id=r.candidate_person_id,
+        status=r.status, hukou_division=r.hukou_division, report=report, resolved_person_id=r.resolved_person_id,
+        resolution_note=r.resolution_note, created_at=r.created_at,
+    )  # fmt: skip
+
+
+@router.get("", response_model=Page[ReviewOut], summary="The review queue of your division")
+async def find(
+    session: Session,
+    principal: Annotated[Principal, require("registry:read")],
+    status: Annotated[Literal["open", "waiting", "matched", "rejected", "applied"] | None, Query()] = "open",
+    kind: Annotated[Literal["death", "hukou"] | None, Query()] = None,
+    reason_code: Annotated[Literal["unknown_person", "name_mismatch", "policy"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[ReviewOut]:
+    total, items = await cases.list_reviews(session, status=status, kind=kind, reason_code=reason_code, limit=limit, offset=offset)
+    return Page(items=[review_out(r, principal) for r in items], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{review_id}", response_model=ReviewOut, summary="One review item")
+async def get(review_id: uuid.UUID, session: Session, principal: Annotated[Principal, require("registry:read")]) -> ReviewOut:
+    return review_out(await cases.get_review(session, review_id), principal)
+
+
+@router.post("/{review_id}/resolve", response_model=ReviewOut, summary="Match the report to a person, reject it, or let it wait")
+async def resolve(review_id: uuid.UUID, body: ResolveIn, session: Session, principal: Annotated[Principal, require("registry:write")]) -> ReviewOut:
+    review, _ = await cases.resolve(session, review_id, action=body.action, person_id=body.person_id, note=body.note, actor=principal.sub)
+    out = review_out(review, principal)
+    await session.commit()
+    return out

@@ -1,0 +1,184 @@
+"""Partner files through /v1/intake/batches: streamed, parsed line by line, applied in chunks.
+
+The body is never held whole: lines are read from the request stream,
+parsed, and applied `CHUNK` at a time, one transaction per chunk (the lines
+and their per-line report commit together). A bad line is rejected with its
+reason and the rest go on; a chunk that fails as a whole (a concurrent writer
+took a unique key first, a deadlock) is replayed line by line, each line in its
+own savepoint, so every line still gets its own answer.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+
+import structlog
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.registry.domain import intake as rules
+from services.registry.models import IntakeBatch, IntakeLine
+from services.registry.usecases.reports import Intake, Item, LineOutcome
+from shared.db import utcnow
+from shared.identity import mask_text
+
+log = structlog.get_logger("registry.intake")
+CHUNK = 1000
+INLINE_LIMIT = 10_000  # lines answered inline at most; the rest are paged from /lines
+
+
+async def lines_of(stream: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, str]]:
+    """(line number, text) of a byte stream, without holding more than one line and one chunk."""
+    buf = b""
+    n = 0
+    async for chunk in stream:
+        buf += chunk
+        *complete, buf = buf.split(b"\n")
+        for raw in complete:
+            n += 1
+            yield n, raw.decode("utf-8", errors="replace").rstrip("\r")
+    if buf:
+        n += 1
+        yield n, buf.decode("utf-8", errors="replace").rstrip("\r")
+
+
+def _parse_ndjson(text: str, today: date) -> rules.Record | rules.LineError:
+    try:
+        return rules.parse(json.loads(text), today=today)
+    except rules.LineError as exc:
+        return exc
+    except ValueError as exc:
+        return rules.LineError("line", f"not valid JSON: {exc}")
+
+
+class _Csv:
+    def __init__(self) -> None:
+        self.columns: list[str] | None = None
+
+    def parse(self, text: str, today: date) -> rules.Record | rules.LineError | None:
+        try:
+            row = next(csv.reader(io.StringIO(text)))
+        except (StopIteration, csv.Error) as exc:
+            return rules.LineError("line", f"not a CSV row: {exc}")
+        if self.columns is None:
+            self.columns = [c.strip().lower() for c in row]
+            if "id_number" not in self.columns:
+                self.columns = None
+                return rules.LineError("line", "the first line must name the columns (type,id_number,name,source,reference,...)")
+            return None
+        if len(row) != len(self.columns):
+            return rules.LineError("line", f"{len(row)} values for {len(self.columns)} columns")
+        try:
+            return rules.parse({k: (v if v != "" else None) for k, v in zip(self.columns, row, strict=True)}, today=today)
+        except rules.LineError as exc:
+            return exc
+
+
+async def create_batch(session: AsyncSession, *, submitted_by: str, division: str, format: str, filename: str | None) -> IntakeBatch:
+    batch = IntakeBatch(id=uuid.uuid4(), submitted_by=submitted_by, hukou_division=division, format=format, filename=filename, status="processing",
+                        lines=0, accepted=0, duplicate=0, rejected=0, in_review=0)  # fmt: skip
+    session.add(batch)
+    await session.flush()
+    return batch
+
+
+def _line_row(batch_id: uuid.UUID, line_no: int, o: LineOutcome) -> dict[str, object]:
+    return {"batch_id": batch_id, "line_no": line_no, "status": o.status, "outcome": o.outcome, "record_type": o.record_type,
+            "reference": o.reference, "field": o.field, "reason": mask_text(o.reason)[:300] if o.reason else None,
+            "person_id": o.person_id, "review_id": o.review_id}  # fmt: skip
+
+
+class BatchRun:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, *, scope: str, keep_inline: bool):
+        self.sessionmaker = sessionmaker
+        self.batch_id = batch_id
+        self.scope = scope
+        self.keep_inline = keep_inline
+        self.inline: list[dict[str, object]] = []
+        self.counts = {"lines": 0, "accepted": 0, "duplicate": 0, "rejected": 0, "in_review": 0}
+        self.today = date.today()
+
+    async def run(self, stream: AsyncIterator[bytes], format: str) -> None:
+        csv_parser = _Csv() if format == "csv" else None
+        pending: list[tuple[int, rules.Record | rules.LineError]] = []
+        async for line_no, text in lines_of(stream):
+            if not text.strip():
+                continue
+            if csv_parser is not None:
+                parsed = csv_parser.parse(text, self.today)
+                if parsed is None:
+                    continue  # the header
+            else:
+                parsed = _parse_ndjson(text, self.today)
+            pending.append((line_no, parsed))
+            if len(pending) >= CHUNK:
+                await self._chunk(pending)
+                pending = []
+        if pending:
+            await self._chunk(pending)
+        async with self.sessionmaker() as s, s.begin():
+            await s.execute(update(IntakeBatch).where(IntakeBatch.id == self.batch_id).values(status="done", finished_at=utcnow(), **self.counts))
+
+    async def _chunk(self, lines: list[tuple[int, rules.Record | rules.LineError]]) -> None:
+        try:
+            async with self.sessionmaker() as s, s.begin():
+                s.info["division"] = self.scope
+                outcomes = await Intake(s, channel="batch", scope=self.scope, today=self.today).run([Item(r) for _, r in lines])
+                rows = [_line_row(self.batch_id, n, o) for (n, _), o in zip(lines, outcomes, strict=True)]
+                await s.execute(insert(IntakeLine), rows)
+                totals = self._totals(rows)
+                await s.execute(update(IntakeBatch).where(IntakeBatch.id == self.batch_id).values(**totals))
+        except Exception as exc:  # the chunk as a whole: replay line by line
+            log.warning("intake chunk failed; replaying line by line", batch_id=str(self.batch_id), error=mask_text(str(exc))[:300])
+            await self._one_by_one(lines)
+            return
+        self._committed(totals, rows)
+
+    async def _one_by_one(self, lines: list[tuple[int, rules.Record | rules.LineError]]) -> None:
+        async with self.sessionmaker() as s, s.begin():
+            s.info["division"] = self.scope
+            intake = Intake(s, channel="batch", scope=self.scope, today=self.today)
+            rows = []
+            for n, r in lines:
+                try:
+                    async with s.begin_nested():
+                        [o] = await intake.run([Item(r)])
+                except Exception as exc:
+                    o = LineOutcome("rejected", field="line", reason=f"could not be applied: {type(exc).__name__}", problem="invalid")
+                rows.append(_line_row(self.batch_id, n, o))
+            await s.execute(insert(IntakeLine), rows)
+            totals = self._totals(rows)
+            await s.execute(update(IntakeBatch).where(IntakeBatch.id == self.batch_id).values(**totals))
+        self._committed(totals, rows)
+
+    def _totals(self, rows: list[dict[str, object]]) -> dict[str, int]:
+        totals = dict(self.counts)
+        totals["lines"] += len(rows)
+        for row in rows:
+            totals[str(row["status"])] += 1
+            if row["outcome"] in ("review", "pending"):
+                totals["in_review"] += 1
+        return totals
+
+    def _committed(self, totals: dict[str, int], rows: list[dict[str, object]]) -> None:
+        self.counts = totals
+        if self.keep_inline:
+            self.inline.extend(rows[: max(0, INLINE_LIMIT - len(self.inline))])
+
+
+async def get_batch(session: AsyncSession, batch_id: uuid.UUID) -> IntakeBatch | None:
+    return (await session.execute(select(IntakeBatch).where(IntakeBatch.id == batch_id))).scalar_one_or_none()
+
+
+async def batch_lines(session: AsyncSession, batch_id: uuid.UUID, *, status: str | None, limit: int, offset: int) -> tuple[int, list[IntakeLine]]:
+    stmt = select(IntakeLine).where(IntakeLine.batch_id == batch_id)
+    if status:
+        stmt = stmt.where(IntakeLine.status == status)
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    rows = (await session.execute(stmt.order_by(IntakeLine.line_no).limit(limit).offset(offset))).scalars().all()
+    return total, list(rows)

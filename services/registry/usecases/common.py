@@ -1,0 +1,52 @@
+"""What every registry use case shares: publishing to registry.events.v1, a person's history, lookups."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry import SERVICE
+from services.registry.models import Person, PersonEvent
+from shared import tracing
+from shared.db import outbox
+from shared.events import envelope, publish
+
+TOPIC = "registry.events.v1"
+
+
+async def emit(session: AsyncSession, type: str, key: uuid.UUID, data: BaseModel) -> None:
+    await publish(session, service=SERVICE, topic=TOPIC, type=type, key=str(key), data=data)
+
+
+async def emit_many(session: AsyncSession, events: list[tuple[str, uuid.UUID, BaseModel]]) -> None:
+    """Many events to the outbox in one statement (batches); the same rows `publish()` writes."""
+    if not events:
+        return
+    headers = tracing.inject_headers()
+    rows: list[dict[str, Any]] = []
+    for type, key, data in events:
+        event_id = uuid.uuid4()
+        env = envelope(service=SERVICE, type=type, subject=str(key), data=data, event_id=event_id)
+        rows.append({"id": event_id, "topic": TOPIC, "key": str(key), "type": type, "envelope": env, "headers": headers})
+    await session.execute(insert(outbox), rows)
+    await session.execute(text("SELECT pg_notify('outbox', '')"))
+
+
+def ref(person: Person) -> dict[str, Any]:
+    return {"person_id": person.id, "id_number": person.id_number, "hukou_division": person.hukou_division}
+
+
+async def history(session: AsyncSession, person_id: uuid.UUID, kind: str, on: date | None, summary: str, ref_id: uuid.UUID | None = None) -> None:
+    await session.execute(insert(PersonEvent).values(person_id=person_id, kind=kind, occurred_on=on, summary=summary[:300], ref_id=ref_id))
+
+
+async def person_by_id_number(session: AsyncSession, id_number: str, *, lock: bool = False) -> Person | None:
+    stmt = select(Person).where(Person.id_number == id_number)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()

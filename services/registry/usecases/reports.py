@@ -1,0 +1,304 @@
+"""Partner reports of deaths and household-registration changes: one path for every channel.
+
+HTTP, the partner topics, batch files, review resolutions and late
+registrations all come through `Intake.run()`, which takes many reports at
+once (a batch chunk) or one (an HTTP call, a topic event): it loads what the
+reports touch in a few queries, decides each report in order with the pure
+rules (domain/deaths.py, domain/hukou.py, domain/matching.py,
+domain/intake.py), and writes the effects and their events in bulk, all in
+the caller's transaction.
+
+Each report ends as one of:
+- accepted: applied (recorded, confirmed, corroborated, conflict, moved) or
+  kept for review (review, pending: the person is not registered yet);
+- duplicate: the same source and reference were received before; no effect;
+- rejected: with the field and the reason; nothing written for it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.domain import deaths as death_rules
+from services.registry.domain import hukou as hukou_rules
+from services.registry.domain import intake as rules
+from services.registry.domain import matching
+from services.registry.domain.intake import DeathRecord, HukouRecord, LineError, Record
+from services.registry.models import (
+    Death,
+    DeathReport,
+    HukouChange,
+    IntakePolicy,
+    Person,
+    PersonEvent,
+    ReviewItem,
+)
+from services.registry.usecases.common import emit_many, ref
+from shared import event_types as ev
+from shared.db import unscoped, utcnow
+from shared.problems import DomainError, Forbidden, Invalid, NotFound
+
+_PROBLEMS: dict[str, type[DomainError]] = {"invalid": Invalid, "not_found": NotFound, "forbidden": Forbidden}
+_PROVISIONAL_SEQ = 1 << 62  # arrival order of changes not yet inserted: after every stored one
+
+
+@dataclass(slots=True)
+class Item:
+    record: Record | LineError
+    person: Person | None = None  # given by a review resolution or a registration
+    checks: bool = True  # name match and policy; a registrar's match skips them
+    report_row: DeathReport | None = None  # a death report already stored (parked), to apply now
+    review: ReviewItem | None = None  # the review item this report waits in
+
+
+@dataclass(slots=True)
+class LineOutcome:
+    status: str  # accepted | duplicate | rejected
+    outcome: str | None = None
+    field: str | None = None
+    reason: str | None = None
+    problem: str | None = None  # invalid | not_found | forbidden, when rejected
+    person_id: uuid.UUID | None = None
+    record_id: uuid.UUID | None = None  # the death report or the hukou change
+    review_id: uuid.UUID | None = None
+    death_id: uuid.UUID | None = None
+    record_type: str | None = None
+    reference: str | None = None
+
+    def raise_if_rejected(self) -> None:
+        if self.status == "rejected":
+            raise _PROBLEMS[self.problem or "invalid"](self.reason or "rejected", field=self.field)
+
+
+def payload_of(record: Record) -> dict[str, Any]:
+    if isinstance(record, DeathRecord):
+        return {"type": "death", "id_number": record.id_number, "name": record.name, "source": record.source,
+                "reference": record.reference, "date_of_death": record.date_of_death.isoformat()}  # fmt: skip
+    return {"type": "hukou", "id_number": record.id_number, "name": record.name, "source": record.source,
+            "reference": record.reference, "kind": record.kind, "from_division": record.from_division,
+            "to_division": record.to_division, "effective_date": record.effective_date.isoformat()}  # fmt: skip
+
+
+@dataclass
+class _Writes:
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    reviews: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    events: list[tuple[str, uuid.UUID, Any]] = field(default_factory=list)
+
+
+class Intake:
+    """Applies partner reports; one instance per transaction (it caches the policy table)."""
+
+    def __init__(self, session: AsyncSession, *, channel: str, scope: str | None = None, today: date | None = None):
+        self.session = session
+        self.channel = channel
+        self.scope = scope
+        self.today = today or date.today()
+        self._policies: dict[tuple[str, str], str] | None = None
+
+    async def policies(self) -> dict[tuple[str, str], str]:
+        if self._policies is None:
+            rows = (await self.session.execute(select(IntakePolicy.report_type, IntakePolicy.source, IntakePolicy.action))).all()
+            self._policies = {(t, s): a for t, s, a in rows}
+        return self._policies
+
+    async def run(self, items: list[Item]) -> list[LineOutcome]:
+        s = self.session
+        policies = await self.policies()
+        records = [it.record for it in items if not isinstance(it.record, LineError)]
+        fresh = [it.record for it in items if not isinstance(it.record, LineError) and it.report_row is None and it.review is None]
+        seen = {"death": set(), "hukou": set()}  # type: dict[str, set[tuple[str, str]]]
+        death_keys = {(r.source, r.reference) for r in fresh if isinstance(r, DeathRecord)}
+        hukou_keys = {(r.source, r.reference) for r in fresh if isinstance(r, HukouRecord)}
+        if death_keys:
+            seen["death"] |= set((await s.execute(select(DeathReport.source, DeathReport.reference).where(tuple_(DeathReport.source, DeathReport.reference).in_(death_keys)))).all())
+        if hukou_keys:
+            seen["hukou"] |= set((await s.execute(select(HukouChange.source, HukouChange.reference).where(tuple_(HukouChange.source, HukouChange.reference).in_(hukou_keys)))).all())
+            with unscoped(s):
+                seen["hukou"] |= set((await s.execute(select(ReviewItem.source, ReviewItem.reference).where(ReviewItem.kind == "hukou", tuple_(ReviewItem.source, ReviewItem.reference).in_(hukou_keys)))).all())
+
+        persons: dict[str, Person] = {}
+        numbers = {r.id_number for r in records}
+        with unscoped(s):  # reports name people anywhere in the district; scope is checked per report
+            if numbers:
+                stmt = select(Person).where(Person.id_number.in_(numbers)).order_by(Person.id).with_for_update()
+                persons = {p.id_number: p for p in (await s.execute(stmt)).scalars()}
+        by_id = {p.id: p for p in persons.values()} | {it.person.id: it.person for it in items if it.person is not None}
+        death_pids = [pid for pid in by_id]
+        deaths: dict[uuid.UUID, Death] = {}
+        prior: dict[uuid.UUID, list[death_rules.Report]] = {}
+        if death_pids and any(isinstance(r, DeathRecord) for r in records):
+            for d in (await s.execute(select(Death).where(Death.person_id.in_(death_pids)).with_for_update())).scalars():
+                deaths[d.person_id] = d
+                prior[d.id] = []
+            if prior:
+                for did, src, refno, dod in (await s.execute(select(DeathReport.death_id, DeathReport.source, DeathReport.reference, DeathReport.date_of_death).where(DeathReport.death_id.in_(list(prior))))).all():
+                    prior[did].append(death_rules.Report(src, refno, dod))
+        hukou_hist: dict[uuid.UUID, list[hukou_rules.Change]] = {}
+        if death_pids and any(isinstance(r, HukouRecord) for r in records):
+            for pid in death_pids:
+                hukou_hist[pid] = []
+            rows = await s.execute(select(HukouChange.person_id, HukouChange.kind, HukouChange.from_division, HukouChange.to_division, HukouChange.effective_date, HukouChange.seq).where(HukouChange.person_id.in_(death_pids)))
+            for pid, kind, frm, to, eff, seq in rows.all():
+                hukou_hist[pid].append(hukou_rules.Change(kind, frm, to, eff, seq))
+
+        w = _Writes()
+        out: list[LineOutcome] = []
+        provisional = _PROVISIONAL_SEQ
+        for it in items:
+            r = it.record
+            if isinstance(r, LineError):
+                out.append(LineOutcome("rejected", field=r.field, reason=r.reason, problem="invalid"))
+                continue
+            key = (r.source, r.reference)
+            if it.report_row is None and it.review is None:
+                if key in seen[r.type]:
+                    out.append(LineOutcome("duplicate", "duplicate", reason="the same report (source and reference) was received before", record_type=r.type, reference=r.reference))
+                    continue
+                seen[r.type].add(key)
+            person = it.person or persons.get(r.id_number)
+            refusal = self._out_of_scope(r, person)
+            if refusal is not None:
+                out.append(refusal)
+                continue
+            if person is None:
+                out.append(self._park(w, it, r, None, matching.UNKNOWN, "unknown_person"))
+                continue
+            if isinstance(r, DeathRecord) and r.date_of_death < person.birth_date:
+                out.append(LineOutcome("rejected", field="date_of_death", reason="date of death is before the date of birth", problem="invalid", record_type=r.type, reference=r.reference))
+                continue
+            if it.checks:
+                m = matching.name_confidence(r.name, person.name)
+                if not m.matches:
+                    out.append(self._park(w, it, r, person, m, "name_mismatch"))
+                    continue
+                death = deaths.get(person.id)
+                on_file = death is not None and death.status != "revoked"
+                action = policies.get((r.type, r.source))
+                if rules.needs_review(action, on_file):
+                    why = f"policy for {r.type} reports from {r.source}: {action or 'no policy, so it waits'}" + ("" if on_file else "; no death on file yet")
+                    out.append(self._park(w, it, r, person, matching.Match(m.confidence, False, why), "policy"))
+                    continue
+            if isinstance(r, DeathRecord):
+                out.append(self._apply_death(w, it, r, person, deaths, prior))
+            else:
+                provisional += 1
+                out.append(self._apply_hukou(w, r, person, hukou_hist.setdefault(person.id, []), provisional))
+
+        await s.flush()  # persons and deaths first: reports refer to them
+        if w.reviews:
+            await s.execute(insert(ReviewItem), w.reviews)
+        if w.reports:
+            await s.execute(insert(DeathReport), w.reports)
+        if w.changes:
+            await s.execute(insert(HukouChange), w.changes)
+        if w.history:
+            await s.execute(insert(PersonEvent), w.history)
+        await emit_many(s, w.events)
+        return out
+
+    # -- one report ---------------------------------------------------------------
+
+    def _out_of_scope(self, r: Record, person: Person | None) -> LineOutcome | None:
+        if not self.scope:
+            return None
+        if isinstance(r, HukouRecord):
+            if not any(d and d.startswith(self.scope) for d in (r.from_division, r.to_division)):
+                return LineOutcome("rejected", field="to_division", reason="neither end of the change lies in your division", problem="forbidden", record_type=r.type, reference=r.reference)
+        elif person is not None and not person.hukou_division.startswith(self.scope):
+            return LineOutcome("rejected", field="id_number", reason="no such person in your division", problem="not_found", record_type=r.type, reference=r.reference)
+        return None
+
+    def _park(self, w: _Writes, it: Item, r: Record, person: Person | None, m: matching.Match, code: str) -> LineOutcome:
+        """Keep the report in the review queue (or leave it there with the new reason)."""
+        division = rules.review_division(person.hukou_division if person else None, r)
+        outcome = "pending" if person is None else "review"
+        if it.review is not None:
+            review = it.review
+            review.reason_code, review.reason, review.confidence = code, m.reason[:300], m.confidence
+            review.candidate_person_id = person.id if person else None
+            review.hukou_division = division
+            review.status = "open"
+            review_id = review.id
+        else:
+            review_id = uuid.uuid4()
+            w.reviews.append({
+                "id": review_id, "kind": r.type, "source": r.source, "reference": r.reference, "channel": self.channel,
+                "id_number": r.id_number, "name": r.name, "payload": payload_of(r), "reason_code": code,
+                "reason": m.reason[:300], "confidence": m.confidence, "candidate_person_id": person.id if person else None,
+                "status": "open", "hukou_division": division,
+            })  # fmt: skip
+        record_id = None
+        if isinstance(r, DeathRecord):
+            if it.report_row is not None:
+                it.report_row.outcome, it.report_row.explanation = outcome, m.reason[:300]
+                record_id = it.report_row.id
+            else:
+                record_id = uuid.uuid4()
+                w.reports.append(self._report_row(record_id, r, None, outcome, m.reason))
+        return LineOutcome("accepted", outcome, reason=m.reason, person_id=person.id if person else None, record_id=record_id, review_id=review_id, record_type=r.type, reference=r.reference)
+
+    def _report_row(self, rid: uuid.UUID, r: DeathRecord, death_id: uuid.UUID | None, outcome: str, explanation: str) -> dict[str, Any]:
+        return {"id": rid, "death_id": death_id, "id_number": r.id_number, "name": r.name, "date_of_death": r.date_of_death,
+                "source": r.source, "reference": r.reference, "channel": self.channel, "outcome": outcome,
+                "explanation": explanation[:300]}  # fmt: skip
+
+    def _apply_death(self, w: _Writes, it: Item, r: DeathRecord, person: Person, deaths: dict[uuid.UUID, Death], prior: dict[uuid.UUID, list[death_rules.Report]]) -> LineOutcome:
+        death = deaths.get(person.id)
+        state = death_rules.DeathState(death.date_of_death, death_rules.DeathStatus(death.status), prior[death.id]) if death else None
+        report = death_rules.Report(r.source, r.reference, r.date_of_death)
+        decision = death_rules.decide(state, report)
+        if decision.outcome == death_rules.Outcome.RECORDED:
+            if death is None:
+                death = Death(id=uuid.uuid4(), person_id=person.id, date_of_death=r.date_of_death, status="reported")
+                self.session.add(death)
+                deaths[person.id] = death
+                prior[death.id] = []
+            else:  # a revoked death reported again
+                death.date_of_death, death.status = r.date_of_death, "reported"
+                death.confirmed_at = death.confirmed_by = None
+            person.status, person.date_of_death = "deceased", r.date_of_death
+            w.events.append(("registry.person.died", person.id, ev.PersonDied(**ref(person), death_id=death.id, date_of_death=death.date_of_death, source=r.source, status="reported")))  # type: ignore[arg-type]
+            w.history.append({"person_id": person.id, "kind": "death_recorded", "occurred_on": r.date_of_death, "summary": f"death reported by {r.source} ({r.reference})", "ref_id": death.id})
+        else:
+            assert death is not None
+            death.status = decision.status.value
+            if decision.outcome == death_rules.Outcome.CONFIRMED:
+                death.confirmed_at = utcnow()
+                sources = sorted({p.source for p in prior[death.id]} | {r.source})
+                w.events.append(("registry.death.confirmed", person.id, ev.DeathConfirmed(**ref(person), death_id=death.id, date_of_death=death.date_of_death, source=r.source, status="confirmed", sources=sources)))  # type: ignore[arg-type]
+                w.history.append({"person_id": person.id, "kind": "death_confirmed", "occurred_on": death.date_of_death, "summary": f"death confirmed by a second source, {r.source}", "ref_id": death.id})
+            elif decision.outcome == death_rules.Outcome.CONFLICT:
+                w.history.append({"person_id": person.id, "kind": "death_conflict", "occurred_on": r.date_of_death, "summary": decision.explanation, "ref_id": death.id})
+        prior[death.id].append(report)
+        if it.report_row is not None:
+            row = it.report_row
+            row.death_id, row.outcome, row.explanation = death.id, decision.outcome.value, decision.explanation[:300]
+            rid = row.id
+        else:
+            rid = uuid.uuid4()
+            w.reports.append(self._report_row(rid, r, death.id, decision.outcome.value, decision.explanation))
+        status = "duplicate" if decision.outcome == death_rules.Outcome.DUPLICATE else "accepted"
+        return LineOutcome(status, decision.outcome.value, reason=decision.explanation, person_id=person.id, record_id=rid, death_id=death.id, record_type=r.type, reference=r.reference)
+
+    def _apply_hukou(self, w: _Writes, r: HukouRecord, person: Person, hist: list[hukou_rules.Change], seq: int) -> LineOutcome:
+        change_id = uuid.uuid4()
+        hist.append(hukou_rules.Change(r.kind, r.from_division, r.to_division, r.effective_date, seq))
+        residence = hukou_rules.current(hist, person.registered_division)
+        person.hukou_division, person.in_district = residence.hukou_division, residence.in_district
+        w.changes.append({"id": change_id, "person_id": person.id, "kind": r.kind, "from_division": r.from_division, "to_division": r.to_division,
+                          "effective_date": r.effective_date, "source": r.source, "reference": r.reference, "channel": self.channel})  # fmt: skip
+        w.events.append((hukou_rules.event_type(r.kind), person.id, ev.HukouChanged(
+            **ref(person), change_id=change_id, kind=r.kind, from_division=r.from_division, to_division=r.to_division,  # type: ignore[arg-type]
+            effective_date=r.effective_date, in_district=residence.in_district)))
+        w.history.append({"person_id": person.id, "kind": f"hukou_{r.kind}", "occurred_on": r.effective_date,
+                          "summary": f"{r.kind.replace('_', ' ')} {r.from_division or '-'} → {r.to_division or '-'} ({r.source} {r.reference})", "ref_id": change_id})  # fmt: skip
+        return LineOutcome("accepted", "recorded", person_id=person.id, record_id=change_id, record_type=r.type, reference=r.reference)
