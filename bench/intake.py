@@ -1,0 +1,168 @@
+"""Benchmark: a partner file of deaths and hukou changes through POST /v1/intake/batches.
+
+One run on a private stack (embedded PostgreSQL, the tansu broker, the
+registry as its own process, 3 partitions per topic):
+- lines per second from the first byte sent to the answer (every line
+  accepted, duplicate or rejected, and committed with its per-line report);
+- lines per second to events on registry.events.v1 (every event the batch
+  caused acknowledged by the broker: the outbox has nothing left unpublished);
+- the registry process's resident memory before, and its peak during, the
+  upload (VmHWM): the body is streamed and applied in chunks, never held whole.
+
+The file: N lines, 60% deaths (a third from a second source that confirms an
+earlier line, some with a mismatched name that goes to review), 40% hukou
+transfers; 1% of lines are broken and must be rejected without stopping the rest.
+Setup (N/2 persons bulk-loaded, the file written to disk) is not timed.
+
+Run:  .venv/bin/python bench/intake.py [--n 500000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import threading
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import SECRET, BenchStack, start_stack  # noqa: E402
+from shared import identity  # noqa: E402
+from shared import settings as settings_mod  # noqa: E402
+from shared.auth import issue_token  # noqa: E402
+
+TOWNS = ["340207001", "340207002", "340207003", "340207004", "340207005", "340207101", "340207102", "340207103"]
+
+
+def numbers(n: int) -> list[str]:
+    out, i = [], 0
+    start = date(1930, 1, 1)
+    while len(out) < n:
+        out.append(identity.make("340207", start + timedelta(days=i // 1000), i % 1000))
+        i += 1
+    return out
+
+
+async def seed(stack: BenchStack, ids: list[str]) -> None:
+    conn = await asyncpg.connect(stack.pg.url("registry").replace("postgresql+asyncpg", "postgresql"))
+    records = []
+    for i, n in enumerate(ids):
+        p = identity.parse(n)
+        town = TOWNS[i % len(TOWNS)]
+        records.append((uuid.uuid4(), n, f"居民{i}", p.sex, p.birth_date, town, town, True, "alive", "unmarried"))
+    await conn.copy_records_to_table(
+        "persons",
+        columns=["id", "id_number", "name", "sex", "birth_date", "registered_division", "hukou_division", "in_district", "status", "marital_status"],
+        records=records,
+    )
+    await conn.close()
+
+
+def write_file(path: Path, ids: list[str], n: int) -> dict[str, int]:
+    rng = random.Random(7)
+    died = (date.today() - timedelta(days=3)).isoformat()
+    moved = (date.today() - timedelta(days=10)).isoformat()
+    kinds = {"death": 0, "death_second_source": 0, "name_mismatch": 0, "hukou": 0, "broken": 0}
+    reported: list[int] = []
+    with path.open("w") as f:
+        for line in range(n):
+            i = line % len(ids)
+            roll = rng.random()
+            if roll < 0.01:
+                f.write('{"type": "death", "id_number": "not-a-number"}\n')
+                kinds["broken"] += 1
+            elif roll < 0.41:
+                town = TOWNS[i % len(TOWNS)]
+                dest = TOWNS[(i + 1 + line // len(ids)) % len(TOWNS)]
+                frm = town if line < len(ids) else TOWNS[(i + line // len(ids)) % len(TOWNS)]
+                f.write(json.dumps({"type": "hukou", "id_number": ids[i], "kind": "transfer", "from_division": frm, "to_division": dest, "effective_date": moved, "reference": f"PS-{line}"}) + "\n")
+                kinds["hukou"] += 1
+            elif roll < 0.61 and reported:
+                j = reported[rng.randrange(len(reported))]
+                f.write(json.dumps({"type": "death", "id_number": ids[j], "name": f"居民{j}", "date_of_death": died, "source": "funeral_home", "reference": f"FH-{line}"}) + "\n")
+                kinds["death_second_source"] += 1
+            else:
+                name = f"居民{i}" if roll > 0.62 else f"居民{i}X"
+                kinds["name_mismatch" if roll <= 0.62 else "death"] += 1
+                f.write(json.dumps({"type": "death", "id_number": ids[i], "name": name, "date_of_death": died, "source": "hospital", "reference": f"H-{line}"}) + "\n")
+                reported.append(i)
+    return kinds
+
+
+def rss_kb(pid: int, field: str) -> int:
+    for row in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if row.startswith(field + ":"):
+            return int(row.split()[1])
+    return 0
+
+
+async def body(path: Path, chunk: int = 256 * 1024):  # noqa: ANN201 - an async byte stream
+    with path.open("rb") as f:
+        while data := f.read(chunk):
+            yield data
+
+
+async def main(n: int) -> None:
+    stack = await start_stack()
+    try:
+        ids = numbers(max(1000, n // 2))
+        print(f"seeding {len(ids):,} persons and writing a {n:,}-line file…", flush=True)
+        await seed(stack, ids)
+        path = stack.tmp / "partner.ndjson"
+        kinds = write_file(path, ids, n)
+        stack.start_services(only=("registry",))
+        pid = stack.procs[0].pid
+        tok = issue_token(settings_mod.Settings(service="registry", jwt_secret=SECRET), sub="bench", scopes="registry:read registry:write", division="340207")
+        rss_before = rss_kb(pid, "VmRSS")
+        samples: list[int] = []
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(0.5):
+                samples.append(rss_kb(pid, "VmRSS"))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        conn = await asyncpg.connect(stack.pg.url("registry").replace("postgresql+asyncpg", "postgresql"))
+        outbox_before = await conn.fetchval("SELECT count(*) FROM outbox")
+        t0 = time.perf_counter()
+        async with httpx.AsyncClient(base_url=stack.url("registry"), timeout=None, headers={"Authorization": f"Bearer {tok}"}) as c:
+            r = await c.post("/v1/intake/batches", content=body(path), headers={"Content-Type": "application/x-ndjson"}, params={"filename": path.name})
+        accepted_secs = time.perf_counter() - t0
+        r.raise_for_status()
+        summary = r.json()
+        while await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"):
+            await asyncio.sleep(0.2)
+        published_secs = time.perf_counter() - t0
+        events = await conn.fetchval("SELECT count(*) FROM outbox") - outbox_before
+        reviews = await conn.fetchval("SELECT count(*) FROM review_items")
+        await conn.close()
+        stop.set()
+        peak = rss_kb(pid, "VmHWM")
+
+        print()
+        print(f"intake batch, N={n:,} lines ({os.path.getsize(path) / 1e6:,.1f} MB NDJSON; registry as one process, 2 cores)")
+        print(f"  file: {kinds}")
+        print(f"  answer: lines {summary['lines']:,}, accepted {summary['accepted']:,}, duplicate {summary['duplicate']:,}, rejected {summary['rejected']:,}, in review {summary['in_review']:,} (review items: {reviews:,})")
+        print(f"  to accepted (answer received): {accepted_secs:,.1f} s, {n / accepted_secs:,.0f} lines/s")
+        print(f"  to events on registry.events.v1 ({events:,} events acknowledged by the broker): {published_secs:,.1f} s, {n / published_secs:,.0f} lines/s")
+        print(f"  registry RSS: {rss_before / 1024:,.0f} MB before, peak {peak / 1024:,.0f} MB (samples during the upload: min {min(samples or [0]) / 1024:,.0f} MB, max {max(samples or [0]) / 1024:,.0f} MB)")
+        print(f"\nreproduce: .venv/bin/python bench/intake.py --n {n}")
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=500_000, help="lines in the partner file (default 500,000)")
+    asyncio.run(main(parser.parse_args().n))
