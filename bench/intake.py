@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import sys
 import threading
@@ -120,6 +119,7 @@ async def main(n: int) -> None:
         await seed(stack, ids)
         path = stack.tmp / "partner.ndjson"
         kinds = write_file(path, ids, n)
+        size_mb = path.stat().st_size / 1e6
         stack.start_services(only=("registry",))
         pid = stack.procs[0].pid
         tok = issue_token(settings_mod.Settings(service="registry", jwt_secret=SECRET), sub="bench", scopes="registry:read registry:write", division="340207")
@@ -141,7 +141,7 @@ async def main(n: int) -> None:
         accepted_secs = time.perf_counter() - t0
         r.raise_for_status()
         summary = r.json()
-        while await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"):
+        while await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"):  # noqa: ASYNC110 - polling another process's table
             await asyncio.sleep(0.2)
         published_secs = time.perf_counter() - t0
         events = await conn.fetchval("SELECT count(*) FROM outbox") - outbox_before
@@ -151,7 +151,7 @@ async def main(n: int) -> None:
         peak = rss_kb(pid, "VmHWM")
 
         print()
-        print(f"intake batch, N={n:,} lines ({os.path.getsize(path) / 1e6:,.1f} MB NDJSON; registry as one process, 2 cores)")
+        print(f"intake batch, N={n:,} lines ({size_mb:,.1f} MB NDJSON; registry as one process, 2 cores)")
         print(f"  file: {kinds}")
         print(f"  answer: lines {summary['lines']:,}, accepted {summary['accepted']:,}, duplicate {summary['duplicate']:,}, rejected {summary['rejected']:,}, in review {summary['in_review']:,} (review items: {reviews:,})")
         print(f"  to accepted (answer received): {accepted_secs:,.1f} s, {n / accepted_secs:,.0f} lines/s")

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.registry.domain.deaths import DeathState, DeathStatus, Outcome, Report, check_date, decide
+from services.registry.domain.deaths import (
+    DeathState,
+    DeathStatus,
+    Outcome,
+    Report,
+    check_date,
+    decide,
+)
 
 D = date(2026, 3, 1)
 
