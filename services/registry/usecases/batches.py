@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.domain import intake as rules
 from services.registry.models import IntakeBatch, IntakeLine
+from services.registry.usecases.common import copy_rows
 from services.registry.usecases.reports import Intake, Item, LineOutcome
 from shared.db import utcnow
 from shared.identity import mask_text
@@ -130,7 +131,7 @@ class BatchRun:
                 s.info["division"] = self.scope
                 outcomes = await Intake(s, channel="batch", scope=self.scope, today=self.today).run([Item(r) for _, r in lines])
                 rows = [_line_row(self.batch_id, n, o) for (n, _), o in zip(lines, outcomes, strict=True)]
-                await s.execute(insert(IntakeLine), rows)
+                await copy_rows(s, IntakeLine.__table__, rows)  # type: ignore[arg-type]
                 totals = self._totals(rows)
                 await s.execute(update(IntakeBatch).where(IntakeBatch.id == self.batch_id).values(**totals))
         except Exception as exc:  # the chunk as a whole: replay line by line

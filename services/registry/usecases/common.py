@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import insert, select, text
+from sqlalchemy import Table, insert, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import SERVICE
@@ -33,7 +35,7 @@ async def emit_many(session: AsyncSession, events: list[tuple[str, uuid.UUID, Ba
         event_id = uuid.uuid4()
         env = envelope(service=SERVICE, type=type, subject=str(key), data=data, event_id=event_id)
         rows.append({"id": event_id, "topic": TOPIC, "key": str(key), "type": type, "envelope": env, "headers": headers})
-    await session.execute(insert(outbox), rows)
+    await copy_rows(session, outbox, rows)
     await session.execute(text("SELECT pg_notify('outbox', '')"))
 
 
@@ -50,3 +52,19 @@ async def person_by_id_number(session: AsyncSession, id_number: str, *, lock: bo
     if lock:
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def copy_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Append many rows in the session's transaction with PostgreSQL COPY (batches: far cheaper than INSERTs).
+
+    Columns left out take their defaults (identity sequences, `now()`); JSONB
+    values are passed as JSON text.
+    """
+    if not rows:
+        return
+    columns = list(rows[0])
+    jsonb = {c.name for c in table.columns if isinstance(c.type, JSONB)}
+    records = [tuple(json.dumps(r[c], ensure_ascii=False, default=str) if c in jsonb else r[c] for c in columns) for r in rows]
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(table.name, columns=columns, records=records)  # type: ignore[union-attr]

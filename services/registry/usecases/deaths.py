@@ -60,9 +60,9 @@ async def death_result(session: AsyncSession, report: DeathReport, outcome: str 
     death = person = None
     reports = [report]
     if report.death_id:
-        death = await session.get(Death, report.death_id)
+        death = await session.get(Death, report.death_id, populate_existing=True)
         if death is not None:
-            person = await session.get(Person, death.person_id)
+            person = await session.get(Person, death.person_id, populate_existing=True)
             reports = list((await session.execute(select(DeathReport).where(DeathReport.death_id == death.id).order_by(DeathReport.seq))).scalars())
     if outcome:
         report = DeathReport(**{c.key: getattr(report, c.key) for c in DeathReport.__table__.columns})

@@ -35,6 +35,6 @@ async def change_hukou(
         record = exc
     [outcome] = await Intake(session, channel=channel, scope=scope, today=today).run([Item(record)])
     outcome.raise_if_rejected()
-    person = await session.get(Person, outcome.person_id) if outcome.person_id else None
+    person = await session.get(Person, outcome.person_id, populate_existing=True) if outcome.person_id else None
     return outcome, person
 

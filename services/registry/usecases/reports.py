@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.domain import deaths as death_rules
@@ -39,7 +39,7 @@ from services.registry.models import (
     PersonEvent,
     ReviewItem,
 )
-from services.registry.usecases.common import emit_many, ref
+from services.registry.usecases.common import copy_rows, emit_many, ref
 from shared import event_types as ev
 from shared.db import unscoped, utcnow
 from shared.problems import DomainError, Forbidden, Invalid, NotFound
@@ -85,8 +85,49 @@ def payload_of(record: Record) -> dict[str, Any]:
             "to_division": record.to_division, "effective_date": record.effective_date.isoformat()}  # fmt: skip
 
 
+_PERSON_COLUMNS = ("id", "id_number", "name", "birth_date", "registered_division", "hukou_division", "in_district", "status", "date_of_death")
+
+
+@dataclass(slots=True)
+class _PersonRow:
+    """The fields of a person a report reads and changes."""
+
+    id: uuid.UUID
+    id_number: str
+    name: str
+    birth_date: date
+    registered_division: str
+    hukou_division: str
+    in_district: bool
+    status: str
+    date_of_death: date | None
+    changed: bool = False
+
+
+def _touch(person: Any) -> None:
+    if isinstance(person, _PersonRow):
+        person.changed = True
+
+
+@dataclass(slots=True)
+class _NewDeath:
+    """A death first recorded in this chunk, inserted with the chunk."""
+
+    id: uuid.UUID
+    person_id: uuid.UUID
+    date_of_death: date
+    status: str
+    confirmed_at: datetime | None = None
+    confirmed_by: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        return {"id": self.id, "person_id": self.person_id, "date_of_death": self.date_of_death, "status": self.status,
+                "confirmed_at": self.confirmed_at, "confirmed_by": self.confirmed_by}  # fmt: skip
+
+
 @dataclass
 class _Writes:
+    deaths: list[_NewDeath] = field(default_factory=list)
     reports: list[dict[str, Any]] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
     reviews: list[dict[str, Any]] = field(default_factory=list)
@@ -125,15 +166,21 @@ class Intake:
             with unscoped(s):
                 seen["hukou"] |= set((await s.execute(select(ReviewItem.source, ReviewItem.reference).where(ReviewItem.kind == "hukou", tuple_(ReviewItem.source, ReviewItem.reference).in_(hukou_keys)))).all())
 
-        persons: dict[str, Person] = {}
+        persons: dict[str, Any] = {}
         numbers = {r.id_number for r in records}
-        with unscoped(s):  # reports name people anywhere in the district; scope is checked per report
-            if numbers:
-                stmt = select(Person).where(Person.id_number.in_(numbers)).order_by(Person.id).with_for_update()
-                persons = {p.id_number: p for p in (await s.execute(stmt)).scalars()}
-        by_id = {p.id: p for p in persons.values()} | {it.person.id: it.person for it in items if it.person is not None}
+        if numbers:
+            # Plain rows, not ORM objects: a chunk touches a thousand people and the ORM's
+            # per-object bookkeeping would cost more than the work; changes are written in one statement.
+            t = Person.__table__
+            stmt = select(*(t.c[c] for c in _PERSON_COLUMNS)).where(t.c.id_number.in_(numbers)).order_by(t.c.id).with_for_update()
+            persons = {row.id_number: _PersonRow(*row) for row in (await s.execute(stmt)).all()}
+        by_id: dict[uuid.UUID, Any] = {p.id: p for p in persons.values()}
+        for it in items:  # a person given by a resolution or registration: their ORM object
+            if it.person is not None:
+                by_id[it.person.id] = it.person
+                persons[it.person.id_number] = it.person
         death_pids = [pid for pid in by_id]
-        deaths: dict[uuid.UUID, Death] = {}
+        deaths: dict[uuid.UUID, Any] = {}
         prior: dict[uuid.UUID, list[death_rules.Report]] = {}
         if death_pids and any(isinstance(r, DeathRecord) for r in records):
             for d in (await s.execute(select(Death).where(Death.person_id.in_(death_pids)).with_for_update())).scalars():
@@ -193,21 +240,26 @@ class Intake:
                 provisional += 1
                 out.append(self._apply_hukou(w, r, person, hukou_hist.setdefault(person.id, []), provisional))
 
-        await s.flush()  # persons and deaths first: reports refer to them
-        if w.reviews:
-            await s.execute(insert(ReviewItem), w.reviews)
-        if w.reports:
-            await s.execute(insert(DeathReport), w.reports)
-        if w.changes:
-            await s.execute(insert(HukouChange), w.changes)
-        if w.history:
-            await s.execute(insert(PersonEvent), w.history)
+        changed = [p for p in by_id.values() if isinstance(p, _PersonRow) and p.changed]
+        if changed:
+            t = Person.__table__
+            await s.execute(
+                update(t).where(t.c.id == bindparam("pid")).values(
+                    status=bindparam("st"), date_of_death=bindparam("dod"), hukou_division=bindparam("hd"), in_district=bindparam("ind"), updated_at=func.now()),
+                [{"pid": p.id, "st": p.status, "dod": p.date_of_death, "hd": p.hukou_division, "ind": p.in_district} for p in changed],
+            )
+        await copy_rows(s, Death.__table__, [d.row() for d in w.deaths])  # type: ignore[arg-type]  # before the reports that refer to them
+        await s.flush()  # ORM objects: parked reports, review items, deaths already on file
+        await copy_rows(s, ReviewItem.__table__, w.reviews)  # type: ignore[arg-type]
+        await copy_rows(s, DeathReport.__table__, w.reports)  # type: ignore[arg-type]
+        await copy_rows(s, HukouChange.__table__, w.changes)  # type: ignore[arg-type]
+        await copy_rows(s, PersonEvent.__table__, w.history)  # type: ignore[arg-type]
         await emit_many(s, w.events)
         return out
 
     # -- one report ---------------------------------------------------------------
 
-    def _out_of_scope(self, r: Record, person: Person | None) -> LineOutcome | None:
+    def _out_of_scope(self, r: Record, person: Any) -> LineOutcome | None:
         if not self.scope:
             return None
         if isinstance(r, HukouRecord):
@@ -217,7 +269,7 @@ class Intake:
             return LineOutcome("rejected", field="id_number", reason="no such person in your division", problem="not_found", record_type=r.type, reference=r.reference)
         return None
 
-    def _park(self, w: _Writes, it: Item, r: Record, person: Person | None, m: matching.Match, code: str) -> LineOutcome:
+    def _park(self, w: _Writes, it: Item, r: Record, person: Any, m: matching.Match, code: str) -> LineOutcome:
         """Keep the report in the review queue (or leave it there with the new reason)."""
         division = rules.review_division(person.hukou_division if person else None, r)
         outcome = "pending" if person is None else "review"
@@ -251,21 +303,22 @@ class Intake:
                 "source": r.source, "reference": r.reference, "channel": self.channel, "outcome": outcome,
                 "explanation": explanation[:300]}  # fmt: skip
 
-    def _apply_death(self, w: _Writes, it: Item, r: DeathRecord, person: Person, deaths: dict[uuid.UUID, Death], prior: dict[uuid.UUID, list[death_rules.Report]]) -> LineOutcome:
+    def _apply_death(self, w: _Writes, it: Item, r: DeathRecord, person: Any, deaths: dict[uuid.UUID, Any], prior: dict[uuid.UUID, list[death_rules.Report]]) -> LineOutcome:
         death = deaths.get(person.id)
         state = death_rules.DeathState(death.date_of_death, death_rules.DeathStatus(death.status), prior[death.id]) if death else None
         report = death_rules.Report(r.source, r.reference, r.date_of_death)
         decision = death_rules.decide(state, report)
         if decision.outcome == death_rules.Outcome.RECORDED:
             if death is None:
-                death = Death(id=uuid.uuid4(), person_id=person.id, date_of_death=r.date_of_death, status="reported")
-                self.session.add(death)
+                death = _NewDeath(uuid.uuid4(), person.id, r.date_of_death, "reported")
+                w.deaths.append(death)
                 deaths[person.id] = death
                 prior[death.id] = []
             else:  # a revoked death reported again
                 death.date_of_death, death.status = r.date_of_death, "reported"
                 death.confirmed_at = death.confirmed_by = None
             person.status, person.date_of_death = "deceased", r.date_of_death
+            _touch(person)
             w.events.append(("registry.person.died", person.id, ev.PersonDied(**ref(person), death_id=death.id, date_of_death=death.date_of_death, source=r.source, status="reported")))  # type: ignore[arg-type]
             w.history.append({"person_id": person.id, "kind": "death_recorded", "occurred_on": r.date_of_death, "summary": f"death reported by {r.source} ({r.reference})", "ref_id": death.id})
         else:
@@ -289,11 +342,12 @@ class Intake:
         status = "duplicate" if decision.outcome == death_rules.Outcome.DUPLICATE else "accepted"
         return LineOutcome(status, decision.outcome.value, reason=decision.explanation, person_id=person.id, record_id=rid, death_id=death.id, record_type=r.type, reference=r.reference)
 
-    def _apply_hukou(self, w: _Writes, r: HukouRecord, person: Person, hist: list[hukou_rules.Change], seq: int) -> LineOutcome:
+    def _apply_hukou(self, w: _Writes, r: HukouRecord, person: Any, hist: list[hukou_rules.Change], seq: int) -> LineOutcome:
         change_id = uuid.uuid4()
         hist.append(hukou_rules.Change(r.kind, r.from_division, r.to_division, r.effective_date, seq))
         residence = hukou_rules.current(hist, person.registered_division)
         person.hukou_division, person.in_district = residence.hukou_division, residence.in_district
+        _touch(person)
         w.changes.append({"id": change_id, "person_id": person.id, "kind": r.kind, "from_division": r.from_division, "to_division": r.to_division,
                           "effective_date": r.effective_date, "source": r.source, "reference": r.reference, "channel": self.channel})  # fmt: skip
         w.events.append((hukou_rules.event_type(r.kind), person.id, ev.HukouChanged(
