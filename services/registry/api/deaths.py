@@ -22,6 +22,7 @@ from services.registry.usecases import deaths as death_cases
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
+from shared.paging import Limit, Offset
 
 router = APIRouter(prefix="/v1/deaths", tags=["deaths"])
 
@@ -81,8 +82,8 @@ async def find(
     session: Session,
     principal: Annotated[Principal, require("registry:read")],
     status: Annotated[Literal["reported", "confirmed", "conflict", "revoked"] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[DeathDetailOut]:
     total, rows = await death_cases.list_deaths(session, status=status, limit=limit, offset=offset)
     items = [await _detail(session, d) for d, _ in rows]

@@ -25,6 +25,7 @@ from shared import identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
+from shared.paging import Limit, Offset
 
 router = APIRouter(prefix="/v1/households", tags=["households"])
 
@@ -70,8 +71,8 @@ async def find(
     principal: Annotated[Principal, require("registry:read")],
     division: Annotated[str | None, Query(max_length=12, description="division code prefix")] = None,
     status: Annotated[Literal["active", "dissolved"] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[HouseholdSummary]:
     total, rows = await cases.list_households(session, division=division, status=status, limit=limit, offset=offset)
     items = [HouseholdSummary(household_id=h.id, hukou_division=h.hukou_division, address=h.address, head_person_id=h.head_person_id, status=h.status) for h in rows]

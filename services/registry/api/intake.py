@@ -12,6 +12,7 @@ from services.registry.schemas import IntakeBatchOut, IntakeLineOut, Page
 from services.registry.usecases import batches as cases
 from shared.app import Session
 from shared.auth import Principal, require
+from shared.paging import Offset
 from shared.problems import Invalid, NotFound
 
 router = APIRouter(prefix="/v1/intake/batches", tags=["intake"])
@@ -85,7 +86,7 @@ async def lines(
     principal: Annotated[Principal, require("registry:read")],
     status: Annotated[Literal["accepted", "duplicate", "rejected"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[IntakeLineOut]:
     if await cases.get_batch(session, batch_id) is None:
         raise NotFound("no such batch in your division", field="batch_id")

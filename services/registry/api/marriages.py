@@ -13,6 +13,7 @@ from services.registry.usecases import marriages as cases
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
+from shared.paging import Limit, Offset
 
 router = APIRouter(prefix="/v1/marriages", tags=["marriages"])
 
@@ -46,8 +47,8 @@ async def find(
     principal: Annotated[Principal, require("registry:read")],
     person_id: Annotated[uuid.UUID | None, Query()] = None,
     status: Annotated[Literal["married", "divorced"] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[MarriageOut]:
     total, rows = await cases.list_marriages(session, person_id=person_id, status=status, limit=limit, offset=offset)
     await record_read(session, principal, request, [pid for m in rows for pid in (m.party_a, m.party_b)])

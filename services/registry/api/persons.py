@@ -16,6 +16,7 @@ from shared import identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
+from shared.paging import Limit, Offset
 from shared.problems import Invalid, NotFound
 
 router = APIRouter(prefix="/v1/persons", tags=["persons"])
@@ -58,8 +59,8 @@ async def find(
     division: Annotated[str | None, Query(max_length=12, description="division code prefix")] = None,
     household_id: Annotated[uuid.UUID | None, Query(description="members of this household")] = None,
     status: Annotated[Literal["alive", "deceased"] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[PersonOut]:
     stmt = select(Person)
     if id_number is not None:
@@ -100,8 +101,8 @@ async def history(
     request: Request,
     session: Session,
     principal: Annotated[Principal, require("registry:read")],
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Page[PersonEventOut]:
     total, rows = await person_cases.person_history(session, person_id, limit=limit, offset=offset)
     await record_read(session, principal, request, person_id)

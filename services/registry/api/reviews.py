@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from services.registry.models import ReviewItem
 from services.registry.schemas import Page, ResolveIn, ReviewOut
 from services.registry.usecases import reviews as cases
 from shared import identity
 from shared.app import Session
+from shared.audit import record_read
 from shared.auth import Principal, require
+from shared.paging import Limit, Offset
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
 
@@ -32,21 +34,27 @@ def review_out(r: ReviewItem, principal: Principal) -> ReviewOut:
 
 @router.get("", response_model=Page[ReviewOut], summary="The review queue of your division")
 async def find(
+    request: Request,
     session: Session,
     principal: Annotated[Principal, require("registry:read")],
     status: Annotated[Literal["open", "waiting", "matched", "rejected", "applied"] | None, Query()] = "open",
     kind: Annotated[Literal["death", "hukou"] | None, Query()] = None,
     reason_code: Annotated[Literal["unknown_person", "name_mismatch", "policy"] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[ReviewOut]:
     total, items = await cases.list_reviews(session, status=status, kind=kind, reason_code=reason_code, limit=limit, offset=offset)
+    await record_read(session, principal, request, [r.candidate_person_id for r in items if r.candidate_person_id], subject="review queue")
+    await session.commit()
     return Page(items=[review_out(r, principal) for r in items], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{review_id}", response_model=ReviewOut, summary="One review item")
-async def get(review_id: uuid.UUID, session: Session, principal: Annotated[Principal, require("registry:read")]) -> ReviewOut:
-    return review_out(await cases.get_review(session, review_id), principal)
+async def get(review_id: uuid.UUID, request: Request, session: Session, principal: Annotated[Principal, require("registry:read")]) -> ReviewOut:
+    review = await cases.get_review(session, review_id)
+    await record_read(session, principal, request, review.candidate_person_id, subject=f"review {review.id}")
+    await session.commit()
+    return review_out(review, principal)
 
 
 @router.post("/{review_id}/resolve", response_model=ReviewOut, summary="Match the report to a person, reject it, or let it wait")
