@@ -7,14 +7,16 @@ event in hand and commit, the relay flushes, the engine closes.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
+from opentelemetry.trace import INVALID_SPAN, SpanKind, Status, StatusCode
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
@@ -23,39 +25,64 @@ from shared import health, metrics, migrations, problems, tracing
 from shared.auth import Principal, current_principal
 from shared.consumer import Consumer, ConsumerRunner
 from shared.db import make_engine, make_sessionmaker
+from shared.identity import mask_text
 from shared.outbox import OutboxRelay
 from shared.settings import Settings
 
 log = structlog.get_logger("app")
+OPERATIONS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class RequestContext(BaseHTTPMiddleware):
-    """Request id, trace context, access log and request metrics (labelled by route template)."""
+    """Request id, a server span (continuing an incoming `traceparent`), access log and request metrics.
+
+    Metrics and spans are labelled by the route template, never the raw path:
+    paths carry ids, and labels must not carry personal data.
+    """
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         service = request.app.state.settings.service
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         request.state.request_id = request_id
-        traceparent = request.headers.get("traceparent") or tracing.new_traceparent()
-        tp_token = tracing.current_traceparent.set(traceparent)
-        structlog.contextvars.bind_contextvars(request_id=request_id, trace_id=tracing.trace_id(traceparent))
+        structlog.contextvars.bind_contextvars(request_id=request_id, service=service)
         started = time.perf_counter()
         status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            response.headers["x-request-id"] = request_id
-            return response
-        finally:
-            elapsed = time.perf_counter() - started
-            route = request.scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            metrics.HTTP_REQUESTS.labels(service, request.method, template, str(status)).inc()
-            metrics.HTTP_LATENCY.labels(service, request.method, template).observe(elapsed)
-            if template not in ("/healthz", "/metrics", "/readyz"):
-                log.info("request", method=request.method, route=template, status=status, ms=round(elapsed * 1000, 1))
-            structlog.contextvars.clear_contextvars()
-            tracing.current_traceparent.reset(tp_token)
+        # Probes and scrapes are not traced: they would bury the traces that matter.
+        server_span = (
+            nullcontext(INVALID_SPAN)
+            if request.url.path in OPERATIONS_PATHS
+            else request.app.state.tracer.start_as_current_span(
+                request.method,  # renamed to the route template once routing has run
+                context=tracing.extract(request.headers),
+                kind=SpanKind.SERVER,
+                attributes={"http.request.method": request.method, "url.path": mask_text(request.url.path), "url.scheme": request.url.scheme},
+                record_exception=False,
+                set_status_on_exception=False,
+            )
+        )
+        with server_span as span:
+            try:
+                response = await call_next(request)
+                status = response.status_code
+                response.headers["x-request-id"] = request_id
+                return response
+            except Exception as exc:
+                tracing.mark_error(span, exc)
+                raise
+            finally:
+                elapsed = time.perf_counter() - started
+                route = request.scope.get("route")
+                template = getattr(route, "path", "unmatched")
+                span.update_name(f"{request.method} {template}")
+                span.set_attribute("http.route", template)
+                span.set_attribute("http.response.status_code", status)
+                if status >= 500:
+                    span.set_status(Status(StatusCode.ERROR))
+                metrics.HTTP_REQUESTS.labels(service, request.method, template, str(status)).inc()
+                metrics.HTTP_LATENCY.labels(service, request.method, template).observe(elapsed)
+                if template not in OPERATIONS_PATHS:
+                    log.info("request", method=request.method, route=template, status=status, ms=round(elapsed * 1000, 1))
+                structlog.contextvars.clear_contextvars()
 
 
 def create_app(
@@ -68,13 +95,17 @@ def create_app(
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Bound here, the service name reaches every log line of the relay and consumer tasks.
+        structlog.contextvars.bind_contextvars(service=settings.service)
+        tracer_provider = app.state.tracer_provider = tracing.configure(settings)
+        tracer = app.state.tracer = tracing.tracer(tracer_provider)
         engine = make_engine(settings.database_url)
         sessionmaker = make_sessionmaker(engine)
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker
         app.state.migration_head = migrations.head(settings.service)
-        app.state.relay = OutboxRelay(settings, engine, sessionmaker)
-        app.state.consumers = [ConsumerRunner(settings, sessionmaker, c) for c in consumers]
+        app.state.relay = OutboxRelay(settings, engine, sessionmaker, tracer=tracer)
+        app.state.consumers = [ConsumerRunner(settings, sessionmaker, c, tracer=tracer) for c in consumers]
         app.state.relay.start()
         if settings.consumers_enabled:
             for runner in app.state.consumers:
@@ -83,11 +114,14 @@ def create_app(
         try:
             yield
         finally:
-            for runner in app.state.consumers:
-                await runner.stop()
+            # uvicorn has stopped taking requests and finished those in flight.
+            # Consumers stop side by side (each finishes its transaction in hand and
+            # commits offsets), then the relay flushes what they and the requests wrote.
+            await asyncio.gather(*(runner.stop() for runner in app.state.consumers))
             await app.state.relay.stop()
             await engine.dispose()
             log.info("service stopped")
+            tracer_provider.shutdown()  # exports what is still buffered
 
     app = FastAPI(
         title=title,

@@ -21,10 +21,12 @@ import asyncio
 import contextlib
 import traceback
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from opentelemetry.trace import Span, Tracer
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -68,8 +70,10 @@ class ConsumerRunner:
         sessionmaker: async_sessionmaker[AsyncSession],
         consumer: Consumer,
         group_id: str | None = None,
+        tracer: Tracer | None = None,
     ):
         self.settings = settings
+        self.tracer = tracer or tracing.tracer()
         self.sessionmaker = sessionmaker
         self.spec = consumer
         self.group_id = group_id or f"{settings.consumer_group}.{consumer.name}"
@@ -187,17 +191,15 @@ class ConsumerRunner:
                 if handler is None:
                     results.append((message.topic, "ignored"))
                     continue
-                token = tracing.current_traceparent.set(event.traceparent)
                 try:
-                    async with session.begin_nested():
-                        results.append((message.topic, await self._effect(session, handler, event, message.topic)))
+                    with self._span(message, event):
+                        async with session.begin_nested():
+                            results.append((message.topic, await self._effect(session, handler, event, message.topic)))
                 except asyncio.CancelledError:
                     raise
                 except Exception:
                     failed = True
                     break
-                finally:
-                    tracing.current_traceparent.reset(token)
         for topic, result in results:
             metrics.EVENTS_CONSUMED.labels(self.settings.service, topic, result).inc()
         return len(results), failed
@@ -227,8 +229,7 @@ class ConsumerRunner:
         if handler is None:
             metrics.EVENTS_CONSUMED.labels(self.settings.service, topic, "ignored").inc()
             return "ignored"
-        token = tracing.current_traceparent.set(event.traceparent)
-        try:
+        with self._span(message, event) as span:
             attempts = 0
             while True:
                 attempts += 1
@@ -250,12 +251,24 @@ class ConsumerRunner:
                         error=mask_text(str(exc)),
                     )
                     if final:
+                        tracing.mark_error(span, exc)
                         detail = "".join(traceback.format_exception_only(exc)).strip()
                         await self._dead_letter(message, detail, attempts=attempts)
                         return "dead_lettered"
                     await asyncio.sleep(self.settings.consumer_retry_backoff_seconds * 2 ** (attempts - 1))
-        finally:
-            tracing.current_traceparent.reset(token)
+
+    def _span(self, message: ConsumerRecord, event: ReceivedEvent) -> AbstractContextManager[Span]:
+        """The consumer span of one event, continuing the producer's trace from the message headers."""
+        return tracing.consumer_span(
+            self.tracer,
+            topic=message.topic,
+            group=self.group_id,
+            event_id=event.id,
+            event_type=event.type,
+            partition=message.partition,
+            offset=message.offset,
+            headers=dict(message.headers or []),
+        )
 
     async def _apply(self, handler: Handler, event: ReceivedEvent, topic: str) -> str:
         async with self.sessionmaker() as session, session.begin():

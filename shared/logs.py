@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 
+from shared import tracing
 from shared.identity import mask_text
 
 
@@ -30,6 +31,29 @@ def mask_identity_numbers(_logger: Any, _method: str, event_dict: dict[str, Any]
     return {k: _mask(v) for k, v in event_dict.items()}
 
 
+def correlation(service: str) -> Any:
+    """Every line names its service, request and trace, so a line can be followed across services.
+
+    `service` and `request_id` come from the context (bound by the lifespan and
+    the request middleware; the tests run four services in one process), the
+    trace from the current OpenTelemetry span. Keys are always present (null
+    where there is no request or trace) so the log schema is fixed.
+    """
+
+    def add(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+        trace_id, span_id = tracing.trace_id(), tracing.span_id()
+        head = {
+            "service": event_dict.pop("service", None) or service,
+            "request_id": event_dict.pop("request_id", None),
+            "trace_id": event_dict.pop("trace_id", None) or trace_id,
+        }
+        if span_id and "span_id" not in event_dict:
+            event_dict["span_id"] = span_id
+        return {**head, **event_dict}
+
+    return add
+
+
 def configure(service: str, level: str = "INFO", fmt: str = "json", stream: Any = None) -> None:
     shared_processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -37,7 +61,7 @@ def configure(service: str, level: str = "INFO", fmt: str = "json", stream: Any 
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
-        lambda _l, _m, ev: {"service": service, **ev},
+        correlation(service),
         mask_identity_numbers,  # last before rendering: masks exceptions' text too
     ]
     renderer: Any = (

@@ -20,24 +20,34 @@ import contextlib
 import json
 import zlib
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.db import outbox, utcnow
 from shared.events import STRUCTURED_CONTENT_TYPE
 from shared.kafka import make_producer
 from shared.settings import Settings
 
 log = structlog.get_logger("outbox")
+TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 
 
 class OutboxRelay:
-    def __init__(self, settings: Settings, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]):
+    def __init__(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        tracer: trace.Tracer | None = None,
+    ):
         self.settings = settings
+        self.tracer = tracer or tracing.tracer()
         self.engine = engine
         self.sessionmaker = sessionmaker
         self.producer: AIOKafkaProducer | None = None
@@ -170,26 +180,54 @@ class OutboxRelay:
                 return 0
             producer = await self._producer()
             futures = []
-            for row in rows:
-                headers = [("content-type", STRUCTURED_CONTENT_TYPE.encode())]
-                headers += [(k, str(v).encode()) for k, v in (row.headers or {}).items()]
-                futures.append(
-                    await producer.send(
-                        row.topic,
-                        json.dumps(row.envelope, ensure_ascii=False, separators=(",", ":")).encode(),
-                        key=row.key.encode(),
-                        headers=headers,
+            spans = [self._publish_span(row) for row in rows]
+            try:
+                for row, span in zip(rows, spans, strict=True):
+                    # The message carries the producer span's context; the row kept the writer's.
+                    stored = {k: str(v) for k, v in (row.headers or {}).items() if k not in TRACE_HEADERS}
+                    carried = {**stored, **tracing.inject_headers(trace.set_span_in_context(span))}
+                    headers = [("content-type", STRUCTURED_CONTENT_TYPE.encode())]
+                    headers += [(k, v.encode()) for k, v in carried.items()]
+                    futures.append(
+                        await producer.send(
+                            row.topic,
+                            json.dumps(row.envelope, ensure_ascii=False, separators=(",", ":")).encode(),
+                            key=row.key.encode(),
+                            headers=headers,
+                        )
                     )
-                )
-            # Raises if the broker did not acknowledge: the transaction rolls back,
-            # the rows stay unpublished and the next round sends them again.
-            await asyncio.gather(*futures)
+                # Raises if the broker did not acknowledge: the transaction rolls back,
+                # the rows stay unpublished and the next round sends them again.
+                await asyncio.gather(*futures)
+            except Exception as exc:
+                for span in spans:
+                    tracing.mark_error(span, exc)
+                raise
+            finally:
+                for span in spans:
+                    span.end()
             await session.execute(
                 update(outbox).where(outbox.c.seq.in_([r.seq for r in rows])).values(published_at=func.now())
             )
             for row in rows:
                 metrics.EVENTS_PUBLISHED.labels(self.settings.service, row.topic).inc()
         return len(rows)
+
+    def _publish_span(self, row: Any) -> trace.Span:
+        """A producer span, child of the context the row was written in (the request's, usually)."""
+        envelope = row.envelope or {}
+        return self.tracer.start_span(
+            f"{row.topic} publish",
+            context=tracing.extract(row.headers),
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": row.topic,
+                "messaging.message.id": str(envelope.get("id", "")),
+                "cloudevents.event_type": str(envelope.get("type", "")),
+            },
+        )
 
     async def cleanup(self) -> None:
         """Forget published rows after the retention period (kept that long for replay)."""
