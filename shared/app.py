@@ -117,8 +117,11 @@ def create_app(
             # uvicorn has stopped taking requests and finished those in flight.
             # Consumers stop side by side (each finishes its transaction in hand and
             # commits offsets), then the relay flushes what they and the requests wrote.
-            await asyncio.gather(*(runner.stop() for runner in app.state.consumers))
-            await app.state.relay.stop()
+            # Both share one grace period, so the process exits within it.
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + settings.shutdown_grace_seconds
+            await asyncio.gather(*(runner.stop(timeout=deadline - loop.time()) for runner in app.state.consumers))
+            await app.state.relay.stop(timeout=deadline - loop.time())
             await engine.dispose()
             log.info("service stopped")
             tracer_provider.shutdown()  # exports what is still buffered

@@ -87,12 +87,17 @@ class ConsumerRunner:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self.spec.name}")
 
-    async def stop(self) -> None:
-        """Finish the message in hand, commit, leave the group."""
+    async def stop(self, timeout: float | None = None) -> None:
+        """Finish the transaction in hand, commit its offsets, leave the group.
+
+        Cancelled after `timeout` (default: the grace period): the database
+        rolls back what was not committed, and the uncommitted offsets
+        redeliver those events on the next start.
+        """
         self._stopping.set()
         if self._task:
             try:
-                await asyncio.wait_for(self._task, timeout=self.settings.shutdown_grace_seconds)
+                await asyncio.wait_for(self._task, timeout=self.settings.shutdown_grace_seconds if timeout is None else max(timeout, 0.1))
             except TimeoutError:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

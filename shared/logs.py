@@ -85,7 +85,8 @@ def configure(service: str, level: str = "INFO", fmt: str = "json", stream: Any 
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiokafka", "kafka"):
+    # alembic.runtime.migration: /readyz reads the migration state, and alembic says so at INFO each time.
+    for noisy in ("aiokafka", "kafka", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers = []

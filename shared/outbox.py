@@ -63,13 +63,18 @@ class OutboxRelay:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.settings.service}")
 
-    async def stop(self) -> None:
-        """Flush what can be flushed, then stop (graceful shutdown)."""
+    async def stop(self, timeout: float | None = None) -> None:
+        """Flush what can be flushed, then stop (graceful shutdown).
+
+        The leader publishes every unpublished row before it returns, if the
+        broker takes them within `timeout` (default: the grace period); what
+        is left stays in the outbox for the next start.
+        """
         self._stopping.set()
         self.wake.set()
         if self._task:
             try:
-                await asyncio.wait_for(self._task, timeout=self.settings.shutdown_grace_seconds)
+                await asyncio.wait_for(self._task, timeout=self.settings.shutdown_grace_seconds if timeout is None else max(timeout, 0.1))
             except TimeoutError:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -140,8 +145,10 @@ class OutboxRelay:
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
-            if self._stopping.is_set() and sent == 0:
-                return
+            if self._stopping.is_set():
+                if sent == 0:
+                    return
+                continue  # flushing before stopping: go on until nothing is left
             if sent >= self.settings.outbox_batch_size:
                 continue  # more waiting: go on at once
             if loop.time() - last_cleanup > 3600:
