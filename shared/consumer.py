@@ -40,6 +40,8 @@ from shared.settings import Settings
 log = structlog.get_logger("consumer")
 
 Handler = Callable[[AsyncSession, ReceivedEvent], Awaitable[None]]
+# Applies many new events at once, in order; returns {event id: reason} for those it refuses.
+BatchHandler = Callable[[AsyncSession, list[ReceivedEvent]], Awaitable[dict[str, str]]]
 
 
 class Reject(Exception):
@@ -53,6 +55,7 @@ class Consumer:
     name: str
     topics: list[str]
     handlers: dict[str, Handler] = field(default_factory=dict)
+    batch_handler: BatchHandler | None = None
 
     def on(self, *types: str) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
@@ -61,6 +64,15 @@ class Consumer:
             return fn
 
         return register
+
+    def batch(self, fn: BatchHandler) -> BatchHandler:
+        """Register a handler that takes a whole chunk of events in one call (bulk work).
+
+        The per-event handlers remain the fallback: if the batch handler fails,
+        the chunk is applied event by event, with retries and the dead-letter topic.
+        """
+        self.batch_handler = fn
+        return fn
 
 
 class ConsumerRunner:
@@ -182,6 +194,49 @@ class ConsumerRunner:
         return done
 
     async def _apply_chunk(self, chunk: list[ConsumerRecord]) -> tuple[int, bool]:
+        if self.spec.batch_handler is not None:
+            try:
+                return await self._apply_chunk_at_once(chunk)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("batch failed; applying its events one by one", consumer=self.spec.name, error=mask_text(str(exc)))
+        return await self._apply_chunk_each(chunk)
+
+    async def _apply_chunk_at_once(self, chunk: list[ConsumerRecord]) -> tuple[int, bool]:
+        """The batch handler takes every readable event up to the first unreadable one."""
+        events: list[tuple[ConsumerRecord, ReceivedEvent]] = []
+        for message in chunk:
+            try:
+                events.append((message, parse_message(message.value, message.key, message.headers)))
+            except MalformedEvent:
+                break
+        failed = len(events) < len(chunk)
+        if not events:
+            return 0, failed
+        assert self.spec.batch_handler is not None
+        async with self.sessionmaker() as session, session.begin():
+            inserted = await session.execute(
+                pg_insert(processed_events)
+                .values([{"consumer": self.spec.name, "event_id": e.id, "topic": m.topic, "type": e.type} for m, e in events])
+                .on_conflict_do_nothing()
+                .returning(processed_events.c.event_id)
+            )
+            fresh_ids = set(inserted.scalars())
+            fresh = [e for _, e in events if e.id in fresh_ids]
+            refused = await self.spec.batch_handler(session, fresh) if fresh else {}
+            # Sent before the commit: if the commit then fails, the chunk comes again
+            # and a refused event may reach the dead-letter topic twice, never zero times.
+            for message, event in events:
+                if event.id in refused:
+                    await self._dead_letter(message, refused[event.id], attempts=1)
+        for message, event in events:
+            result = "duplicate" if event.id not in fresh_ids else "dead_lettered" if event.id in refused else "processed"
+            if result != "dead_lettered":  # _dead_letter counted those
+                metrics.EVENTS_CONSUMED.labels(self.settings.service, message.topic, result).inc()
+        return len(events), failed
+
+    async def _apply_chunk_each(self, chunk: list[ConsumerRecord]) -> tuple[int, bool]:
         """Apply messages in one transaction until one fails; return (how many applied, whether one failed)."""
         results: list[tuple[str, str]] = []
         failed = False

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import usecases
+from services.registry.domain import intake as intake_rules
+from services.registry.usecases.reports import Intake, Item
 from shared import event_types as ev
 from shared.consumer import Consumer, Reject
 from shared.events import ReceivedEvent
@@ -61,3 +64,29 @@ async def on_partner_hukou(session: AsyncSession, event: ReceivedEvent) -> None:
         )
     except DomainError as exc:
         raise Reject(f"{exc.field or 'event'}: {exc.detail}") from exc
+
+
+@partner_feeds.batch
+async def on_partner_reports(session: AsyncSession, events: list[ReceivedEvent]) -> dict[str, str]:
+    """A chunk of partner reports through the intake path in one go (bulk reads and writes).
+
+    Returns the reports refused, with the field and reason, for the dead-letter topic.
+    """
+    today = date.today()
+    refused: dict[str, str] = {}
+    items: list[Item] = []
+    ids: list[str] = []
+    for event in events:
+        if event.type not in ("partner.death.reported", "partner.hukou.changed"):
+            continue
+        try:
+            record: intake_rules.Record | intake_rules.LineError = intake_rules.parse({**event.data, "type": event.type}, today=today)
+        except intake_rules.LineError as exc:
+            record = exc
+        items.append(Item(record))
+        ids.append(event.id)
+    outcomes = await Intake(session, channel="kafka", today=today).run(items) if items else []
+    for event_id, outcome in zip(ids, outcomes, strict=True):
+        if outcome.status == "rejected":
+            refused[event_id] = f"{outcome.field or 'event'}: {outcome.reason}"
+    return refused
