@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, nullcontext
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -139,7 +139,37 @@ def create_app(
     app.include_router(health.router)
     for router in routers:
         app.include_router(router)
+    _document_problems(app)
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Make OpenAPI say what is sent: problem responses as `application/problem+json`, none on the probes.
+
+    FastAPI puts a response model's schema under `application/json`; errors
+    are served as `application/problem+json` (RFC 9457), so the schema moves
+    there. The probes and /metrics take no token and no input.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                for code in [c for c in responses if c.isdigit() and int(c) in problems.PROBLEM_RESPONSES]:
+                    if path in OPERATIONS_PATHS:
+                        del responses[code]
+                        continue
+                    content = responses[code].get("content", {})
+                    if "application/json" in content:
+                        content[problems.PROBLEM_JSON] = content.pop("application/json")
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def get_session(

@@ -1,4 +1,4 @@
-"""The `minzheng` command: run the local stack, serve one service, migrate, create topics, mint tokens."""
+"""The `minzheng` command: run the local stack, serve one service, migrate, create topics, mint tokens, write the event contract."""
 
 from __future__ import annotations
 
@@ -87,6 +87,15 @@ def token(
     from shared.auth import issue_token
 
     typer.echo(issue_token(settings_mod.load("registry"), sub=sub, scopes=scope, division=division, ttl_seconds=ttl))
+
+
+@app.command()
+def contracts() -> None:
+    """Write the event contract: docs/asyncapi.yaml and docs/events/<type>.json, from the event catalogue."""
+    from shared import asyncapi
+
+    for path in asyncapi.write():
+        typer.echo(f"wrote {path}")
 
 
 @app.command()
