@@ -95,8 +95,13 @@ async def publish(
             headers={**tracing.inject_headers(), **(headers or {})},
         )
     )
-    # Wakes the relay at commit (PostgreSQL delivers NOTIFY on commit, deduplicated).
-    await session.execute(text("SELECT pg_notify('outbox', '')"))
+    # Wakes the relay at commit (PostgreSQL delivers NOTIFY on commit). Once per
+    # transaction is enough; were it lost with a rolled-back savepoint, the relay's
+    # poll still finds the rows within OUTBOX_POLL_SECONDS.
+    transaction = session.sync_session.get_transaction()
+    if session.info.get("outbox_notified") is not transaction:
+        await session.execute(text("SELECT pg_notify('outbox', '')"))
+        session.info["outbox_notified"] = transaction
     return event_id
 
 

@@ -37,7 +37,7 @@ def make_producer(settings: Settings) -> AIOKafkaProducer:
         client_id=f"minzheng-{settings.service}",
         acks=acks,
         enable_idempotence=settings.kafka_enable_idempotence,
-        request_timeout_ms=10_000,
+        request_timeout_ms=settings.kafka_request_timeout_ms,
         linger_ms=2,
     )
 

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_acks: str = "all"
     kafka_enable_idempotence: bool = False
+    kafka_request_timeout_ms: int = Field(10_000, ge=500)
     consumer_group: str = ""
     consumers_enabled: bool = True
     consumer_session_timeout_ms: int = 10_000

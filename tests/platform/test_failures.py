@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import uuid
 from datetime import date, timedelta
 
@@ -44,11 +46,18 @@ async def _read_topic(bootstrap: str, topic: str, want: int, timeout: float = 15
 
 
 async def test_deaths_recorded_while_broker_is_down_are_published_when_it_returns(infra: Infra, tmp_path) -> None:
+    """The broker process is stopped (SIGSTOP: it answers nothing) while deaths are recorded.
+
+    A stopped process keeps its topics, as a real Kafka broker keeps them on disk;
+    restarting the local memory-only broker instead would lose them and test that
+    broker, not the outbox.
+    """
     broker = devstack.Broker(devstack.free_port(), log_path=tmp_path / "outage-broker.log")
     broker.start()
     await create_topics(broker.bootstrap)
     url = infra.database(f"registry_outage_{uuid.uuid4().hex[:6]}", "registry")
-    registry = await start_service("registry", infra.settings("registry", database_url=url, kafka_bootstrap_servers=broker.bootstrap, consumers_enabled=False))
+    registry = await start_service("registry", infra.settings("registry", database_url=url, kafka_bootstrap_servers=broker.bootstrap, consumers_enabled=False, kafka_request_timeout_ms=1000))
+    assert broker.proc is not None
     try:
         async with registry.client() as c:
             numbers = [new_id_number() for _ in range(5)]
@@ -56,20 +65,22 @@ async def test_deaths_recorded_while_broker_is_down_are_published_when_it_return
                 assert (await c.post("/v1/persons", json={"id_number": n, "name": "李桂兰", "hukou_division": "340207001"})).status_code == 201
             await eventually(lambda: _backlog(c, 0))
 
-            broker.stop()
+            os.kill(broker.proc.pid, signal.SIGSTOP)
             for i, n in enumerate(numbers):
                 r = await c.post("/v1/deaths", json={"id_number": n, "date_of_death": YESTERDAY, "source": "hospital", "reference": f"OUT-{i}-{n[-6:]}"})
                 assert r.status_code == 201, r.text
-            await eventually(lambda: _backlog(c, 5, at_least=True))  # held in the outbox, not lost
-            ready = (await c.get("/readyz"))
+            await asyncio.sleep(4)  # the relay tries, times out after 1 s, rolls back, tries again
+            await eventually(lambda: _backlog(c, 5))  # held in the outbox, not lost, not marked published
+            ready = await c.get("/readyz")
             assert ready.status_code == 200  # a broker outage does not take the service out of rotation
 
-            broker.start()  # memory storage: a new, empty broker on the same port
-            await create_topics(broker.bootstrap)
+            os.kill(broker.proc.pid, signal.SIGCONT)
             await eventually(lambda: _backlog(c, 0), timeout=30)  # the relay published them all
             died = await _deaths_on_topic(broker.bootstrap, set(numbers), timeout=20)
             assert set(died) == set(numbers)
     finally:
+        if broker.proc is not None:
+            os.kill(broker.proc.pid, signal.SIGCONT)
         await registry.stop()
         broker.stop()
 
