@@ -23,8 +23,8 @@ tracer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from opentelemetry import propagate, trace
@@ -120,6 +120,32 @@ def consumer_span(
             "messaging.destination.partition.id": str(partition),
             "messaging.kafka.offset": offset,
             "cloudevents.event_type": event_type,
+        },
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        try:
+            yield span
+        except Exception as exc:
+            mark_error(span, exc)
+            raise
+
+
+@asynccontextmanager
+async def batch_span(tracer: trace.Tracer, *, topic: str, group: str, headers: list[Mapping[str, Any]]) -> AsyncIterator[Span]:
+    """One consumer span for a chunk applied in one call, linked to each event's producer context."""
+    links = [trace.Link(ctx) for h in headers if (ctx := trace.get_current_span(extract(h)).get_span_context()).is_valid]
+    with tracer.start_as_current_span(
+        f"{topic} process",
+        context=Context(),  # a new trace: the events' own traces are linked, not continued
+        kind=SpanKind.CONSUMER,
+        links=links,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": topic,
+            "messaging.consumer.group.name": group,
+            "messaging.batch.message_count": len(headers),
         },
         record_exception=False,
         set_status_on_exception=False,

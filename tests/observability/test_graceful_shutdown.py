@@ -40,7 +40,7 @@ from tests.support import JWT_SECRET, Infra, eventually, new_id_number
 TOPIC = "registry.events.v1"
 CONSUMER = "assistance.registry-events"  # the assistance service's only consumer
 GRACE = 10
-N = 1500
+N = 600
 
 
 def _registered(person_id: uuid.UUID) -> dict:
@@ -143,7 +143,7 @@ async def assistance_process(infra: Infra, tmp_path: Path) -> AsyncIterator[tupl
         "LOG_LEVEL": "INFO",
         "SHUTDOWN_GRACE_SECONDS": str(GRACE - 2),
         # Small transactions, so SIGTERM lands between many of them.
-        "CONSUMER_BATCH_SIZE": "20",
+        "CONSUMER_BATCH_SIZE": "10",
         # The broker waits out a departed member's session before it reassigns its partitions.
         "CONSUMER_SESSION_TIMEOUT_MS": "1500",
     }

@@ -68,18 +68,21 @@ async def test_death_flow_logs_carry_context_and_never_an_unmasked_identity_numb
             cases = (await assistance.get("/v1/cases", params={"id_number": id_number})).json()["items"]
             return bool(cases) and cases[0]["status"] == "suspended"
 
-        await eventually(suspended, timeout=5)
+        await eventually(suspended, timeout=15)
 
         async def dead_lettered() -> bool:
             return '"event dead-lettered"' in captured.getvalue()
 
-        await eventually(dead_lettered, timeout=5)
+        await eventually(dead_lettered, timeout=15)
         # Read back with the pii:read scope: the caller sees the number, the logs must not.
         person = (await registry.get(f"/v1/persons/{person_id}")).json()
         assert person["id_number"] == id_number and person["status"] == "deceased"
         assert (await registry.get("/v1/persons", params={"id_number": id_number})).json()["items"][0]["id_number"] == id_number
-        records = (await monitoring.get("/v1/records", params={"id_number": id_number})).json()["items"]
-        assert records and records[0]["id_number"] == id_number
+
+        async def monitoring_record() -> list[dict[str, Any]]:
+            return (await monitoring.get("/v1/records", params={"id_number": id_number})).json()["items"]
+
+        assert (await eventually(monitoring_record, timeout=15))[0]["id_number"] == id_number
 
     text = captured.getvalue()
     assert id_number not in text and wrong_check not in text
