@@ -128,7 +128,7 @@ def test_each_service_has_its_deployment_service_pdb_migration_and_config():
             container.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command", [])
         )
         pre_stop_seconds = float(pre_stop[1]) if pre_stop[:1] == ["sleep"] else 0.0
-        assert pod["terminationGracePeriodSeconds"] > grace + pre_stop_seconds
+        assert pod["terminationGracePeriodSeconds"] > 2 * grace + pre_stop_seconds
         env_from = container["envFrom"]
         assert {"configMapRef": {"name": "minzheng-common"}} in env_from
         assert {"configMapRef": {"name": f"{svc}-config"}} in env_from
