@@ -105,8 +105,9 @@ async def resolve(session: AsyncSession, settings: Settings, id_number: str) -> 
         return known
     try:
         async with httpx.AsyncClient(base_url=settings.registry_url, timeout=5.0) as client:
-            resp = await client.get(
-                "/v1/persons", params={"id_number": id_number}, headers={"Authorization": f"Bearer {service_token(settings)}"}
+            # POST, so the identity number stays out of URLs and access logs.
+            resp = await client.post(
+                "/v1/persons/search", json={"id_number": id_number}, headers={"Authorization": f"Bearer {service_token(settings)}"}
             )
     except httpx.HTTPError as exc:
         raise DomainError("the registry cannot be reached to look the person up; try again", status=503, type="registry-unavailable", title="Registry unavailable") from exc

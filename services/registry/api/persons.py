@@ -6,7 +6,9 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import usecases
 from services.registry.models import Person
@@ -49,12 +51,26 @@ async def register(
     return person_out(person, principal)
 
 
+class PersonSearch(BaseModel):
+    """The filters of `GET /v1/persons`, in a body: keeps identity numbers out of URLs and access logs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id_number: str | None = Field(None, description="exact identity number")
+    name: str | None = Field(None, max_length=100, description="name or the start of it")
+    division: str | None = Field(None, max_length=12, description="division code prefix")
+    household_id: uuid.UUID | None = None
+    status: Literal["alive", "deceased"] | None = None
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=1_000_000_000)
+
+
 @router.get("", response_model=Page[PersonOut], summary="Find persons (by identity number, name, division)")
 async def find(
     request: Request,
     session: Session,
     principal: Annotated[Principal, require("registry:read")],
-    id_number: Annotated[str | None, Query(description="exact identity number")] = None,
+    id_number: Annotated[str | None, Query(description="exact identity number (POST /v1/persons/search keeps it out of the URL)")] = None,
     name: Annotated[str | None, Query(max_length=100, description="name or the start of it")] = None,
     division: Annotated[str | None, Query(max_length=12, description="division code prefix")] = None,
     household_id: Annotated[uuid.UUID | None, Query(description="members of this household")] = None,
@@ -62,25 +78,37 @@ async def find(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[PersonOut]:
+    filters = PersonSearch(id_number=id_number, name=name, division=division, household_id=household_id, status=status, limit=limit, offset=offset)
+    return await _search(session, principal, request, filters)
+
+
+@router.post("/search", response_model=Page[PersonOut], summary="Find persons, the filters in the body")
+async def search(
+    body: PersonSearch, request: Request, session: Session, principal: Annotated[Principal, require("registry:read")]
+) -> Page[PersonOut]:
+    return await _search(session, principal, request, body)
+
+
+async def _search(session: AsyncSession, principal: Principal, request: Request, f: PersonSearch) -> Page[PersonOut]:
     stmt = select(Person)
-    if id_number is not None:
+    if f.id_number is not None:
         try:
-            stmt = stmt.where(Person.id_number == identity.parse(id_number).value)
+            stmt = stmt.where(Person.id_number == identity.parse(f.id_number).value)
         except identity.InvalidIdNumber as exc:
             raise Invalid(f"invalid identity number: {exc}", field="id_number") from exc
-    if name:
-        stmt = stmt.where(Person.name.startswith(name.strip(), autoescape=True))
-    if household_id:
-        stmt = stmt.where(Person.household_id == household_id)
-    if status:
-        stmt = stmt.where(Person.status == status)
-    if division:
-        stmt = stmt.where(Person.hukou_division.startswith(division, autoescape=True))
+    if f.name:
+        stmt = stmt.where(Person.name.startswith(f.name.strip(), autoescape=True))
+    if f.household_id:
+        stmt = stmt.where(Person.household_id == f.household_id)
+    if f.status:
+        stmt = stmt.where(Person.status == f.status)
+    if f.division:
+        stmt = stmt.where(Person.hukou_division.startswith(f.division, autoescape=True))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    persons = (await session.execute(stmt.order_by(Person.created_at, Person.id).limit(limit).offset(offset))).scalars().all()
+    persons = (await session.execute(stmt.order_by(Person.created_at, Person.id).limit(f.limit).offset(f.offset))).scalars().all()
     await record_read(session, principal, request, [p.id for p in persons])
     await session.commit()
-    return Page(items=[person_out(p, principal) for p in persons], total=total, limit=limit, offset=offset)
+    return Page(items=[person_out(p, principal) for p in persons], total=total, limit=f.limit, offset=f.offset)
 
 
 @router.get("/{person_id}", response_model=PersonOut, summary="Get one person")
