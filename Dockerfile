@@ -48,6 +48,7 @@ ENV PATH="/opt/venv/bin:${PATH}" \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOST=0.0.0.0 \
+    ENVIRONMENT=production \
     MINZHENG_HOME=/tmp/minzheng
 
 RUN groupadd --system --gid 10001 minzheng \

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import Literal
 from pathlib import Path
 
 from pydantic import Field
@@ -37,6 +38,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
 
     service: str
+    # "production" refuses to start without JWT_SECRET instead of making a local key:
+    # replicas each inventing their own key would reject each other's tokens.
+    environment: Literal["local", "production"] = "local"
     database_url: str = ""
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_acks: str = "all"
@@ -72,6 +76,8 @@ class Settings(BaseSettings):
         if not self.port:
             self.port = DEFAULT_PORTS.get(self.service, 8000)
         if not self.jwt_secret:
+            if self.environment == "production":
+                raise ValueError("JWT_SECRET is required when ENVIRONMENT=production")
             self.jwt_secret = local_jwt_secret()
         if not self.otel_service_name:
             self.otel_service_name = f"minzheng-{self.service}"
