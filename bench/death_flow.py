@@ -6,7 +6,10 @@ broker, the four services as separate processes):
   eldercare and monitoring on registry.events.v1 and the others' topics),
 - latency from publishing a death on partner.deaths.v1 to monitoring's record
   of that person being marked deceased (p50, p99, max),
-- the raw broker produce and consume rate for messages of the same size.
+- the raw broker produce and consume rate for messages of the same size;
+- then, with the queues drained, the same latency for deaths reported one at
+  a time (`--trickle`, default 50, 100 ms apart): what one report costs when
+  nothing waits ahead of it.
 
 Run:  .venv/bin/python bench/death_flow.py [--n 10000]
 Setup (persons, cases, allowances, monitoring records) is bulk-loaded and not timed.
@@ -134,12 +137,13 @@ async def consumer_rates(stack: BenchStack, since: datetime) -> dict[str, tuple[
     return out
 
 
-async def main(n: int) -> None:
+async def main(n: int, trickle: int) -> None:
     stack = await start_stack()
     try:
-        ids = numbers(n)
+        ids = numbers(n + trickle)
+        ids, quiet_ids = ids[:n], ids[n:]
         print(f"seeding {n} persons with a dibao case, an old-age allowance and a monitoring record…", flush=True)
-        await seed(stack, ids)
+        await seed(stack, ids + quiet_ids)
         stack.start_services()
         sample = death_event(ids[0], 0)
         raw_produce, raw_consume = await raw_broker_rate(stack.broker.bootstrap, n, len(sample))
@@ -168,10 +172,25 @@ async def main(n: int) -> None:
             await asyncio.sleep(0.5)
         rows = await mon.fetch("SELECT id_number, extract(epoch FROM updated_at) AS at FROM records WHERE status = 'deceased'")
         alerts = await mon.fetchval("SELECT count(*) FROM alerts WHERE kind = 'beneficiary_died'")
-        await mon.close()
         total_secs = time.time() - t0
         latencies = [(float(r["at"]) - sent_at[r["id_number"]]) * 1000 for r in rows]
         rates = await consumer_rates(stack, since)
+
+        # With the queues drained: one report at a time.
+        await asyncio.sleep(5)
+        producer = AIOKafkaProducer(bootstrap_servers=stack.broker.bootstrap, acks="all")
+        await producer.start()
+        for i, number in enumerate(quiet_ids):
+            sent_at[number] = time.time()
+            await producer.send_and_wait("partner.deaths.v1", death_event(number, n + i), key=number[-4:].encode())
+            await asyncio.sleep(0.1)
+        await producer.stop()
+        deadline = time.time() + 30
+        while time.time() < deadline and await mon.fetchval("SELECT count(*) FROM records WHERE status = 'deceased'") < n + len(quiet_ids):
+            await asyncio.sleep(0.2)
+        quiet_rows = await mon.fetch("SELECT id_number, extract(epoch FROM updated_at) AS at FROM records WHERE status = 'deceased' AND id_number = ANY($1::text[])", quiet_ids)
+        quiet = [(float(r["at"]) - sent_at[r["id_number"]]) * 1000 for r in quiet_rows]
+        await mon.close()
 
         print()
         print(f"death flow, N={n} partner death reports (3 partitions per topic, 4 services as processes, 2 cores)")
@@ -183,12 +202,19 @@ async def main(n: int) -> None:
         for name, (count, rate) in sorted(rates.items()):
             print(f"    {name:<32} {count:>7} events  {rate:>8,.0f}/s")
         print(f"  raw broker, same message size ({len(sample)} B): produce {raw_produce:,.0f}/s, consume {raw_consume:,.0f}/s")
-        print(f"\nreproduce: .venv/bin/python bench/death_flow.py --n {n}")
+        if quiet:
+            print(
+                f"  one at a time, queues empty ({len(quiet)}/{len(quiet_ids)} deaths): publish → monitoring record updated "
+                f"p50 {pct(quiet, 50):,.0f} ms, p99 {pct(quiet, 99):,.0f} ms"
+            )
+        print(f"\nreproduce: .venv/bin/python bench/death_flow.py --n {n} --trickle {trickle}")
     finally:
         stack.stop()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=10_000, help="death reports to send (default 10,000)")
-    asyncio.run(main(parser.parse_args().n))
+    parser.add_argument("--n", type=int, default=10_000, help="death reports to send at once (default 10,000)")
+    parser.add_argument("--trickle", type=int, default=50, help="then deaths sent one at a time, 100 ms apart (default 50)")
+    args = parser.parse_args()
+    asyncio.run(main(args.n, args.trickle))
