@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.paging import Page  # noqa: F401 - re-exported for the routers
 
@@ -38,3 +38,15 @@ class AlertOut(BaseModel):
     assignee: str | None
     resolved_at: datetime | None
     resolution: str | None
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assignee: str = Field(min_length=1, max_length=200, description="the caseworker who follows the alert up")
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: str = Field(min_length=1, max_length=2000, description="what was done (e.g. payments after death recovered)")

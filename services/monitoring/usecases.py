@@ -13,7 +13,9 @@ from services.monitoring import SERVICE
 from services.monitoring.domain import alerts as rules
 from services.monitoring.models import Alert, Record, RecordHistory
 from shared import event_types as ev
+from shared.db import utcnow
 from shared.events import ReceivedEvent, publish
+from shared.problems import Conflict, NotFound
 
 CATEGORY_OF_PROGRAM = {
     "dibao": "dibao",
@@ -109,6 +111,46 @@ async def raise_death_alert(session: AsyncSession, record: Record, benefits: lis
         service=SERVICE,
         topic="monitoring.alerts.v1",
         type="monitoring.alert.raised",
+        key=str(alert.id),
+        data=ev.AlertEvent(
+            alert_id=alert.id, kind=alert.kind, status=alert.status, person_id=alert.person_id,
+            hukou_division=alert.hukou_division, summary=alert.summary, benefits=alert.benefits,
+        ),
+    )
+    return alert
+
+
+async def _open_alert(session: AsyncSession, alert_id: uuid.UUID) -> Alert:
+    alert = (await session.execute(select(Alert).where(Alert.id == alert_id).with_for_update())).scalar_one_or_none()
+    if alert is None:
+        raise NotFound("no such alert in your division")
+    if alert.status == rules.AlertStatus.RESOLVED:
+        raise Conflict("the alert is already resolved")
+    return alert
+
+
+async def assign_alert(session: AsyncSession, alert_id: uuid.UUID, *, assignee: str, by: str) -> Alert:
+    alert = await _open_alert(session, alert_id)
+    alert.assignee = assignee
+    alert.status = rules.AlertStatus.ASSIGNED
+    alert.details = {**alert.details, "assigned_by": by}
+    await session.flush()
+    return alert
+
+
+async def resolve_alert(session: AsyncSession, alert_id: uuid.UUID, *, resolution: str, by: str) -> Alert:
+    """Close the alert with what was done; partners hear of it on monitoring.alerts.v1."""
+    alert = await _open_alert(session, alert_id)
+    alert.status = rules.AlertStatus.RESOLVED
+    alert.resolution = resolution
+    alert.resolved_at = utcnow()
+    alert.details = {**alert.details, "resolved_by": by}
+    await session.flush()
+    await publish(
+        session,
+        service=SERVICE,
+        topic="monitoring.alerts.v1",
+        type="monitoring.alert.resolved",
         key=str(alert.id),
         data=ev.AlertEvent(
             alert_id=alert.id, kind=alert.kind, status=alert.status, person_id=alert.person_id,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, select
 
+from services.monitoring import usecases
 from services.monitoring.models import Alert, Record
-from services.monitoring.schemas import AlertOut, Page, RecordOut
+from services.monitoring.schemas import AlertOut, AssignIn, Page, RecordOut, ResolveIn
 from shared import identity
 from shared.app import Session
 from shared.audit import record_read
@@ -26,6 +28,14 @@ def _id_filter(column, id_number: str | None):  # noqa: ANN001, ANN202
         return column == identity.parse(id_number).value
     except identity.InvalidIdNumber as exc:
         raise Invalid(f"invalid identity number: {exc}", field="id_number") from exc
+
+
+def alert_out(a: Alert, principal: Principal) -> AlertOut:
+    return AlertOut(
+        alert_id=a.id, kind=a.kind, status=a.status, person_id=a.person_id, id_number=_show(a.id_number, principal),
+        hukou_division=a.hukou_division, summary=a.summary, benefits=a.benefits, details=a.details,
+        raised_at=a.raised_at, assignee=a.assignee, resolved_at=a.resolved_at, resolution=a.resolution,
+    )
 
 
 def _show(value: str | None, principal: Principal) -> str | None:
@@ -97,12 +107,28 @@ async def alerts(
     await session.commit()
     return Page(
         items=[
-            AlertOut(
-                alert_id=a.id, kind=a.kind, status=a.status, person_id=a.person_id, id_number=_show(a.id_number, principal),
-                hukou_division=a.hukou_division, summary=a.summary, benefits=a.benefits, details=a.details,
-                raised_at=a.raised_at, assignee=a.assignee, resolved_at=a.resolved_at, resolution=a.resolution,
-            )
+            alert_out(a, principal)
             for a in rows
         ],
         total=total, limit=limit, offset=offset,
     )
+
+
+@router.post("/alerts/{alert_id}/assign", response_model=AlertOut, summary="Assign an alert to a caseworker")
+async def assign(
+    alert_id: uuid.UUID, body: AssignIn, request: Request, session: Session, principal: Annotated[Principal, require("monitoring:write")]
+) -> AlertOut:
+    alert = await usecases.assign_alert(session, alert_id, assignee=body.assignee, by=principal.sub)
+    await record_read(session, principal, request, alert.person_id, action="write")
+    await session.commit()
+    return alert_out(alert, principal)
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, summary="Resolve an alert, saying what was done")
+async def resolve(
+    alert_id: uuid.UUID, body: ResolveIn, request: Request, session: Session, principal: Annotated[Principal, require("monitoring:write")]
+) -> AlertOut:
+    alert = await usecases.resolve_alert(session, alert_id, resolution=body.resolution, by=principal.sub)
+    await record_read(session, principal, request, alert.person_id, action="write")
+    await session.commit()
+    return alert_out(alert, principal)
