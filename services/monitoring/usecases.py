@@ -106,17 +106,7 @@ async def raise_death_alert(session: AsyncSession, record: Record, benefits: lis
     )
     session.add(alert)
     await session.flush()
-    await publish(
-        session,
-        service=SERVICE,
-        topic="monitoring.alerts.v1",
-        type="monitoring.alert.raised",
-        key=str(alert.id),
-        data=ev.AlertEvent(
-            alert_id=alert.id, kind=alert.kind, status=alert.status, person_id=alert.person_id,
-            hukou_division=alert.hukou_division, summary=alert.summary, benefits=alert.benefits,
-        ),
-    )
+    await _publish_alert(session, alert, "monitoring.alert.raised")
     return alert
 
 
@@ -146,15 +136,19 @@ async def resolve_alert(session: AsyncSession, alert_id: uuid.UUID, *, resolutio
     alert.resolved_at = utcnow()
     alert.details = {**alert.details, "resolved_by": by}
     await session.flush()
+    await _publish_alert(session, alert, "monitoring.alert.resolved")
+    return alert
+
+
+async def _publish_alert(session: AsyncSession, alert: Alert, type: str) -> None:
     await publish(
         session,
         service=SERVICE,
         topic="monitoring.alerts.v1",
-        type="monitoring.alert.resolved",
+        type=type,
         key=str(alert.id),
         data=ev.AlertEvent(
             alert_id=alert.id, kind=alert.kind, status=alert.status, person_id=alert.person_id,
             hukou_division=alert.hukou_division, summary=alert.summary, benefits=alert.benefits,
         ),
     )
-    return alert
