@@ -359,7 +359,7 @@ class ResolveIn(BaseModel):
 class MilestoneRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    as_of: date
+    as_of: date = Field(ge=date(1900, 1, 1), description="the day the run is for; not in the future")
 
 
 class MilestoneRunOut(BaseModel):
