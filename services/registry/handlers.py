@@ -35,11 +35,7 @@ async def on_partner_reports(session: AsyncSession, events: list[ReceivedEvent])
     for event in events:
         if event.type not in ("partner.death.reported", "partner.hukou.changed"):
             continue
-        try:
-            record: intake_rules.Record | intake_rules.LineError = intake_rules.parse({**event.data, "type": event.type}, today=today)
-        except intake_rules.LineError as exc:
-            record = exc
-        items.append(Item(record))
+        items.append(Item(intake_rules.read({**event.data, "type": event.type}, today=today)))
         ids.append(event.id)
     outcomes = await Intake(session, channel="kafka", today=today).run(items) if items else []
     for event_id, outcome in zip(ids, outcomes, strict=True):

@@ -86,6 +86,14 @@ def _division(d: dict[str, Any], field: str) -> str | None:
     return v
 
 
+def read(d: Any, *, today: date) -> Record | LineError:
+    """`parse`, with a refusal returned rather than raised: a report that fails is a line of the report, not an exception."""
+    try:
+        return parse(d, today=today)
+    except LineError as exc:
+        return exc
+
+
 def parse(d: Any, *, today: date) -> Record:
     """One report from a dict of fields; a CloudEvent envelope is unwrapped (its `type`, its `data`)."""
     if not isinstance(d, dict):

@@ -50,11 +50,10 @@ async def lines_of(stream: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, str
 
 def _parse_ndjson(text: str, today: date) -> rules.Record | rules.LineError:
     try:
-        return rules.parse(json.loads(text), today=today)
-    except rules.LineError as exc:
-        return exc
+        fields = json.loads(text)
     except ValueError as exc:
         return rules.LineError("line", f"not valid JSON: {exc}")
+    return rules.read(fields, today=today)
 
 
 class _Csv:
@@ -74,10 +73,7 @@ class _Csv:
             return None
         if len(row) != len(self.columns):
             return rules.LineError("line", f"{len(row)} values for {len(self.columns)} columns")
-        try:
-            return rules.parse({k: (v if v != "" else None) for k, v in zip(self.columns, row, strict=True)}, today=today)
-        except rules.LineError as exc:
-            return exc
+        return rules.read({k: (v if v != "" else None) for k, v in zip(self.columns, row, strict=True)}, today=today)
 
 
 async def create_batch(session: AsyncSession, *, submitted_by: str, division: str, format: str, filename: str | None) -> IntakeBatch:

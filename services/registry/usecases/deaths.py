@@ -42,10 +42,7 @@ async def report_death(
     """Take one report of a death (HTTP, partner topic); a refusal raises the problem naming the field."""
     today = today or date.today()
     fields = {"type": "death", "id_number": id_number, "date_of_death": date_of_death.isoformat(), "source": source, "reference": reference, "name": name}
-    try:
-        record: rules.Record | rules.LineError = rules.parse(fields, today=today)
-    except rules.LineError as exc:
-        record = exc
+    record = rules.read(fields, today=today)
     [outcome] = await Intake(session, channel=channel, scope=scope, today=today).run([Item(record)])
     outcome.raise_if_rejected()
     if outcome.status == "duplicate" and outcome.record_id is None:

@@ -45,10 +45,7 @@ async def get_review(session: AsyncSession, review_id: uuid.UUID, *, lock: bool 
 
 
 async def _item_for(session: AsyncSession, review: ReviewItem, person: Person, checks: bool) -> Item:
-    try:
-        record: rules.Record | rules.LineError = rules.parse(review.payload, today=date.today())
-    except rules.LineError as exc:
-        record = exc
+    record = rules.read(review.payload, today=date.today())
     row = None
     if review.kind == "death":
         row = (await session.execute(select(DeathReport).where(DeathReport.source == review.source, DeathReport.reference == review.reference))).scalar_one_or_none()
