@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.domain import adoption as rules
 from services.registry.models import Adoption, Marriage, Person
 from services.registry.usecases.common import emit, history
-from services.registry.usecases.households import _members, add_member, get_household, remove_member
+from services.registry.usecases.households import get_household, move_member
 from services.registry.usecases.marriages import _covers, _party
 from shared import event_types as ev
 from shared.problems import Conflict, Forbidden, Invalid
@@ -66,13 +66,7 @@ async def register_adoption(
         adoption_id=adoption.id, child_person_id=kid.id, adopter_person_ids=[p.id for p in parents], registered_on=registered_on,
         household_id=target_id))  # type: ignore[arg-type]
     if target_id is not None and kid.household_id != target_id:
-        if kid.household_id is not None:
-            old = await get_household(session, kid.household_id, lock=True, field="child_id_number")
-            members = await _members(session, old.id)
-            if members.get(kid.id) == "head" and len(members) > 1:
-                raise Invalid("the child heads a household with other members", field="child_id_number")
-            await remove_member(session, old, kid, "adoption")
-        await add_member(session, household, kid, "child", "adoption")
+        await move_member(session, household, kid, "child", "adoption", who="the child", field="child_id_number")
     return adoption, True
 
 

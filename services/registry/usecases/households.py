@@ -122,6 +122,19 @@ async def remove_member(session: AsyncSession, household: Household, person: Per
     await _publish(session, household, f"left: {reason}", before, after)
 
 
+async def move_member(
+    session: AsyncSession, household: Household, person: Person, relation: str, reason: str, *, who: str, field: str
+) -> None:
+    """The person leaves their household, if they have one, and joins `household` (a marriage, an adoption)."""
+    if person.household_id is not None:
+        old = await get_household(session, person.household_id, lock=True, field=field)
+        members = await _members(session, old.id)
+        if members.get(person.id) == "head" and len(members) > 1:
+            raise Invalid(f"{who} heads a household with other members; name its new head first", field=field)
+        await remove_member(session, old, person, reason)
+    await add_member(session, household, person, relation, reason)
+
+
 async def _set_relation(session: AsyncSession, household_id: uuid.UUID, person_id: uuid.UUID, relation: str) -> None:
     member = await session.get(HouseholdMember, (household_id, person_id))
     assert member is not None

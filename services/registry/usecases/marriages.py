@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.domain import marriage as rules
 from services.registry.models import CertificateReissue, Marriage, Person
 from services.registry.usecases.common import emit, history, person_by_id_number
-from services.registry.usecases.households import add_member, get_household, remove_member
+from services.registry.usecases.households import get_household, move_member
 from shared import event_types as ev
 from shared.db import unscoped
 from shared.problems import Conflict, Forbidden, Invalid, NotFound
@@ -80,15 +80,7 @@ async def register_marriage(
         household = await get_household(session, household_id, lock=True)
         if stayer.household_id != household.id:
             raise Invalid("the household must be the other party's", field="household.household_id")
-        if joiner.household_id is not None:
-            from services.registry.usecases.households import _members
-
-            old = await get_household(session, joiner.household_id, lock=True, field="household.joining")
-            members = await _members(session, old.id)
-            if members.get(joiner.id) == "head" and len(members) > 1:
-                raise Invalid("the joining party heads a household with other members; name its new head first", field="household.joining")
-            await remove_member(session, old, joiner, "marriage")
-        await add_member(session, household, joiner, "spouse", "marriage")
+        await move_member(session, household, joiner, "spouse", "marriage", who="the joining party", field="household.joining")
     return marriage, True
 
 
