@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import metrics, tracing
 from shared.db import processed_events
-from shared.events import MalformedEvent, ReceivedEvent, parse_message
+from shared.events import MalformedEvent, ReceivedEvent, parse_message, typed
 from shared.identity import mask_text
 from shared.kafka import dlq, make_consumer, make_producer
 from shared.settings import Settings
@@ -217,7 +217,7 @@ class ConsumerRunner:
         events: list[tuple[ConsumerRecord, ReceivedEvent]] = []
         for message in chunk:
             try:
-                events.append((message, parse_message(message.value, message.key, message.headers)))
+                events.append((message, typed(parse_message(message.value, message.key, message.headers), message.topic)))
             except MalformedEvent:
                 break
         failed = len(events) < len(chunk)
@@ -259,7 +259,7 @@ class ConsumerRunner:
         async with self.sessionmaker() as session, session.begin():
             for message in chunk:
                 try:
-                    event = parse_message(message.value, message.key, message.headers)
+                    event = typed(parse_message(message.value, message.key, message.headers), message.topic)
                 except MalformedEvent:
                     failed = True  # handle() sends it to the dead-letter topic
                     break
@@ -302,7 +302,7 @@ class ConsumerRunner:
     async def handle(self, message: ConsumerRecord) -> str:
         topic = message.topic
         try:
-            event = parse_message(message.value, message.key, message.headers)
+            event = typed(parse_message(message.value, message.key, message.headers), message.topic)
         except MalformedEvent as exc:
             await self._dead_letter(message, f"malformed: {exc}", attempts=0)
             return "dead_lettered"

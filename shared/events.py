@@ -8,6 +8,7 @@ the spec, not against our reading of it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ class ReceivedEvent:
     data: dict[str, Any]
     key: str | None
     traceparent: str | None = None
+    # The catalogue's model for `type`, validated from `data` (set by `typed()`).
+    payload: Any = None
 
 
 def envelope(
@@ -103,6 +106,34 @@ async def publish(
         await session.execute(text("SELECT pg_notify('outbox', '')"))
         session.info["outbox_notified"] = transaction
     return event_id
+
+
+class InvalidPayload(MalformedEvent):
+    """The event is a CloudEvent, but its type or data does not fit the catalogue."""
+
+
+def typed(event: ReceivedEvent, topic: str) -> ReceivedEvent:
+    """The event with `payload` validated against the catalogue's model for its type.
+
+    An unknown type, a type that does not belong on `topic`, or data that does
+    not fit the model raises InvalidPayload: the message goes to the dead-letter
+    topic at once (retrying cannot make it fit).
+    """
+    from pydantic import ValidationError
+
+    from shared.event_types import CATALOGUE
+
+    spec = CATALOGUE.get(event.type)
+    if spec is None:
+        raise InvalidPayload(f"unknown event type {event.type[:100]!r}")
+    if spec.topic != topic:
+        raise InvalidPayload(f"event type {event.type!r} does not belong on {topic} (its topic is {spec.topic})")
+    try:
+        payload = spec.model.model_validate(event.data)
+    except ValidationError as exc:
+        errors = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'data'}: {e['msg']}" for e in exc.errors()[:5])
+        raise InvalidPayload(f"data does not fit {spec.model.__name__}: {errors}") from exc
+    return dataclasses.replace(event, payload=payload)
 
 
 def _headers(raw: list[tuple[str, bytes]] | None) -> dict[str, bytes]:
