@@ -15,9 +15,17 @@ from datetime import date
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dXx]$")
-# Used by the log masker: an 18-character run that looks like a number.
-ID_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3})([\dXx])(?![0-9A-Za-z])")
+# ASCII digits only: `\d` would also take fullwidth (１) and Arabic-Indic (١) digits, so one
+# person's number could be written, and registered, in several ways.
+_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+# Used by the log masker. An 18-character run of digits (any script: masking is for safety, not
+# validation) standing alone is masked; one glued to letters (`ID34020719400501018X`,
+# `person_34020719400501018X`) is masked when its birth date is plausible, which keeps hex ids
+# (trace ids, uuids) that happen to hold 18 digits from being masked.
+ID_NUMBER_PATTERN = re.compile(
+    r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3})([\dXx])(?![0-9A-Za-z])"
+    r"|(?<!\d)(\d{6})((?:18|19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))(\d{3})([\dXx])(?!\d)"
+)
 
 
 class InvalidIdNumber(ValueError):
@@ -44,7 +52,7 @@ def parse(raw: str, *, today: date | None = None) -> IdNumber:
     if not isinstance(raw, str):
         raise InvalidIdNumber("must be a string of 18 characters")
     value = raw.strip().upper()
-    if not _SHAPE.match(value):
+    if not _SHAPE.fullmatch(value):
         raise InvalidIdNumber("must be 17 digits followed by a digit or X")
     try:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
@@ -74,7 +82,12 @@ def mask(value: str) -> str:
 
 def mask_text(text: str) -> str:
     """Mask every identity-number-shaped run in free text (log lines, error details)."""
-    return ID_NUMBER_PATTERN.sub(lambda m: m.group(1) + "*" * 8 + m.group(3) + m.group(4), text)
+    return ID_NUMBER_PATTERN.sub(_masked_match, text)
+
+
+def _masked_match(m: re.Match[str]) -> str:
+    prefix, _born, sequence, check = (g for g in m.groups() if g is not None)
+    return prefix + "*" * 8 + sequence + check
 
 
 def make(prefix: str, born: date, sequence: int) -> str:
