@@ -15,8 +15,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared import faults, inputs
 from shared.identity import mask_text
 
 PROBLEM_JSON = "application/problem+json"
@@ -140,10 +142,75 @@ def install(app: FastAPI) -> None:
             getattr(exc, "headers", None),
         )
 
+    @app.exception_handler(sa_exc.SQLAlchemyError)
+    async def _database(request: Request, exc: sa_exc.SQLAlchemyError) -> JSONResponse:
+        return database_problem(request, exc)
+
+    @app.exception_handler(OSError)
+    async def _unreachable(request: Request, exc: OSError) -> JSONResponse:
+        # asyncpg raises ConnectionRefusedError/ConnectionResetError unwrapped when the pool (re)connects.
+        return database_problem(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
         return problem_response(Problem(title="Internal error", status=500, detail="an unexpected error; it has been logged", instance=request.url.path))
+
+
+def unstorable_text_problem(scope: dict[str, Any], fields: list[str]) -> JSONResponse:
+    """The 422 for NUL or a lone surrogate in the path, the query or the body (see shared/inputs.py)."""
+    message = "must not contain NUL (U+0000) or an unpaired surrogate"
+    return problem_response(
+        Problem(
+            type=_type_uri("validation-error"),
+            title="Validation failed",
+            status=422,
+            detail=f"invalid field(s): {', '.join(fields)}",
+            instance=inputs.printable(scope.get("path", "")),
+            errors=[FieldError(field=f, message=message) for f in fields],
+        )
+    )
+
+
+RETRY_AFTER_SECONDS = 5
+
+
+def database_problem(request: Request, exc: Exception) -> JSONResponse:
+    """What a database failure that escaped the use case means to the caller; never a bare 500 when it is not a bug.
+
+    - unreachable, lost connection, restarting, serialization failure, deadlock: 503 with
+      `Retry-After` (the same request will work shortly; nothing was committed);
+    - a unique or foreign-key violation: 409. Two identical requests racing each other end
+      here when a use case has no lock on its natural key; the loser wrote nothing;
+    - a value the column refuses (`DataError`): 422. Models bound what they accept, so
+      this is a missing bound, logged as an error to be fixed.
+    Anything else is a bug: 500, logged with its traceback.
+    """
+    instance = request.url.path
+    if faults.is_transient(exc):
+        log.warning("database unavailable", path=instance, error=type(exc).__name__)
+        return problem_response(
+            Problem(
+                type=_type_uri("service-unavailable"), title="Service unavailable", status=503, instance=instance,
+                detail=f"the database cannot be reached; nothing was changed; try again in {RETRY_AFTER_SECONDS} s",
+            ),
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    if isinstance(exc, sa_exc.IntegrityError):
+        log.warning("integrity error answered 409", path=instance, error=mask_text(str(exc.orig)))
+        return problem_response(
+            Problem(
+                type=_type_uri("conflict"), title="Conflict", status=409, instance=instance,
+                detail="conflicts with a record written at the same moment; read the current state and retry if still needed",
+            )
+        )
+    if isinstance(exc, sa_exc.DataError):
+        log.error("value refused by the database answered 422", path=instance, error=mask_text(str(exc.orig)))
+        return problem_response(
+            Problem(type=_type_uri("validation-error"), title="Validation failed", status=422, instance=instance, detail="a value does not fit its field")
+        )
+    log.error("unhandled database error", path=instance, exc_info=exc)
+    return problem_response(Problem(title="Internal error", status=500, detail="an unexpected error; it has been logged", instance=instance))
 
 
 # Documented on every route so OpenAPI lists the problem responses.
@@ -155,5 +222,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         404: "Not found (or outside the caller's division)",
         409: "Conflicts with the current state",
         422: "Validation failed; `errors` names each field",
+        503: "A dependency (the database) is unavailable; retry after `Retry-After` seconds",
     }.items()
 }

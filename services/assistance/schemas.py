@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.assistance.domain.cases import Program
-from shared import identity
-from shared.money import Money
+from shared.fields import IdNumberText
+from shared.money import Money, PositiveMoney
 from shared.paging import Page  # noqa: F401 - re-exported for the routers
 
 
@@ -18,24 +18,9 @@ class CaseIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id_number: str
+    id_number: IdNumberText
     program: Program
-    monthly_amount: Money = Field(description="decimal string, yuan per month")
-
-    @field_validator("id_number")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        try:
-            return identity.parse(v).value
-        except identity.InvalidIdNumber as exc:
-            raise ValueError(f"invalid identity number: {exc}") from exc
-
-    @field_validator("monthly_amount")
-    @classmethod
-    def _positive(cls, v: object) -> object:
-        if v is not None and v <= 0:  # type: ignore[operator]
-            raise ValueError("must be more than zero")
-        return v
+    monthly_amount: PositiveMoney = Field(description="decimal string, yuan per month")
 
 
 class CaseOut(BaseModel):

@@ -8,39 +8,22 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared import divisions, identity
 from shared.event_types import DeathSource, HukouKind
+from shared.fields import LATEST, CivilDate, DivisionCode, IdNumberText
 from shared.paging import Page  # noqa: F401 - re-exported for the routers
 
 
 class IdNumberIn(BaseModel):
-    id_number: str = Field(description="18-character resident identity number", examples=["340207194005011238"])
-
-    @field_validator("id_number")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        try:
-            return identity.parse(v).value
-        except identity.InvalidIdNumber as exc:
-            raise ValueError(f"invalid identity number: {exc}") from exc
-
-
-def _division(v: str) -> str:
-    try:
-        return divisions.validate(v)
-    except divisions.UnknownDivision as exc:
-        raise ValueError(str(exc)) from exc
+    id_number: IdNumberText
 
 
 class PersonIn(IdNumberIn):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    hukou_division: str = Field(description="division of the household registration (district, town or community code)")
+    hukou_division: DivisionCode = Field(description="division of the household registration (district, town or community code)")
     sex: Literal["M", "F"] | None = Field(None, description="checked against the identity number if given")
-    birth_date: date | None = Field(None, description="checked against the identity number if given")
-
-    _hukou = field_validator("hukou_division")(_division)
+    birth_date: CivilDate | None = Field(None, description="checked against the identity number if given")
 
 
 class PersonOut(BaseModel):
@@ -61,7 +44,7 @@ class PersonOut(BaseModel):
 class DeathIn(IdNumberIn):
     model_config = ConfigDict(extra="forbid")
 
-    date_of_death: date
+    date_of_death: CivilDate
     source: DeathSource
     reference: str = Field(min_length=1, max_length=100, description="the reporting source's own record number")
     name: str | None = Field(None, max_length=100)
@@ -87,7 +70,7 @@ class HukouChangeIn(IdNumberIn):
     kind: HukouKind
     from_division: str | None = Field(None, max_length=12)
     to_division: str | None = Field(None, max_length=12)
-    effective_date: date
+    effective_date: CivilDate
     source: str = Field("public_security", max_length=30)
     reference: str = Field(min_length=1, max_length=100)
 
@@ -102,6 +85,9 @@ class HukouChangeOut(BaseModel):
     review_id: uuid.UUID | None = None
 
 
+MAX_MEMBERS = 100  # a household register (户口簿) has far fewer pages; bounds the work one request can ask for
+
+
 class MemberIn(IdNumberIn):
     relation: Literal["head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "other"]
 
@@ -109,11 +95,9 @@ class MemberIn(IdNumberIn):
 class HouseholdIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    hukou_division: str
+    hukou_division: DivisionCode
     address: str | None = Field(None, max_length=300)
-    members: list[MemberIn] = Field(min_length=1, description="exactly one member has relation 'head'")
-
-    _hukou = field_validator("hukou_division")(_division)
+    members: list[MemberIn] = Field(min_length=1, max_length=MAX_MEMBERS, description="exactly one member has relation 'head'")
 
     @field_validator("members")
     @classmethod
@@ -167,7 +151,7 @@ class DeathDetailOut(BaseModel):
 class DeathConfirmIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    date_of_death: date | None = Field(None, description="required when the sources disagree: the date the registrar confirms")
+    date_of_death: CivilDate | None = Field(None, description="required when the sources disagree: the date the registrar confirms")
     note: str | None = Field(None, max_length=300)
 
 
@@ -202,7 +186,7 @@ class SplitMember(BaseModel):
 class SplitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    members: list[SplitMember] = Field(min_length=1, description="who forms the new household, with relations to its head")
+    members: list[SplitMember] = Field(min_length=1, max_length=MAX_MEMBERS, description="who forms the new household, with relations to its head")
     address: str | None = Field(None, max_length=300)
     new_head_person_id: uuid.UUID | None = Field(None, description="required when the head moves to the new household")
 
@@ -221,7 +205,7 @@ class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     from_household_id: uuid.UUID
-    relations: list[MergeRelation] = Field(default_factory=list, description="relations to this household's head; others become 'other'")
+    relations: list[MergeRelation] = Field(default_factory=list, max_length=MAX_MEMBERS, description="relations to this household's head; others become 'other'")
 
 
 class HouseholdSummary(BaseModel):
@@ -232,13 +216,6 @@ class HouseholdSummary(BaseModel):
     status: str
 
 
-def _id_number(v: str) -> str:
-    try:
-        return identity.parse(v).value
-    except identity.InvalidIdNumber as exc:
-        raise ValueError(f"invalid identity number: {exc}") from exc
-
-
 class MarriageHousehold(BaseModel):
     household_id: uuid.UUID
     joining: Literal["party_a", "party_b"] = Field(description="the party who joins the other's household as spouse")
@@ -247,15 +224,12 @@ class MarriageHousehold(BaseModel):
 class MarriageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    party_a: str = Field(description="identity number of one party")
-    party_b: str = Field(description="identity number of the other party")
-    registered_on: date
-    registration_division: str = Field(description="the registering office's division: any district of the city (3402xx)")
+    party_a: IdNumberText = Field(description="identity number of one party")
+    party_b: IdNumberText = Field(description="identity number of the other party")
+    registered_on: CivilDate
+    registration_division: str = Field(max_length=12, description="the registering office's division: any district of the city (3402xx)")
     certificate_no: str = Field(min_length=1, max_length=50)
     household: MarriageHousehold | None = Field(None, description="join one party to the other's household")
-
-    _a = field_validator("party_a")(_id_number)
-    _b = field_validator("party_b")(_id_number)
 
 
 class MarriageOut(BaseModel):
@@ -274,7 +248,7 @@ class DivorceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     marriage_id: uuid.UUID
-    divorced_on: date
+    divorced_on: CivilDate
     certificate_no: str = Field(min_length=1, max_length=50)
 
 
@@ -282,12 +256,10 @@ class ReissueIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["marriage", "divorce"]
-    applicant_id_number: str
+    applicant_id_number: IdNumberText
     reason: str = Field(min_length=1, max_length=200)
     certificate_no: str = Field(min_length=1, max_length=50)
-    issued_on: date
-
-    _a = field_validator("applicant_id_number")(_id_number)
+    issued_on: CivilDate
 
 
 class ReissueOut(BaseModel):
@@ -302,21 +274,18 @@ class ReissueOut(BaseModel):
 class AdoptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    child_id_number: str
-    adopters: list[str] = Field(min_length=1, max_length=2, description="identity numbers of one adopter or a married couple")
-    registered_on: date
+    child_id_number: IdNumberText
+    adopters: list[IdNumberText] = Field(min_length=1, max_length=2, description="identity numbers of one adopter or a married couple")
+    registered_on: CivilDate
     certificate_no: str = Field(min_length=1, max_length=50)
     household_id: uuid.UUID | None = Field(None, description="an adopter's household the child joins (default: the first adopter's)")
-
-    _c = field_validator("child_id_number")(_id_number)
 
     @field_validator("adopters")
     @classmethod
     def _adopters(cls, v: list[str]) -> list[str]:
-        out = [_id_number(x) for x in v]
-        if len(set(out)) != len(out):
+        if len(set(v)) != len(v):
             raise ValueError("an adopter is listed twice")
-        return out
+        return v
 
 
 class AdoptionOut(BaseModel):
@@ -359,7 +328,7 @@ class ResolveIn(BaseModel):
 class MilestoneRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    as_of: date = Field(ge=date(1900, 1, 1), description="the day the run is for; not in the future")
+    as_of: date = Field(ge=date(1900, 1, 1), le=LATEST, description="the day the run is for; not in the future")
 
 
 class MilestoneRunOut(BaseModel):
