@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 
+from services import MODULES, SERVICES
 from shared import devstack, migrations
 from shared.kafka import create_topics
-from shared.settings import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -47,7 +47,7 @@ class BenchStack:
         for s in only:
             e = {**env, f"{s.upper()}_PORT": str(self.ports[s])}
             log = open(self.tmp / f"{s}.log", "ab")  # noqa: SIM115
-            self.procs.append(subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", s], env=e, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
+            self.procs.append(subprocess.Popen([sys.executable, "-m", "services.cli", "serve", s], env=e, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
         deadline = time.monotonic() + 60
         for s in only:
             while True:
@@ -80,7 +80,7 @@ async def start_stack(partitions: int = 3) -> BenchStack:
     broker.start()
     pg.create_databases(SERVICES)
     for s in SERVICES:
-        await asyncio.to_thread(migrations.upgrade, s, pg.url(s))
+        await asyncio.to_thread(migrations.upgrade, MODULES[s].migrations, pg.url(s))
     await create_topics(broker.bootstrap, partitions=partitions)
     return BenchStack(tmp, pg, broker)
 

@@ -8,13 +8,14 @@ every service has something to show.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 import httpx
 
+from services import ADMIN_SCOPES
 from shared import identity, settings
 from shared.auth import issue_token
-from shared.cli import ADMIN_SCOPES
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["秀英", "桂兰", "建国", "志强", "玉梅", "国华", "明", "静", "伟", "芳", "德胜", "淑珍"]
@@ -31,11 +32,12 @@ def people() -> list[dict[str, str]]:
     return out
 
 
-async def load(base: str = "http://127.0.0.1") -> str:
-    token = issue_token(settings.load("registry"), sub="demo-loader", scopes=ADMIN_SCOPES, division="340207", ttl_seconds=600)
+async def load(url: Mapping[str, str]) -> str:
+    """Load the data set through the services at `url` (service name → base URL); say what was added."""
+    token = issue_token(
+        settings.load("registry"), sub="demo-loader", scopes=ADMIN_SCOPES, division="340207", ttl_seconds=600
+    )
     headers = {"Authorization": f"Bearer {token}"}
-    port = settings.DEFAULT_PORTS
-    url = {s: f"{base}:{port[s]}" for s in settings.SERVICES}
     made = {"persons": 0, "cases": 0, "allowances": 0, "deaths": 0}
     async with httpx.AsyncClient(headers=headers, timeout=10) as c:
         persons = people()

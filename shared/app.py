@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, nullcontext
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from pathlib import Path
 from typing import Annotated, Any
 
 import structlog
@@ -91,7 +92,9 @@ def create_app(
     title: str,
     description: str,
     routers: Sequence[APIRouter],
+    migrations_dir: Path,
     consumers: Sequence[Consumer] = (),
+    service_lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -103,7 +106,8 @@ def create_app(
         sessionmaker = make_sessionmaker(engine)
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker
-        app.state.migration_head = migrations.head(settings.service)
+        app.state.migrations_dir = migrations_dir
+        app.state.migration_head = migrations.head(migrations_dir)
         app.state.relay = OutboxRelay(settings, engine, sessionmaker, tracer=tracer)
         app.state.consumers = [ConsumerRunner(settings, sessionmaker, c, tracer=tracer) for c in consumers]
         app.state.relay.start()
@@ -112,7 +116,9 @@ def create_app(
                 runner.start()
         log.info("service started", port=settings.port)
         try:
-            yield
+            # The service's own background work runs inside the platform's, with the database and relay up.
+            async with service_lifespan(app) if service_lifespan else nullcontext():
+                yield
         finally:
             # uvicorn has stopped taking requests and finished those in flight.
             # Consumers stop side by side (each finishes its transaction in hand and

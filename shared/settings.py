@@ -9,15 +9,14 @@ four services' settings, while a container sets the plain names.
 from __future__ import annotations
 
 import os
-from functools import cache
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICES = ("registry", "assistance", "eldercare", "monitoring")
-DEFAULT_PORTS = {"registry": 8001, "assistance": 8002, "eldercare": 8003, "monitoring": 8004}
+DEFAULT_PORT = 8000
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("MINZHENG_HOME", PROJECT_DIR / ".minzheng"))
 
@@ -58,7 +57,7 @@ class Settings(BaseSettings):
     registry_url: str = "http://127.0.0.1:8001"
     service_token: str = ""
     host: str = "127.0.0.1"
-    port: int = 0
+    port: int = DEFAULT_PORT
     log_level: str = "INFO"
     log_format: str = "json"
     otel_exporter_otlp_endpoint: str = ""
@@ -73,8 +72,6 @@ class Settings(BaseSettings):
     def model_post_init(self, _context: object) -> None:
         if not self.consumer_group:
             self.consumer_group = f"minzheng-{self.service}"
-        if not self.port:
-            self.port = DEFAULT_PORTS.get(self.service, 8000)
         if not self.jwt_secret:
             if self.environment == "production":
                 raise ValueError("JWT_SECRET is required when ENVIRONMENT=production")
@@ -85,16 +82,22 @@ class Settings(BaseSettings):
             self.database_url = f"postgresql+asyncpg://postgres@127.0.0.1:55432/{self.service}"
 
 
-def load(service: str, **overrides: object) -> Settings:
-    """Settings for one service: `<SERVICE>_X` wins over `X`, explicit overrides win over both."""
+def from_environment(service: str, name: str) -> bool:
+    """Whether the environment sets the field `name` for `service` (prefixed or plain)."""
+    return f"{service.upper()}_{name.upper()}" in os.environ or name.upper() in os.environ
+
+
+def load(service: str, defaults: Mapping[str, object] | None = None, **overrides: object) -> Settings:
+    """Settings for one service: `<SERVICE>_X` wins over `X`, explicit overrides win over both.
+
+    `defaults` are the caller's values for fields the environment leaves unset
+    (the local port of each service, which only the caller knows).
+    """
     prefixed = {
         name: os.environ[f"{service.upper()}_{name.upper()}"]
         for name in Settings.model_fields
         if f"{service.upper()}_{name.upper()}" in os.environ
     }
-    return Settings(service=service, **{**prefixed, **overrides})
+    unset = {k: v for k, v in (defaults or {}).items() if not from_environment(service, k)}
+    return Settings(service=service, **{**unset, **prefixed, **overrides})
 
-
-@cache
-def cached(service: str) -> Settings:
-    return load(service)

@@ -20,11 +20,11 @@ import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
+from services import MODULES, SERVICES
 from shared import devstack, identity, migrations
 from shared import settings as settings_mod
 from shared.auth import issue_token
 from shared.kafka import create_topics
-from shared.settings import SERVICES
 
 JWT_SECRET = "test-secret-not-for-production-0123456789"
 ALL_SCOPES = " ".join([f"{s}:{m}" for s in SERVICES for m in ("read", "write")] + ["pii:read"])
@@ -61,7 +61,7 @@ class Infra:
         url = self.pg.url(name)
         # Alembic's env runs its own event loop: give it a thread (blocks the caller briefly).
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            pool.submit(migrations.upgrade, service, url).result()
+            pool.submit(migrations.upgrade, MODULES[service].migrations, url).result()
         return url
 
     def settings(self, service: str, **overrides: Any) -> settings_mod.Settings:
@@ -172,7 +172,7 @@ async def start_infra(tmp: Path) -> Infra:
     await asyncio.to_thread(broker.start)
     await asyncio.to_thread(pg.create_databases, SERVICES)
     for s in SERVICES:
-        await asyncio.to_thread(migrations.upgrade, s, pg.url(s))
+        await asyncio.to_thread(migrations.upgrade, MODULES[s].migrations, pg.url(s))
     await create_topics(broker.bootstrap)
     return Infra(pg, broker)
 

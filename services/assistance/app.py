@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services import MODULES
 from services.assistance import SERVICE
 from services.assistance.api import cases
 from services.assistance.handlers import registry_events
@@ -17,5 +18,6 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
         title="Minzheng assistance (社会救助)",
         description="Social assistance: dibao, tekun, temporary assistance, orphans, disability subsidies.",
         routers=[cases.router],
+        migrations_dir=MODULES[SERVICE].migrations,
         consumers=[registry_events],
     )

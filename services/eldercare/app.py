@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services import MODULES
 from services.eldercare import SERVICE
 from services.eldercare.api import allowances
 from services.eldercare.handlers import registry_events
@@ -17,5 +18,6 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
         title="Minzheng eldercare (养老服务)",
         description="Eldercare: the old-age allowance, assessments, home care, institutions.",
         routers=[allowances.router],
+        migrations_dir=MODULES[SERVICE].migrations,
         consumers=[registry_events],
     )

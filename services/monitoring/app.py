@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services import MODULES
 from services.monitoring import SERVICE
 from services.monitoring.api import records
 from services.monitoring.handlers import service_events
@@ -17,5 +18,6 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
         title="Minzheng monitoring (动态监测)",
         description="The low-income population database, kept in step across departments, and its early warnings.",
         routers=[records.router],
+        migrations_dir=MODULES[SERVICE].migrations,
         consumers=[service_events],
     )

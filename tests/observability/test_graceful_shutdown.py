@@ -81,7 +81,7 @@ class Process:
 
     def start(self) -> None:
         out = self.log.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "assistance"], env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "assistance"], env=self.env, stdout=out, stderr=subprocess.STDOUT)
         out.close()
 
     async def ready(self) -> None:

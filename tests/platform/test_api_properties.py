@@ -35,7 +35,7 @@ def _serve(infra: Infra, service: str) -> tuple[subprocess.Popen[bytes], str]:
         "CONSUMERS_ENABLED": "false",
         "LOG_LEVEL": "WARNING",
     }
-    proc = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", service], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", service], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
