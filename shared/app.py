@@ -8,6 +8,7 @@ event in hand and commit, the relay flushes, the engine closes.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
-from shared import health, metrics, migrations, problems, tracing
+from shared import health, inputs, metrics, migrations, problems, tracing
 from shared.auth import Principal, current_principal
 from shared.consumer import Consumer, ConsumerRunner
 from shared.db import make_engine, make_sessionmaker
@@ -32,6 +33,17 @@ from shared.settings import Settings
 
 log = structlog.get_logger("app")
 OPERATIONS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# What a caller's X-Request-ID may be: it is logged, echoed and stored (audit_log.request_id is 64 characters).
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,64}")
+
+
+def request_id(header: str | None) -> str:
+    """The caller's X-Request-ID when it is 1-64 visible ASCII characters, else a fresh one.
+
+    An unfit id is replaced, not truncated: a truncated id would no longer be
+    the one the caller holds, and two long ids could collapse into one.
+    """
+    return header if header is not None and _REQUEST_ID.fullmatch(header) else uuid.uuid4().hex
 
 
 class RequestContext(BaseHTTPMiddleware):
@@ -43,9 +55,9 @@ class RequestContext(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         service = request.app.state.settings.service
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = request_id
-        structlog.contextvars.bind_contextvars(request_id=request_id, service=service)
+        rid = request_id(request.headers.get("x-request-id"))
+        request.state.request_id = rid
+        structlog.contextvars.bind_contextvars(request_id=rid, service=service)
         started = time.perf_counter()
         status = 500
         # Probes and scrapes are not traced: they would bury the traces that matter.
@@ -65,7 +77,7 @@ class RequestContext(BaseHTTPMiddleware):
             try:
                 response = await call_next(request)
                 status = response.status_code
-                response.headers["x-request-id"] = request_id
+                response.headers["x-request-id"] = rid
                 return response
             except Exception as exc:
                 tracing.mark_error(span, exc)
@@ -140,6 +152,8 @@ def create_app(
         responses=problems.PROBLEM_RESPONSES,
     )
     app.state.settings = settings
+    # Added first, so it runs inside RequestContext: refused requests are logged and counted too.
+    app.add_middleware(inputs.RefuseUnstorableText, problem=problems.unstorable_text_problem)
     app.add_middleware(RequestContext)
     problems.install(app)
     app.include_router(health.router)
