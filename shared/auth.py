@@ -16,10 +16,11 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared import divisions
+from shared import divisions, inputs
 from shared.problems import Forbidden, Unauthorized
 from shared.settings import Settings
 
+MAX_SUB = 200
 _bearer = HTTPBearer(auto_error=False, description="JWT with `scope` and `division` claims")
 
 
@@ -60,7 +61,10 @@ def verify(settings: Settings, token: str) -> Principal:
     division = str(claims.get("division", ""))
     if not divisions.is_known(division):
         raise Unauthorized("token's division claim is not a division of the district")
-    return Principal(sub=str(claims["sub"]), scopes=frozenset(str(claims.get("scope", "")).split()), division=division)
+    sub = str(claims["sub"])
+    if not 0 < len(sub) <= MAX_SUB or inputs.unstorable(sub):  # it is stored as the actor (200 characters)
+        raise Unauthorized(f"token's sub claim must be 1-{MAX_SUB} characters, without NUL")
+    return Principal(sub=sub, scopes=frozenset(str(claims.get("scope", "")).split()), division=division)
 
 
 async def current_principal(
