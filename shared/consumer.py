@@ -1,15 +1,23 @@
 """The idempotent consumer runner: each event's effect once, failures to the dead-letter topic.
 
-For every message, in partition order:
-1. parse it as a CloudEvent (structured or binary); unreadable → dead-letter at once;
-2. in one transaction, insert `(consumer, event id)` into `processed_events`
-   (`ON CONFLICT DO NOTHING`: a row already there means a duplicate, skipped)
-   and apply the handler's effect; commit (many events share a transaction,
-   each in its own savepoint, so throughput is not bound by commit latency);
-3. a handler error rolls back and is retried in place a bounded number of
-   times (so later events of the same person wait, keeping their order), then
-   the message goes to `<topic>.dlq` with the error in its headers;
-4. offsets are committed only after the database commit (or the DLQ send).
+For every partition's messages, in order:
+1. read each as a CloudEvent (structured or binary) and validate its data
+   against the catalogue's model for its type; anything wrong with the
+   message itself (not JSON, no `id`, an unknown type, data that does not
+   fit) sends it to `<topic>.dlq` at once (attempts 0: retrying cannot help);
+2. apply the readable ones in chunks, one transaction each: insert
+   `(consumer, event id)` into `processed_events` (a row already there means a
+   duplicate, skipped; two copies in one chunk count once) and apply the
+   handler's effect;
+3. an event whose handler fails is retried alone a bounded number of times
+   (later events of its partition wait, keeping their order), then goes to
+   `<topic>.dlq` with the error in its headers, and the rest follow;
+4. a failure of a dependency (the database or the broker unreachable, a lost
+   connection, a serialization failure or deadlock) is nobody's fault: the
+   consumer waits, with capped exponential backoff for as long as it takes,
+   and applies the same chunk again. It never dead-letters for that, and
+   readiness and `minzheng_consumer_waiting` say what it waits on;
+5. offsets are committed only after the database commit (or the DLQ send).
 
 A crash between the database commit and the offset commit redelivers the
 event; the processed-events row turns the redelivery into a no-op.
@@ -19,29 +27,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from opentelemetry.trace import Span, Tracer
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import metrics, tracing
 from shared.db import processed_events
-from shared.events import MalformedEvent, ReceivedEvent, parse_message, typed
+from shared.events import InvalidPayload, MalformedEvent, ReceivedEvent, parse_message, typed
+from shared.faults import dependency_of, is_transient
 from shared.identity import mask_text
-from shared.kafka import dlq, make_consumer, make_producer
+from shared.kafka import DLQ_HEADER_PREFIX, dlq, make_consumer, make_producer
 from shared.settings import Settings
 
 log = structlog.get_logger("consumer")
 
+T = TypeVar("T")
 Handler = Callable[[AsyncSession, ReceivedEvent], Awaitable[None]]
 # Applies many new events at once, in order; returns {event id: reason} for those it refuses.
 BatchHandler = Callable[[AsyncSession, list[ReceivedEvent]], Awaitable[dict[str, str]]]
+Readable = tuple[ConsumerRecord, ReceivedEvent]
 
 
 class _ChunkFailed(Exception):
@@ -49,7 +63,7 @@ class _ChunkFailed(Exception):
 
 
 class Reject(Exception):
-    """A handler's verdict that an event can never be applied (bad payload): no retries."""
+    """A handler's verdict that an event can never be applied (a rule refuses it): no retries."""
 
 
 @dataclass
@@ -79,7 +93,33 @@ class Consumer:
         return fn
 
 
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A partition (or the connection) held back until a dependency answers again."""
+
+    dependency: str  # database, broker, http
+    error: str  # the exception's class and first line, masked
+    since: float  # epoch seconds
+    retries: int
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "on": self.dependency,
+            "error": self.error,
+            "seconds": round(time.time() - self.since, 1),
+            "retries": self.retries,
+        }
+
+
+DEPENDENCIES = ("database", "broker", "http")
+
+
 class ConsumerRunner:
+    # Waits after a transient failure: doubling from the first to the cap, with no limit on
+    # how many (a valid event must never be dead-lettered because a dependency was down).
+    first_wait_seconds = 0.1
+    max_wait_seconds = 5.0
+
     def __init__(
         self,
         settings: Settings,
@@ -96,12 +136,24 @@ class ConsumerRunner:
         self.kafka: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self.lag: dict[str, int] = {}
+        # What each partition (or "connection", the group membership) waits on, if anything.
+        self.waiting: dict[str, Waiting] = {}
         self.running = False
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        self._report_waiting()
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self.spec.name}")
+
+    def status(self) -> dict[str, Any]:
+        """What readiness reports for this consumer."""
+        return {
+            "running": self.running,
+            "status": "waiting" if self.waiting else "running" if self.running else "stopped",
+            "waiting": {where: w.report() for where, w in self.waiting.items()},
+            "lag": dict(self.lag),
+        }
 
     async def stop(self, timeout: float | None = None) -> None:
         """Finish the transaction in hand, commit its offsets, leave the group.
@@ -113,7 +165,8 @@ class ConsumerRunner:
         self._stopping.set()
         if self._task:
             try:
-                await asyncio.wait_for(self._task, timeout=self.settings.shutdown_grace_seconds if timeout is None else max(timeout, 0.1))
+                grace = self.settings.shutdown_grace_seconds if timeout is None else max(timeout, 0.1)
+                await asyncio.wait_for(self._task, timeout=grace)
             except TimeoutError:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -148,15 +201,17 @@ class ConsumerRunner:
                 self.kafka = make_consumer(self.settings, self.spec.topics, self.group_id)
                 await self.kafka.start()
                 self.running = True
+                self._waited("connection")
                 backoff = 0.5
                 await self._loop()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("consumer error; reconnecting", consumer=self.spec.name, error=str(exc))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=backoff)
-                backoff = min(backoff * 2, 5.0)
+                log.warning("consumer error; reconnecting", consumer=self.spec.name, error=mask_text(str(exc)))
+                if is_transient(exc):
+                    self._waits("connection", exc)
+                await self._stopped_within(backoff)
+                backoff = min(backoff * 2, self.max_wait_seconds)
             finally:
                 await self._close()
 
@@ -178,91 +233,170 @@ class ConsumerRunner:
     async def handle_batch(self, messages: list[ConsumerRecord]) -> int | None:
         """Apply one partition's messages in order, many per transaction; return the next offset.
 
-        Events are applied in chunks, one transaction each with a savepoint per
-        event, so a busy topic costs one commit per chunk, not per event. The
-        first event that fails ends its chunk (the ones before it commit); it is
-        then retried alone and dead-lettered if it keeps failing, and the rest
-        follow, so a person's events keep their order.
+        Each step takes a chunk's longest readable prefix in one transaction
+        (or dead-letters one unreadable message). A transient failure repeats
+        the same step once the dependency answers, however long that takes; a
+        stop request while waiting returns what is done, and the rest is
+        redelivered after the restart.
         """
         i, done = 0, None
         size = self.settings.consumer_batch_size
+        where = f"{messages[0].topic}/{messages[0].partition}" if messages else ""
         while i < len(messages) and not self._stopping.is_set():
-            applied, failed = await self._apply_chunk(messages[i : i + size])
-            i += applied
-            if applied:
-                done = messages[i - 1].offset + 1
-            if failed:
-                await self.handle(messages[i])
-                done = messages[i].offset + 1
-                i += 1
+            taken = await self._until_done(functools.partial(self._step, messages[i : i + size]), where)
+            if taken is None:
+                break
+            i += taken
+            done = messages[i - 1].offset + 1
         return done
 
-    async def _apply_chunk(self, chunk: list[ConsumerRecord]) -> tuple[int, bool]:
+    # -- transient failures: wait, then the same step again -----------------------
+
+    async def _until_done(self, step: Callable[[], Awaitable[T]], where: str) -> T | None:
+        """Run `step` until it succeeds, waiting out transient failures; None if stopped meanwhile.
+
+        Anything else `step` raises is a defect of the runner and propagates.
+        """
+        wait = self.first_wait_seconds
+        try:
+            while True:
+                try:
+                    return await step()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    self._waits(where, exc)
+                if await self._stopped_within(wait):
+                    return None
+                wait = min(wait * 2, self.max_wait_seconds)
+        finally:
+            self._waited(where)
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        return self._stopping.is_set()
+
+    def _waits(self, where: str, exc: BaseException) -> None:
+        before = self.waiting.get(where)
+        error = mask_text("".join(traceback.format_exception_only(exc)).strip().splitlines()[0])[:300]
+        if before is None:
+            log.warning("dependency unavailable; waiting to retry", consumer=self.spec.name, where=where, error=error)
+        self.waiting[where] = Waiting(
+            dependency=dependency_of(exc),
+            error=error,
+            since=before.since if before else time.time(),
+            retries=before.retries + 1 if before else 1,
+        )
+        self._report_waiting()
+
+    def _waited(self, where: str) -> None:
+        waited = self.waiting.pop(where, None)
+        if waited is not None:
+            log.info("dependency back; resuming", consumer=self.spec.name, where=where, waited_seconds=round(time.time() - waited.since, 1))
+            self._report_waiting()
+
+    def _report_waiting(self) -> None:
+        on = {w.dependency for w in self.waiting.values()}
+        for dependency in DEPENDENCIES:
+            metrics.CONSUMER_WAITING.labels(self.settings.service, self.spec.name, dependency).set(1 if dependency in on else 0)
+
+    # -- one step: a readable prefix in one transaction ------------------------------
+
+    async def _step(self, chunk: list[ConsumerRecord]) -> int:
+        """Apply the longest readable prefix of `chunk`; return how many messages it took (at least one).
+
+        An unreadable first message is dead-lettered on its own. If an event of
+        the prefix fails, those before it are committed, it is retried alone
+        (and dead-lettered if it keeps failing), and the step ends after it.
+        """
+        readable: list[Readable] = []
+        for message in chunk:
+            try:
+                readable.append((message, read(message)))
+            except MalformedEvent as exc:
+                if readable:
+                    break
+                kind = "invalid" if isinstance(exc, InvalidPayload) else "malformed"
+                await self._dead_letter(message, f"{kind}: {exc}", attempts=0, kind=kind)
+                return 1
+        applied, failed = await self._apply(readable)
+        if failed:
+            await self._retry_alone(*readable[applied])
+            return applied + 1
+        return applied
+
+    async def _apply(self, readable: list[Readable]) -> tuple[int, bool]:
+        """Apply events in one transaction; return (how many applied, whether the next one failed)."""
         if self.spec.batch_handler is not None:
             try:
-                return await self._apply_chunk_at_once(chunk)
+                return await self._apply_at_once(readable)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if is_transient(exc):
+                    raise
                 log.warning("batch failed; applying its events one by one", consumer=self.spec.name, error=mask_text(str(exc)))
         # Optimistically without savepoints (two round trips fewer per event); if an
         # event fails, the whole chunk rolls back and is applied again with them.
         try:
-            return await self._apply_chunk_each(chunk, savepoints=False)
+            return await self._apply_each(readable, savepoints=False)
         except _ChunkFailed:
-            return await self._apply_chunk_each(chunk, savepoints=True)
+            return await self._apply_each(readable, savepoints=True)
 
-    async def _apply_chunk_at_once(self, chunk: list[ConsumerRecord]) -> tuple[int, bool]:
-        """The batch handler takes every readable event up to the first unreadable one."""
-        events: list[tuple[ConsumerRecord, ReceivedEvent]] = []
-        for message in chunk:
-            try:
-                events.append((message, typed(parse_message(message.value, message.key, message.headers), message.topic)))
-            except MalformedEvent:
-                break
-        failed = len(events) < len(chunk)
-        if not events:
-            return 0, failed
+    async def _apply_at_once(self, readable: list[Readable]) -> tuple[int, bool]:
+        """The batch handler takes the chunk's new events in one call; refused ones are dead-lettered."""
         assert self.spec.batch_handler is not None
+        unique = first_copies(readable)
         batch_span = tracing.batch_span(
-            self.tracer, topic=chunk[0].topic, group=self.group_id, headers=[dict(m.headers or []) for m, _ in events]
+            self.tracer, topic=readable[0][0].topic, group=self.group_id, headers=[dict(m.headers or []) for m, _ in unique]
         )
         async with batch_span, self.sessionmaker() as session, session.begin():
-            inserted = await session.execute(
-                pg_insert(processed_events)
-                .values([{"consumer": self.spec.name, "event_id": e.id, "topic": m.topic, "type": e.type} for m, e in events])
-                .on_conflict_do_nothing()
-                .returning(processed_events.c.event_id)
-            )
-            fresh_ids = set(inserted.scalars())
-            fresh = [e for _, e in events if e.id in fresh_ids]
+            fresh_ids = await self._record_processed(session, unique)
+            fresh = [e for _, e in unique if e.id in fresh_ids]
             refused = await self.spec.batch_handler(session, fresh) if fresh else {}
             # Sent before the commit: if the commit then fails, the chunk comes again
             # and a refused event may reach the dead-letter topic twice, never zero times.
-            for message, event in events:
+            for message, event in unique:
                 if event.id in refused:
-                    await self._dead_letter(message, refused[event.id], attempts=1)
-        for message, event in events:
-            result = "duplicate" if event.id not in fresh_ids else "dead_lettered" if event.id in refused else "processed"
-            if result != "dead_lettered":  # _dead_letter counted those
-                metrics.EVENTS_CONSUMED.labels(self.settings.service, message.topic, result).inc()
-        return len(events), failed
+                    await self._dead_letter(message, refused[event.id], attempts=1, kind="refused", event=event)
+        seen: set[str] = set()
+        for message, event in readable:
+            if event.id in seen or event.id not in fresh_ids:
+                self._count(message.topic, "duplicate")
+            elif event.id not in refused:  # _dead_letter counted those
+                self._count(message.topic, "processed")
+            seen.add(event.id)
+        return len(readable), False
 
-    async def _apply_chunk_each(self, chunk: list[ConsumerRecord], *, savepoints: bool) -> tuple[int, bool]:
-        """Apply messages in one transaction until one fails; return (how many applied, whether one failed).
+    async def _record_processed(self, session: AsyncSession, events: Sequence[Readable]) -> set[str]:
+        """Insert the events' ids into processed_events; return those that were not there yet."""
+        inserted = await session.execute(
+            pg_insert(processed_events)
+            .values([{"consumer": self.spec.name, "event_id": e.id, "topic": m.topic, "type": e.type} for m, e in events])
+            .on_conflict_do_nothing()
+            .returning(processed_events.c.event_id)
+        )
+        return set(inserted.scalars())
+
+    async def _apply_each(self, readable: list[Readable], *, savepoints: bool) -> tuple[int, bool]:
+        """Apply events in one transaction until one fails; return (how many applied, whether one failed).
 
         Without savepoints a failing event cannot be cut out of the transaction:
-        it raises _ChunkFailed and nothing of the chunk is kept.
+        it raises _ChunkFailed and nothing of the chunk is kept. A transient
+        failure propagates: the whole step is repeated once the dependency is back.
         """
         results: list[tuple[str, str]] = []
+        seen: set[str] = set()
         failed = False
         async with self.sessionmaker() as session, session.begin():
-            for message in chunk:
-                try:
-                    event = typed(parse_message(message.value, message.key, message.headers), message.topic)
-                except MalformedEvent:
-                    failed = True  # handle() sends it to the dead-letter topic
-                    break
+            for message, event in readable:
+                if event.id in seen:
+                    results.append((message.topic, "duplicate"))
+                    continue
+                seen.add(event.id)
                 handler = self.spec.handlers.get(event.type)
                 if handler is None:
                     results.append((message.topic, "ignored"))
@@ -277,81 +411,55 @@ class ConsumerRunner:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
+                    if is_transient(exc):
+                        raise
                     if not savepoints:
                         raise _ChunkFailed from exc
                     failed = True
                     break
         for topic, result in results:
-            metrics.EVENTS_CONSUMED.labels(self.settings.service, topic, result).inc()
+            self._count(topic, result)
         return len(results), failed
 
-    def _update_lag(self) -> None:
-        assert self.kafka is not None
-        for tp in self.kafka.assignment():
-            high = self.kafka.highwater(tp)
-            if high is None:
-                continue
-            with contextlib.suppress(Exception):
-                pos = self.kafka._subscription.subscription.assignment.state_value(tp).position  # noqa: SLF001
-                lag = max(0, high - (pos or 0))
-                self.lag[f"{tp.topic}/{tp.partition}"] = lag
-                metrics.CONSUMER_LAG.labels(self.settings.service, tp.topic, str(tp.partition)).set(lag)
+    async def _retry_alone(self, message: ConsumerRecord, event: ReceivedEvent) -> str:
+        """Retry a failing event alone a bounded number of times, then dead-letter it.
 
-    # -- one message -------------------------------------------------------
-
-    async def handle(self, message: ConsumerRecord) -> str:
-        topic = message.topic
-        try:
-            event = typed(parse_message(message.value, message.key, message.headers), message.topic)
-        except MalformedEvent as exc:
-            await self._dead_letter(message, f"malformed: {exc}", attempts=0)
-            return "dead_lettered"
+        A Reject (a rule refuses it) or an InvalidPayload is final at once. A
+        transient failure is not counted as an attempt: it propagates, and the
+        step is repeated once the dependency answers.
+        """
         handler = self.spec.handlers.get(event.type)
         if handler is None:
-            metrics.EVENTS_CONSUMED.labels(self.settings.service, topic, "ignored").inc()
+            self._count(message.topic, "ignored")
             return "ignored"
         with self._span(message, event) as span:
             attempts = 0
             while True:
                 attempts += 1
                 try:
-                    result = await self._apply(handler, event, topic)
-                    metrics.EVENTS_CONSUMED.labels(self.settings.service, topic, result).inc()
+                    result = await self._apply_one(handler, event, message.topic)
+                    self._count(message.topic, result)
                     return result
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    metrics.EVENTS_CONSUMED.labels(self.settings.service, topic, "failed").inc()
-                    final = isinstance(exc, Reject) or attempts >= self.settings.consumer_max_retries
+                    if is_transient(exc):
+                        raise
+                    self._count(message.topic, "failed")
+                    final = isinstance(exc, Reject | InvalidPayload) or attempts >= self.settings.consumer_max_retries
                     log.warning(
-                        "event failed",
-                        consumer=self.spec.name,
-                        event_id=event.id,
-                        type=event.type,
-                        attempt=attempts,
-                        error=mask_text(str(exc)),
+                        "event failed", consumer=self.spec.name, event_id=event.id, type=event.type,
+                        attempt=attempts, error=mask_text(str(exc)),
                     )
                     if final:
                         tracing.mark_error(span, exc)
                         detail = "".join(traceback.format_exception_only(exc)).strip()
-                        await self._dead_letter(message, detail, attempts=attempts)
+                        kind = "refused" if isinstance(exc, Reject | InvalidPayload) else "failed"
+                        await self._dead_letter(message, detail, attempts=attempts, kind=kind, event=event)
                         return "dead_lettered"
                     await asyncio.sleep(self.settings.consumer_retry_backoff_seconds * 2 ** (attempts - 1))
 
-    def _span(self, message: ConsumerRecord, event: ReceivedEvent) -> AbstractContextManager[Span]:
-        """The consumer span of one event, continuing the producer's trace from the message headers."""
-        return tracing.consumer_span(
-            self.tracer,
-            topic=message.topic,
-            group=self.group_id,
-            event_id=event.id,
-            event_type=event.type,
-            partition=message.partition,
-            offset=message.offset,
-            headers=dict(message.headers or []),
-        )
-
-    async def _apply(self, handler: Handler, event: ReceivedEvent, topic: str) -> str:
+    async def _apply_one(self, handler: Handler, event: ReceivedEvent, topic: str) -> str:
         async with self.sessionmaker() as session, session.begin():
             return await self._effect(session, handler, event, topic)
 
@@ -368,23 +476,88 @@ class ConsumerRunner:
         await handler(session, event)
         return "processed"
 
-    async def _dead_letter(self, message: ConsumerRecord, error: str, attempts: int) -> None:
-        if self.producer is None:
-            self.producer = make_producer(self.settings)
-            await self.producer.start()
-        headers = list(message.headers or [])
+    def _span(self, message: ConsumerRecord, event: ReceivedEvent) -> AbstractContextManager[Span]:
+        """The consumer span of one event, continuing the producer's trace from the message headers."""
+        return tracing.consumer_span(
+            self.tracer,
+            topic=message.topic,
+            group=self.group_id,
+            event_id=event.id,
+            event_type=event.type,
+            partition=message.partition,
+            offset=message.offset,
+            headers=dict(message.headers or []),
+        )
+
+    def _count(self, topic: str, result: str) -> None:
+        metrics.EVENTS_CONSUMED.labels(self.settings.service, topic, result).inc()
+
+    def _update_lag(self) -> None:
+        assert self.kafka is not None
+        for tp in self.kafka.assignment():
+            high = self.kafka.highwater(tp)
+            if high is None:
+                continue
+            with contextlib.suppress(Exception):
+                pos = self.kafka._subscription.subscription.assignment.state_value(tp).position  # noqa: SLF001
+                lag = max(0, high - (pos or 0))
+                self.lag[f"{tp.topic}/{tp.partition}"] = lag
+                metrics.CONSUMER_LAG.labels(self.settings.service, tp.topic, str(tp.partition)).set(lag)
+
+    # -- the dead-letter topic ---------------------------------------------------------
+
+    async def _dead_letter(
+        self, message: ConsumerRecord, error: str, *, attempts: int, kind: str, event: ReceivedEvent | None = None
+    ) -> None:
+        """Send the message, unchanged, to `<topic>.dlq` with why in its headers.
+
+        A broker that does not answer raises (a KafkaError, transient): the step
+        is repeated later, so the message is never dropped.
+        """
+        producer = await self._dlq_producer()
+        headers = [(k, v) for k, v in (message.headers or []) if not k.startswith(DLQ_HEADER_PREFIX)]
         headers += [
             ("dlq-error", mask_text(error)[:2000].encode()),
+            ("dlq-kind", kind.encode()),
             ("dlq-consumer", self.spec.name.encode()),
             ("dlq-original-topic", message.topic.encode()),
             ("dlq-original-partition", str(message.partition).encode()),
             ("dlq-original-offset", str(message.offset).encode()),
             ("dlq-attempts", str(attempts).encode()),
         ]
-        await self.producer.send_and_wait(dlq(message.topic), message.value, key=message.key, headers=headers)
-        metrics.EVENTS_CONSUMED.labels(self.settings.service, message.topic, "dead_lettered").inc()
-        log.error("event dead-lettered", consumer=self.spec.name, topic=message.topic, offset=message.offset, error=mask_text(error)[:500])
+        if event is not None:
+            headers += [("dlq-event-id", event.id[:200].encode()), ("dlq-event-type", event.type[:200].encode())]
+        await producer.send_and_wait(dlq(message.topic), message.value, key=message.key, headers=headers)
+        self._count(message.topic, "dead_lettered")
+        log.error(
+            "event dead-lettered", consumer=self.spec.name, topic=message.topic, offset=message.offset,
+            kind=kind, attempts=attempts, error=mask_text(error)[:500],
+        )
+
+    async def _dlq_producer(self) -> AIOKafkaProducer:
+        if self.producer is None:
+            producer = make_producer(self.settings)
+            try:
+                await producer.start()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                raise
+            self.producer = producer
+        return self.producer
 
 
-def partition_of(tp: TopicPartition) -> str:
-    return f"{tp.topic}/{tp.partition}"
+def read(message: ConsumerRecord) -> ReceivedEvent:
+    """A message as a CloudEvent whose data fits the catalogue's model; MalformedEvent otherwise."""
+    return typed(parse_message(message.value, message.key, message.headers), message.topic)
+
+
+def first_copies(readable: list[Readable]) -> list[Readable]:
+    """The events of a chunk with later copies of an event id left out (applied once, counted duplicate)."""
+    seen: set[str] = set()
+    unique = []
+    for message, event in readable:
+        if event.id not in seen:
+            seen.add(event.id)
+            unique.append((message, event))
+    return unique

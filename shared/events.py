@@ -140,25 +140,65 @@ def _headers(raw: list[tuple[str, bytes]] | None) -> dict[str, bytes]:
     return {k: v for k, v in (raw or []) if v is not None}
 
 
+def _raw_attributes(value: bytes, lowered: dict[str, bytes], binary: bool) -> dict[str, Any]:
+    """The CloudEvent attributes as the message carries them, before the SDK fills any in.
+
+    The SDK invents an `id` (a fresh UUID on every read, which would defeat
+    deduplication) and a `time` when they are missing, so presence is judged here.
+    """
+    if binary:
+        try:
+            return {name[3:]: v.decode("utf-8") for name, v in lowered.items() if name.startswith("ce_")}
+        except UnicodeDecodeError as exc:
+            raise MalformedEvent("a ce_ header is not UTF-8") from exc
+    try:
+        raw = json.loads(value)
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise MalformedEvent("not a CloudEvent: the value is not JSON") from exc
+    if not isinstance(raw, dict):
+        raise MalformedEvent("not a CloudEvent: the value is not a JSON object")
+    return raw
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MalformedEvent("time is not an RFC 3339 timestamp")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise MalformedEvent("time is not an RFC 3339 timestamp") from exc
+
+
+def message_key(key: bytes | str | None) -> str | None:
+    """A Kafka key as text. Keys are opaque bytes: bytes that are not UTF-8 never fail."""
+    return key.decode("utf-8", errors="replace") if isinstance(key, bytes) else key
+
+
 def parse_message(value: bytes | None, key: bytes | None, headers: list[tuple[str, bytes]] | None) -> ReceivedEvent:
-    """Read a Kafka message as a CloudEvent, structured or binary mode."""
+    """Read a Kafka message as a CloudEvent, structured or binary mode.
+
+    Anything wrong with the message raises MalformedEvent (its reason goes to
+    the dead-letter topic); nothing else escapes, whatever the bytes.
+    """
     if not value:
         raise MalformedEvent("empty message")
     hdrs = _headers(headers)
     lowered = {k.lower(): v for k, v in hdrs.items()}
+    binary = "ce_specversion" in lowered
+    raw = _raw_attributes(value, lowered, binary)
+    if raw.get("specversion") != "1.0":
+        raise MalformedEvent("CloudEvent attribute 'specversion' is missing or not 1.0")
+    for required in ("id", "type", "source"):
+        if not isinstance(raw.get(required), str) or not raw[required].strip():
+            raise MalformedEvent(f"CloudEvent attribute {required!r} is missing")
     msg = KafkaMessage(headers=hdrs, key=key, value=value)
     try:
-        if "ce_specversion" in lowered:
-            event = from_binary(msg, data_unmarshaller=lambda b: json.loads(b))
-        else:
-            event = from_structured(msg)
+        event = from_binary(msg, data_unmarshaller=lambda b: json.loads(b)) if binary else from_structured(msg)
+        data = event.get_data()
     except Exception as exc:  # the SDK raises several types; all mean "not a CloudEvent"
         raise MalformedEvent(f"not a CloudEvent: {exc}") from exc
-    attrs = event.get_attributes()
-    for required in ("id", "type", "source"):
-        if not attrs.get(required):
-            raise MalformedEvent(f"CloudEvent attribute {required!r} is missing")
-    data = event.get_data()
     if isinstance(data, bytes | str):
         try:
             data = json.loads(data)
@@ -168,20 +208,15 @@ def parse_message(value: bytes | None, key: bytes | None, headers: list[tuple[st
         data = {}
     if not isinstance(data, dict):
         raise MalformedEvent("data must be a JSON object")
-    time = attrs.get("time")
-    if isinstance(time, str):
-        try:
-            time = datetime.fromisoformat(time.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise MalformedEvent("time is not an RFC 3339 timestamp") from exc
+    subject = raw.get("subject")
     tp = lowered.get("traceparent")
     return ReceivedEvent(
-        id=str(attrs["id"]),
-        type=str(attrs["type"]),
-        source=str(attrs["source"]),
-        subject=attrs.get("subject"),
-        time=time,
+        id=raw["id"],
+        type=raw["type"],
+        source=raw["source"],
+        subject=subject if isinstance(subject, str) else None,
+        time=_time(raw.get("time")),
         data=data,
-        key=key.decode() if isinstance(key, bytes) else key,
-        traceparent=tp.decode() if isinstance(tp, bytes) else None,
+        key=message_key(key),
+        traceparent=tp.decode("utf-8", errors="replace") if isinstance(tp, bytes) else None,
     )

@@ -1,4 +1,4 @@
-"""/healthz (liveness), /readyz (database and migrations; broker, backlog and lag reported), /metrics."""
+"""/healthz (liveness), /readyz (database and migrations; broker, backlog, lag and waiting consumers reported), /metrics."""
 
 from __future__ import annotations
 
@@ -48,9 +48,9 @@ async def readyz(request: Request) -> JSONResponse:
         except Exception:
             body["outbox_backlog"] = None
     body["outbox_relay"] = {"leader": relay.is_leader}
-    body["consumers"] = {
-        r.spec.name: {"running": r.running, "lag": dict(r.lag)} for r in state.consumers
-    }
+    # A consumer waiting for a dependency says so (and on what); it does not by itself take
+    # the service out of rotation: when the database is down the check above already does.
+    body["consumers"] = {r.spec.name: r.status() for r in state.consumers}
     body["status"] = "ready" if ready else "not ready"
     return JSONResponse(body, status_code=200 if ready else 503)
 

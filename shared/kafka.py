@@ -23,8 +23,13 @@ TOPICS = (
 )
 
 
+DLQ_SUFFIX = ".dlq"
+# Headers the consumer adds when it dead-letters a message; a replay removes them.
+DLQ_HEADER_PREFIX = "dlq-"
+
+
 def dlq(topic: str) -> str:
-    return f"{topic}.dlq"
+    return f"{topic}{DLQ_SUFFIX}"
 
 
 ALL_TOPICS = TOPICS + tuple(dlq(t) for t in TOPICS)
@@ -70,8 +75,13 @@ async def create_topics(bootstrap: str, partitions: int = 3, replication: int = 
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [NewTopic(t, num_partitions=partitions, replication_factor=replication) for t in missing]
+                    [NewTopic(t, num_partitions=_partitions(t, partitions), replication_factor=replication) for t in missing]
                 )
         return missing
     finally:
         await admin.close()
+
+
+def _partitions(topic: str, partitions: int) -> int:
+    """A dead-letter topic has one partition: its offsets name its messages (`minzheng dlq replay --offset`)."""
+    return 1 if topic.endswith(DLQ_SUFFIX) else partitions

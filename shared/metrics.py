@@ -21,3 +21,8 @@ EVENTS_CONSUMED = Counter(
 )
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Events written but not yet published", ["service"])
 CONSUMER_LAG = Gauge("consumer_lag", "Messages behind the partition's end", ["service", "topic", "partition"])
+CONSUMER_WAITING = Gauge(
+    "minzheng_consumer_waiting",
+    "1 while a consumer holds its place waiting for a dependency (database, broker, http) to answer again",
+    ["service", "consumer", "dependency"],
+)
