@@ -12,7 +12,8 @@ async def test_enrolment_asks_the_registry_for_a_person_not_yet_heard_of(stack: 
     n = new_id_number()
     sessionmaker = stack["assistance"].state.sessionmaker
     async with stack["registry"].client() as reg, stack["assistance"].client() as c:
-        person_id = (await reg.post("/v1/persons", json={"id_number": n, "name": "吴国华", "hukou_division": "340207005"})).json()["person_id"]
+        person = {"id_number": n, "name": "吴国华", "hukou_division": "340207005"}
+        person_id = (await reg.post("/v1/persons", json=person)).json()["person_id"]
 
         async def learned() -> bool:
             async with sessionmaker() as s:
@@ -29,5 +30,6 @@ async def test_enrolment_asks_the_registry_for_a_person_not_yet_heard_of(stack: 
 
 async def test_enrolling_someone_the_registry_does_not_know_is_refused(stack: Stack) -> None:
     async with stack["assistance"].client() as c:
-        r = await c.post("/v1/cases", json={"id_number": new_id_number(), "program": "dibao", "monthly_amount": "600.00"})
+        body = {"id_number": new_id_number(), "program": "dibao", "monthly_amount": "600.00"}
+        r = await c.post("/v1/cases", json=body)
     assert r.status_code == 404 and r.json()["errors"][0]["field"] == "id_number"

@@ -56,7 +56,8 @@ def upgrade() -> None:
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('type', sa.String(length=200), nullable=False),
     sa.Column('envelope', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'{}'::jsonb"), nullable=False),
+    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'{}'::jsonb"),
+              nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), server_default=sa.text('0'), nullable=False),
@@ -64,7 +65,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_outbox')),
     sa.UniqueConstraint('id', name=op.f('uq_outbox_id'))
     )
-    op.create_index('ix_outbox_unpublished', 'outbox', ['seq'], unique=False, postgresql_where=sa.text('published_at IS NULL'))
+    op.create_index('ix_outbox_unpublished', 'outbox', ['seq'], unique=False,
+                    postgresql_where=sa.text('published_at IS NULL'))
     op.create_table('processed_events',
     sa.Column('consumer', sa.String(length=100), nullable=False),
     sa.Column('event_id', sa.String(length=200), nullable=False),
