@@ -193,7 +193,9 @@ class LocalStack:
         log_dir.mkdir(exist_ok=True)
         for s in SERVICES:
             with open(log_dir / f"{s}.log", "ab") as out:
-                self.children.append(subprocess.Popen([*cli, "serve", s], env=env, stdout=out, stderr=subprocess.STDOUT))
+                self.children.append(
+                    subprocess.Popen([*cli, "serve", s], env=env, stdout=out, stderr=subprocess.STDOUT)
+                )
 
     def running(self) -> bool:
         return all(c.poll() is None for c in self.children)

@@ -28,7 +28,13 @@ def people() -> list[dict[str, str]]:
         born = date(1936 + i * 3, 1 + i % 12, 1 + (i * 7) % 27)
         number = identity.make("340207", born, 100 + i * 2 + (i % 2))
         division = TOWNS[i % 4] + f"{(i % 3) + 1:03d}"
-        out.append({"id_number": number, "name": SURNAMES[i % len(SURNAMES)] + GIVEN[i % len(GIVEN)], "hukou_division": division})
+        out.append(
+            {
+                "id_number": number,
+                "name": SURNAMES[i % len(SURNAMES)] + GIVEN[i % len(GIVEN)],
+                "hukou_division": division,
+            }
+        )
     return out
 
 
@@ -49,7 +55,10 @@ async def load(url: Mapping[str, str]) -> str:
                 existing = (await c.get(f"{url['assistance']}/v1/cases", params={"id_number": p["id_number"]})).json()
                 if not existing.get("items"):
                     program, amount = ("tekun", "1065.00") if i % 8 == 1 else ("dibao", "560.00")
-                    r = await c.post(f"{url['assistance']}/v1/cases", json={"id_number": p["id_number"], "program": program, "monthly_amount": amount})
+                    r = await c.post(
+                        f"{url['assistance']}/v1/cases",
+                        json={"id_number": p["id_number"], "program": program, "monthly_amount": amount},
+                    )
                     made["cases"] += r.status_code == 201
             born = identity.parse(p["id_number"]).birth_date
             if (date.today() - born).days >= 80 * 365.25:
@@ -58,7 +67,12 @@ async def load(url: Mapping[str, str]) -> str:
         first = persons[1]
         r = await c.post(
             f"{url['registry']}/v1/deaths",
-            json={"id_number": first["id_number"], "date_of_death": (date.today() - timedelta(days=3)).isoformat(), "source": "hospital", "reference": "DEMO-H-0001"},
+            json={
+                "id_number": first["id_number"],
+                "date_of_death": (date.today() - timedelta(days=3)).isoformat(),
+                "source": "hospital",
+                "reference": "DEMO-H-0001",
+            },
         )
         made["deaths"] += r.status_code == 201
     return "demo data: " + ", ".join(f"{v} {k} added" for k, v in made.items())

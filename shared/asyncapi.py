@@ -41,14 +41,23 @@ PRODUCERS = {
     "partner.income.v1": "partners: human resources and tax",
 }
 TOPIC_DESCRIPTIONS = {
-    "partner.deaths.v1": "Deaths reported by partners. The registry records each death once; a second source confirms it.",
+    "partner.deaths.v1": (
+        "Deaths reported by partners. The registry records each death once; a second source confirms it."
+    ),
     "partner.hukou.v1": "Household-registration changes (move in, move out, transfer) from public security.",
     "partner.medical-expenses.v1": "Out-of-pocket medical expenses after insurance, for the low-income monitoring.",
     "partner.income.v1": "Monthly incomes reported by human resources and tax, for the low-income monitoring.",
-    "registry.events.v1": "What changed in the resident master index: persons, deaths, household registration, households, marriages, divorces, adoptions.",
+    "registry.events.v1": (
+        "What changed in the resident master index: persons, deaths, household registration, households, "
+        "marriages, divorces, adoptions."
+    ),
     "assistance.events.v1": "Social-assistance applications, cases, payments and overpayments.",
-    "eldercare.events.v1": "Old-age allowances, capacity assessments, institution admissions and discharges, home-care services, payments.",
-    "monitoring.low-income.v1": "Changes to the low-income population database, for partners (rural revitalisation, medical insurance).",
+    "eldercare.events.v1": (
+        "Old-age allowances, capacity assessments, institution admissions and discharges, home-care services, payments."
+    ),
+    "monitoring.low-income.v1": (
+        "Changes to the low-income population database, for partners (rural revitalisation, medical insurance)."
+    ),
     "monitoring.alerts.v1": "Early warnings raised and resolved by the monitoring service.",
 }
 ENVELOPE_DESCRIPTION = (
@@ -94,8 +103,14 @@ def _envelope_schema() -> dict[str, Any]:
         "required": ["specversion", "id", "source", "type", "data"],
         "properties": {
             "specversion": {"type": "string", "const": "1.0"},
-            "id": {"type": "string", "description": "unique per event (a UUID when Minzheng publishes); repeats are the same event"},
-            "source": {"type": "string", "description": "`/minzheng/<service>` when Minzheng publishes; the partner's own URI otherwise"},
+            "id": {
+                "type": "string",
+                "description": "unique per event (a UUID when Minzheng publishes); repeats are the same event",
+            },
+            "source": {
+                "type": "string",
+                "description": "`/minzheng/<service>` when Minzheng publishes; the partner's own URI otherwise",
+            },
             "type": {"type": "string", "description": "the event type, one of the messages of this document"},
             "subject": {"type": "string", "description": "the person id, or the case, household, marriage or alert id"},
             "time": {"type": "string", "format": "date-time"},
@@ -119,7 +134,11 @@ def _headers_schema() -> dict[str, Any]:
 def _key_schema(spec: EventSpec) -> dict[str, Any]:
     if spec.topic.startswith("partner."):
         return {"type": "string", "description": "as the partner chooses (never an identity number)"}
-    return {"type": "string", "format": "uuid", "description": f"the {spec.key} (a pseudonymous UUID, never an identity number)"}
+    return {
+        "type": "string",
+        "format": "uuid",
+        "description": f"the {spec.key} (a pseudonymous UUID, never an identity number)",
+    }
 
 
 def _message(spec: EventSpec) -> dict[str, Any]:
@@ -137,7 +156,10 @@ def _message(spec: EventSpec) -> dict[str, Any]:
                 {
                     "type": "object",
                     "required": ["type", "data"],
-                    "properties": {"type": {"type": "string", "const": spec.type}, "data": {"$ref": f"#/components/schemas/{model_name}"}},
+                    "properties": {
+                        "type": {"type": "string", "const": spec.type},
+                        "data": {"$ref": f"#/components/schemas/{model_name}"},
+                    },
                 },
             ]
         },
@@ -194,7 +216,9 @@ def build(services: ServiceConsumers) -> dict[str, Any]:
         }
     for topic in TOPICS:
         channels[dlq(topic)] = {
-            "description": f"Dead-letter topic of {topic}: what its consumers could not process, after bounded retries.",
+            "description": (
+                f"Dead-letter topic of {topic}: what its consumers could not process, after bounded retries."
+            ),
             "subscribe": {
                 "operationId": f"send-{dlq(topic)}",
                 "summary": "Minzheng's consumers publish what they could not process",
@@ -215,7 +239,11 @@ def build(services: ServiceConsumers) -> dict[str, Any]:
             ),
         },
         "servers": {
-            "local": {"url": "127.0.0.1:9092", "protocol": "kafka", "description": "`make run`: the local broker (memory storage)"},
+            "local": {
+                "url": "127.0.0.1:9092",
+                "protocol": "kafka",
+                "description": "`make run`: the local broker (memory storage)",
+            },
             "production": {
                 "url": "{bootstrap}",
                 "protocol": "kafka",
@@ -238,7 +266,10 @@ def event_schema(spec: EventSpec) -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{SCHEMA_BASE}/{spec.type}.json",
-        "$comment": f"`data` of the CloudEvent of type {spec.type} on topic {spec.topic}, keyed by {spec.key}. Generated by `minzheng contracts`.",
+        "$comment": (
+            f"`data` of the CloudEvent of type {spec.type} on topic {spec.topic}, keyed by {spec.key}. "
+            "Generated by `minzheng contracts`."
+        ),
         **schema,
         "title": spec.type,
         "description": spec.summary,

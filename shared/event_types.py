@@ -87,14 +87,23 @@ class PersonRegistered(PersonRef):
     household_id: uuid.UUID | None = None
 
 
-class PersonDied(PersonRef):
+class _DeathFacts(PersonRef):
     death_id: uuid.UUID
     date_of_death: date
     source: DeathSource
     status: Literal["reported", "confirmed", "conflict"]
 
 
-class DeathConfirmed(PersonDied):
+class PersonDied(_DeathFacts):
+    """registry.person.died: a death recorded (from its first report)."""
+
+
+class DeathConfirmed(_DeathFacts):
+    """registry.death.confirmed: a second source or a registrar confirms a recorded death.
+
+    Not a PersonDied (a handler testing for a death must not take a confirmation for one).
+    """
+
     sources: list[str]
     confirmed_by: Literal["second_source", "registrar"] = "second_source"
 
@@ -118,6 +127,18 @@ class HukouChanged(PersonRef):
     to_division: str | None
     effective_date: date
     in_district: bool = Field(description="whether the person's registration is in the district afterwards")
+
+
+class HukouMovedIn(HukouChanged):
+    """registry.hukou.moved-in: a person's household registration moved into the district."""
+
+
+class HukouMovedOut(HukouChanged):
+    """registry.hukou.moved-out: a person's household registration moved out of the district."""
+
+
+class HukouTransferred(HukouChanged):
+    """registry.hukou.transferred: a person's household registration moved within the district."""
 
 
 class HouseholdMember(Payload):
@@ -177,6 +198,26 @@ class CaseEvent(PersonRef):
     reason: str | None = None
 
 
+class CaseEnrolled(CaseEvent):
+    """assistance.case.enrolled: a person enrolled in a program."""
+
+
+class CaseAmountChanged(CaseEvent):
+    """assistance.case.amount-changed: a case's monthly amount changed."""
+
+
+class CaseSuspended(CaseEvent):
+    """assistance.case.suspended: a case suspended (reason `death` when the person died)."""
+
+
+class CaseResumed(CaseEvent):
+    """assistance.case.resumed: a suspended case active again."""
+
+
+class CaseTerminated(CaseEvent):
+    """assistance.case.terminated: a case ended."""
+
+
 class ApplicationSubmitted(PersonRef):
     application_id: uuid.UUID
     program: str
@@ -197,6 +238,14 @@ class OverpaymentDetected(PersonRef):
     reason: str
 
 
+class AssistancePaymentIssued(PaymentIssued):
+    """assistance.payment.issued: a month's assistance paid to a case."""
+
+
+class AssistanceOverpaymentDetected(OverpaymentDetected):
+    """assistance.overpayment.detected: assistance paid that was not due."""
+
+
 class ReviewDue(PersonRef):
     case_id: uuid.UUID
     program: str
@@ -214,6 +263,22 @@ class AllowanceEvent(PersonRef):
     reason: str | None = None
 
 
+class AllowanceEnrolled(AllowanceEvent):
+    """eldercare.allowance.enrolled: the old-age allowance granted (or restored after a revoked death)."""
+
+
+class AllowanceStopped(AllowanceEvent):
+    """eldercare.allowance.stopped: the old-age allowance stopped (reason `death` when the person died)."""
+
+
+class EldercarePaymentIssued(PaymentIssued):
+    """eldercare.payment.issued: a month's allowance paid."""
+
+
+class EldercareOverpaymentDetected(OverpaymentDetected):
+    """eldercare.overpayment.detected: allowance paid that was not due."""
+
+
 class AssessmentCompleted(PersonRef):
     assessment_id: uuid.UUID
     care_level: int
@@ -225,6 +290,14 @@ class AdmissionEvent(PersonRef):
     bed_id: uuid.UUID | None = None
     on: date
     reason: str | None = None
+
+
+class AdmissionRecorded(AdmissionEvent):
+    """eldercare.admission.recorded: a person admitted to an institution."""
+
+
+class DischargeRecorded(AdmissionEvent):
+    """eldercare.discharge.recorded: a person discharged from an institution."""
 
 
 class ServiceDelivered(PersonRef):
@@ -254,60 +327,130 @@ class AlertEvent(Payload):
     benefits: list[str] = []
 
 
+class AlertRaised(AlertEvent):
+    """monitoring.alert.raised: an early warning raised."""
+
+
+class AlertResolved(AlertEvent):
+    """monitoring.alert.resolved: an early warning closed with what was done."""
+
+
 class EventSpec(BaseModel):
+    """One event type of the contract: where it goes, how it is keyed, what its data is."""
+
     type: str
     topic: str
     model: type[BaseModel]
-    key: str
+    key: str = Field(description="what the Kafka key is, in words (for the contract documents)")
+    key_field: str | None = Field(description="the payload field whose value is the Kafka key; None for partner events")
+    subject_field: str | None = Field(description="the payload field whose value is the CloudEvent subject")
     summary: str
 
+    @property
+    def service(self) -> str:
+        """The producing service: the topic's first part (`assistance.events.v1` → assistance)."""
+        return self.topic.split(".", 1)[0]
 
-def _spec(type: str, topic: str, model: type[BaseModel], key: str = "person id") -> EventSpec:
-    return EventSpec(type=type, topic=topic, model=model, key=key, summary=(model.__doc__ or type).strip().splitlines()[0])
 
+def _spec(type: str, topic: str, model: type[BaseModel], key_field: str | None = "person_id", subject_field: str | None = None) -> EventSpec:
+    key = "as the partner chooses" if key_field is None else KEY_WORDS[key_field]
+    summary = (model.__doc__ or type).strip().splitlines()[0]
+    return EventSpec(type=type, topic=topic, model=model, key=key, key_field=key_field, subject_field=subject_field or key_field, summary=summary)
+
+
+KEY_WORDS = {
+    "person_id": "person id",
+    "household_id": "household id",
+    "marriage_id": "marriage id",
+    "child_person_id": "child's person id",
+    "alert_id": "alert id",
+}
+
+# One spelling of every topic: the rest of the code names topics through these.
+PARTNER_DEATHS = "partner.deaths.v1"
+PARTNER_HUKOU = "partner.hukou.v1"
+PARTNER_MEDICAL_EXPENSES = "partner.medical-expenses.v1"
+PARTNER_INCOME = "partner.income.v1"
+REGISTRY_EVENTS = "registry.events.v1"
+ASSISTANCE_EVENTS = "assistance.events.v1"
+ELDERCARE_EVENTS = "eldercare.events.v1"
+MONITORING_LOW_INCOME = "monitoring.low-income.v1"
+MONITORING_ALERTS = "monitoring.alerts.v1"
+
+TOPICS: tuple[str, ...] = (
+    PARTNER_DEATHS,
+    PARTNER_HUKOU,
+    PARTNER_MEDICAL_EXPENSES,
+    PARTNER_INCOME,
+    REGISTRY_EVENTS,
+    ASSISTANCE_EVENTS,
+    ELDERCARE_EVENTS,
+    MONITORING_LOW_INCOME,
+    MONITORING_ALERTS,
+)
 
 CATALOGUE: dict[str, EventSpec] = {
     s.type: s
     for s in [
-        _spec("partner.death.reported", "partner.deaths.v1", PartnerDeathReported, "as the partner chooses"),
-        _spec("partner.hukou.changed", "partner.hukou.v1", PartnerHukouChanged, "as the partner chooses"),
-        _spec("partner.medical-expense.reported", "partner.medical-expenses.v1", PartnerMedicalExpense, "as the partner chooses"),
-        _spec("partner.income.reported", "partner.income.v1", PartnerIncome, "as the partner chooses"),
-        _spec("registry.person.registered", "registry.events.v1", PersonRegistered),
-        _spec("registry.person.died", "registry.events.v1", PersonDied),
-        _spec("registry.death.confirmed", "registry.events.v1", DeathConfirmed),
-        _spec("registry.death.revoked", "registry.events.v1", DeathRevoked),
-        _spec("registry.person.milestone", "registry.events.v1", PersonMilestone),
-        _spec("registry.hukou.moved-in", "registry.events.v1", HukouChanged),
-        _spec("registry.hukou.moved-out", "registry.events.v1", HukouChanged),
-        _spec("registry.hukou.transferred", "registry.events.v1", HukouChanged),
-        _spec("registry.household.changed", "registry.events.v1", HouseholdChanged, "household id"),
-        _spec("registry.marriage.registered", "registry.events.v1", MarriageRegistered, "marriage id"),
-        _spec("registry.divorce.registered", "registry.events.v1", DivorceRegistered, "marriage id"),
-        _spec("registry.adoption.registered", "registry.events.v1", AdoptionRegistered, "child's person id"),
-        _spec("registry.certificate.reissued", "registry.events.v1", CertificateReissued, "marriage id"),
-        _spec("assistance.application.submitted", "assistance.events.v1", ApplicationSubmitted),
-        _spec("assistance.case.enrolled", "assistance.events.v1", CaseEvent),
-        _spec("assistance.case.amount-changed", "assistance.events.v1", CaseEvent),
-        _spec("assistance.case.suspended", "assistance.events.v1", CaseEvent),
-        _spec("assistance.case.resumed", "assistance.events.v1", CaseEvent),
-        _spec("assistance.case.terminated", "assistance.events.v1", CaseEvent),
-        _spec("assistance.payment.issued", "assistance.events.v1", PaymentIssued),
-        _spec("assistance.overpayment.detected", "assistance.events.v1", OverpaymentDetected),
-        _spec("assistance.review.due", "assistance.events.v1", ReviewDue),
-        _spec("eldercare.allowance.enrolled", "eldercare.events.v1", AllowanceEvent),
-        _spec("eldercare.allowance.stopped", "eldercare.events.v1", AllowanceEvent),
-        _spec("eldercare.payment.issued", "eldercare.events.v1", PaymentIssued),
-        _spec("eldercare.overpayment.detected", "eldercare.events.v1", OverpaymentDetected),
-        _spec("eldercare.assessment.completed", "eldercare.events.v1", AssessmentCompleted),
-        _spec("eldercare.admission.recorded", "eldercare.events.v1", AdmissionEvent),
-        _spec("eldercare.discharge.recorded", "eldercare.events.v1", AdmissionEvent),
-        _spec("eldercare.service.delivered", "eldercare.events.v1", ServiceDelivered),
-        _spec("monitoring.record.changed", "monitoring.low-income.v1", RecordChanged),
-        _spec("monitoring.alert.raised", "monitoring.alerts.v1", AlertEvent, "alert id"),
-        _spec("monitoring.alert.resolved", "monitoring.alerts.v1", AlertEvent, "alert id"),
+        _spec("partner.death.reported", PARTNER_DEATHS, PartnerDeathReported, None),
+        _spec("partner.hukou.changed", PARTNER_HUKOU, PartnerHukouChanged, None),
+        _spec("partner.medical-expense.reported", PARTNER_MEDICAL_EXPENSES, PartnerMedicalExpense, None),
+        _spec("partner.income.reported", PARTNER_INCOME, PartnerIncome, None),
+        _spec("registry.person.registered", REGISTRY_EVENTS, PersonRegistered),
+        _spec("registry.person.died", REGISTRY_EVENTS, PersonDied),
+        _spec("registry.death.confirmed", REGISTRY_EVENTS, DeathConfirmed),
+        _spec("registry.death.revoked", REGISTRY_EVENTS, DeathRevoked),
+        _spec("registry.person.milestone", REGISTRY_EVENTS, PersonMilestone),
+        _spec("registry.hukou.moved-in", REGISTRY_EVENTS, HukouMovedIn),
+        _spec("registry.hukou.moved-out", REGISTRY_EVENTS, HukouMovedOut),
+        _spec("registry.hukou.transferred", REGISTRY_EVENTS, HukouTransferred),
+        _spec("registry.household.changed", REGISTRY_EVENTS, HouseholdChanged, "household_id"),
+        _spec("registry.marriage.registered", REGISTRY_EVENTS, MarriageRegistered, "marriage_id"),
+        _spec("registry.divorce.registered", REGISTRY_EVENTS, DivorceRegistered, "marriage_id"),
+        _spec("registry.adoption.registered", REGISTRY_EVENTS, AdoptionRegistered, "child_person_id"),
+        _spec("registry.certificate.reissued", REGISTRY_EVENTS, CertificateReissued, "marriage_id"),
+        _spec("assistance.application.submitted", ASSISTANCE_EVENTS, ApplicationSubmitted),
+        _spec("assistance.case.enrolled", ASSISTANCE_EVENTS, CaseEnrolled, subject_field="case_id"),
+        _spec("assistance.case.amount-changed", ASSISTANCE_EVENTS, CaseAmountChanged, subject_field="case_id"),
+        _spec("assistance.case.suspended", ASSISTANCE_EVENTS, CaseSuspended, subject_field="case_id"),
+        _spec("assistance.case.resumed", ASSISTANCE_EVENTS, CaseResumed, subject_field="case_id"),
+        _spec("assistance.case.terminated", ASSISTANCE_EVENTS, CaseTerminated, subject_field="case_id"),
+        _spec("assistance.payment.issued", ASSISTANCE_EVENTS, AssistancePaymentIssued),
+        _spec("assistance.overpayment.detected", ASSISTANCE_EVENTS, AssistanceOverpaymentDetected),
+        _spec("assistance.review.due", ASSISTANCE_EVENTS, ReviewDue),
+        _spec("eldercare.allowance.enrolled", ELDERCARE_EVENTS, AllowanceEnrolled, subject_field="allowance_id"),
+        _spec("eldercare.allowance.stopped", ELDERCARE_EVENTS, AllowanceStopped, subject_field="allowance_id"),
+        _spec("eldercare.payment.issued", ELDERCARE_EVENTS, EldercarePaymentIssued),
+        _spec("eldercare.overpayment.detected", ELDERCARE_EVENTS, EldercareOverpaymentDetected),
+        _spec("eldercare.assessment.completed", ELDERCARE_EVENTS, AssessmentCompleted),
+        _spec("eldercare.admission.recorded", ELDERCARE_EVENTS, AdmissionRecorded),
+        _spec("eldercare.discharge.recorded", ELDERCARE_EVENTS, DischargeRecorded),
+        _spec("eldercare.service.delivered", ELDERCARE_EVENTS, ServiceDelivered),
+        _spec("monitoring.record.changed", MONITORING_LOW_INCOME, RecordChanged),
+        _spec("monitoring.alert.raised", MONITORING_ALERTS, AlertRaised, "alert_id"),
+        _spec("monitoring.alert.resolved", MONITORING_ALERTS, AlertResolved, "alert_id"),
     ]
 }
+
+# Each model names exactly one type: the publisher finds the type from the payload.
+SPEC_OF_MODEL: dict[type[BaseModel], EventSpec] = {s.model: s for s in CATALOGUE.values()}
+if len(SPEC_OF_MODEL) != len(CATALOGUE):
+    raise RuntimeError("two event types share a payload model: give each type its own subclass")
+if {s.topic for s in CATALOGUE.values()} != set(TOPICS):
+    raise RuntimeError("the catalogue's topics and TOPICS differ")
+
+
+def spec_of(payload: BaseModel) -> EventSpec:
+    """The catalogue entry of a payload, by its exact model (a subclass is another type)."""
+    spec = SPEC_OF_MODEL.get(type(payload))
+    if spec is None:
+        raise TypeError(f"{type(payload).__name__} is not the payload model of any event type in the catalogue")
+    return spec
+
+
+def model_for(event_type: str) -> type[BaseModel]:
+    """The payload model of an event type (for code that picks the type by a rule, e.g. the hukou change's kind)."""
+    return CATALOGUE[event_type].model
 
 
 def check_division(code: str) -> str:

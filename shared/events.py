@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,10 +19,8 @@ from typing import Any
 from cloudevents.v1.http import CloudEvent
 from cloudevents.v1.kafka import KafkaMessage, from_binary, from_structured
 from pydantic import BaseModel
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from shared.db import outbox
 
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
 
@@ -68,44 +67,87 @@ def envelope(
     return {**attributes, "data": payload}
 
 
-async def publish(
-    session: AsyncSession,
-    *,
-    service: str,
-    topic: str,
-    type: str,
-    key: str,
-    subject: str | None = None,
-    data: BaseModel | dict[str, Any],
-    headers: dict[str, str] | None = None,
-) -> uuid.UUID:
-    """Write an event to the outbox in the caller's transaction; the relay publishes it.
-
-    The event id is the outbox row's id, so a retried publish keeps its id and
-    consumers can drop the duplicate.
+# One statement for any number of rows: the arrays are unnested in order, so the
+# outbox's `seq` (the relay's order) follows the order of the payloads.
+_INSERT_OUTBOX = text(
     """
-    event_id = uuid.uuid4()
-    env = envelope(service=service, type=type, subject=subject or key, data=data, event_id=event_id)
+    INSERT INTO outbox (id, topic, key, type, envelope, headers)
+    SELECT u.id, u.topic, u.key, u.type, u.envelope::jsonb, CAST(:headers AS jsonb)
+    FROM unnest(
+        CAST(:ids AS uuid[]), CAST(:topics AS text[]), CAST(:keys AS text[]),
+        CAST(:types AS text[]), CAST(:envelopes AS text[])
+    ) WITH ORDINALITY AS u(id, topic, key, type, envelope, n)
+    ORDER BY u.n
+    """
+)
+
+
+async def publish(session: AsyncSession, payload: BaseModel) -> uuid.UUID:
+    """Write one event to the outbox in the caller's transaction; the relay publishes it.
+
+    The payload's model names the event type; the catalogue gives its topic,
+    key and subject. The event id is the outbox row's id, so a retried publish
+    keeps its id and consumers can drop the duplicate.
+    """
+    (event_id,) = await publish_many(session, [payload])
+    return event_id
+
+
+async def publish_many(session: AsyncSession, payloads: Sequence[BaseModel]) -> list[uuid.UUID]:
+    """Write many events to the outbox in one INSERT, in order (the one outbox writer)."""
+    if not payloads:
+        return []
     from shared import tracing
 
+    rows = [_outbox_row(payload) for payload in payloads]
     await session.execute(
-        insert(outbox).values(
-            id=event_id,
-            topic=topic,
-            key=key,
-            type=type,
-            envelope=env,
-            headers={**tracing.inject_headers(), **(headers or {})},
-        )
+        _INSERT_OUTBOX,
+        {
+            "ids": [r.id for r in rows],
+            "topics": [r.topic for r in rows],
+            "keys": [r.key for r in rows],
+            "types": [r.type for r in rows],
+            "envelopes": [r.envelope for r in rows],
+            "headers": json.dumps(tracing.inject_headers()),
+        },
     )
-    # Wakes the relay at commit (PostgreSQL delivers NOTIFY on commit). Once per
-    # transaction is enough; were it lost with a rolled-back savepoint, the relay's
-    # poll still finds the rows within OUTBOX_POLL_SECONDS.
+    await _notify_relay(session)
+    return [r.id for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class _OutboxRow:
+    id: uuid.UUID
+    topic: str
+    key: str
+    type: str
+    envelope: str  # the structured-mode JSON
+
+
+def _outbox_row(payload: BaseModel) -> _OutboxRow:
+    """The outbox row of a payload, its type, topic, key and subject taken from the catalogue."""
+    from shared.event_types import spec_of
+
+    spec = spec_of(payload)
+    if spec.key_field is None or spec.subject_field is None:
+        raise TypeError(f"{spec.type} is a partner event: partners publish it, Minzheng does not")
+    event_id = uuid.uuid4()
+    key = str(getattr(payload, spec.key_field))
+    subject = str(getattr(payload, spec.subject_field))
+    env = envelope(service=spec.service, type=spec.type, subject=subject, data=payload, event_id=event_id)
+    return _OutboxRow(event_id, spec.topic, key, spec.type, json.dumps(env, ensure_ascii=False))
+
+
+async def _notify_relay(session: AsyncSession) -> None:
+    """Wake the relay at commit (PostgreSQL delivers NOTIFY on commit).
+
+    Once per transaction is enough; were it lost with a rolled-back savepoint,
+    the relay's poll still finds the rows within OUTBOX_POLL_SECONDS.
+    """
     transaction = session.sync_session.get_transaction()
     if session.info.get("outbox_notified") is not transaction:
         await session.execute(text("SELECT pg_notify('outbox', '')"))
         session.info["outbox_notified"] = transaction
-    return event_id
 
 
 class InvalidPayload(MalformedEvent):

@@ -8,20 +8,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from shared.event_types import TOPICS  # the catalogue spells every topic once
 from shared.settings import Settings
-
-TOPICS = (
-    "partner.deaths.v1",
-    "partner.hukou.v1",
-    "partner.medical-expenses.v1",
-    "partner.income.v1",
-    "registry.events.v1",
-    "assistance.events.v1",
-    "eldercare.events.v1",
-    "monitoring.low-income.v1",
-    "monitoring.alerts.v1",
-)
-
 
 DLQ_SUFFIX = ".dlq"
 # Headers the consumer adds when it dead-letters a message; a replay removes them.

@@ -100,4 +100,3 @@ def load(service: str, defaults: Mapping[str, object] | None = None, **overrides
     }
     unset = {k: v for k, v in (defaults or {}).items() if not from_environment(service, k)}
     return Settings(service=service, **{**unset, **prefixed, **overrides})
-

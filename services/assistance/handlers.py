@@ -8,11 +8,12 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assistance import usecases
+from shared import event_types as ev
 from shared import people
 from shared.consumer import Consumer
 from shared.events import ReceivedEvent
 
-registry_events = Consumer(name="assistance.registry-events", topics=["registry.events.v1"])
+registry_events = Consumer(name="assistance.registry-events", topics=[ev.REGISTRY_EVENTS])
 
 
 @registry_events.on("registry.person.registered", "registry.hukou.moved-in", "registry.hukou.moved-out", "registry.hukou.transferred")

@@ -9,7 +9,6 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.assistance import SERVICE
 from services.assistance.domain import cases as rules
 from services.assistance.models import Case
 from shared import event_types as ev
@@ -18,18 +17,12 @@ from shared.events import publish
 from shared.problems import Forbidden, Invalid
 from shared.settings import Settings
 
-TOPIC = "assistance.events.v1"
 
-
-async def emit(session: AsyncSession, type: str, case: Case, reason: str | None = None) -> None:
+async def emit(session: AsyncSession, model: type[ev.CaseEvent], case: Case, reason: str | None = None) -> None:
+    """Publish what happened to a case; the model names the event type (ev.CaseEnrolled, ev.CaseSuspended, ...)."""
     await publish(
         session,
-        service=SERVICE,
-        topic=TOPIC,
-        type=type,
-        key=str(case.person_id),
-        subject=str(case.id),
-        data=ev.CaseEvent(
+        model(
             person_id=case.person_id,
             id_number=case.id_number,
             hukou_division=case.hukou_division,
@@ -64,7 +57,7 @@ async def enrol(
     )
     session.add(case)
     await session.flush()
-    await emit(session, "assistance.case.enrolled", case)
+    await emit(session, ev.CaseEnrolled, case)
     return case
 
 
@@ -79,7 +72,7 @@ async def suspend_for_death(session: AsyncSession, person_id: uuid.UUID, date_of
             case.status = rules.CaseStatus.SUSPENDED
             case.status_reason = "death"
             case.status_changed_on = date_of_death
-            await emit(session, "assistance.case.suspended", case, reason="death")
+            await emit(session, ev.CaseSuspended, case, reason="death")
             suspended.append(case)
     return suspended
 
@@ -92,7 +85,7 @@ async def resume_after_revocation(session: AsyncSession, person_id: uuid.UUID) -
             case.status = rules.CaseStatus.ACTIVE
             case.status_reason = "death revoked"
             case.status_changed_on = date.today()
-            await emit(session, "assistance.case.resumed", case, reason="death revoked")
+            await emit(session, ev.CaseResumed, case, reason="death revoked")
             resumed.append(case)
     return resumed
 

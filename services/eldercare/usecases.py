@@ -8,7 +8,6 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.eldercare import SERVICE
 from services.eldercare.domain import allowance as rules
 from services.eldercare.models import Allowance, AllowanceBracket
 from shared import event_types as ev
@@ -17,18 +16,12 @@ from shared.events import publish
 from shared.problems import Conflict, Forbidden, Invalid
 from shared.settings import Settings
 
-TOPIC = "eldercare.events.v1"
 
-
-async def emit(session: AsyncSession, type: str, a: Allowance, reason: str | None = None) -> None:
+async def emit(session: AsyncSession, model: type[ev.AllowanceEvent], a: Allowance, reason: str | None = None) -> None:
+    """Publish what happened to an allowance; the model names the event type (ev.AllowanceEnrolled, ev.AllowanceStopped)."""
     await publish(
         session,
-        service=SERVICE,
-        topic=TOPIC,
-        type=type,
-        key=str(a.person_id),
-        subject=str(a.id),
-        data=ev.AllowanceEvent(
+        model(
             person_id=a.person_id,
             id_number=a.id_number,
             hukou_division=a.hukou_division,
@@ -68,7 +61,7 @@ async def enrol(session: AsyncSession, settings: Settings, *, id_number: str, sc
     a.hukou_division = person.hukou_division
     session.add(a)
     await session.flush()
-    await emit(session, "eldercare.allowance.enrolled", a)
+    await emit(session, ev.AllowanceEnrolled, a)
     return a
 
 
@@ -79,7 +72,7 @@ async def stop_for_death(session: AsyncSession, person_id: uuid.UUID, date_of_de
     a.status = "stopped"
     a.stopped_on = date_of_death
     a.stop_reason = "death"
-    await emit(session, "eldercare.allowance.stopped", a, reason="death")
+    await emit(session, ev.AllowanceStopped, a, reason="death")
     return a
 
 
@@ -90,7 +83,7 @@ async def restore_after_revocation(session: AsyncSession, person_id: uuid.UUID) 
     a.status = "active"
     a.stopped_on = None
     a.stop_reason = None
-    await emit(session, "eldercare.allowance.enrolled", a, reason="death revoked")
+    await emit(session, ev.AllowanceEnrolled, a, reason="death revoked")
     return a
 
 

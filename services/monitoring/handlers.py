@@ -5,12 +5,13 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring import usecases
+from shared import event_types as ev
 from shared.consumer import Consumer
 from shared.events import ReceivedEvent
 
 service_events = Consumer(
     name="monitoring.service-events",
-    topics=["registry.events.v1", "assistance.events.v1", "eldercare.events.v1"],
+    topics=[ev.REGISTRY_EVENTS, ev.ASSISTANCE_EVENTS, ev.ELDERCARE_EVENTS],
 )
 
 

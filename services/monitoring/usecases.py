@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.monitoring import SERVICE
 from services.monitoring.domain import alerts as rules
 from services.monitoring.models import Alert, Record, RecordHistory
 from shared import event_types as ev
@@ -47,11 +46,7 @@ async def changed(session: AsyncSession, record: Record, event: ReceivedEvent, c
     await session.flush()
     await publish(
         session,
-        service=SERVICE,
-        topic="monitoring.low-income.v1",
-        type="monitoring.record.changed",
-        key=str(record.person_id),
-        data=ev.RecordChanged(
+        ev.RecordChanged(
             person_id=record.person_id, id_number=record.id_number, hukou_division=record.hukou_division,
             record_id=record.id, status=record.status, categories=list(record.categories), programs=sorted(record.programs),
         ),
@@ -106,7 +101,7 @@ async def raise_death_alert(session: AsyncSession, record: Record, benefits: lis
     )
     session.add(alert)
     await session.flush()
-    await _publish_alert(session, alert, "monitoring.alert.raised")
+    await _publish_alert(session, alert, ev.AlertRaised)
     return alert
 
 
@@ -136,18 +131,14 @@ async def resolve_alert(session: AsyncSession, alert_id: uuid.UUID, *, resolutio
     alert.resolved_at = utcnow()
     alert.details = {**alert.details, "resolved_by": by}
     await session.flush()
-    await _publish_alert(session, alert, "monitoring.alert.resolved")
+    await _publish_alert(session, alert, ev.AlertResolved)
     return alert
 
 
-async def _publish_alert(session: AsyncSession, alert: Alert, type: str) -> None:
+async def _publish_alert(session: AsyncSession, alert: Alert, model: type[ev.AlertEvent]) -> None:
     await publish(
         session,
-        service=SERVICE,
-        topic="monitoring.alerts.v1",
-        type=type,
-        key=str(alert.id),
-        data=ev.AlertEvent(
+        model(
             alert_id=alert.id, kind=alert.kind, status=alert.status, person_id=alert.person_id,
             hukou_division=alert.hukou_division, summary=alert.summary, benefits=alert.benefits,
         ),

@@ -71,8 +71,16 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
             "marriages, adoptions, partner intake and its review queue, milestones."
         ),
         routers=[
-            persons.router, households.router, deaths.router, hukou.router, reviews.router, intake.router,
-            marriages.router, divorces.router, adoptions.router, milestones.router,
+            persons.router,
+            households.router,
+            deaths.router,
+            hukou.router,
+            reviews.router,
+            intake.router,
+            marriages.router,
+            divorces.router,
+            adoptions.router,
+            milestones.router,
         ],
         migrations_dir=MODULES[SERVICE].migrations,
         consumers=[partner_feeds],

@@ -8,10 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.domain import intake as intake_rules
 from services.registry.usecases.reports import Intake, Item
+from shared import event_types as ev
 from shared.consumer import Consumer, Reject
 from shared.events import ReceivedEvent
 
-partner_feeds = Consumer(name="registry.partner-feeds", topics=["partner.deaths.v1", "partner.hukou.v1"])
+partner_feeds = Consumer(name="registry.partner-feeds", topics=[ev.PARTNER_DEATHS, ev.PARTNER_HUKOU])
 
 
 @partner_feeds.on("partner.death.reported", "partner.hukou.changed")

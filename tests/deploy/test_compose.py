@@ -79,9 +79,7 @@ def test_vendored_schema_is_the_documented_one():
 
 def test_compose_file_validates_against_compose_spec():
     errors = sorted(validator().iter_errors(load()), key=lambda e: list(e.absolute_path))
-    assert not errors, "\n".join(
-        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors
-    )
+    assert not errors, "\n".join(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors)
 
 
 def test_validation_catches_a_broken_file():

@@ -44,9 +44,7 @@ def test_dockerfile_is_multi_stage_with_a_slim_non_root_final_stage():
     base = final[0][1].split()[0]
     assert base.replace("${PYTHON_IMAGE}", args.get("PYTHON_IMAGE", "")) == "python:3.11-slim"
     runs = " ".join(a for w, a in final if w == "RUN")
-    assert "apt-get install" not in runs and "pip install" not in runs, (
-        "final stage installs nothing"
-    )
+    assert "apt-get install" not in runs and "pip install" not in runs, "final stage installs nothing"
     copies = [a for w, a in final if w == "COPY"]
     assert any(a.startswith("--from=builder /opt/venv") for a in copies)
     user = [a for w, a in final if w == "USER"]
@@ -67,9 +65,7 @@ def test_dockerignore_keeps_secrets_and_local_state_out():
     allowed = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
     assert {"pyproject.toml", "shared", "services", "deploy/docker/healthcheck.py"} <= allowed
     assert not any(a.startswith((".", "tests", "deploy/compose", "deploy/k8s")) for a in allowed)
-    for copied in [
-        a.split()[0] for w, a in instructions() if w == "COPY" and not a.startswith("--from")
-    ]:
+    for copied in [a.split()[0] for w, a in instructions() if w == "COPY" and not a.startswith("--from")]:
         assert copied == "." or copied in allowed, f"COPY {copied} is excluded by .dockerignore"
 
 

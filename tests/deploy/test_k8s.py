@@ -64,9 +64,7 @@ def test_validation_catches_broken_manifests():
 
 
 def _resources(kustomization: Path) -> list[Path]:
-    return [
-        kustomization.parent / r for r in yaml.safe_load(kustomization.read_text())["resources"]
-    ]
+    return [kustomization.parent / r for r in yaml.safe_load(kustomization.read_text())["resources"]]
 
 
 def test_kustomizations_reference_existing_files_and_cover_every_manifest_but_secrets():
@@ -124,9 +122,7 @@ def test_each_service_has_its_deployment_service_pdb_migration_and_config():
         assert container["securityContext"]["allowPrivilegeEscalation"] is False
         # Service links would inject REGISTRY_PORT=tcp://..., read as a per-service override.
         assert pod["enableServiceLinks"] is False
-        pre_stop = (
-            container.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command", [])
-        )
+        pre_stop = container.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command", [])
         pre_stop_seconds = float(pre_stop[1]) if pre_stop[:1] == ["sleep"] else 0.0
         assert pod["terminationGracePeriodSeconds"] > 2 * grace + pre_stop_seconds
         env_from = container["envFrom"]
@@ -140,9 +136,7 @@ def test_each_service_has_its_deployment_service_pdb_migration_and_config():
                 if "configMapRef" in ref
                 else ("Secret", ref["secretRef"]["name"])
             )
-            assert name in (config_maps if kind == "ConfigMap" else secrets), (
-                f"{svc}: {kind} {name} is defined nowhere"
-            )
+            assert name in (config_maps if kind == "ConfigMap" else secrets), f"{svc}: {kind} {name} is defined nowhere"
         assert objs[("ConfigMap", f"{svc}-config")]["data"]["PORT"] == str(port)
         assert container["ports"][0]["containerPort"] == port
 
@@ -153,9 +147,7 @@ def test_each_service_has_its_deployment_service_pdb_migration_and_config():
         assert _selects(pdb["spec"]["selector"]["matchLabels"], pod_labels)
         assert dep["spec"]["replicas"] > 1 and pdb["spec"]["maxUnavailable"] == 1
         for job in jobs:  # a Job's pod must never receive the service's traffic
-            assert not _selects(
-                service["spec"]["selector"], job["spec"]["template"]["metadata"]["labels"]
-            )
+            assert not _selects(service["spec"]["selector"], job["spec"]["template"]["metadata"]["labels"])
 
         migrate = objs[("Job", f"migrate-{svc}")]
         (mc,) = _pod(migrate)["containers"]

@@ -82,9 +82,7 @@ def test_grafana_dashboard_parses_and_charts_every_metric():
     for result in RESULTS:
         assert result in text
     for label in ("topic", "partition"):
-        assert any("consumer_lag" in e and label in e for e in exprs), (
-            f"lag is not split by {label}"
-        )
+        assert any("consumer_lag" in e and label in e for e in exprs), f"lag is not split by {label}"
     variables = {v["name"] for v in dashboard["templating"]["list"]}
     for used in set(re.findall(r"\$(\w+)", text)) - {"__rate_interval", "__range", "__interval"}:
         assert used in variables, f"${used} is used but not defined"
@@ -92,14 +90,8 @@ def test_grafana_dashboard_parses_and_charts_every_metric():
 
 def test_grafana_provisioning_points_at_the_dashboard():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["grafana"]
-    mounted = {
-        v.split(":")[0].removeprefix("./"): v.split(":")[1]
-        for v in compose["volumes"]
-        if v.startswith("./")
-    }
+    mounted = {v.split(":")[0].removeprefix("./"): v.split(":")[1] for v in compose["volumes"] if v.startswith("./")}
     assert "deploy/grafana/minzheng-dashboard.json" in mounted
-    provider = yaml.safe_load(
-        (ROOT / "deploy/grafana/provisioning/dashboards/minzheng.yml").read_text()
-    )
+    provider = yaml.safe_load((ROOT / "deploy/grafana/provisioning/dashboards/minzheng.yml").read_text())
     path = provider["providers"][0]["options"]["path"]
     assert mounted["deploy/grafana/minzheng-dashboard.json"].startswith(path + "/")

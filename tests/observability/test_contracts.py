@@ -1,4 +1,5 @@
-"""Published contracts: the checked-in AsyncAPI document and event schemas match the catalogue and are valid; OpenAPI documents the problem responses."""
+"""Published contracts: the checked-in AsyncAPI document and event schemas match the catalogue and are valid;
+OpenAPI documents the problem responses."""
 
 from __future__ import annotations
 
@@ -30,9 +31,13 @@ def test_checked_in_contract_files_match_the_catalogue() -> None:
         if not on_disk.exists() or on_disk.read_text(encoding="utf-8") != text:
             stale.append(str(path))
     extra = sorted(
-        str(p.relative_to(PROJECT_DIR)) for p in (PROJECT_DIR / asyncapi.EVENTS_DIR).glob("*.json") if p.relative_to(PROJECT_DIR) not in expected
+        str(p.relative_to(PROJECT_DIR))
+        for p in (PROJECT_DIR / asyncapi.EVENTS_DIR).glob("*.json")
+        if p.relative_to(PROJECT_DIR) not in expected
     )
-    assert not stale and not extra, f"out of date: {stale}, no longer in the catalogue: {extra}; run `minzheng contracts`"
+    assert not stale and not extra, (
+        f"out of date: {stale}, no longer in the catalogue: {extra}; run `minzheng contracts`"
+    )
 
 
 def test_asyncapi_document_is_valid_and_covers_every_topic_and_event_type() -> None:
@@ -88,7 +93,12 @@ def test_event_schema_files_are_valid_json_schemas(event_type: str) -> None:
 def test_openapi_documents_problem_responses_on_every_v1_route(service: str) -> None:
     app = MODULES[service].create_app()(Settings(service=service, jwt_secret="x" * 32))
     spec = app.openapi()
-    operations = [(path, method, op) for path, ops in spec["paths"].items() if path.startswith("/v1/") for method, op in ops.items()]
+    operations = [
+        (path, method, op)
+        for path, ops in spec["paths"].items()
+        if path.startswith("/v1/")
+        for method, op in ops.items()
+    ]
     assert operations
     for path, method, op in operations:
         for code in ("401", "403", "422"):

@@ -19,9 +19,17 @@ from shared.problems import Invalid
 router = APIRouter(prefix="/v1/milestones", tags=["milestones"])
 
 
-@router.post("/run", response_model=MilestoneRunOut, summary="Publish milestones reached by `as_of` (each person and age once)")
-async def run(body: MilestoneRunIn, request: Request, principal: Annotated[Principal, require("registry:write")]) -> MilestoneRunOut:
+@router.post(
+    "/run", response_model=MilestoneRunOut, summary="Publish milestones reached by `as_of` (each person and age once)"
+)
+async def run(
+    body: MilestoneRunIn, request: Request, principal: Annotated[Principal, require("registry:write")]
+) -> MilestoneRunOut:
     if body.as_of > date.today():
         raise Invalid("as_of is in the future", field="as_of")
-    result = await cases.run_all(request.app.state.sessionmaker, body.as_of, scope=principal.division)  # the caller's residents
-    return MilestoneRunOut(as_of=result.as_of, persons_checked=result.persons_checked, recorded=result.recorded, published=result.published)
+    result = await cases.run_all(
+        request.app.state.sessionmaker, body.as_of, scope=principal.division
+    )  # the caller's residents
+    return MilestoneRunOut(
+        as_of=result.as_of, persons_checked=result.persons_checked, recorded=result.recorded, published=result.published
+    )

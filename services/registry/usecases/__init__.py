@@ -7,18 +7,16 @@ persons, reports (the one path every partner report takes), deaths, hukou,
 reviews, households, marriages, adoptions, milestones, batches.
 """
 
-from services.registry.usecases.common import TOPIC, emit, person_by_id_number
+from services.registry.usecases.common import person_by_id_number
 from services.registry.usecases.deaths import DeathResult, report_death
 from services.registry.usecases.households import create_household, household_members
 from services.registry.usecases.hukou import change_hukou
 from services.registry.usecases.persons import register_person
 
 __all__ = [
-    "TOPIC",
     "DeathResult",
     "change_hukou",
     "create_household",
-    "emit",
     "household_members",
     "person_by_id_number",
     "register_person",

@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.domain import adoption as rules
 from services.registry.models import Adoption, Marriage, Person
-from services.registry.usecases.common import emit, history
+from services.registry.usecases.common import history
 from services.registry.usecases.households import get_household, move_member
 from services.registry.usecases.marriages import _covers, _party
 from shared import event_types as ev
+from shared.events import publish
 from shared.problems import Conflict, Forbidden, Invalid
 
 
@@ -62,7 +63,7 @@ async def register_adoption(
     await session.flush()
     for p in (kid, *parents):
         await history(session, p.id, "adoption_registered", registered_on, f"adoption registered ({certificate_no})", adoption.id)
-    await emit(session, "registry.adoption.registered", kid.id, ev.AdoptionRegistered(
+    await publish(session, ev.AdoptionRegistered(
         adoption_id=adoption.id, child_person_id=kid.id, adopter_person_ids=[p.id for p in parents], registered_on=registered_on,
         household_id=target_id))  # type: ignore[arg-type]
     if target_id is not None and kid.household_id != target_id:

@@ -1,4 +1,7 @@
-"""What every registry use case shares: publishing to registry.events.v1, a person's history, lookups."""
+"""What every registry use case shares: a person's history, lookups, bulk row copies.
+
+Events go to the outbox through `shared.events.publish` / `publish_many` (the one outbox writer).
+"""
 
 from __future__ import annotations
 
@@ -7,36 +10,11 @@ import uuid
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry import SERVICE
 from services.registry.models import Person, PersonEvent
-from shared import tracing
-from shared.db import outbox
-from shared.events import envelope, publish
-
-TOPIC = "registry.events.v1"
-
-
-async def emit(session: AsyncSession, type: str, key: uuid.UUID, data: BaseModel) -> None:
-    await publish(session, service=SERVICE, topic=TOPIC, type=type, key=str(key), data=data)
-
-
-async def emit_many(session: AsyncSession, events: list[tuple[str, uuid.UUID, BaseModel]]) -> None:
-    """Many events to the outbox in one statement (batches); the same rows `publish()` writes."""
-    if not events:
-        return
-    headers = tracing.inject_headers()
-    rows: list[dict[str, Any]] = []
-    for type, key, data in events:
-        event_id = uuid.uuid4()
-        env = envelope(service=SERVICE, type=type, subject=str(key), data=data, event_id=event_id)
-        rows.append({"id": event_id, "topic": TOPIC, "key": str(key), "type": type, "envelope": env, "headers": headers})
-    await copy_rows(session, outbox, rows)
-    await session.execute(text("SELECT pg_notify('outbox', '')"))
 
 
 def ref(person: Person) -> dict[str, Any]:

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.domain import intake as rules
 from services.registry.models import Death, DeathReport, Person
-from services.registry.usecases.common import emit, history, ref
+from services.registry.usecases.common import history, ref
 from services.registry.usecases.reports import Intake, Item
 from shared import event_types as ev
 from shared.db import utcnow
+from shared.events import publish
 from shared.problems import Conflict, Invalid, NotFound
 
 
@@ -100,7 +101,7 @@ async def confirm_death(session: AsyncSession, death_id: uuid.UUID, *, registrar
     death.status, death.confirmed_at, death.confirmed_by = "confirmed", utcnow(), registrar
     sources = sorted({r.source for r in await death_reports(session, death.id)})
     await session.flush()
-    await emit(session, "registry.death.confirmed", person.id, ev.DeathConfirmed(
+    await publish(session, ev.DeathConfirmed(
         **ref(person), death_id=death.id, date_of_death=death.date_of_death, source="civil_affairs", status="confirmed",  # type: ignore[arg-type]
         sources=sources, confirmed_by="registrar"))
     await history(session, person.id, "death_confirmed", death.date_of_death, f"death confirmed by a registrar{': ' + note if note else ''}", death.id)
@@ -115,7 +116,7 @@ async def revoke_death(session: AsyncSession, death_id: uuid.UUID, *, registrar:
     death.status, death.revoked_at, death.revoked_by, death.revoked_reason = "revoked", utcnow(), registrar, reason
     person.status, person.date_of_death = "alive", None
     await session.flush()
-    await emit(session, "registry.death.revoked", person.id, ev.DeathRevoked(**ref(person), death_id=death.id, date_of_death=death.date_of_death, reason=reason))  # type: ignore[arg-type]
+    await publish(session, ev.DeathRevoked(**ref(person), death_id=death.id, date_of_death=death.date_of_death, reason=reason))  # type: ignore[arg-type]
     await history(session, person.id, "death_revoked", death.date_of_death, f"death revoked: {reason}", death.id)
     return death
 

@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.domain import households as rules
 from services.registry.domain.marriage import Refusal
 from services.registry.models import Household, HouseholdMember, Person
-from services.registry.usecases.common import emit, history, person_by_id_number
+from services.registry.usecases.common import history, person_by_id_number
 from shared import event_types as ev
 from shared.db import unscoped
+from shared.events import publish
 from shared.problems import Conflict, Forbidden, Invalid, NotFound
 
 
@@ -55,7 +56,7 @@ async def get_household(session: AsyncSession, household_id: uuid.UUID, *, lock:
 
 
 async def _publish(session: AsyncSession, household: Household, reason: str, before: dict[uuid.UUID, str], after: dict[uuid.UUID, str]) -> None:
-    await emit(session, "registry.household.changed", household.id, ev.HouseholdChanged(
+    await publish(session, ev.HouseholdChanged(
         household_id=household.id, hukou_division=household.hukou_division, head_person_id=household.head_person_id,
         reason=reason, members_before=_snapshot(before), members_after=_snapshot(after)))
 

@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.domain import marriage as rules
 from services.registry.models import CertificateReissue, Marriage, Person
-from services.registry.usecases.common import emit, history, person_by_id_number
+from services.registry.usecases.common import history, person_by_id_number
 from services.registry.usecases.households import get_household, move_member
 from shared import event_types as ev
 from shared.db import unscoped
+from shared.events import publish
 from shared.problems import Conflict, Forbidden, Invalid, NotFound
 
 
@@ -74,7 +75,7 @@ async def register_marriage(
     await session.flush()
     for p in (a, b):
         await history(session, p.id, "marriage_registered", registered_on, f"married ({certificate_no}) at {registration_division}", marriage.id)
-    await emit(session, "registry.marriage.registered", marriage.id, ev.MarriageRegistered(**_event(marriage)))  # type: ignore[arg-type]
+    await publish(session, ev.MarriageRegistered(**_event(marriage)))  # type: ignore[arg-type]
     if household_id is not None:
         joiner, stayer = (a, b) if joining == "party_a" else (b, a)
         household = await get_household(session, household_id, lock=True)
@@ -114,7 +115,7 @@ async def register_divorce(session: AsyncSession, *, marriage_id: uuid.UUID, div
             p.marital_status = "divorced"
         await history(session, p.id, "divorce_registered", divorced_on, f"divorced ({certificate_no})", marriage.id)
     await session.flush()
-    await emit(session, "registry.divorce.registered", marriage.id, ev.DivorceRegistered(**_event(marriage), divorced_on=divorced_on))  # type: ignore[arg-type]
+    await publish(session, ev.DivorceRegistered(**_event(marriage), divorced_on=divorced_on))  # type: ignore[arg-type]
     return marriage, True
 
 
@@ -138,7 +139,7 @@ async def reissue_certificate(
     session.add(reissue)
     await session.flush()
     await history(session, person.id, f"{kind}_certificate_reissued", issued_on, f"{kind} certificate reissued ({certificate_no}): {reason}", reissue.id)
-    await emit(session, "registry.certificate.reissued", marriage.id, ev.CertificateReissued(
+    await publish(session, ev.CertificateReissued(
         reissue_id=reissue.id, marriage_id=marriage.id, kind=kind, applicant_person_id=person.id, certificate_no=certificate_no, issued_on=issued_on))  # type: ignore[arg-type]
     return reissue, True
 

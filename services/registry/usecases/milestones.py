@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.domain import milestones as rules
 from services.registry.models import Person, PersonMilestone
-from services.registry.usecases.common import emit_many, history, ref
+from services.registry.usecases.common import history, ref
 from shared import event_types as ev
 from shared.db import unscoped
+from shared.events import publish_many
 
 CHUNK = 2000
 
@@ -64,9 +65,9 @@ async def run(session: AsyncSession, as_of: date, *, after: uuid.UUID | None = N
         result.recorded += len(inserted)
         if due.publish and due.publish[0] in inserted:
             age, on = due.publish
-            events.append(("registry.person.milestone", person.id, ev.PersonMilestone(**ref(person), birth_date=person.birth_date, age=age, as_of=as_of)))
+            events.append(ev.PersonMilestone(**ref(person), birth_date=person.birth_date, age=age, as_of=as_of))  # type: ignore[arg-type]
             await history(session, person.id, "milestone", on, f"reached {age}", None)
-    await emit_many(session, events)  # type: ignore[arg-type]
+    await publish_many(session, events)
     result.published = len(events)
     return result, rows[-1][0].id if len(rows) == CHUNK else None
 

@@ -9,11 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.models import Person, PersonEvent
-from services.registry.usecases.common import emit, history, person_by_id_number, ref
+from services.registry.usecases.common import history, person_by_id_number, ref
 from services.registry.usecases.reviews import apply_waiting_for
 from shared import event_types as ev
 from shared import identity
 from shared.db import unscoped
+from shared.events import publish
 from shared.problems import Conflict, Forbidden, Invalid, NotFound
 
 
@@ -51,7 +52,7 @@ async def register_person(
     )
     session.add(person)
     await session.flush()
-    await emit(session, "registry.person.registered", person.id, ev.PersonRegistered(**ref(person), name=name, sex=person.sex, birth_date=person.birth_date))  # type: ignore[arg-type]
+    await publish(session, ev.PersonRegistered(**ref(person), name=name, sex=person.sex, birth_date=person.birth_date))  # type: ignore[arg-type]
     await history(session, person.id, "registered", None, f"registered in {hukou_division}", person.id)
     await apply_waiting_for(session, person)
     return person

@@ -39,9 +39,10 @@ from services.registry.models import (
     PersonEvent,
     ReviewItem,
 )
-from services.registry.usecases.common import copy_rows, emit_many, ref
+from services.registry.usecases.common import copy_rows, ref
 from shared import event_types as ev
 from shared.db import unscoped, utcnow
+from shared.events import publish_many
 from shared.problems import DomainError, Forbidden, Invalid, NotFound
 
 _PROBLEMS: dict[str, type[DomainError]] = {"invalid": Invalid, "not_found": NotFound, "forbidden": Forbidden}
@@ -132,7 +133,7 @@ class _Writes:
     changes: list[dict[str, Any]] = field(default_factory=list)
     reviews: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
-    events: list[tuple[str, uuid.UUID, Any]] = field(default_factory=list)
+    events: list[Any] = field(default_factory=list)  # payloads, in order
 
 
 class Intake:
@@ -254,7 +255,7 @@ class Intake:
         await copy_rows(s, DeathReport.__table__, w.reports)  # type: ignore[arg-type]
         await copy_rows(s, HukouChange.__table__, w.changes)  # type: ignore[arg-type]
         await copy_rows(s, PersonEvent.__table__, w.history)  # type: ignore[arg-type]
-        await emit_many(s, w.events)
+        await publish_many(s, w.events)
         return out
 
     # -- one report ---------------------------------------------------------------
@@ -319,7 +320,7 @@ class Intake:
                 death.confirmed_at = death.confirmed_by = None
             person.status, person.date_of_death = "deceased", r.date_of_death
             _touch(person)
-            w.events.append(("registry.person.died", person.id, ev.PersonDied(**ref(person), death_id=death.id, date_of_death=death.date_of_death, source=r.source, status="reported")))  # type: ignore[arg-type]
+            w.events.append(ev.PersonDied(**ref(person), death_id=death.id, date_of_death=death.date_of_death, source=r.source, status="reported"))  # type: ignore[arg-type]
             w.history.append({"person_id": person.id, "kind": "death_recorded", "occurred_on": r.date_of_death, "summary": f"death reported by {r.source} ({r.reference})", "ref_id": death.id})
         else:
             assert death is not None
@@ -327,7 +328,7 @@ class Intake:
             if decision.outcome == death_rules.Outcome.CONFIRMED:
                 death.confirmed_at = utcnow()
                 sources = sorted({p.source for p in prior[death.id]} | {r.source})
-                w.events.append(("registry.death.confirmed", person.id, ev.DeathConfirmed(**ref(person), death_id=death.id, date_of_death=death.date_of_death, source=r.source, status="confirmed", sources=sources)))  # type: ignore[arg-type]
+                w.events.append(ev.DeathConfirmed(**ref(person), death_id=death.id, date_of_death=death.date_of_death, source=r.source, status="confirmed", sources=sources))  # type: ignore[arg-type]
                 w.history.append({"person_id": person.id, "kind": "death_confirmed", "occurred_on": death.date_of_death, "summary": f"death confirmed by a second source, {r.source}", "ref_id": death.id})
             elif decision.outcome == death_rules.Outcome.CONFLICT:
                 w.history.append({"person_id": person.id, "kind": "death_conflict", "occurred_on": r.date_of_death, "summary": decision.explanation, "ref_id": death.id})
@@ -350,9 +351,9 @@ class Intake:
         _touch(person)
         w.changes.append({"id": change_id, "person_id": person.id, "kind": r.kind, "from_division": r.from_division, "to_division": r.to_division,
                           "effective_date": r.effective_date, "source": r.source, "reference": r.reference, "channel": self.channel})  # fmt: skip
-        w.events.append((hukou_rules.event_type(r.kind), person.id, ev.HukouChanged(
+        w.events.append(ev.model_for(hukou_rules.event_type(r.kind))(
             **ref(person), change_id=change_id, kind=r.kind, from_division=r.from_division, to_division=r.to_division,  # type: ignore[arg-type]
-            effective_date=r.effective_date, in_district=residence.in_district)))
+            effective_date=r.effective_date, in_district=residence.in_district))
         w.history.append({"person_id": person.id, "kind": f"hukou_{r.kind}", "occurred_on": r.effective_date,
                           "summary": f"{r.kind.replace('_', ' ')} {r.from_division or '-'} → {r.to_division or '-'} ({r.source} {r.reference})", "ref_id": change_id})  # fmt: skip
         return LineOutcome("accepted", "recorded", person_id=person.id, record_id=change_id, record_type=r.type, reference=r.reference)
