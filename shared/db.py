@@ -6,14 +6,18 @@ service's migrations create them in its own database.
 
 Jurisdiction is enforced here, in the one layer every ORM query passes
 through: a session carrying a caller's division (`session.info["division"]`)
-adds `hukou_division LIKE '<division>%'` to every select of a
-`DivisionScoped` entity, so no route can forget it.
+adds the rule `divisions.covers` to every select, update and delete of a
+`DivisionScoped` entity, so no route can forget it. Writes that name a
+person or a division the caller supplied pass `guard()`, the same rule
+answering 404, so a caller cannot tell "elsewhere" from "unknown".
+`unscoped()` lifts the filter for the few district-wide checks (an identity
+number is unique in the district, a move-in from elsewhere); what they find
+is used to decide, never returned to the caller.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 from sqlalchemy import (
@@ -46,6 +50,9 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+
+from shared import divisions
+from shared.problems import NotFound
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -110,15 +117,33 @@ class DivisionScoped:
 
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_division(state: ORMExecuteState) -> None:
-    division = state.session.info.get("division")
-    if division and state.is_select and not state.is_column_load and not state.is_relationship_load:
+    division = scope_of(state.session)
+    if division is None or state.is_column_load or state.is_relationship_load:
+        return
+    if state.is_select or state.is_update or state.is_delete:
         state.statement = state.statement.options(
             with_loader_criteria(
                 DivisionScoped,
-                lambda cls: cls.hukou_division.startswith(division),  # codes are digits: nothing to escape
+                lambda cls: divisions.covers_clause(cls.hukou_division, division),
                 include_aliases=True,
             )
         )
+
+
+def scope_of(session: AsyncSession | Session) -> str | None:
+    """The caller's division the session is scoped to; None for the platform's own work (district-wide)."""
+    return session.info.get("division")
+
+
+def guard(session: AsyncSession, division: str | None, *, field: str, detail: str = "no such person in your division") -> None:
+    """The write guard: 404 unless the session's caller covers `division` (where the target actually is).
+
+    Used where a write names its target by something the caller supplies (an
+    identity number, a division code) and the target was found by a
+    district-wide lookup; the answer is the one an unknown target gets.
+    """
+    if not divisions.covers(scope_of(session), division):
+        raise NotFound(detail, field=field)
 
 
 def new_id() -> uuid.UUID:
@@ -145,17 +170,12 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-async def session_scope(
-    sessionmaker: async_sessionmaker[AsyncSession], division: str | None = None
-) -> AsyncIterator[AsyncSession]:
-    async with sessionmaker() as session:
-        if division:
-            session.info["division"] = division
-        yield session
-
-
 class unscoped:  # noqa: N801 - used as a context manager
-    """Lift division scoping for a district-wide check (uniqueness, a move-in from elsewhere)."""
+    """Lift division scoping for a district-wide check (uniqueness, a move-in from elsewhere).
+
+    What such a check finds decides the answer; it is never itself returned
+    to a caller of another division.
+    """
 
     def __init__(self, session: AsyncSession):
         self.session = session

@@ -9,6 +9,10 @@ assigns them; see POLICY.md.
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import ColumnElement
+
 DISTRICT = "340207"
 
 TOWNS: dict[str, str] = {
@@ -48,9 +52,27 @@ def is_known(code: str) -> bool:
     return True
 
 
-def contains(scope: str, code: str | None) -> bool:
-    """True when `code` lies inside `scope` (a caller's division)."""
+def covers(scope: str | None, code: str | None) -> bool:
+    """The one rule of jurisdiction: a caller of division `scope` may see and change what lies in `code`.
+
+    A division covers itself and everything under it (codes nest by prefix:
+    district 340207 ⊃ town 340207001 ⊃ community 340207001002). `scope` None
+    is the platform itself (a consumer, the daily run), which acts district-wide;
+    a record without a division is covered by no caller.
+    """
+    if scope is None:
+        return True
     return code is not None and code.startswith(scope)
+
+
+def covers_clause(column: ColumnElement[str], scope: Any) -> ColumnElement[bool]:
+    """`covers` as SQL, for queries: rows whose `column` lies inside `scope`.
+
+    The same prefix rule. A text `scope` (a filter a caller typed) has its
+    LIKE wildcards escaped; inside the session filter `scope` is a bound
+    parameter (SQLAlchemy's lambda caching) holding a validated code of digits.
+    """
+    return column.startswith(scope, autoescape=isinstance(scope, str))
 
 
 def name(code: str) -> str:

@@ -26,6 +26,7 @@ from shared.problems import DomainError, NotFound
 from shared.settings import Settings
 
 people_metadata = MetaData(naming_convention=NAMING)
+UNKNOWN = "no person with this identity number is registered"  # also the answer for one outside the caller's division
 
 people = Table(
     "people",
@@ -115,7 +116,7 @@ async def resolve(session: AsyncSession, settings: Settings, id_number: str) -> 
         raise DomainError(f"the registry answered {resp.status_code}", status=503, type="registry-unavailable", title="Registry unavailable")
     items = resp.json().get("items", [])
     if not items:
-        raise NotFound("no person with this identity number is registered", field="id_number")
+        raise NotFound(UNKNOWN, field="id_number")
     p = items[0]
     values = {
         "person_id": uuid.UUID(p["person_id"]),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
+import httpx
 import pytest
 from sqlalchemy import text
 
@@ -119,7 +121,7 @@ async def test_callers_see_only_their_division_and_masked_numbers_without_pii(st
         r = await c.post("/v1/deaths", headers=h, json={"id_number": n, "date_of_death": "2024-01-01", "source": "hospital", "reference": f"D-{n}"})
         assert r.status_code == 404
         r = await c.post("/v1/persons", headers=h, json={"id_number": new_id_number(), "name": "x", "hukou_division": town_a})
-        assert r.status_code == 403
+        assert r.status_code == 404  # another town's division answers as unknown, never 403
         same_town = token(scopes="registry:read", division=town_a)
         r = await c.get(f"/v1/persons/{person_id}", headers={"Authorization": f"Bearer {same_town}"})
         assert r.status_code == 200
@@ -150,3 +152,134 @@ async def test_every_service_scopes_its_lists_to_the_callers_division(stack: Sta
 
             await eventually(visible)
             assert (await c.get(path, params={"id_number": n}, headers=outside)).json()["total"] == 0, service
+
+
+def _problem_fields(r: httpx.Response) -> set[str]:
+    assert r.headers["content-type"].startswith("application/problem+json"), r.text
+    return _fields(r.json())
+
+
+NUL = "\x00"
+LONE_SURROGATE_JSON = b'{"id_number": "%s", "name": "\\ud800", "hukou_division": "340207001"}'
+
+
+async def test_nul_in_a_body_field_a_query_parameter_or_the_path_is_a_422_naming_it(stack: Stack) -> None:
+    n = new_id_number()
+    before = await _counts(stack)
+    async with stack["registry"].client() as c:
+        r = await c.post("/v1/persons", json={"id_number": n, "name": f"王{NUL}秀英", "hukou_division": "340207001"})
+        assert r.status_code == 422 and _problem_fields(r) == {"name"}, r.text
+        r = await c.post("/v1/households", json={"hukou_division": "340207001", "members": [{"id_number": n, "relation": f"head{NUL}"}]})
+        assert r.status_code == 422 and _problem_fields(r) == {"members.0.relation"}, r.text
+        r = await c.get("/v1/persons", params={"division": f"3402{NUL}"})
+        assert r.status_code == 422 and _problem_fields(r) == {"division"}, r.text
+        r = await c.get("/v1/persons/abc%00def")
+        assert r.status_code == 422 and _problem_fields(r) == {"person_id"}, r.text
+    for service, path, field in (("assistance", "/v1/cases", "division"), ("eldercare", "/v1/allowances", "division"), ("monitoring", "/v1/alerts", "kind")):
+        async with stack[service].client() as c:
+            r = await c.get(path, params={field: NUL})
+            assert r.status_code == 422 and _problem_fields(r) == {field}, (service, r.text)
+    assert await _counts(stack) == before
+
+
+async def test_a_lone_surrogate_in_json_is_a_422_naming_the_field(stack: Stack) -> None:
+    before = await _counts(stack)
+    async with stack["registry"].client() as c:
+        body = LONE_SURROGATE_JSON % new_id_number().encode()
+        r = await c.post("/v1/persons", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and _problem_fields(r) == {"name"}, r.text
+        # A pair of surrogates is an ordinary character (here U+1F600) and is stored as such.
+        n = new_id_number()
+        body = b'{"id_number": "%s", "name": "\\ud83d\\ude00", "hukou_division": "340207001"}' % n.encode()
+        r = await c.post("/v1/persons", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 201 and r.json()["name"] == "\U0001f600", r.text
+    assert (await _counts(stack))["persons"] == before["persons"] + 1
+
+
+async def test_strings_longer_than_their_column_are_a_422_naming_the_field(stack: Stack) -> None:
+    n = new_id_number()
+    async with stack["registry"].client() as c:
+        assert (await c.post("/v1/persons", json={"id_number": n, "name": "赵敏", "hukou_division": "340207002"})).status_code == 201
+        before = await _counts(stack)
+        cases = [
+            ("/v1/persons", {"id_number": new_id_number(), "name": "长" * 101, "hukou_division": "340207002"}, "name"),
+            ("/v1/persons", {"id_number": n + " " * 100, "name": "赵敏", "hukou_division": "340207002"}, "id_number"),
+            ("/v1/persons", {"id_number": new_id_number(), "name": "赵敏", "hukou_division": "3" * 1000}, "hukou_division"),
+            ("/v1/deaths", {"id_number": n, "date_of_death": "2024-01-01", "source": "hospital", "reference": "R" * 101}, "reference"),
+            ("/v1/marriages", {"party_a": n, "party_b": new_id_number(), "registered_on": "2024-01-01", "registration_division": "3" * 13, "certificate_no": "C-1"}, "registration_division"),
+        ]
+        for path, body, field in cases:
+            r = await c.post(path, json=body)
+            assert r.status_code == 422 and field in _problem_fields(r), (path, field, r.text)
+    assert await _counts(stack) == before
+
+
+@pytest.mark.parametrize("amount", ["1e309", "NaN", "Infinity", "-Infinity", "10000000000.00", "１２３.００", "0", "-0.01"])
+async def test_money_beyond_the_column_or_not_positive_is_a_422_naming_the_field(stack: Stack, amount: str) -> None:
+    async with stack["assistance"].client() as c:
+        r = await c.post("/v1/cases", json={"id_number": new_id_number(), "program": "dibao", "monthly_amount": amount})
+    assert r.status_code == 422 and "monthly_amount" in _problem_fields(r), r.text
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"date_of_death": "0001-01-01"}, "date_of_death"),
+        ({"date_of_death": "9999-12-31"}, "date_of_death"),
+        ({"date_of_death": "2024-02-30"}, "date_of_death"),
+    ],
+)
+async def test_dates_out_of_range_are_a_422_naming_the_field(stack: Stack, body: dict, field: str) -> None:
+    async with stack["registry"].client() as c:
+        r = await c.post("/v1/deaths", json={"id_number": new_id_number(), "source": "hospital", "reference": "X-1", **body})
+    assert r.status_code == 422 and field in _problem_fields(r), r.text
+
+
+@pytest.mark.parametrize(("params", "field"), [({"limit": 0}, "limit"), ({"limit": 10**6}, "limit"), ({"offset": -1}, "offset"), ({"offset": 10**30}, "offset")])
+async def test_page_bounds_are_checked(stack: Stack, params: dict, field: str) -> None:
+    async with stack["registry"].client() as c:
+        r = await c.get("/v1/persons", params=params)
+    assert r.status_code == 422 and field in _problem_fields(r), r.text
+
+
+async def test_fullwidth_or_arabic_indic_digits_cannot_register_a_number_twice(stack: Stack) -> None:
+    n = new_id_number()
+    fullwidth = n[:17].translate(str.maketrans("0123456789", "０１２３４５６７８９")) + n[17]
+    arabic_indic = n[:17].translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")) + n[17]
+    async with stack["registry"].client() as c:
+        assert (await c.post("/v1/persons", json={"id_number": n, "name": "钱红", "hukou_division": "340207003"})).status_code == 201
+        for spelled in (fullwidth, arabic_indic):
+            r = await c.post("/v1/persons", json={"id_number": spelled, "name": "钱红", "hukou_division": "340207003"})
+            assert r.status_code == 422 and _problem_fields(r) == {"id_number"}, r.text
+        assert (await c.get("/v1/persons", params={"name": "钱红", "division": "340207003"})).json()["total"] >= 1
+        found = (await c.post("/v1/persons/search", json={"id_number": n})).json()
+        assert found["total"] == 1
+
+
+async def test_a_long_or_odd_request_id_is_replaced_and_reads_are_still_audited(stack: Stack) -> None:
+    n = new_id_number()
+    async with stack["registry"].client() as c:
+        person_id = (await c.post("/v1/persons", json={"id_number": n, "name": "孙丽", "hukou_division": "340207004"})).json()["person_id"]
+        kept = await c.get(f"/v1/persons/{person_id}", headers={"x-request-id": "partner-req.42"})
+        assert kept.status_code == 200 and kept.headers["x-request-id"] == "partner-req.42"
+        for odd in ("r" * 65, "r" * 10_000, "含中文", "has space", ""):
+            r = await c.get(f"/v1/persons/{person_id}", headers={"x-request-id": odd.encode()})
+            assert r.status_code == 200, (odd[:20], r.text)
+            assert re.fullmatch(r"[0-9a-f]{32}", r.headers["x-request-id"]), "replaced by a fresh id, not truncated"
+    async with stack["registry"].state.sessionmaker() as s:
+        ids = (await s.execute(text("SELECT request_id FROM audit_log WHERE person_id = :p"), {"p": person_id})).scalars().all()
+    assert "partner-req.42" in ids and len(ids) == 6 and all(len(i) <= 64 for i in ids)
+
+
+@pytest.mark.parametrize("sub", ["s" * 201, "s" * 5_000, f"clerk{NUL}", ""])
+async def test_a_token_whose_sub_no_column_can_hold_is_refused(stack: Stack, sub: str) -> None:
+    async with stack["registry"].client(token(sub=sub)) as c:
+        r = await c.get("/v1/persons", params={"division": "340207001"})
+    assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json"), r.text
+
+
+async def test_the_longest_sub_is_accepted_and_audited(stack: Stack) -> None:
+    sub = "s" * 200
+    async with stack["registry"].client(token(sub=sub)) as c:
+        r = await c.get("/v1/persons", params={"division": "340207001", "limit": 1})
+    assert r.status_code == 200, r.text

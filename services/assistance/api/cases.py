@@ -11,7 +11,7 @@ from services.assistance import usecases
 from services.assistance.domain.cases import CaseStatus, Program
 from services.assistance.models import Case
 from services.assistance.schemas import CaseIn, CaseOut, Page
-from shared import identity
+from shared import divisions, identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
@@ -40,7 +40,7 @@ def case_out(case: Case, principal: Principal) -> CaseOut:
 async def enrol(body: CaseIn, request: Request, session: Session, principal: Annotated[Principal, require("assistance:write")]) -> CaseOut:
     case = await usecases.enrol(
         session, request.app.state.settings, id_number=body.id_number, program=body.program.value,
-        monthly_amount=body.monthly_amount, scope=principal.division,
+        monthly_amount=body.monthly_amount,
     )
     await session.commit()
     return case_out(case, principal)
@@ -69,7 +69,7 @@ async def list_cases(
     if status:
         stmt = stmt.where(Case.status == status.value)
     if division:
-        stmt = stmt.where(Case.hukou_division.startswith(division, autoescape=True))
+        stmt = stmt.where(divisions.covers_clause(Case.hukou_division, division))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = (await session.execute(stmt.order_by(Case.created_at, Case.id).limit(limit).offset(offset))).scalars().all()
     await record_read(session, principal, request, sorted({c.person_id for c in rows}))

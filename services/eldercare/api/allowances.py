@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from services.eldercare import usecases
 from services.eldercare.models import Allowance
 from services.eldercare.schemas import AllowanceIn, AllowanceOut, Page
-from shared import identity
+from shared import divisions, identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
@@ -37,7 +37,7 @@ def allowance_out(a: Allowance, principal: Principal) -> AllowanceOut:
 
 @router.post("", response_model=AllowanceOut, status_code=status.HTTP_201_CREATED, summary="Enrol a person aged 80+ in the old-age allowance")
 async def enrol(body: AllowanceIn, request: Request, session: Session, principal: Annotated[Principal, require("eldercare:write")]) -> AllowanceOut:
-    a = await usecases.enrol(session, request.app.state.settings, id_number=body.id_number, scope=principal.division)
+    a = await usecases.enrol(session, request.app.state.settings, id_number=body.id_number)
     await session.commit()
     return allowance_out(a, principal)
 
@@ -62,7 +62,7 @@ async def list_allowances(
     if status:
         stmt = stmt.where(Allowance.status == status)
     if division:
-        stmt = stmt.where(Allowance.hukou_division.startswith(division, autoescape=True))
+        stmt = stmt.where(divisions.covers_clause(Allowance.hukou_division, division))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = (await session.execute(stmt.order_by(Allowance.created_at, Allowance.id).limit(limit).offset(offset))).scalars().all()
     await record_read(session, principal, request, [a.person_id for a in rows])

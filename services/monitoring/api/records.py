@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from services.monitoring import usecases
 from services.monitoring.models import Alert, Record
 from services.monitoring.schemas import AlertOut, AssignIn, Page, RecordOut, ResolveIn
-from shared import identity
+from shared import divisions, identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
@@ -62,7 +62,7 @@ async def records(
     if status:
         stmt = stmt.where(Record.status == status)
     if division:
-        stmt = stmt.where(Record.hukou_division.startswith(division, autoescape=True))
+        stmt = stmt.where(divisions.covers_clause(Record.hukou_division, division))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = (await session.execute(stmt.order_by(Record.created_at, Record.id).limit(limit).offset(offset))).scalars().all()
     await record_read(session, principal, request, [r.person_id for r in rows])
@@ -100,7 +100,7 @@ async def alerts(
     if status:
         stmt = stmt.where(Alert.status == status)
     if division:
-        stmt = stmt.where(Alert.hukou_division.startswith(division, autoescape=True))
+        stmt = stmt.where(divisions.covers_clause(Alert.hukou_division, division))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = (await session.execute(stmt.order_by(Alert.raised_at, Alert.id).limit(limit).offset(offset))).scalars().all()
     await record_read(session, principal, request, sorted({a.person_id for a in rows if a.person_id}))

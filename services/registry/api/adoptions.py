@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1/adoptions", tags=["adoptions"])
 async def register(body: AdoptionIn, response: Response, session: Session, principal: Annotated[Principal, require("registry:write")]) -> AdoptionOut:
     a, created = await cases.register_adoption(
         session, child=body.child_id_number, adopters=body.adopters, registered_on=body.registered_on,
-        certificate_no=body.certificate_no, household_id=body.household_id, scope=principal.division,
+        certificate_no=body.certificate_no, household_id=body.household_id,
     )  # fmt: skip
     await session.commit()
     if not created:

@@ -59,7 +59,7 @@ def death_out(result: usecases.DeathResult) -> DeathOut:
 async def report(
     body: DeathIn, response: Response, session: Session, principal: Annotated[Principal, require("registry:write")]
 ) -> DeathOut:
-    result = await usecases.report_death(session, **body.model_dump(), channel="http", scope=principal.division)
+    result = await usecases.report_death(session, **body.model_dump(), channel="http")
     await session.commit()
     response.status_code = _STATUS.get(result.report.outcome, 200)
     return death_out(result)

@@ -58,7 +58,6 @@ async def create(body: HouseholdIn, session: Session, principal: Annotated[Princ
         hukou_division=body.hukou_division,
         address=body.address,
         members=[(m.id_number, m.relation) for m in body.members],
-        scope=principal.division,
     )
     out = await _out(session, household, principal)
     await session.commit()

@@ -32,7 +32,6 @@ async def register(body: MarriageIn, response: Response, session: Session, princ
         session, party_a=body.party_a, party_b=body.party_b, registered_on=body.registered_on,
         registration_division=body.registration_division, certificate_no=body.certificate_no,
         household_id=body.household.household_id if body.household else None, joining=body.household.joining if body.household else None,
-        scope=principal.division,
     )  # fmt: skip
     await session.commit()
     if not created:

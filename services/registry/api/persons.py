@@ -14,7 +14,7 @@ from services.registry import usecases
 from services.registry.models import Person
 from services.registry.schemas import Page, PersonEventOut, PersonIn, PersonOut
 from services.registry.usecases import persons as person_cases
-from shared import identity
+from shared import divisions, identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
@@ -45,7 +45,7 @@ def person_out(person: Person, principal: Principal) -> PersonOut:
 async def register(
     body: PersonIn, session: Session, principal: Annotated[Principal, require("registry:write")]
 ) -> PersonOut:
-    person = await usecases.register_person(session, **body.model_dump(), scope=principal.division)
+    person = await usecases.register_person(session, **body.model_dump())
     await session.commit()
     await session.refresh(person)
     return person_out(person, principal)
@@ -103,7 +103,7 @@ async def _search(session: AsyncSession, principal: Principal, request: Request,
     if f.status:
         stmt = stmt.where(Person.status == f.status)
     if f.division:
-        stmt = stmt.where(Person.hukou_division.startswith(f.division, autoescape=True))
+        stmt = stmt.where(divisions.covers_clause(Person.hukou_division, f.division))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     persons = (await session.execute(stmt.order_by(Person.created_at, Person.id).limit(f.limit).offset(f.offset))).scalars().all()
     await record_read(session, principal, request, [p.id for p in persons])

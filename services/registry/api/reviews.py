@@ -39,7 +39,7 @@ async def find(
     principal: Annotated[Principal, require("registry:read")],
     status: Annotated[Literal["open", "waiting", "matched", "rejected", "applied"] | None, Query()] = "open",
     kind: Annotated[Literal["death", "hukou"] | None, Query()] = None,
-    reason_code: Annotated[Literal["unknown_person", "name_mismatch", "policy"] | None, Query()] = None,
+    reason_code: Annotated[Literal["unknown_person", "name_mismatch", "policy", "out_of_division"] | None, Query()] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ReviewOut]:

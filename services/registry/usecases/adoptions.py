@@ -12,10 +12,10 @@ from services.registry.domain import adoption as rules
 from services.registry.models import Adoption, Marriage, Person
 from services.registry.usecases.common import history
 from services.registry.usecases.households import get_household, move_member
-from services.registry.usecases.marriages import _covers, _party
+from services.registry.usecases.marriages import _one_is_yours, _party
 from shared import event_types as ev
 from shared.events import publish
-from shared.problems import Conflict, Forbidden, Invalid
+from shared.problems import Conflict, Invalid
 
 
 async def register_adoption(
@@ -26,13 +26,11 @@ async def register_adoption(
     registered_on: date,
     certificate_no: str,
     household_id: uuid.UUID | None = None,
-    scope: str | None = None,
     today: date | None = None,
 ) -> tuple[Adoption, bool]:
     kid = await _party(session, child, "child_id_number")
     parents = [await _party(session, n, f"adopters.{i}") for i, n in enumerate(adopters)]
-    if not _covers(scope, kid, *parents):
-        raise Forbidden("neither the child nor an adopter is registered in your division", field="child_id_number")
+    _one_is_yours(session, "child_id_number", kid, *parents)
     existing = (await session.execute(select(Adoption).where(Adoption.certificate_no == certificate_no))).scalar_one_or_none()
     if existing is not None:
         if existing.child_person_id == kid.id:

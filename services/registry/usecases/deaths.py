@@ -38,16 +38,23 @@ async def report_death(
     channel: str,
     name: str | None = None,
     today: date | None = None,
-    scope: str | None = None,
 ) -> DeathResult:
-    """Take one report of a death (HTTP, partner topic); a refusal raises the problem naming the field."""
+    """Take one report of a death (HTTP, partner topic); a refusal raises the problem naming the field.
+
+    Jurisdiction is the session's: a report about someone the caller does not
+    cover is refused as unknown before it is compared with reports on file, and a
+    repeated (source, reference) is answered with the report on file only when
+    that report is about the person this one names.
+    """
     today = today or date.today()
     fields = {"type": "death", "id_number": id_number, "date_of_death": date_of_death.isoformat(), "source": source, "reference": reference, "name": name}
     record = rules.read(fields, today=today)
-    [outcome] = await Intake(session, channel=channel, scope=scope, today=today).run([Item(record)])
+    [outcome] = await Intake(session, channel=channel, today=today).run([Item(record)])
     outcome.raise_if_rejected()
     if outcome.status == "duplicate" and outcome.record_id is None:
         existing = (await session.execute(select(DeathReport).where(DeathReport.source == source, DeathReport.reference == reference))).scalar_one()
+        if isinstance(record, rules.DeathRecord) and existing.id_number != record.id_number:
+            raise Conflict("this source and reference belong to another report", field="reference")
         return await death_result(session, existing, outcome="duplicate")
     report = await session.get(DeathReport, outcome.record_id)
     assert report is not None

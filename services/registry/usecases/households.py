@@ -14,10 +14,11 @@ from services.registry.domain import households as rules
 from services.registry.domain.marriage import Refusal
 from services.registry.models import Household, HouseholdMember, Person
 from services.registry.usecases.common import history, person_by_id_number
+from shared import divisions
 from shared import event_types as ev
-from shared.db import unscoped
+from shared.db import guard
 from shared.events import publish
-from shared.problems import Conflict, Forbidden, Invalid, NotFound
+from shared.problems import Conflict, Invalid, NotFound
 
 
 def _refuse(refusal: Refusal | None) -> None:
@@ -26,14 +27,14 @@ def _refuse(refusal: Refusal | None) -> None:
 
 
 async def household_members(session: AsyncSession, household_id: uuid.UUID) -> list[tuple[HouseholdMember, Person]]:
-    with unscoped(session):  # a household's members are shown whole, wherever their own registration lies
-        rows = await session.execute(
-            select(HouseholdMember, Person)
-            .join(Person, Person.id == HouseholdMember.person_id)
-            .where(HouseholdMember.household_id == household_id)
-            .order_by(HouseholdMember.joined_at, Person.id)
-        )
-        return [(m, p) for m, p in rows.all()]
+    """The members the caller may see: a member registered in another division stays theirs (Person is scoped)."""
+    rows = await session.execute(
+        select(HouseholdMember, Person)
+        .join(Person, Person.id == HouseholdMember.person_id)
+        .where(HouseholdMember.household_id == household_id)
+        .order_by(HouseholdMember.joined_at, Person.id)
+    )
+    return [(m, p) for m, p in rows.all()]
 
 
 async def _members(session: AsyncSession, household_id: uuid.UUID) -> dict[uuid.UUID, str]:
@@ -61,19 +62,16 @@ async def _publish(session: AsyncSession, household: Household, reason: str, bef
         reason=reason, members_before=_snapshot(before), members_after=_snapshot(after)))
 
 
-async def create_household(
-    session: AsyncSession, *, hukou_division: str, address: str | None, members: list[tuple[str, str]], scope: str | None = None
-) -> Household:
-    if scope and not hukou_division.startswith(scope):
-        raise Forbidden(f"division {hukou_division} is outside your division {scope}", field="hukou_division")
+async def create_household(session: AsyncSession, *, hukou_division: str, address: str | None, members: list[tuple[str, str]]) -> Household:
+    guard(session, hukou_division, field="hukou_division", detail="no such division in your jurisdiction")
     household = Household(id=uuid.uuid4(), hukou_division=hukou_division, address=address, status="active")
     session.add(household)
     await session.flush()
     after: dict[uuid.UUID, str] = {}
     for id_number, relation in members:
-        person = await person_by_id_number(session, id_number, lock=True)
+        person = await person_by_id_number(session, id_number, lock=True)  # in the caller's division (Person is scoped)
         if person is None:
-            raise Invalid("this member is not registered", field="members.id_number")
+            raise NotFound("no such person in your division", field="members.id_number")
         if person.household_id is not None:
             raise Conflict("this member already belongs to a household", field="members.id_number")
         person.household_id = household.id
@@ -211,9 +209,7 @@ async def merge(session: AsyncSession, household_id: uuid.UUID, *, from_househol
         rel = relations.get(pid, "other")
         await session.execute(delete(HouseholdMember).where(HouseholdMember.household_id == other.id, HouseholdMember.person_id == pid))
         session.add(HouseholdMember(household_id=target.id, person_id=pid, relation=rel))
-        with unscoped(session):
-            person = await session.get(Person, pid)
-        assert person is not None
+        person = await _person(session, pid, "from_household_id")
         person.household_id = target.id
         after_t[pid] = rel
         await history(session, pid, "household_merged", date.today(), f"joined another household by a merge, as {rel}", target.id)
@@ -227,7 +223,7 @@ async def merge(session: AsyncSession, household_id: uuid.UUID, *, from_househol
 async def list_households(session: AsyncSession, *, division: str | None, status: str | None, limit: int, offset: int) -> tuple[int, Sequence[Household]]:
     stmt = select(Household)
     if division:
-        stmt = stmt.where(Household.hukou_division.startswith(division, autoescape=True))
+        stmt = stmt.where(divisions.covers_clause(Household.hukou_division, division))
     if status:
         stmt = stmt.where(Household.status == status)
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()

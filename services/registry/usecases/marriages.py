@@ -12,10 +12,11 @@ from services.registry.domain import marriage as rules
 from services.registry.models import CertificateReissue, Marriage, Person
 from services.registry.usecases.common import history, person_by_id_number
 from services.registry.usecases.households import get_household, move_member
+from shared import divisions
 from shared import event_types as ev
-from shared.db import unscoped
+from shared.db import scope_of, unscoped
 from shared.events import publish
-from shared.problems import Conflict, Forbidden, Invalid, NotFound
+from shared.problems import Conflict, Invalid, NotFound
 
 
 def _refuse(refusal: rules.Refusal | None) -> None:
@@ -24,15 +25,24 @@ def _refuse(refusal: rules.Refusal | None) -> None:
 
 
 async def _party(session: AsyncSession, id_number: str, field: str) -> Person:
-    with unscoped(session):  # the other party may be registered anywhere in the district
+    """A party to a marriage or an adoption, wherever in the district they are registered.
+
+    A district-wide lookup: one party may live in another division. The
+    caller must cover at least one party (`_one_is_yours`) before anything
+    about either is answered.
+    """
+    with unscoped(session):
         person = await person_by_id_number(session, id_number, lock=True)
     if person is None:
-        raise NotFound("this person is not in the registry; register them first", field=field)
+        raise NotFound("no such person in your division", field=field)
     return person
 
 
-def _covers(scope: str | None, *persons: Person) -> bool:
-    return not scope or any(p.hukou_division.startswith(scope) for p in persons)
+def _one_is_yours(session: AsyncSession, field: str, *persons: Person) -> None:
+    """404, as for an unknown number, unless the caller's division covers one of the persons."""
+    scope = scope_of(session)
+    if not any(divisions.covers(scope, p.hukou_division) for p in persons):
+        raise NotFound("no such person in your division", field=field)
 
 
 def _event(m: Marriage) -> dict[str, object]:
@@ -49,7 +59,6 @@ async def register_marriage(
     certificate_no: str,
     household_id: uuid.UUID | None = None,
     joining: str | None = None,
-    scope: str | None = None,
     today: date | None = None,
 ) -> tuple[Marriage, bool]:
     """Register a marriage; (marriage, created). The same certificate again answers the marriage on file."""
@@ -57,8 +66,7 @@ async def register_marriage(
     if party_a == party_b:
         raise Invalid("the two parties are the same person", field="party_b")
     a, b = await _party(session, party_a, "party_a"), await _party(session, party_b, "party_b")
-    if not _covers(scope, a, b):
-        raise Forbidden("neither party is registered in your division", field="party_a")
+    _one_is_yours(session, "party_a", a, b)
     if existing is not None:
         if {existing.party_a, existing.party_b} == {a.id, b.id}:
             return existing, False
@@ -107,7 +115,7 @@ async def register_divorce(session: AsyncSession, *, marriage_id: uuid.UUID, div
     if clash is not None:
         raise Conflict("this divorce certificate number belongs to another divorce", field="certificate_no")
     _refuse(rules.check_divorce(marriage.status, marriage.registered_on, divorced_on, today or date.today()))
-    with unscoped(session):
+    with unscoped(session):  # the marriage is the caller's (get_marriage); its other party may live elsewhere
         parties = (await session.execute(select(Person).where(Person.id.in_([marriage.party_a, marriage.party_b])).with_for_update())).scalars().all()
     marriage.status, marriage.divorced_on, marriage.divorce_certificate_no = "divorced", divorced_on, certificate_no
     for p in parties:

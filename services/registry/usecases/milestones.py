@@ -18,7 +18,6 @@ from services.registry.domain import milestones as rules
 from services.registry.models import Person, PersonMilestone
 from services.registry.usecases.common import history, ref
 from shared import event_types as ev
-from shared.db import unscoped
 from shared.events import publish_many
 
 CHUNK = 2000
@@ -48,8 +47,7 @@ async def run(session: AsyncSession, as_of: date, *, after: uuid.UUID | None = N
     )
     if after is not None:
         stmt = stmt.where(Person.id > after)
-    with unscoped(session):
-        rows = (await session.execute(stmt)).all()
+    rows = (await session.execute(stmt)).all()
     events = []
     for person, ages in rows:
         result.persons_checked += 1
@@ -72,12 +70,13 @@ async def run(session: AsyncSession, as_of: date, *, after: uuid.UUID | None = N
     return result, rows[-1][0].id if len(rows) == CHUNK else None
 
 
-async def run_all(sessionmaker: async_sessionmaker[AsyncSession], as_of: date) -> RunResult:
+async def run_all(sessionmaker: async_sessionmaker[AsyncSession], as_of: date, *, scope: str | None = None) -> RunResult:
     """The whole run, one transaction per chunk (a crash mid-run loses nothing: rerun it)."""
     total = RunResult(as_of)
     after: uuid.UUID | None = None
     while True:
         async with sessionmaker() as session, session.begin():
+            session.info["division"] = scope  # a town's run covers its own residents; the daily run, the district
             part, after = await run(session, as_of, after=after)
         total.persons_checked += part.persons_checked
         total.recorded += part.recorded

@@ -13,9 +13,9 @@ from services.registry.usecases.common import history, person_by_id_number, ref
 from services.registry.usecases.reviews import apply_waiting_for
 from shared import event_types as ev
 from shared import identity
-from shared.db import unscoped
+from shared.db import guard, unscoped
 from shared.events import publish
-from shared.problems import Conflict, Forbidden, Invalid, NotFound
+from shared.problems import Conflict, Invalid, NotFound
 
 
 async def register_person(
@@ -26,16 +26,14 @@ async def register_person(
     hukou_division: str,
     sex: str | None = None,
     birth_date: date | None = None,
-    scope: str | None = None,
 ) -> Person:
     number = identity.parse(id_number)
     if sex is not None and sex != number.sex:
         raise Invalid(f"sex {sex} does not match the identity number ({number.sex})", field="sex")
     if birth_date is not None and birth_date != number.birth_date:
         raise Invalid(f"birth date does not match the identity number ({number.birth_date})", field="birth_date")
-    if scope and not hukou_division.startswith(scope):
-        raise Forbidden(f"division {hukou_division} is outside your division {scope}", field="hukou_division")
-    with unscoped(session):  # uniqueness is district-wide
+    guard(session, hukou_division, field="hukou_division", detail="no such division in your jurisdiction")
+    with unscoped(session):  # uniqueness is district-wide; the answer names no one
         if await person_by_id_number(session, number.value):
             raise Conflict("a person with this identity number is already registered", field="id_number")
     person = Person(

@@ -40,13 +40,21 @@ from services.registry.models import (
     ReviewItem,
 )
 from services.registry.usecases.common import copy_rows, ref
+from shared import divisions
 from shared import event_types as ev
-from shared.db import unscoped, utcnow
+from shared.db import scope_of, unscoped, utcnow
 from shared.events import publish_many
-from shared.problems import DomainError, Forbidden, Invalid, NotFound
+from shared.problems import DomainError, Invalid, NotFound
 
-_PROBLEMS: dict[str, type[DomainError]] = {"invalid": Invalid, "not_found": NotFound, "forbidden": Forbidden}
+_PROBLEMS: dict[str, type[DomainError]] = {"invalid": Invalid, "not_found": NotFound}
 _PROVISIONAL_SEQ = 1 << 62  # arrival order of changes not yet inserted: after every stored one
+REPORTED_BY = "reported_by"  # a parked report keeps the division of whoever sent it (payload key)
+OUT_OF_DIVISION = "out_of_division"  # review reason: the sender does not cover where the person was registered
+
+
+def reported_by(review: ReviewItem) -> str:
+    """The division that sent a parked report; reports kept before it was recorded count as the district's."""
+    return str(review.payload.get(REPORTED_BY) or divisions.DISTRICT)
 
 
 @dataclass(slots=True)
@@ -64,7 +72,7 @@ class LineOutcome:
     outcome: str | None = None
     field: str | None = None
     reason: str | None = None
-    problem: str | None = None  # invalid | not_found | forbidden, when rejected
+    problem: str | None = None  # invalid | not_found, when rejected
     person_id: uuid.UUID | None = None
     record_id: uuid.UUID | None = None  # the death report or the hukou change
     review_id: uuid.UUID | None = None
@@ -142,7 +150,7 @@ class Intake:
     def __init__(self, session: AsyncSession, *, channel: str, scope: str | None = None, today: date | None = None):
         self.session = session
         self.channel = channel
-        self.scope = scope
+        self.scope = scope if scope is not None else scope_of(session)
         self.today = today or date.today()
         self._policies: dict[tuple[str, str], str] | None = None
 
@@ -206,22 +214,26 @@ class Intake:
             if isinstance(r, LineError):
                 out.append(LineOutcome("rejected", field=r.field, reason=r.reason, problem="invalid"))
                 continue
+            person = it.person or persons.get(r.id_number)
+            refusal = self._out_of_scope(r, person)  # first: a repeat from elsewhere learns no more than a new report
+            if refusal is not None:
+                out.append(refusal)
+                continue
             key = (r.source, r.reference)
             if it.report_row is None and it.review is None:
                 if key in seen[r.type]:
                     out.append(LineOutcome("duplicate", "duplicate", reason="the same report (source and reference) was received before", record_type=r.type, reference=r.reference))
                     continue
                 seen[r.type].add(key)
-            person = it.person or persons.get(r.id_number)
-            refusal = self._out_of_scope(r, person)
-            if refusal is not None:
-                out.append(refusal)
-                continue
             if person is None:
                 out.append(self._park(w, it, r, None, matching.UNKNOWN, "unknown_person"))
                 continue
             if isinstance(r, DeathRecord) and r.date_of_death < person.birth_date:
                 out.append(LineOutcome("rejected", field="date_of_death", reason="date of death is before the date of birth", problem="invalid", record_type=r.type, reference=r.reference))
+                continue
+            if it.checks and it.review is not None and not divisions.covers(reported_by(it.review), person.hukou_division):
+                why = f"reported by {reported_by(it.review)}, which does not cover {person.hukou_division} where the person was registered: a registrar decides"
+                out.append(self._park(w, it, r, person, matching.Match(0, False, why), OUT_OF_DIVISION))
                 continue
             if it.checks:
                 m = matching.name_confidence(r.name, person.name)
@@ -261,14 +273,26 @@ class Intake:
     # -- one report ---------------------------------------------------------------
 
     def _out_of_scope(self, r: Record, person: Any) -> LineOutcome | None:
-        if not self.scope:
+        """The write guard for a report: the caller must cover where the person is registered now.
+
+        Judged from the registry's own data, never from the divisions a report
+        declares. Two district-wide cases pass: a move-in of someone living
+        outside the district, sent by the division they move to, and a report
+        about a number registered nowhere (kept until the person is
+        registered; a change of registration only from a division at one of
+        its ends). Anything else is answered as an unknown person: nothing of
+        another division is revealed (that a number is registered somewhere in
+        the district is no secret: registering it again says so).
+        """
+        refused = LineOutcome("rejected", field="id_number", reason="no such person in your division", problem="not_found", record_type=r.type, reference=r.reference)
+        if person is None:
+            if isinstance(r, HukouRecord) and not any(divisions.covers(self.scope, d) for d in (r.from_division, r.to_division)):
+                return refused
             return None
-        if isinstance(r, HukouRecord):
-            if not any(d and d.startswith(self.scope) for d in (r.from_division, r.to_division)):
-                return LineOutcome("rejected", field="to_division", reason="neither end of the change lies in your division", problem="forbidden", record_type=r.type, reference=r.reference)
-        elif person is not None and not person.hukou_division.startswith(self.scope):
-            return LineOutcome("rejected", field="id_number", reason="no such person in your division", problem="not_found", record_type=r.type, reference=r.reference)
-        return None
+        if divisions.covers(self.scope, person.hukou_division):
+            return None
+        moving_in = isinstance(r, HukouRecord) and r.kind == "move_in" and not person.in_district
+        return None if moving_in and divisions.covers(self.scope, r.to_division) else refused
 
     def _park(self, w: _Writes, it: Item, r: Record, person: Any, m: matching.Match, code: str) -> LineOutcome:
         """Keep the report in the review queue (or leave it there with the new reason)."""
@@ -285,7 +309,7 @@ class Intake:
             review_id = uuid.uuid4()
             w.reviews.append({
                 "id": review_id, "kind": r.type, "source": r.source, "reference": r.reference, "channel": self.channel,
-                "id_number": r.id_number, "name": r.name, "payload": payload_of(r), "reason_code": code,
+                "id_number": r.id_number, "name": r.name, "payload": {**payload_of(r), REPORTED_BY: self.scope or divisions.DISTRICT}, "reason_code": code,
                 "reason": m.reason[:300], "confidence": m.confidence, "candidate_person_id": person.id if person else None,
                 "status": "open", "hukou_division": division,
             })  # fmt: skip

@@ -1,7 +1,9 @@
 """The review queue (待核对): reports not applied automatically, matched, rejected or left waiting by staff.
 
 A report about a person the registry does not know yet waits here and is
-applied when that person is registered (`apply_waiting_for`).
+applied when that person is registered (`apply_waiting_for`), if the
+division that sent it covers the one the person is registered in; else it
+stays for a registrar of that division (reason `out_of_division`).
 """
 
 from __future__ import annotations
@@ -82,7 +84,13 @@ async def resolve(session: AsyncSession, review_id: uuid.UUID, *, action: str, p
 
 
 async def apply_waiting_for(session: AsyncSession, person: Person) -> list[LineOutcome]:
-    """Reports that arrived before the person was registered take effect now, in arrival order."""
+    """Reports that arrived before the person was registered take effect now, in arrival order.
+
+    District-wide: a report about a number registered nowhere is kept at the
+    district's level (or at the end of a move it names), whoever registers the
+    person now. The intake applies it only if its sender covers the person's
+    division; the rest wait for a registrar there.
+    """
     with unscoped(session):
         waiting = (await session.execute(
             select(ReviewItem).where(ReviewItem.id_number == person.id_number, ReviewItem.reason_code == "unknown_person", ReviewItem.status.in_(OPEN))
