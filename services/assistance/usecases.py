@@ -13,8 +13,9 @@ from services.assistance.domain import cases as rules
 from services.assistance.models import Case
 from shared import event_types as ev
 from shared import people
+from shared.db import guard
 from shared.events import publish
-from shared.problems import Forbidden, Invalid
+from shared.problems import Invalid
 from shared.settings import Settings
 
 
@@ -37,11 +38,10 @@ async def emit(session: AsyncSession, model: type[ev.CaseEvent], case: Case, rea
 
 
 async def enrol(
-    session: AsyncSession, settings: Settings, *, id_number: str, program: str, monthly_amount: Decimal, scope: str
+    session: AsyncSession, settings: Settings, *, id_number: str, program: str, monthly_amount: Decimal
 ) -> Case:
     person = await people.resolve(session, settings, id_number)
-    if not person.hukou_division.startswith(scope):
-        raise Forbidden("the person's household registration is outside your division", field="id_number")
+    guard(session, person.hukou_division, field="id_number", detail=people.UNKNOWN)  # elsewhere answers as unknown
     why_not = rules.can_enrol(person.status)
     if why_not:
         raise Invalid(why_not, field="id_number")

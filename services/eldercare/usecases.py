@@ -12,8 +12,9 @@ from services.eldercare.domain import allowance as rules
 from services.eldercare.models import Allowance, AllowanceBracket
 from shared import event_types as ev
 from shared import people
+from shared.db import guard
 from shared.events import publish
-from shared.problems import Conflict, Forbidden, Invalid
+from shared.problems import Conflict, Invalid
 from shared.settings import Settings
 
 
@@ -39,10 +40,9 @@ async def brackets(session: AsyncSession) -> list[rules.Bracket]:
     return [rules.Bracket(r.effective_from, r.min_age, r.max_age, r.monthly_amount) for r in rows]
 
 
-async def enrol(session: AsyncSession, settings: Settings, *, id_number: str, scope: str, on: date | None = None) -> Allowance:
+async def enrol(session: AsyncSession, settings: Settings, *, id_number: str, on: date | None = None) -> Allowance:
     person = await people.resolve(session, settings, id_number)
-    if not person.hukou_division.startswith(scope):
-        raise Forbidden("the person's household registration is outside your division", field="id_number")
+    guard(session, person.hukou_division, field="id_number", detail=people.UNKNOWN)  # elsewhere answers as unknown
     on = on or date.today()
     assert person.birth_date is not None
     ent = rules.entitlement(person.birth_date, on, await brackets(session), in_district=person.in_district, alive=person.status != "deceased")
