@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # An escape in JSON text that decodes to NUL or to half of a surrogate pair.
@@ -55,6 +54,12 @@ def bad_json_fields(value: Any, path: tuple[str, ...] = ()) -> Iterator[str]:
             yield from bad_json_fields(item, (*path, str(i)))
 
 
+def _template_regex(template: str) -> re.Pattern[str]:
+    """`/v1/persons/{person_id}` -> a pattern whose groups are the path parameters."""
+    parts = re.split(r"\{(\w+)\}", template)
+    return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>[^/]+)" for i, p in enumerate(parts)))
+
+
 def _is_json(scope: Scope) -> bool:
     """As FastAPI decides: no content type, application/json or application/*+json."""
     content_type = next((v for k, v in scope.get("headers", ()) if k == b"content-type"), b"").decode("latin-1")
@@ -84,14 +89,18 @@ class RefuseUnstorableText:
             return
         await self.app(scope, receive, send)
 
-    def _path_fields(self, scope: Scope) -> list[str]:
-        if not unstorable(scope.get("path", "")):
+    @staticmethod
+    def _path_fields(scope: Scope) -> list[str]:
+        path = scope.get("path", "")
+        if not unstorable(path):
             return []
-        # Name the path parameter, when a route matches; else the path itself.
-        for route in scope["app"].router.routes if "app" in scope else ():
-            match, child = route.matches(scope)
-            if match is not Match.NONE:
-                names = [name for name, v in child.get("path_params", {}).items() if isinstance(v, str) and unstorable(v)]
+        # Name the path parameter from the documented route templates; else the path itself.
+        app = scope.get("app")
+        templates = app.openapi().get("paths", {}) if hasattr(app, "openapi") else {}
+        for template in templates:
+            match = _template_regex(template).fullmatch(path)
+            if match:
+                names = [name for name, value in match.groupdict().items() if unstorable(value)]
                 if names:
                     return names
         return ["path"]
