@@ -19,10 +19,16 @@ from typing import Any
 
 import pytest
 
-from shared import logs
+from shared import identity, logs
 from tests.support import Stack, eventually, new_id_number, partner_death, produce
 
-UNMASKED = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+# Every 18-character window of digits, wherever it sits (glued to letters, inside a longer run):
+# a window that is a valid identity number (birth date and check character right) must never appear.
+WINDOWS = re.compile(r"(?=(\d{17}[\dXx]))")
+
+
+def unmasked_numbers(text: str) -> list[str]:
+    return [w for w in WINDOWS.findall(text) if identity.is_valid(w)]
 
 
 @pytest.fixture
@@ -63,6 +69,7 @@ async def test_death_flow_logs_carry_context_and_never_an_unmasked_identity_numb
         broken = partner_death(id_number, "not-a-date", "public_security")
         await produce(bootstrap, "partner.deaths.v1", broken, key="ps-1")
         logging.getLogger("some.library").warning("lookup failed for %s (%s)", id_number, wrong_check)
+        logging.getLogger("some.library").warning("file ID%s.pdf, key person_%s", id_number, id_number)
 
         async def suspended() -> bool:
             cases = (await assistance.get("/v1/cases", params={"id_number": id_number})).json()["items"]
@@ -71,7 +78,7 @@ async def test_death_flow_logs_carry_context_and_never_an_unmasked_identity_numb
         await eventually(suspended, timeout=15)
 
         async def dead_lettered() -> bool:
-            return '"event dead-lettered"' in captured.getvalue()
+            return any(line["event"] == "event dead-lettered" and line["service"] == "registry" for line in _lines(captured))
 
         await eventually(dead_lettered, timeout=15)
         # Read back with the pii:read scope: the caller sees the number, the logs must not.
@@ -86,7 +93,7 @@ async def test_death_flow_logs_carry_context_and_never_an_unmasked_identity_numb
 
     text = captured.getvalue()
     assert id_number not in text and wrong_check not in text
-    assert not UNMASKED.findall(text), UNMASKED.findall(text)
+    assert not unmasked_numbers(text), unmasked_numbers(text)
     masked = id_number[:6] + "*" * 8 + id_number[14:]
     assert masked in text, "the lines that named the person show the masked form"
 
@@ -99,5 +106,6 @@ async def test_death_flow_logs_carry_context_and_never_an_unmasked_identity_numb
         assert line["request_id"] and re.fullmatch(r"[0-9a-f]{32}", line["trace_id"]), line
     first = next(line for line in requests if line["request_id"] == "req-log-test-1")
     assert first["service"] == "registry" and first["trace_id"] == trace_id and first["status"] == 201
-    dead = next(line for line in lines if line["event"] == "event dead-lettered")
-    assert dead["service"] == "registry" and dead["trace_id"], "consumer lines name the service and the event's trace"
+    # Other services' consumers may dead-letter leftovers of other tests on the shared topics: look at the registry's.
+    dead = [line for line in lines if line["event"] == "event dead-lettered" and line["service"] == "registry"]
+    assert dead and all(line["trace_id"] for line in dead), "consumer lines name the service and the event's trace"
