@@ -295,13 +295,20 @@ class ConsumerRunner:
     def _waited(self, where: str) -> None:
         waited = self.waiting.pop(where, None)
         if waited is not None:
-            log.info("dependency back; resuming", consumer=self.spec.name, where=where, waited_seconds=round(time.time() - waited.since, 1))
+            log.info(
+                "dependency back; resuming",
+                consumer=self.spec.name,
+                where=where,
+                waited_seconds=round(time.time() - waited.since, 1),
+            )
             self._report_waiting()
 
     def _report_waiting(self) -> None:
         on = {w.dependency for w in self.waiting.values()}
         for dependency in DEPENDENCIES:
-            metrics.CONSUMER_WAITING.labels(self.settings.service, self.spec.name, dependency).set(1 if dependency in on else 0)
+            metrics.CONSUMER_WAITING.labels(self.settings.service, self.spec.name, dependency).set(
+                1 if dependency in on else 0
+            )
 
     # -- one step: a readable prefix in one transaction ------------------------------
 
@@ -338,7 +345,9 @@ class ConsumerRunner:
             except Exception as exc:
                 if is_transient(exc):
                     raise
-                log.warning("batch failed; applying its events one by one", consumer=self.spec.name, error=mask_text(str(exc)))
+                log.warning(
+                    "batch failed; applying its events one by one", consumer=self.spec.name, error=mask_text(str(exc))
+                )
         # Optimistically without savepoints (two round trips fewer per event); if an
         # event fails, the whole chunk rolls back and is applied again with them.
         try:
@@ -351,7 +360,10 @@ class ConsumerRunner:
         assert self.spec.batch_handler is not None
         unique = first_copies(readable)
         batch_span = tracing.batch_span(
-            self.tracer, topic=readable[0][0].topic, group=self.group_id, headers=[dict(m.headers or []) for m, _ in unique]
+            self.tracer,
+            topic=readable[0][0].topic,
+            group=self.group_id,
+            headers=[dict(m.headers or []) for m, _ in unique],
         )
         async with batch_span, self.sessionmaker() as session, session.begin():
             fresh_ids = await self._record_processed(session, unique)
@@ -375,7 +387,9 @@ class ConsumerRunner:
         """Insert the events' ids into processed_events; return those that were not there yet."""
         inserted = await session.execute(
             pg_insert(processed_events)
-            .values([{"consumer": self.spec.name, "event_id": e.id, "topic": m.topic, "type": e.type} for m, e in events])
+            .values(
+                [{"consumer": self.spec.name, "event_id": e.id, "topic": m.topic, "type": e.type} for m, e in events]
+            )
             .on_conflict_do_nothing()
             .returning(processed_events.c.event_id)
         )
@@ -405,7 +419,9 @@ class ConsumerRunner:
                     with self._span(message, event):
                         if savepoints:
                             async with session.begin_nested():
-                                results.append((message.topic, await self._effect(session, handler, event, message.topic)))
+                                results.append(
+                                    (message.topic, await self._effect(session, handler, event, message.topic))
+                                )
                         else:
                             results.append((message.topic, await self._effect(session, handler, event, message.topic)))
                 except asyncio.CancelledError:
@@ -448,8 +464,12 @@ class ConsumerRunner:
                     self._count(message.topic, "failed")
                     final = isinstance(exc, Reject | InvalidPayload) or attempts >= self.settings.consumer_max_retries
                     log.warning(
-                        "event failed", consumer=self.spec.name, event_id=event.id, type=event.type,
-                        attempt=attempts, error=mask_text(str(exc)),
+                        "event failed",
+                        consumer=self.spec.name,
+                        event_id=event.id,
+                        type=event.type,
+                        attempt=attempts,
+                        error=mask_text(str(exc)),
                     )
                     if final:
                         tracing.mark_error(span, exc)
@@ -530,8 +550,13 @@ class ConsumerRunner:
         await producer.send_and_wait(dlq(message.topic), message.value, key=message.key, headers=headers)
         self._count(message.topic, "dead_lettered")
         log.error(
-            "event dead-lettered", consumer=self.spec.name, topic=message.topic, offset=message.offset,
-            kind=kind, attempts=attempts, error=mask_text(error)[:500],
+            "event dead-lettered",
+            consumer=self.spec.name,
+            topic=message.topic,
+            offset=message.offset,
+            kind=kind,
+            attempts=attempts,
+            error=mask_text(error)[:500],
         )
 
     async def _dlq_producer(self) -> AIOKafkaProducer:

@@ -1,4 +1,4 @@
-"""/healthz (liveness), /readyz (database and migrations; broker, backlog, lag and waiting consumers reported), /metrics."""
+"""/healthz (liveness), /readyz (database, migrations; broker, backlog, lag, waiting consumers reported), /metrics."""
 
 from __future__ import annotations
 

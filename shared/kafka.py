@@ -63,7 +63,7 @@ async def create_topics(bootstrap: str, partitions: int = 3, replication: int = 
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [NewTopic(t, num_partitions=_partitions(t, partitions), replication_factor=replication) for t in missing]
+                    [NewTopic(t, _partitions(t, partitions), replication) for t in missing]
                 )
         return missing
     finally:

@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
+
+from shared.dlq import read_topic
 
 
 async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord]:
     """Every message on `topic` now, all partitions, in offset order per partition."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, client_id=f"t-{uuid.uuid4().hex[:6]}")
-    await consumer.start()
-    try:
-        partitions = consumer.partitions_for_topic(topic)
-        if partitions is None:
-            await consumer.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not tps:
-            return []
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        got: list[ConsumerRecord] = []
-        while not await _at(consumer, ends):
-            for records in (await consumer.getmany(*tps, timeout_ms=500)).values():
-                got.extend(records)
-        return got
-    finally:
-        await consumer.stop()
+    return await read_topic(bootstrap, topic)
 
 
 async def dead_letters(
@@ -56,9 +37,7 @@ async def dead_letters(
 
 def _matches(record: ConsumerRecord, wanted: str, by: str) -> bool:
     if by == "event_id":
-        return dict(record.headers).get("dlq-event-id") == wanted.encode() or f'"id": "{wanted}"'.encode() in (record.value or b"")
+        return dict(record.headers).get("dlq-event-id") == wanted.encode() or f'"id": "{wanted}"'.encode() in (
+            record.value or b""
+        )
     return wanted.encode() in (record.value or b"")
-
-
-async def _at(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
-    return all([await consumer.position(tp) >= end for tp, end in ends.items()])

@@ -29,14 +29,25 @@ MILESTONE = "registry.person.milestone"  # a catalogue type on TOPIC; its `age` 
 
 async def _effect(session, n: int) -> None:  # noqa: ANN001
     """A row per applied event: what the test counts (the database rolls back with the event)."""
-    await session.execute(people.insert().values(person_id=uuid.uuid4(), id_number=f"{n:018d}", name=str(n), hukou_division="340207"))
+    await session.execute(
+        people.insert().values(person_id=uuid.uuid4(), id_number=f"{n:018d}", name=str(n), hukou_division="340207")
+    )
 
 
 def _event(n: int, event_id: str | None = None) -> dict:
     return {
-        "specversion": "1.0", "id": event_id or str(uuid.uuid4()), "source": "/tests", "type": MILESTONE,
-        "data": {"person_id": str(uuid.uuid4()), "id_number": "340207194005011238", "hukou_division": "340207",
-                 "birth_date": "1940-05-01", "age": n, "as_of": date.today().isoformat()},
+        "specversion": "1.0",
+        "id": event_id or str(uuid.uuid4()),
+        "source": "/tests",
+        "type": MILESTONE,
+        "data": {
+            "person_id": str(uuid.uuid4()),
+            "id_number": "340207194005011238",
+            "hukou_division": "340207",
+            "birth_date": "1940-05-01",
+            "age": n,
+            "as_of": date.today().isoformat(),
+        },
     }
 
 
@@ -149,14 +160,21 @@ async def test_two_copies_of_one_event_in_a_chunk_apply_once_on_both_paths(infra
     try:
         for spec, offset_base in ((single, 0), (bulk, 100)):
             runner = ConsumerRunner(infra.settings("assistance", database_url=url), make_sessionmaker(engine), spec)
-            shifted = [ConsumerRecord(m.topic, 0, m.offset + offset_base, 0, 0, m.key, m.value, None, 1, len(m.value), []) for m in messages]
+            shifted = [
+                ConsumerRecord(m.topic, 0, m.offset + offset_base, 0, 0, m.key, m.value, None, 1, len(m.value), [])
+                for m in messages
+            ]
             assert await runner.handle_batch(shifted) == offset_base + 6
         assert sorted(bulk_seen) == [0, 1, 2, 3]
         async with engine.connect() as conn:
             names = (await conn.execute(select(people.c.name))).scalars().all()
-            per_consumer = dict((await conn.execute(
-                select(processed_events.c.consumer, func.count()).group_by(processed_events.c.consumer)
-            )).all())
+            per_consumer = dict(
+                (
+                    await conn.execute(
+                        select(processed_events.c.consumer, func.count()).group_by(processed_events.c.consumer)
+                    )
+                ).all()
+            )
         assert sorted(names, key=int) == ["0", "1", "2", "3", "1000", "1001", "1002", "1003"]
         assert per_consumer == {"runner-copies-single": 4, "runner-copies-bulk": 4}
     finally:
@@ -164,7 +182,10 @@ async def test_two_copies_of_one_event_in_a_chunk_apply_once_on_both_paths(infra
 
 
 async def test_a_dead_letter_send_waits_for_the_broker_and_loses_nothing(infra: Infra) -> None:
-    """The broker does not answer when a message must be dead-lettered: the partition waits, says so, then sends it once."""
+    """The broker does not answer when a message must be dead-lettered.
+
+    The partition waits, says so, then sends it once.
+    """
     url = infra.database(f"runner_{uuid.uuid4().hex[:6]}", "assistance")
     engine = make_engine(url)
     spec = Consumer(name="runner-dlq-wait", topics=[TOPIC])
@@ -175,7 +196,9 @@ async def test_a_dead_letter_send_waits_for_the_broker_and_loses_nothing(infra: 
         applied.append(_n(event))
 
     nowhere = "127.0.0.1:9"  # nothing listens on the discard port
-    runner = ConsumerRunner(infra.settings("assistance", database_url=url, kafka_bootstrap_servers=nowhere), make_sessionmaker(engine), spec)
+    runner = ConsumerRunner(
+        infra.settings("assistance", database_url=url, kafka_bootstrap_servers=nowhere), make_sessionmaker(engine), spec
+    )
     marker = uuid.uuid4().hex
     broken = {"specversion": "1.0", "source": "/tests", "type": MILESTONE, "data": {"marker": marker}}  # no id
     gauge = metrics.CONSUMER_WAITING.labels("assistance", spec.name, "broker")
