@@ -254,8 +254,14 @@ class ServiceOrderOut(BaseModel):
     delivery_note: str | None
     cancelled_on: date | None
     cancel_reason: str | None
-    budget: Money
-    committed_in_month: Money
+    budget: Money | None = Field(default=None, description="the month's budget (on placing an order)")
+    committed_in_month: Money | None = Field(default=None, description="what the elder's orders of the month hold, this one included")
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 class SettlementIn(BaseModel):
