@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from services import MODULES, SERVICES
@@ -36,7 +37,12 @@ class BenchStack:
         env = dict(os.environ)
         for s in SERVICES:
             env[f"{s.upper()}_DATABASE_URL"] = self.pg.url(s)
-        env |= {"KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap, "JWT_SECRET": SECRET, "LOG_LEVEL": "WARNING", "MINZHENG_HOME": str(self.tmp)}
+        env |= {
+            "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap,
+            "JWT_SECRET": SECRET,
+            "LOG_LEVEL": "WARNING",
+            "MINZHENG_HOME": str(self.tmp),
+        }
         return env
 
     def start_services(self, only: tuple[str, ...] = SERVICES) -> None:
@@ -47,7 +53,15 @@ class BenchStack:
         for s in only:
             e = {**env, f"{s.upper()}_PORT": str(self.ports[s])}
             log = open(self.tmp / f"{s}.log", "ab")  # noqa: SIM115
-            self.procs.append(subprocess.Popen([sys.executable, "-m", "services.cli", "serve", s], env=e, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "services.cli", "serve", s],
+                    env=e,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=ROOT,
+                )
+            )
         deadline = time.monotonic() + 60
         for s in only:
             while True:
@@ -72,17 +86,35 @@ class BenchStack:
         self.pg.stop()
 
 
-async def start_stack(partitions: int = 3) -> BenchStack:
+async def start_stack(partitions: int = 3, *, commit_timestamps: bool = False) -> BenchStack:
+    """A private PostgreSQL and broker on free ports, migrated, with the contract's topics.
+
+    `commit_timestamps` turns on PostgreSQL's `track_commit_timestamp`, so a
+    benchmark can read when the transaction that wrote a row committed
+    (`pg_xact_commit_timestamp(xmin)`) instead of trusting `now()`, which is
+    the transaction's start and is shared by every row of a chunk.
+    """
     tmp = Path(tempfile.mkdtemp(prefix="minzheng-bench-"))
     pg = devstack.Postgres(tmp / "pgdata", port=devstack.free_port())
     broker = devstack.Broker(devstack.free_port(), log_path=tmp / "broker.log")
     pg.start()
+    if commit_timestamps:
+        conn = await asyncpg.connect(dsn(pg, "postgres"))
+        await conn.execute("ALTER SYSTEM SET track_commit_timestamp = on")
+        await conn.close()
+        pg.stop()
+        pg.start()
     broker.start()
     pg.create_databases(SERVICES)
     for s in SERVICES:
         await asyncio.to_thread(migrations.upgrade, MODULES[s].migrations, pg.url(s))
     await create_topics(broker.bootstrap, partitions=partitions)
     return BenchStack(tmp, pg, broker)
+
+
+def dsn(pg: devstack.Postgres, database: str) -> str:
+    """A plain asyncpg DSN for one database of the bench's server."""
+    return pg.url(database).replace("postgresql+asyncpg", "postgresql")
 
 
 def pct(values: list[float], p: float) -> float:

@@ -1,17 +1,34 @@
-"""Benchmark: N partner death reports through the whole flow.
+"""Benchmark: partner death reports through the whole flow, each effect timed at its commit.
 
-Measures, in one run on a private stack (embedded PostgreSQL, the tansu
-broker, the four services as separate processes):
-- events per second for each consumer (registry's partner feed; assistance,
-  eldercare and monitoring on registry.events.v1 and the others' topics),
-- latency from publishing a death on partner.deaths.v1 to monitoring's record
-  of that person being marked deceased (p50, p99, max),
-- the raw broker produce and consume rate for messages of the same size;
-- then, with the queues drained, the same latency for deaths reported one at
-  a time (`--trickle`, default 50, 100 ms apart): what one report costs when
-  nothing waits ahead of it.
+One private stack per run (embedded PostgreSQL, the tansu broker, the four
+services as separate processes, 3 partitions per topic). Every person has a
+dibao case, an old-age allowance and a monitoring record; a death has four
+effects: the case suspended (assistance), the allowance stopped (eldercare),
+the record marked deceased and one beneficiary_died alert (monitoring).
 
-Run:  .venv/bin/python bench/death_flow.py [--n 10000]
+Modes:
+- burst (`--n N`, default 10,000): N deaths published at once on
+  partner.deaths.v1; the time from the first publish to the last effect;
+- steady (`--rate R --seconds S`): R deaths a second for S seconds;
+  publish → last effect of each death, p50/p99;
+- then, with the queues empty, `--trickle T` deaths one at a time, each sent
+  when the previous one's effects are all in: publish → last effect, p50/p99.
+
+An effect's time is the commit of the transaction that last wrote its row
+(PostgreSQL's `track_commit_timestamp`, read as `pg_xact_commit_timestamp(xmin)`),
+not `updated_at`, which is `now()`: the start of the transaction, shared by a
+whole chunk and moved by later events.
+
+Each consumer's events/s (its processed_events rows over the span between its
+first and last commit) is printed beside the raw limit measured in the same
+run, before the services start: N messages of the same size produced to a
+3-partition topic while a consumer in a group reads them, inserts each event
+id into a processed-events table in one transaction per fetched batch and
+commits its offsets. Its clock runs from the first produce to the last offset
+commit, so nothing is counted from a client-side prefetch. No consumer can beat it.
+
+Run:  .venv/bin/python bench/death_flow.py [--n 10000] [--trickle 50]
+      .venv/bin/python bench/death_flow.py --rate 1000 --seconds 30
 Setup (persons, cases, allowances, monitoring records) is bulk-loaded and not timed.
 """
 
@@ -23,198 +40,343 @@ import json
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BenchStack, pct, start_stack  # noqa: E402
+from bench.common import BenchStack, dsn, pct, start_stack  # noqa: E402
 from shared import identity  # noqa: E402
+
+TOWNS = ["340207001", "340207002", "340207003", "340207101"]
+# Where each effect lands: (database, table, the row's state once the effect is applied).
+EFFECTS = {
+    "case suspended": ("assistance", "cases", "status = 'suspended'"),
+    "allowance stopped": ("eldercare", "allowances", "status = 'stopped'"),
+    "record deceased": ("monitoring", "records", "status = 'deceased'"),
+    "alert raised": ("monitoring", "alerts", "kind = 'beneficiary_died'"),
+}
+MONITORING_EVENTS_PER_DEATH = 3  # person died, case suspended, allowance stopped
 
 
 def numbers(n: int) -> list[str]:
-    out, i = [], 0
     start = date(1925, 1, 1)
-    while len(out) < n:
-        born = start + timedelta(days=i // 1000)
-        out.append(identity.make("340207", born, i % 1000))
-        i += 1
-    return out
+    return [identity.make("340207", start + timedelta(days=i // 1000), i % 1000) for i in range(n)]
 
 
-async def seed(stack: BenchStack, ids: list[str]) -> list[uuid.UUID]:
-    person_ids = [uuid.uuid4() for _ in ids]
-    dsn = lambda db: stack.pg.url(db, driver="asyncpg").replace("postgresql+asyncpg", "postgresql")  # noqa: E731
-    towns = ["340207001", "340207002", "340207003", "340207101"]
-    reg = await asyncpg.connect(dsn("registry"))
-    await reg.copy_records_to_table(
-        "persons",
-        columns=["id", "id_number", "name", "sex", "birth_date", "registered_division", "hukou_division", "in_district", "status"],
-        records=[
-            (pid, n, "测试", identity.parse(n).sex, identity.parse(n).birth_date, towns[i % 4], towns[i % 4], True, "alive")
-            for i, (pid, n) in enumerate(zip(person_ids, ids, strict=True))
-        ],
-    )
-    await reg.close()
-    asg = await asyncpg.connect(dsn("assistance"))
-    await asg.copy_records_to_table(
-        "cases",
-        columns=["id", "person_id", "id_number", "program", "monthly_amount", "status", "started_on", "hukou_division"],
-        records=[(uuid.uuid4(), pid, n, "dibao", 780, "active", date(2025, 1, 1), towns[i % 4]) for i, (pid, n) in enumerate(zip(person_ids, ids, strict=True))],
-    )
-    await asg.close()
-    eld = await asyncpg.connect(dsn("eldercare"))
-    await eld.copy_records_to_table(
-        "allowances",
-        columns=["id", "person_id", "id_number", "status", "monthly_amount", "explanation", "started_on", "hukou_division"],
-        records=[(uuid.uuid4(), pid, n, "active", 30, "seeded", date(2025, 1, 1), towns[i % 4]) for i, (pid, n) in enumerate(zip(person_ids, ids, strict=True))],
-    )
-    await eld.close()
-    mon = await asyncpg.connect(dsn("monitoring"))
-    await mon.copy_records_to_table(
-        "records",
-        columns=["id", "person_id", "id_number", "hukou_division", "status", "categories", "programs"],
-        records=[
-            (uuid.uuid4(), pid, n, towns[i % 4], "active", '["dibao", "elder"]', '{"dibao": "active", "old_age_allowance": "active"}')
-            for i, (pid, n) in enumerate(zip(person_ids, ids, strict=True))
-        ],
-    )
-    await mon.close()
+async def seed(stack: BenchStack, ids: list[str]) -> dict[str, uuid.UUID]:
+    """Persons in the registry, each with a case, an allowance and a monitoring record (COPY, not timed)."""
+    person_ids = {n: uuid.uuid4() for n in ids}
+    rows = [(pid, n, TOWNS[i % 4]) for i, (n, pid) in enumerate(person_ids.items())]
+    tables = {
+        "registry": ("persons", ["id", "id_number", "name", "sex", "birth_date", "registered_division",
+                                 "hukou_division", "in_district", "status"],
+                     [(p, n, "测试", identity.parse(n).sex, identity.parse(n).birth_date, t, t, True, "alive")
+                      for p, n, t in rows]),
+        "assistance": ("cases", ["id", "person_id", "id_number", "program", "monthly_amount", "status",
+                                 "started_on", "hukou_division"],
+                       [(uuid.uuid4(), p, n, "dibao", 780, "active", date(2025, 1, 1), t) for p, n, t in rows]),
+        "eldercare": ("allowances", ["id", "person_id", "id_number", "status", "monthly_amount", "explanation",
+                                     "started_on", "hukou_division"],
+                      [(uuid.uuid4(), p, n, "active", 30, "seeded", date(2025, 1, 1), t) for p, n, t in rows]),
+        "monitoring": ("records", ["id", "person_id", "id_number", "hukou_division", "status", "categories",
+                                   "programs"],
+                       [(uuid.uuid4(), p, n, t, "active", '["dibao", "elder"]',
+                         '{"dibao": "active", "old_age_allowance": "active"}') for p, n, t in rows]),
+    }  # fmt: skip
+    for db, (table, columns, records) in tables.items():
+        conn = await asyncpg.connect(dsn(stack.pg, db))
+        await conn.copy_records_to_table(table, columns=columns, records=records)
+        await conn.close()
     return person_ids
 
 
 def death_event(id_number: str, i: int) -> bytes:
+    died = (date.today() - timedelta(days=1)).isoformat()
     return json.dumps({
-        "specversion": "1.0", "id": str(uuid.uuid4()), "source": "/partners/hospital", "type": "partner.death.reported",
-        "time": datetime.now(UTC).isoformat(), "datacontenttype": "application/json",
-        "data": {"id_number": id_number, "date_of_death": (date.today() - timedelta(days=1)).isoformat(), "source": "hospital", "reference": f"BENCH-{i:08d}"},
-    }).encode()
+        "specversion": "1.0", "id": str(uuid.uuid4()), "source": "/partners/hospital",
+        "type": "partner.death.reported", "time": datetime.now(UTC).isoformat(), "datacontenttype": "application/json",
+        "data": {"id_number": id_number, "date_of_death": died, "source": "hospital", "reference": f"BENCH-{i:08d}"},
+    }).encode()  # fmt: skip
 
 
-async def raw_broker_rate(bootstrap: str, n: int, size: int) -> tuple[float, float]:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+# -- the raw limit -------------------------------------------------------------------
 
+
+@dataclass
+class RawLimit:
+    produce_per_s: float
+    consume_per_s: float  # produce → consume in a group → ids inserted in batch transactions → offsets committed
+
+
+async def raw_limit(stack: BenchStack, messages: list[bytes]) -> RawLimit:
+    """What no consumer can beat, measured on this machine now (see the module's docstring)."""
+    bootstrap = stack.broker.bootstrap
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     await admin.create_topics([NewTopic("bench.raw", 3, 1)])
     await admin.close()
+    stack.pg.create_databases(["bench"])
+    db = await asyncpg.connect(dsn(stack.pg, "bench"))
+    await db.execute(
+        "CREATE TABLE processed_events (consumer text, event_id text, topic text NOT NULL, type text NOT NULL,"
+        " processed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer, event_id))"
+    )
+    consumer = AIOKafkaConsumer(
+        "bench.raw", bootstrap_servers=bootstrap, group_id="bench-raw", auto_offset_reset="earliest",
+        enable_auto_commit=False, fetch_max_wait_ms=50, max_poll_records=500,
+    )  # fmt: skip
+    await consumer.start()
+    while not consumer.assignment():  # join the group on the empty topic: the join is not timed
+        await consumer.getmany(timeout_ms=100)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
     await producer.start()
-    payload = b"x" * size
-    t = time.perf_counter()
-    futures = [await producer.send("bench.raw", payload, key=str(i).encode()) for i in range(n)]
-    await asyncio.gather(*futures)
-    produce_rate = n / (time.perf_counter() - t)
-    await producer.stop()
-    consumer = AIOKafkaConsumer("bench.raw", bootstrap_servers=bootstrap, group_id="bench-raw", auto_offset_reset="earliest", enable_auto_commit=False)
-    await consumer.start()
+
+    async def produce() -> float:
+        started = time.perf_counter()
+        futures = [await producer.send("bench.raw", m, key=str(i % 1000).encode()) for i, m in enumerate(messages)]
+        await asyncio.gather(*futures)
+        return time.perf_counter() - started
+
+    t0 = time.perf_counter()
+    producing = asyncio.create_task(produce())
     got = 0
-    first = await consumer.getmany(timeout_ms=10_000, max_records=500)  # the group join is not counted
-    got += sum(len(m) for m in first.values())
-    t = time.perf_counter()
-    while got < n:
-        batch = await consumer.getmany(timeout_ms=2000, max_records=500)
-        got += sum(len(m) for m in batch.values())
-    consume_rate = (n - sum(len(m) for m in first.values())) / (time.perf_counter() - t)
+    while got < len(messages):
+        batch = await consumer.getmany(timeout_ms=1000, max_records=500)
+        ids = [json.loads(m.value)["id"] for msgs in batch.values() for m in msgs]
+        if not ids:
+            continue
+        async with db.transaction():
+            await db.execute(
+                "INSERT INTO processed_events (consumer, event_id, topic, type)"
+                " SELECT 'raw', unnest($1::text[]), 'bench.raw', 'partner.death.reported' ON CONFLICT DO NOTHING",
+                ids,
+            )
+        await consumer.commit()
+        got += len(ids)
+    consume_secs = time.perf_counter() - t0
+    produce_secs = await producing
+    await producer.stop()
     await consumer.stop()
-    return produce_rate, consume_rate
+    await db.close()
+    return RawLimit(len(messages) / produce_secs, len(messages) / consume_secs)
+
+
+# -- observing the effects -----------------------------------------------------------
+
+
+class Effects:
+    """Reads the four effects of deaths from the services' databases, with the commit time of each."""
+
+    def __init__(self, conns: dict[str, asyncpg.Connection], bootstrap: str):
+        self.conns = conns
+        self.bootstrap = bootstrap
+
+    @classmethod
+    async def open(cls, stack: BenchStack) -> Effects:
+        conns = {db: await asyncpg.connect(dsn(stack.pg, db)) for db in ("assistance", "eldercare", "monitoring")}
+        return cls(conns, stack.broker.bootstrap)
+
+    async def close(self) -> None:
+        for conn in self.conns.values():
+            await conn.close()
+
+    async def counts(self, person_ids: list[uuid.UUID] | None = None) -> dict[str, int]:
+        """How many persons (all, or those given) show each effect."""
+        out = {}
+        for name, (db, table, where) in EFFECTS.items():
+            if person_ids is None:
+                out[name] = await self.conns[db].fetchval(f"SELECT count(*) FROM {table} WHERE {where}")  # noqa: S608 - constants
+            else:
+                sql = f"SELECT count(*) FROM {table} WHERE {where} AND person_id = ANY($1::uuid[])"  # noqa: S608
+                out[name] = await self.conns[db].fetchval(sql, person_ids)
+        return out
+
+    async def monitoring_processed(self) -> int:
+        return await self.conns["monitoring"].fetchval("SELECT count(*) FROM processed_events")
+
+    async def committed(self, person_ids: list[uuid.UUID]) -> dict[str, dict[uuid.UUID, float]]:
+        """Per effect, per person: when the transaction that last wrote the row committed (epoch seconds)."""
+        out: dict[str, dict[uuid.UUID, float]] = {}
+        for name, (db, table, where) in EFFECTS.items():
+            rows = await self.conns[db].fetch(
+                f"SELECT person_id, extract(epoch FROM pg_xact_commit_timestamp(xmin))::float8 AS at"  # noqa: S608
+                f" FROM {table} WHERE {where} AND person_id = ANY($1::uuid[])",
+                person_ids,
+            )
+            out[name] = {r["person_id"]: r["at"] for r in rows}
+        return out
+
+    async def wait_all(self, person_ids: list[uuid.UUID] | None, n: int, base: int, timeout: float) -> bool:
+        """Until every effect is in for `n` persons and monitoring has taken each death's three events."""
+        deadline = time.time() + timeout
+        settled_at: float | None = None
+        pause = 0.002 if person_ids is not None and len(person_ids) == 1 else 0.25
+        while time.time() < deadline:
+            if all(c >= n for c in (await self.counts(person_ids)).values()):
+                settled_at = settled_at or time.time()
+                processed = await self.monitoring_processed()
+                if processed >= base + MONITORING_EVENTS_PER_DEATH * n or time.time() - settled_at > 2:
+                    return True
+            await asyncio.sleep(pause)
+        return False
 
 
 async def consumer_rates(stack: BenchStack, since: datetime) -> dict[str, tuple[int, float]]:
+    """Per consumer: events processed since `since`, and events/s between its first and last commit."""
     out = {}
     for svc in ("registry", "assistance", "eldercare", "monitoring"):
-        conn = await asyncpg.connect(stack.pg.url(svc).replace("postgresql+asyncpg", "postgresql"))
+        conn = await asyncpg.connect(dsn(stack.pg, svc))
         rows = await conn.fetch(
-            "SELECT consumer, count(*) AS n, extract(epoch FROM max(processed_at) - min(processed_at)) AS secs "
-            "FROM processed_events WHERE processed_at >= $1 GROUP BY consumer", since,
+            "SELECT consumer, count(*) AS n, extract(epoch FROM max(pg_xact_commit_timestamp(xmin))"
+            " - min(pg_xact_commit_timestamp(xmin)))::float8 AS secs"
+            " FROM processed_events WHERE processed_at >= $1 GROUP BY consumer",
+            since,
         )
         await conn.close()
         for r in rows:
-            out[r["consumer"]] = (r["n"], r["n"] / float(r["secs"]) if r["secs"] else float("nan"))
+            out[r["consumer"]] = (r["n"], r["n"] / r["secs"] if r["secs"] else float("nan"))
     return out
 
 
-async def main(n: int, trickle: int) -> None:
-    stack = await start_stack()
-    try:
-        ids = numbers(n + trickle)
-        ids, quiet_ids = ids[:n], ids[n:]
-        print(f"seeding {n} persons with a dibao case, an old-age allowance and a monitoring record…", flush=True)
-        await seed(stack, ids + quiet_ids)
-        stack.start_services()
-        sample = death_event(ids[0], 0)
-        raw_produce, raw_consume = await raw_broker_rate(stack.broker.bootstrap, n, len(sample))
+def latencies(sent_at: dict[uuid.UUID, float], committed: dict[str, dict[uuid.UUID, float]]) -> dict[str, list[float]]:
+    """Milliseconds from publish to each effect's commit, and to the last of a death's effects."""
+    out = {name: [(at - sent_at[p]) * 1000 for p, at in rows.items()] for name, rows in committed.items()}
+    out["last effect"] = [
+        (max(rows[p] for rows in committed.values() if p in rows) - sent_at[p]) * 1000 for p in sent_at
+    ]
+    return out
 
+
+def print_latencies(title: str, lat: dict[str, list[float]]) -> None:
+    print(f"  {title} (ms, p50 / p99 / max):")
+    for name, values in lat.items():
+        if values:
+            p50, p99 = pct(values, 50), pct(values, 99)
+            print(f"    {name:<18} {p50:>8,.0f} {p99:>8,.0f} {max(values):>8,.0f}  ({len(values):,})")
+
+
+# -- the modes -----------------------------------------------------------------------
+
+
+async def publish_burst(
+    producer: AIOKafkaProducer, ids: list[str], person: dict[str, uuid.UUID]
+) -> dict[uuid.UUID, float]:
+    sent_at: dict[uuid.UUID, float] = {}
+    futures = []
+    for i, number in enumerate(ids):
+        sent_at[person[number]] = time.time()
+        futures.append(await producer.send("partner.deaths.v1", death_event(number, i), key=number[-4:].encode()))
+    await asyncio.gather(*futures)
+    return sent_at
+
+
+async def publish_steady(
+    producer: AIOKafkaProducer, ids: list[str], person: dict[str, uuid.UUID], rate: float
+) -> dict[uuid.UUID, float]:
+    """`rate` deaths a second, sent in small slices every 5 ms as they fall due."""
+    sent_at: dict[uuid.UUID, float] = {}
+    futures = []
+    start = time.time()
+    i = 0
+    while i < len(ids):
+        due = min(len(ids), int((time.time() - start) * rate) + 1)
+        while i < due:
+            number = ids[i]
+            sent_at[person[number]] = time.time()
+            futures.append(await producer.send("partner.deaths.v1", death_event(number, i), key=number[-4:].encode()))
+            i += 1
+        await asyncio.sleep(0.005)
+    await asyncio.gather(*futures)
+    return sent_at
+
+
+async def one_at_a_time(effects: Effects, ids: list[str], person: dict[str, uuid.UUID], offset: int) -> list[float]:
+    producer = AIOKafkaProducer(bootstrap_servers=effects.bootstrap, acks="all")
+    await producer.start()
+    out = []
+    try:
+        for i, number in enumerate(ids):
+            pid = person[number]
+            base = await effects.monitoring_processed()
+            sent = time.time()
+            await producer.send_and_wait("partner.deaths.v1", death_event(number, offset + i), key=number[-4:].encode())
+            if await effects.wait_all([pid], 1, base, timeout=30):
+                committed = await effects.committed([pid])
+                out.append((max(rows[pid] for rows in committed.values()) - sent) * 1000)
+    finally:
+        await producer.stop()
+    return out
+
+
+async def main(n: int, rate: float | None, seconds: float, trickle: int) -> None:
+    count = int(rate * seconds) if rate else n
+    stack = await start_stack(commit_timestamps=True)
+    try:
+        all_ids = numbers(count + trickle)
+        ids, quiet_ids = all_ids[:count], all_ids[count:]
+        print(f"seeding {len(all_ids):,} persons with a dibao case, an old-age allowance and a monitoring record…")
+        person = await seed(stack, all_ids)
+        sample = death_event(ids[0], 0)
+        print(f"measuring the raw limit with {count:,} messages of {len(sample)} B…", flush=True)
+        raw = await raw_limit(stack, [death_event(number, i) for i, number in enumerate(ids)])
+        stack.start_services()
+        effects = await Effects.open(stack)
         producer = AIOKafkaProducer(bootstrap_servers=stack.broker.bootstrap, acks="all", linger_ms=2)
         await producer.start()
-        # Let every consumer group settle before the clock starts.
-        await asyncio.sleep(3)
+        await asyncio.sleep(3)  # let every consumer group settle before the clock starts
         since = datetime.now(UTC)
-        sent_at: dict[str, float] = {}
+        base = await effects.monitoring_processed()
         t0 = time.time()
-        futures = []
-        for i, number in enumerate(ids):
-            sent_at[number] = time.time()
-            futures.append(await producer.send("partner.deaths.v1", death_event(number, i), key=number[-4:].encode()))
-        await asyncio.gather(*futures)
+        if rate:
+            print(f"publishing {rate:,.0f} deaths/s for {seconds:,.0f} s…", flush=True)
+            sent_at = await publish_steady(producer, ids, person, rate)
+        else:
+            print(f"publishing {count:,} deaths at once…", flush=True)
+            sent_at = await publish_burst(producer, ids, person)
         publish_secs = time.time() - t0
         await producer.stop()
-
-        mon = await asyncpg.connect(stack.pg.url("monitoring").replace("postgresql+asyncpg", "postgresql"))
-        deadline = time.time() + max(120, n / 20)
-        while time.time() < deadline:
-            done = await mon.fetchval("SELECT count(*) FROM records WHERE status = 'deceased'")
-            if done >= n:
-                break
-            await asyncio.sleep(0.5)
-        rows = await mon.fetch("SELECT id_number, extract(epoch FROM updated_at) AS at FROM records WHERE status = 'deceased'")
-        alerts = await mon.fetchval("SELECT count(*) FROM alerts WHERE kind = 'beneficiary_died'")
-        total_secs = time.time() - t0
-        latencies = [(float(r["at"]) - sent_at[r["id_number"]]) * 1000 for r in rows]
+        complete = await effects.wait_all(None, count, base, timeout=max(120, count / 20))
+        committed = await effects.committed(list(sent_at))
+        last_effect = max((at for rows in committed.values() for at in rows.values()), default=t0)
+        lat = latencies(sent_at, committed)
         rates = await consumer_rates(stack, since)
+        quiet = await one_at_a_time(effects, quiet_ids, person, count) if quiet_ids else []
+        await effects.close()
 
-        # With the queues drained: one report at a time.
-        await asyncio.sleep(5)
-        producer = AIOKafkaProducer(bootstrap_servers=stack.broker.bootstrap, acks="all")
-        await producer.start()
-        for i, number in enumerate(quiet_ids):
-            sent_at[number] = time.time()
-            await producer.send_and_wait("partner.deaths.v1", death_event(number, n + i), key=number[-4:].encode())
-            await asyncio.sleep(0.1)
-        await producer.stop()
-        deadline = time.time() + 30
-        while time.time() < deadline and await mon.fetchval("SELECT count(*) FROM records WHERE status = 'deceased'") < n + len(quiet_ids):
-            await asyncio.sleep(0.2)
-        quiet_rows = await mon.fetch("SELECT id_number, extract(epoch FROM updated_at) AS at FROM records WHERE status = 'deceased' AND id_number = ANY($1::text[])", quiet_ids)
-        quiet = [(float(r["at"]) - sent_at[r["id_number"]]) * 1000 for r in quiet_rows]
-        await mon.close()
-
+        mode = f"steady, {rate:,.0f} deaths/s for {seconds:,.0f} s" if rate else f"burst of {count:,}"
         print()
-        print(f"death flow, N={n} partner death reports (3 partitions per topic, 4 services as processes, 2 cores)")
-        print(f"  published to partner.deaths.v1 in {publish_secs:.2f} s ({n / publish_secs:,.0f}/s)")
-        print(f"  monitoring records marked deceased: {len(rows)}/{n} in {total_secs:.1f} s; beneficiary_died alerts: {alerts}")
-        if latencies:
-            print(f"  publish → monitoring record updated: p50 {pct(latencies, 50):,.0f} ms, p99 {pct(latencies, 99):,.0f} ms, max {max(latencies):,.0f} ms")
-        print("  consumer throughput (events processed / seconds between first and last):")
-        for name, (count, rate) in sorted(rates.items()):
-            print(f"    {name:<32} {count:>7} events  {rate:>8,.0f}/s")
-        print(f"  raw broker, same message size ({len(sample)} B): produce {raw_produce:,.0f}/s, consume {raw_consume:,.0f}/s")
+        print(f"death flow, {mode} (3 partitions per topic, 4 services as processes, 2 cores)")
+        print(f"  published {count:,} to partner.deaths.v1 in {publish_secs:.2f} s ({count / publish_secs:,.0f}/s)")
+        shown = ", ".join(f"{name} {len(rows):,}" for name, rows in committed.items())
+        print(f"  effects ({'all in' if complete else 'NOT ALL IN before the timeout'}): {shown}")
+        secs = last_effect - t0
+        print(f"  first publish → last effect: {secs:.1f} s ({count / secs:,.0f} deaths/s end to end)")
+        print_latencies("publish → effect committed", lat)
+        print("  consumers (events / seconds between first and last commit), beside the raw limit:")
+        print(f"    raw limit: produce {raw.produce_per_s:,.0f}/s; produce → consume → insert ids → commit offsets "
+              f"{raw.consume_per_s:,.0f}/s")  # fmt: skip
+        for name, (events, per_s) in sorted(rates.items()):
+            print(f"    {name:<34} {events:>7,} events {per_s:>8,.0f}/s  {per_s / raw.consume_per_s:>6.1%} of raw")
         if quiet:
-            print(
-                f"  one at a time, queues empty ({len(quiet)}/{len(quiet_ids)} deaths): publish → monitoring record updated "
-                f"p50 {pct(quiet, 50):,.0f} ms, p99 {pct(quiet, 99):,.0f} ms"
-            )
-        print(f"\nreproduce: .venv/bin/python bench/death_flow.py --n {n} --trickle {trickle}")
+            print(f"  one at a time, queues empty ({len(quiet)}/{len(quiet_ids)} deaths): publish → last effect "
+                  f"p50 {pct(quiet, 50):,.0f} ms, p99 {pct(quiet, 99):,.0f} ms, max {max(quiet):,.0f} ms")  # fmt: skip
+        flags = f"--rate {rate:g} --seconds {seconds:g}" if rate else f"--n {n}"
+        print(f"\nreproduce: .venv/bin/python bench/death_flow.py {flags} --trickle {trickle}")
     finally:
         stack.stop()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=10_000, help="death reports to send at once (default 10,000)")
-    parser.add_argument("--trickle", type=int, default=50, help="then deaths sent one at a time, 100 ms apart (default 50)")
+    parser.add_argument("--n", type=int, default=10_000, help="deaths sent at once (default 10,000)")
+    parser.add_argument("--rate", type=float, help="deaths a second, sent steadily (instead of a burst)")
+    parser.add_argument("--seconds", type=float, default=30, help="how long the steady mode sends (default 30)")
+    parser.add_argument("--trickle", type=int, default=50, help="then deaths one at a time, queues empty (default 50)")
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.trickle))
+    asyncio.run(main(args.n, args.rate, args.seconds, args.trickle))
