@@ -5,9 +5,23 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Date, DateTime, MetaData, Numeric, String, UniqueConstraint, func
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import NAMING, DivisionScoped, new_id
@@ -31,6 +45,9 @@ class Case(DivisionScoped, Base):
     started_on: Mapped[date] = mapped_column(Date)
     status_changed_on: Mapped[date | None] = mapped_column(Date)
     status_reason: Mapped[str | None] = mapped_column(String(100))
+    # "migrated" (POST /v1/cases: the amount on file, reassessed at the next review) or "application"
+    origin: Mapped[str] = mapped_column(String(20), default="migrated", server_default="migrated")
+    application_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -66,3 +83,62 @@ class StandardChange(Base):
     changed_by: Mapped[str] = mapped_column(String(200))
     changed_division: Mapped[str] = mapped_column(String(12))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Application(DivisionScoped, Base):
+    """An application (申请) with the household as submitted and its assessment.
+
+    `hukou_division` is the applicant's registration: the town that reviews
+    and confirms it, and whose staff alone see it.
+    """
+
+    __tablename__ = "applications"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    program: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    applicant_person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    applicant_id_number: Mapped[str] = mapped_column(String(18), index=True)
+    household: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    assessment: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    monthly_total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    submitted_on: Mapped[date] = mapped_column(Date)
+    review_due_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    survey_notes: Mapped[str | None] = mapped_column(Text)
+    notice_from: Mapped[date | None] = mapped_column(Date)
+    notice_until: Mapped[date | None] = mapped_column(Date)  # first day after the notice
+    confirmed_on: Mapped[date | None] = mapped_column(Date)
+    paid_from: Mapped[date | None] = mapped_column(Date)
+    rejected_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ApplicationStep(DivisionScoped, Base):
+    """One step of an application's workflow: what, who, when, with the note."""
+
+    __tablename__ = "application_steps"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), index=True)
+    step: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Objection(DivisionScoped, Base):
+    """An objection (异议) raised during the public notice, and how it was settled."""
+
+    __tablename__ = "objections"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), index=True)
+    content: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    outcome: Mapped[str | None] = mapped_column(String(20))  # "dismissed" or "upheld"
+    settlement: Mapped[str | None] = mapped_column(Text)
+    settled_by: Mapped[str | None] = mapped_column(String(200))
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -5,13 +5,20 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from services.assistance.domain.cases import Program
+from services.assistance.domain.income import DisabilityKind, ExpenseKind, IncomeKind, LabourCapacity
+from services.assistance.domain.orphan import Parent
+from services.assistance.domain.orphan import Placement as OrphanPlacement
+from services.assistance.domain.tekun import Placement as TekunPlacement
+from services.assistance.domain.tekun import Supporter
+from services.assistance.domain.temporary import TemporaryType
 from shared.fields import CivilDate, IdNumberText
-from shared.money import Money, PositiveMoney
+from shared.money import Money, NonNegativeMoney, PositiveMoney
 from shared.paging import Page  # noqa: F401 - re-exported for the routers
 
 
@@ -103,3 +110,235 @@ class StandardChangeOut(BaseModel):
     changed_by: str
     changed_division: str
     changed_at: datetime
+
+
+# -- applications -------------------------------------------------------------------------
+
+
+class ApplicationProgram(StrEnum):
+    DIBAO = "dibao"
+    TEKUN = "tekun"
+    TEMPORARY = "temporary"
+    ORPHAN = "orphan"
+    DISABILITY_LIVING = "disability_living"
+    DISABILITY_CARE = "disability_care"
+
+
+class Relation(StrEnum):
+    SELF = "self"
+    SPOUSE = "spouse"
+    CHILD = "child"
+    PARENT = "parent"
+    SIBLING = "sibling"
+    GRANDCHILD = "grandchild"
+    GRANDPARENT = "grandparent"
+    OTHER = "other"
+
+
+Note = Annotated[str, Field(max_length=200)]
+
+
+class IncomeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: IncomeKind
+    monthly_amount: NonNegativeMoney
+    note: Note = ""
+
+
+class DisabilityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grade: int = Field(ge=1, le=4, description="残疾人证 grade, 1 the most severe")
+    kind: DisabilityKind
+
+
+class MemberIn(BaseModel):
+    """A 共同生活的家庭成员, resolved against the registry by identity number."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id_number: IdNumberText
+    relation: Relation
+    incomes: list[IncomeIn] = Field(default_factory=list, max_length=20)
+    employment_cost: NonNegativeMoney = Field(default=Decimal("0.00"), description="就业成本 per month")
+    disability: DisabilityIn | None = None
+    seriously_ill: bool = False
+    labour_capacity: LabourCapacity = LabourCapacity.FULL
+
+
+class RigidExpenseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    member: int = Field(ge=0, le=19, description="index of the member in `members`")
+    kind: ExpenseKind
+    monthly_amount: NonNegativeMoney
+    note: Note = ""
+
+
+class AssetsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    financial: NonNegativeMoney = Decimal("0.00")
+    homes: int = Field(default=0, ge=0, le=99)
+    vehicles: int = Field(default=0, ge=0, le=99, description="vehicles not needed for living or work")
+
+
+class TekunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    supporter: Supporter
+    placement: TekunPlacement
+    adl_items_failed: int = Field(default=0, ge=0, le=6, description="of the six ADL items, how many cannot be done")
+
+
+class TemporaryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: TemporaryType
+    need: PositiveMoney = Field(description="the documented need, yuan")
+
+
+class OrphanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    parents: list[Parent] = Field(min_length=2, max_length=2)
+    placement: OrphanPlacement
+
+
+class ApplicationIn(BaseModel):
+    """An application: members[0] is the applicant (the child for an orphan allowance)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    program: ApplicationProgram
+    members: list[MemberIn] = Field(min_length=1, max_length=20)
+    rigid_expenses: list[RigidExpenseIn] = Field(default_factory=list, max_length=50)
+    assets: AssetsIn = Field(default_factory=AssetsIn)
+    tekun: TekunIn | None = None
+    temporary: TemporaryIn | None = None
+    orphan: OrphanIn | None = None
+
+
+class IncomeLineOut(BaseModel):
+    member: int | None
+    item: str
+    amount: Money
+    treatment: str
+    why: str
+
+
+class MemberAmountOut(BaseModel):
+    member: int
+    base: Money
+    addon: Money
+    amount: Money
+    why: str
+
+
+class FigureUsedOut(BaseModel):
+    key: str
+    value: FigureValue
+    effective_from: date
+    source: str
+
+
+class AssessmentOut(BaseModel):
+    """The explanation: income line by line, the standard, eligible or not and why, amounts, figures used."""
+
+    program: str
+    on: date
+    eligible: bool
+    kind: str
+    reasons: list[str]
+    standard: Money
+    per_capita_income: Money
+    income_lines: list[IncomeLineOut]
+    members: list[MemberAmountOut]
+    total: Money
+    figures: list[FigureUsedOut]
+
+
+class HouseholdMemberOut(BaseModel):
+    member: int
+    person_id: uuid.UUID
+    id_number: str
+    name: str | None
+    relation: str
+    hukou_division: str
+
+
+class StepOut(BaseModel):
+    step: str
+    actor: str
+    at: datetime
+    note: str | None
+
+
+class ObjectionOut(BaseModel):
+    id: uuid.UUID
+    content: str
+    recorded_by: str
+    recorded_at: datetime
+    outcome: str | None
+    settlement: str | None
+    settled_by: str | None
+    settled_at: datetime | None
+
+
+class ApplicationOut(BaseModel):
+    id: uuid.UUID
+    program: str
+    status: str
+    hukou_division: str
+    members: list[HouseholdMemberOut]
+    assessment: AssessmentOut
+    submitted_on: date
+    review_due_on: date
+    due_on: date
+    overdue: str | None = Field(description="the late step and its limit, or null")
+    survey_notes: str | None
+    notice_from: date | None
+    notice_until: date | None = Field(description="the first day after the public notice")
+    confirmed_on: date | None
+    paid_from: date | None
+    rejected_reason: str | None
+    steps: list[StepOut]
+    objections: list[ObjectionOut]
+    case_ids: list[uuid.UUID]
+
+
+Text = Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    survey_notes: Text = Field(description="入户调查 findings of the household survey")
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class ObjectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content: Text
+
+
+class SettleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["dismissed", "upheld"] = Field(
+        description="dismissed: the notice stands; upheld: the town investigates again and reviews anew"
+    )
+    settlement: Text
+
+
+class ConfirmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Annotated[str, Field(max_length=4000)] = ""

@@ -9,17 +9,19 @@ from pathlib import Path
 
 from services.assistance.domain.standards import StandardRow, Standards
 
-_MIGRATION = (
-    Path(__file__).resolve().parents[2] / "services/assistance/migrations/versions/0002_standards.py"
-)
+_VERSIONS = Path(__file__).resolve().parents[2] / "services/assistance/migrations/versions"
+_SEEDING = ("0002_standards.py", "0003_applications.py")
 
 
 def seed_rows() -> list[StandardRow]:
-    spec = importlib.util.spec_from_file_location("assistance_seed", _MIGRATION)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return [StandardRow(k, Decimal(v), date(2022, 1, 1), s) for k, v, s in module.SEED]
+    rows = []
+    for name in _SEEDING:
+        spec = importlib.util.spec_from_file_location(f"assistance_seed_{name[:4]}", _VERSIONS / name)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        rows += [StandardRow(k, Decimal(v), date(2022, 1, 1), s) for k, v, s in module.SEED]
+    return rows
 
 
 SEED = seed_rows()

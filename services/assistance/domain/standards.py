@@ -99,6 +99,9 @@ FIGURES: dict[str, FigureSpec] = {
     "workflow.survey_working_days": _spec(
         "household survey starts within, after acceptance", "working days", "1", "30"
     ),
+    "workflow.dibao.review_working_days": _spec(
+        "town review (初审, after the household survey)", "working days", "1", "90"
+    ),
     "workflow.dibao.total_working_days": _spec(
         "whole dibao procedure, confirmation delegated to towns", "working days", "1", "90"
     ),
