@@ -57,7 +57,6 @@ MODULES: dict[str, ServiceModule] = {
     )
 }
 SERVICES: tuple[str, ...] = tuple(MODULES)
-DEFAULT_PORTS: dict[str, int] = {name: m.port for name, m in MODULES.items()}
 ADMIN_SCOPES = " ".join([f"{s}:{m}" for s in SERVICES for m in ("read", "write")] + ["pii:read"])
 
 
