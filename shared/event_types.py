@@ -352,10 +352,15 @@ class EventSpec(BaseModel):
         return self.topic.split(".", 1)[0]
 
 
-def _spec(type: str, topic: str, model: type[BaseModel], key_field: str | None = "person_id", subject_field: str | None = None) -> EventSpec:
+def _spec(
+    type: str, topic: str, model: type[BaseModel], key_field: str | None = "person_id", subject_field: str | None = None
+) -> EventSpec:
     key = "as the partner chooses" if key_field is None else KEY_WORDS[key_field]
     summary = (model.__doc__ or type).strip().splitlines()[0]
-    return EventSpec(type=type, topic=topic, model=model, key=key, key_field=key_field, subject_field=subject_field or key_field, summary=summary)
+    subject_field = subject_field or key_field
+    return EventSpec(
+        type=type, topic=topic, model=model, key=key, key_field=key_field, subject_field=subject_field, summary=summary
+    )
 
 
 KEY_WORDS = {

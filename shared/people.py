@@ -9,17 +9,20 @@ on its way) it asks the registry over HTTP, with its service token.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import httpx
-from sqlalchemy import Boolean, Column, Date, DateTime, MetaData, String, Table, func, select
-from sqlalchemy.dialects.postgresql import UUID
+from pydantic import BaseModel
+from sqlalchemy import Boolean, Column, Date, DateTime, MetaData, String, Table, any_, cast, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import auth
+from shared import auth, bulk
+from shared import event_types as ev
 from shared.db import NAMING
 from shared.events import ReceivedEvent
 from shared.problems import DomainError, NotFound
@@ -59,28 +62,69 @@ class KnownPerson:
 async def upsert(session: AsyncSession, **values: Any) -> None:
     stmt = pg_insert(people).values(**values)
     update = {k: stmt.excluded[k] for k in values if k not in ("person_id",)}
-    await session.execute(stmt.on_conflict_do_update(index_elements=[people.c.person_id], set_={**update, "updated_at": func.now()}))
+    upsert = stmt.on_conflict_do_update(index_elements=[people.c.person_id], set_={**update, "updated_at": func.now()})
+    await session.execute(upsert)
+
+
+# The copy's columns as they travel in bulk (shared.bulk), with their PostgreSQL types.
+COLUMNS = {
+    "person_id": "uuid",
+    "id_number": "text",
+    "name": "text",
+    "sex": "text",
+    "birth_date": "date",
+    "hukou_division": "text",
+    "in_district": "boolean",
+    "status": "text",
+    "date_of_death": "date",
+}
+_NEW = {"name": None, "sex": None, "birth_date": None, "in_district": True, "status": "alive", "date_of_death": None}
+
+
+def fold(row: dict[str, Any] | None, payload: ev.PersonRef) -> dict[str, Any]:
+    """The copy of a person after one registry event (`row` None: not heard of before).
+
+    Every registry event about a person carries its id, identity number and
+    division; a registration adds who they are, a death or its revocation
+    their status, a hukou change whether they are still in the district.
+    """
+    new = {**_NEW, **(row or {})}
+    new |= {"person_id": payload.person_id, "id_number": payload.id_number, "hukou_division": payload.hukou_division}
+    if isinstance(payload, ev.PersonRegistered):
+        new |= {"name": payload.name, "sex": payload.sex, "birth_date": payload.birth_date}
+    elif isinstance(payload, ev.PersonDied):
+        new |= {"status": "deceased", "date_of_death": payload.date_of_death}
+    elif isinstance(payload, ev.DeathRevoked):
+        new |= {"status": "alive", "date_of_death": None}
+    elif isinstance(payload, ev.HukouChanged):
+        new |= {"in_district": payload.in_district}
+    return new
+
+
+async def learn_many(session: AsyncSession, payloads: Sequence[BaseModel]) -> None:
+    """Keep the copy in step with a chunk of registry events, in order, in two statements.
+
+    The persons' rows are read at once, each person's events folded over their
+    row in order, and the final rows written with one upsert.
+    """
+    refs = [p for p in payloads if isinstance(p, ev.PersonRef)]
+    if not refs:
+        return
+    ids = list(dict.fromkeys(p.person_id for p in refs))
+    found = await session.execute(select(people).where(people.c.person_id == any_(cast(ids, ARRAY(UUID())))))
+    rows: dict[uuid.UUID, dict[str, Any]] = {r["person_id"]: {c: r[c] for c in COLUMNS} for r in found.mappings()}
+    for payload in refs:
+        rows[payload.person_id] = fold(rows.get(payload.person_id), payload)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "person_id")
+    await bulk.insert(
+        session, "people", COLUMNS, list(rows.values()),
+        on_conflict=f"ON CONFLICT (person_id) DO UPDATE SET {updates}, updated_at = now()",
+    )
 
 
 async def learn(session: AsyncSession, event: ReceivedEvent) -> None:
-    """Keep the copy in step with one registry event (all carry person_id, id_number, division)."""
-    d = event.data
-    if "person_id" not in d or "id_number" not in d:
-        return
-    values: dict[str, Any] = {
-        "person_id": uuid.UUID(str(d["person_id"])),
-        "id_number": d["id_number"],
-        "hukou_division": d["hukou_division"],
-    }
-    if event.type == "registry.person.registered":
-        values |= {"name": d.get("name"), "sex": d.get("sex"), "birth_date": date.fromisoformat(d["birth_date"])}
-    elif event.type == "registry.person.died":
-        values |= {"status": "deceased", "date_of_death": date.fromisoformat(d["date_of_death"])}
-    elif event.type == "registry.death.revoked":
-        values |= {"status": "alive", "date_of_death": None}
-    elif event.type.startswith("registry.hukou."):
-        values |= {"in_district": bool(d.get("in_district", True))}
-    await upsert(session, **values)
+    """Keep the copy in step with one registry event (the typed payload the runner validated)."""
+    await learn_many(session, [event.payload])
 
 
 async def find(session: AsyncSession, id_number: str) -> KnownPerson | None:
@@ -91,6 +135,10 @@ async def find(session: AsyncSession, id_number: str) -> KnownPerson | None:
 async def by_id(session: AsyncSession, person_id: uuid.UUID) -> KnownPerson | None:
     row = (await session.execute(select(people).where(people.c.person_id == person_id))).mappings().first()
     return KnownPerson(**{k: row[k] for k in KnownPerson.__dataclass_fields__}) if row else None
+
+
+def _unavailable(detail: str) -> DomainError:
+    return DomainError(detail, status=503, type="registry-unavailable", title="Registry unavailable")
 
 
 def service_token(settings: Settings) -> str:
@@ -108,12 +156,14 @@ async def resolve(session: AsyncSession, settings: Settings, id_number: str) -> 
         async with httpx.AsyncClient(base_url=settings.registry_url, timeout=5.0) as client:
             # POST, so the identity number stays out of URLs and access logs.
             resp = await client.post(
-                "/v1/persons/search", json={"id_number": id_number}, headers={"Authorization": f"Bearer {service_token(settings)}"}
+                "/v1/persons/search",
+                json={"id_number": id_number},
+                headers={"Authorization": f"Bearer {service_token(settings)}"},
             )
     except httpx.HTTPError as exc:
-        raise DomainError("the registry cannot be reached to look the person up; try again", status=503, type="registry-unavailable", title="Registry unavailable") from exc
+        raise _unavailable("the registry cannot be reached to look the person up; try again") from exc
     if resp.status_code != 200:
-        raise DomainError(f"the registry answered {resp.status_code}", status=503, type="registry-unavailable", title="Registry unavailable")
+        raise _unavailable(f"the registry answered {resp.status_code}")
     items = resp.json().get("items", [])
     if not items:
         raise NotFound(UNKNOWN, field="id_number")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assistance.domain import cases as rules
@@ -19,22 +19,24 @@ from shared.problems import Invalid
 from shared.settings import Settings
 
 
-async def emit(session: AsyncSession, model: type[ev.CaseEvent], case: Case, reason: str | None = None) -> None:
-    """Publish what happened to a case; the model names the event type (ev.CaseEnrolled, ev.CaseSuspended, ...)."""
-    await publish(
-        session,
-        model(
-            person_id=case.person_id,
-            id_number=case.id_number,
-            hukou_division=case.hukou_division,
-            case_id=case.id,
-            program=case.program,
-            status=case.status,
-            monthly_amount=case.monthly_amount,
-            effective_date=case.status_changed_on or case.started_on,
-            reason=reason,
-        ),
+def case_event(model: type[ev.CaseEvent], case: Any, reason: str | None = None) -> ev.CaseEvent:
+    """What happened to a case (an ORM Case or a row read in bulk); the model names the event type."""
+    return model(
+        person_id=case.person_id,
+        id_number=case.id_number,
+        hukou_division=case.hukou_division,
+        case_id=case.id,
+        program=case.program,
+        status=case.status,
+        monthly_amount=case.monthly_amount,
+        effective_date=case.status_changed_on or case.started_on,
+        reason=reason,
     )
+
+
+async def emit(session: AsyncSession, model: type[ev.CaseEvent], case: Case, reason: str | None = None) -> None:
+    """Publish what happened to a case (ev.CaseEnrolled, ev.CaseSuspended, ...) in the caller's transaction."""
+    await publish(session, case_event(model, case, reason))
 
 
 async def enrol(
@@ -59,37 +61,3 @@ async def enrol(
     await session.flush()
     await emit(session, ev.CaseEnrolled, case)
     return case
-
-
-async def suspend_for_death(session: AsyncSession, person_id: uuid.UUID, date_of_death: date) -> list[Case]:
-    """Suspend every active case of a person who died (reversible until the death is confirmed)."""
-    active = (
-        await session.execute(select(Case).where(Case.person_id == person_id).with_for_update())
-    ).scalars().all()
-    suspended = []
-    for case in active:
-        if rules.suspend_for_death(rules.CaseStatus(case.status)):
-            case.status = rules.CaseStatus.SUSPENDED
-            case.status_reason = "death"
-            case.status_changed_on = date_of_death
-            await emit(session, ev.CaseSuspended, case, reason="death")
-            suspended.append(case)
-    return suspended
-
-
-async def resume_after_revocation(session: AsyncSession, person_id: uuid.UUID) -> list[Case]:
-    rows = (await session.execute(select(Case).where(Case.person_id == person_id).with_for_update())).scalars().all()
-    resumed = []
-    for case in rows:
-        if rules.resume_after_revoked_death(rules.CaseStatus(case.status), case.status_reason):
-            case.status = rules.CaseStatus.ACTIVE
-            case.status_reason = "death revoked"
-            case.status_changed_on = date.today()
-            await emit(session, ev.CaseResumed, case, reason="death revoked")
-            resumed.append(case)
-    return resumed
-
-
-async def follow_hukou(session: AsyncSession, person_id: uuid.UUID, hukou_division: str) -> None:
-    for case in (await session.execute(select(Case).where(Case.person_id == person_id))).scalars():
-        case.hukou_division = hukou_division

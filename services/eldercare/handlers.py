@@ -1,13 +1,10 @@
-"""What eldercare does when a registry event arrives."""
+"""What eldercare does when registry events arrive: a chunk at a time, set-based."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import date
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.eldercare import usecases
+from services.eldercare import effects
 from shared import event_types as ev
 from shared import people
 from shared.consumer import Consumer
@@ -15,21 +12,26 @@ from shared.events import ReceivedEvent
 
 registry_events = Consumer(name="eldercare.registry-events", topics=[ev.REGISTRY_EVENTS])
 
-
-@registry_events.on("registry.person.registered", "registry.hukou.moved-in", "registry.hukou.moved-out", "registry.hukou.transferred")
-async def on_person(session: AsyncSession, event: ReceivedEvent) -> None:
-    await people.learn(session, event)
-    if event.type.startswith("registry.hukou."):
-        await usecases.follow_hukou(session, uuid.UUID(event.data["person_id"]), event.data["hukou_division"])
-
-
-@registry_events.on("registry.person.died")
-async def on_death(session: AsyncSession, event: ReceivedEvent) -> None:
-    await people.learn(session, event)
-    await usecases.stop_for_death(session, uuid.UUID(event.data["person_id"]), date.fromisoformat(event.data["date_of_death"]))
+HANDLED = (
+    "registry.person.registered",
+    "registry.person.died",
+    "registry.death.revoked",
+    "registry.hukou.moved-in",
+    "registry.hukou.moved-out",
+    "registry.hukou.transferred",
+)
 
 
-@registry_events.on("registry.death.revoked")
-async def on_death_revoked(session: AsyncSession, event: ReceivedEvent) -> None:
-    await people.learn(session, event)
-    await usecases.restore_after_revocation(session, uuid.UUID(event.data["person_id"]))
+@registry_events.batch
+async def on_registry_events(session: AsyncSession, events: list[ReceivedEvent]) -> dict[str, str]:
+    """A chunk of registry events: the people copy, then the allowances, each in a fixed number of statements."""
+    payloads = [e.payload for e in events if e.type in HANDLED]
+    await people.learn_many(session, payloads)
+    await effects.apply(session, payloads)
+    return {}  # nothing here is refused: the catalogue has already checked every payload
+
+
+@registry_events.on(*HANDLED)
+async def on_registry_event(session: AsyncSession, event: ReceivedEvent) -> None:
+    """One event alone: the runner's fallback when a chunk fails, and its retries."""
+    await on_registry_events(session, [event])

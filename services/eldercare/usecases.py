@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,21 +19,23 @@ from shared.problems import Conflict, Invalid
 from shared.settings import Settings
 
 
-async def emit(session: AsyncSession, model: type[ev.AllowanceEvent], a: Allowance, reason: str | None = None) -> None:
-    """Publish what happened to an allowance; the model names the event type (ev.AllowanceEnrolled, ev.AllowanceStopped)."""
-    await publish(
-        session,
-        model(
-            person_id=a.person_id,
-            id_number=a.id_number,
-            hukou_division=a.hukou_division,
-            allowance_id=a.id,
-            status=a.status,
-            monthly_amount=a.monthly_amount,
-            effective_date=a.stopped_on or a.started_on,
-            reason=reason,
-        ),
+def allowance_event(model: type[ev.AllowanceEvent], a: Any, reason: str | None = None) -> ev.AllowanceEvent:
+    """What happened to an allowance (an ORM Allowance or a row read in bulk); the model names the event type."""
+    return model(
+        person_id=a.person_id,
+        id_number=a.id_number,
+        hukou_division=a.hukou_division,
+        allowance_id=a.id,
+        status=a.status,
+        monthly_amount=a.monthly_amount,
+        effective_date=a.stopped_on or a.started_on,
+        reason=reason,
     )
+
+
+async def emit(session: AsyncSession, model: type[ev.AllowanceEvent], a: Allowance, reason: str | None = None) -> None:
+    """Publish what happened to an allowance (ev.AllowanceEnrolled, ev.AllowanceStopped) in the caller's transaction."""
+    await publish(session, allowance_event(model, a, reason))
 
 
 async def brackets(session: AsyncSession) -> list[rules.Bracket]:
@@ -63,30 +66,3 @@ async def enrol(session: AsyncSession, settings: Settings, *, id_number: str, on
     await session.flush()
     await emit(session, ev.AllowanceEnrolled, a)
     return a
-
-
-async def stop_for_death(session: AsyncSession, person_id: uuid.UUID, date_of_death: date) -> Allowance | None:
-    a = (await session.execute(select(Allowance).where(Allowance.person_id == person_id).with_for_update())).scalar_one_or_none()
-    if a is None or a.status != "active":
-        return None
-    a.status = "stopped"
-    a.stopped_on = date_of_death
-    a.stop_reason = "death"
-    await emit(session, ev.AllowanceStopped, a, reason="death")
-    return a
-
-
-async def restore_after_revocation(session: AsyncSession, person_id: uuid.UUID) -> Allowance | None:
-    a = (await session.execute(select(Allowance).where(Allowance.person_id == person_id).with_for_update())).scalar_one_or_none()
-    if a is None or a.status != "stopped" or a.stop_reason != "death":
-        return None
-    a.status = "active"
-    a.stopped_on = None
-    a.stop_reason = None
-    await emit(session, ev.AllowanceEnrolled, a, reason="death revoked")
-    return a
-
-
-async def follow_hukou(session: AsyncSession, person_id: uuid.UUID, hukou_division: str) -> None:
-    for a in (await session.execute(select(Allowance).where(Allowance.person_id == person_id))).scalars():
-        a.hukou_division = hukou_division

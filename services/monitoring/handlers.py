@@ -1,10 +1,10 @@
-"""What monitoring does with the events of every other service."""
+"""What monitoring does with the events of every other service: a chunk at a time, set-based."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.monitoring import usecases
+from services.monitoring import effects
 from shared import event_types as ev
 from shared.consumer import Consumer
 from shared.events import ReceivedEvent
@@ -15,38 +15,14 @@ service_events = Consumer(
 )
 
 
-@service_events.on("registry.person.registered")
-async def on_registered(session: AsyncSession, event: ReceivedEvent) -> None:
-    record = await usecases.record_for(session, event.data)
-    record.name = event.data.get("name")
+@service_events.batch
+async def on_service_events(session: AsyncSession, events: list[ReceivedEvent]) -> dict[str, str]:
+    """A chunk of one partition's events: records, history, alerts and their events in a fixed number of statements."""
+    await effects.apply(session, events)
+    return {}  # nothing here is refused: the catalogue has already checked every payload
 
 
-@service_events.on("registry.person.died")
-async def on_died(session: AsyncSession, event: ReceivedEvent) -> None:
-    await usecases.person_died(session, event)
-
-
-@service_events.on("assistance.case.enrolled", "assistance.case.resumed")
-async def on_case_active(session: AsyncSession, event: ReceivedEvent) -> None:
-    await usecases.set_program(session, event, event.data["program"], "active")
-
-
-@service_events.on("assistance.case.suspended", "assistance.case.terminated")
-async def on_case_stopped(session: AsyncSession, event: ReceivedEvent) -> None:
-    if event.data.get("reason") == "death":
-        await usecases.benefit_stopped_by_death(session, event, event.data["program"])
-    else:
-        await usecases.set_program(session, event, event.data["program"], event.data["status"])
-
-
-@service_events.on("eldercare.allowance.enrolled")
-async def on_allowance(session: AsyncSession, event: ReceivedEvent) -> None:
-    await usecases.set_program(session, event, "old_age_allowance", "active")
-
-
-@service_events.on("eldercare.allowance.stopped")
-async def on_allowance_stopped(session: AsyncSession, event: ReceivedEvent) -> None:
-    if event.data.get("reason") == "death":
-        await usecases.benefit_stopped_by_death(session, event, "old_age_allowance")
-    else:
-        await usecases.set_program(session, event, "old_age_allowance", "stopped")
+@service_events.on(*effects.HANDLED)
+async def on_service_event(session: AsyncSession, event: ReceivedEvent) -> None:
+    """One event alone: the runner's fallback when a chunk fails, and its retries."""
+    await effects.apply(session, [event])

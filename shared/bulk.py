@@ -1,0 +1,68 @@
+"""Set-based writes: many rows in one statement, whatever their number.
+
+Consumers apply a chunk of events with a fixed number of statements: rows
+travel as one array per column and are unnested on the server
+(`INSERT ... SELECT FROM unnest(...)`, `UPDATE ... FROM unnest(...)`), so a
+statement has as many parameters as columns, not as rows, and its plan is
+the same for 1 row or 5,000.
+
+Columns are named with their PostgreSQL type (`{"id": "uuid", "status":
+"text"}`); a `jsonb` column travels as JSON text and is cast on the server.
+Table and column names come from the code, never from input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+Columns = Mapping[str, str]  # column name -> PostgreSQL type
+Row = Mapping[str, Any]
+
+
+def _source(columns: Columns) -> str:
+    """`unnest(CAST(:c AS t[]), ...) WITH ORDINALITY AS u(c, ..., n)`: the rows as a relation, in order."""
+    arrays = ", ".join(f"CAST(:{c} AS {'text' if t == 'jsonb' else t}[])" for c, t in columns.items())
+    return f"unnest({arrays}) WITH ORDINALITY AS u({', '.join(columns)}, n)"
+
+
+def _value(column: str, type_: str) -> str:
+    return f"u.{column}::jsonb" if type_ == "jsonb" else f"u.{column}"
+
+
+def _params(columns: Columns, rows: Sequence[Row]) -> dict[str, list[Any]]:
+    def encode(value: Any, type_: str) -> Any:
+        return json.dumps(value, ensure_ascii=False, default=str) if type_ == "jsonb" and value is not None else value
+
+    return {c: [encode(r[c], t) for r in rows] for c, t in columns.items()}
+
+
+async def insert(
+    session: AsyncSession, table: str, columns: Columns, rows: Sequence[Row], *, on_conflict: str = ""
+) -> None:
+    """INSERT the rows, in their order, in one statement (`on_conflict`: an ON CONFLICT clause, if any)."""
+    if not rows:
+        return
+    values = ", ".join(_value(c, t) for c, t in columns.items())
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} FROM {_source(columns)} ORDER BY u.n"  # noqa: S608
+    sql = f"{sql} {on_conflict}" if on_conflict else sql
+    await session.execute(text(sql), _params(columns, rows))
+
+
+async def update(
+    session: AsyncSession, table: str, key: str, columns: Columns, rows: Sequence[Row], *, also: str = ""
+) -> None:
+    """UPDATE each row of `table` whose `key` matches, setting the other columns, in one statement.
+
+    `also` adds assignments computed on the server (e.g. `updated_at = now()`).
+    Each key appears at most once in `rows` (a row is updated once per statement).
+    """
+    if not rows:
+        return
+    sets = [f"{c} = {_value(c, t)}" for c, t in columns.items() if c != key] + ([also] if also else [])
+    sql = f"UPDATE {table} AS t SET {', '.join(sets)} FROM {_source(columns)} WHERE t.{key} = u.{key}"  # noqa: S608
+    await session.execute(text(sql), _params(columns, rows))
