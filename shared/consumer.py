@@ -83,6 +83,17 @@ class Consumer:
 
         return register
 
+    def handler_for(self, event_type: str) -> Handler | None:
+        """The per-event handler of a type; for a consumer with only a batch handler, that handler with one event.
+
+        So when a chunk falls back to event by event, no event of a batch-only
+        consumer is dropped as "ignored": each goes through the same code alone.
+        """
+        handler = self.handlers.get(event_type)
+        if handler is not None or self.batch_handler is None:
+            return handler
+        return functools.partial(_one_through_batch, self.batch_handler)
+
     def batch(self, fn: BatchHandler) -> BatchHandler:
         """Register a handler that takes a whole chunk of events in one call (bulk work).
 
@@ -411,7 +422,7 @@ class ConsumerRunner:
                     results.append((message.topic, "duplicate"))
                     continue
                 seen.add(event.id)
-                handler = self.spec.handlers.get(event.type)
+                handler = self.spec.handler_for(event.type)
                 if handler is None:
                     results.append((message.topic, "ignored"))
                     continue
@@ -444,7 +455,7 @@ class ConsumerRunner:
         transient failure is not counted as an attempt: it propagates, and the
         step is repeated once the dependency answers.
         """
-        handler = self.spec.handlers.get(event.type)
+        handler = self.spec.handler_for(event.type)
         if handler is None:
             self._count(message.topic, "ignored")
             return "ignored"
@@ -570,6 +581,12 @@ class ConsumerRunner:
                 raise
             self.producer = producer
         return self.producer
+
+
+async def _one_through_batch(batch_handler: BatchHandler, session: AsyncSession, event: ReceivedEvent) -> None:
+    refused = await batch_handler(session, [event])
+    if event.id in refused:
+        raise Reject(refused[event.id])
 
 
 def read(message: ConsumerRecord) -> ReceivedEvent:

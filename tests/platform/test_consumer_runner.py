@@ -224,3 +224,34 @@ async def test_a_dead_letter_send_waits_for_the_broker_and_loses_nothing(infra: 
 
 async def _waiting_on(runner: ConsumerRunner, dependency: str) -> bool:
     return any(w.dependency == dependency for w in runner.waiting.values())
+
+
+async def test_a_batch_only_consumer_falls_back_to_its_batch_handler_one_event_at_a_time(infra: Infra) -> None:
+    """A bad event breaks the bulk call; the others apply (none dropped as ignored); it alone is dead-lettered."""
+    url = infra.database(f"runner_{uuid.uuid4().hex[:6]}", "assistance")
+    engine = make_engine(url)
+    spec = Consumer(name="runner-batch-only", topics=[TOPIC])
+
+    @spec.batch
+    async def many(session, events) -> dict[str, str]:  # noqa: ANN001
+        if any(_n(e) == 503 for e in events):
+            raise ValueError("three is a bug")
+        for event in events:
+            await _effect(session, _n(event))
+        return {}
+
+    settings = infra.settings("assistance", database_url=url, consumer_max_retries=2)
+    runner = ConsumerRunner(settings, make_sessionmaker(engine), spec)
+    messages = [_record(500 + i) for i in range(6)]
+    try:
+        assert await runner.handle_batch(messages) == 506
+        async with runner.sessionmaker() as s:
+            effects = (await s.execute(select(people.c.name))).scalars().all()
+        assert sorted(effects, key=int) == ["500", "501", "502", "504", "505"]
+        failed_id = json.loads(messages[3].value)["id"]
+        (record,) = (await dead_letters(infra.broker.bootstrap, f"{TOPIC}.dlq", {failed_id}))[failed_id]
+        assert dict(record.headers)["dlq-attempts"] == b"2"
+    finally:
+        if runner.producer is not None:
+            await runner.producer.stop()
+        await engine.dispose()
