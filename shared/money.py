@@ -26,16 +26,16 @@ _DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 def to_money(value: Any) -> Decimal:
     """Parse a decimal string or integer into yuan; floats are refused (they are not exact)."""
     if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError("money must be a decimal string such as \"780.00\", not a float")
+        raise ValueError('money must be a decimal string such as "780.00", not a float')
     if isinstance(value, str):
         text = value.strip()
         if len(text) > _MAX_TEXT or not _DECIMAL_TEXT.fullmatch(text):
-            raise ValueError("money must be a decimal string such as \"780.00\"")
+            raise ValueError('money must be a decimal string such as "780.00"')
         value = text
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
-        raise ValueError("money must be a decimal string such as \"780.00\"") from exc
+        raise ValueError('money must be a decimal string such as "780.00"') from exc
     if not amount.is_finite():
         raise ValueError("money must be finite")
     if abs(amount) >= LIMIT:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -48,7 +49,15 @@ class DomainError(Exception):
     title = "Bad request"
     type = "bad-request"
 
-    def __init__(self, detail: str, *, field: str | None = None, status: int | None = None, type: str | None = None, title: str | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        status: int | None = None,
+        type: str | None = None,
+        title: str | None = None,
+    ):
         super().__init__(detail)
         self.detail = detail
         self.field = field
@@ -113,7 +122,14 @@ def install(app: FastAPI) -> None:
         errors = [FieldError(field=exc.field, message=exc.detail)] if exc.field else None
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return problem_response(
-            Problem(type=_type_uri(exc.type), title=exc.title, status=exc.status, detail=exc.detail, instance=request.url.path, errors=errors),
+            Problem(
+                type=_type_uri(exc.type),
+                title=exc.title,
+                status=exc.status,
+                detail=exc.detail,
+                instance=request.url.path,
+                errors=errors,
+            ),
             headers,
         )
 
@@ -138,12 +154,22 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem_response(
-            Problem(title=str(exc.detail) if exc.status_code != 404 else "Not found", status=exc.status_code, detail=str(exc.detail), instance=request.url.path),
+            Problem(
+                title=str(exc.detail) if exc.status_code != 404 else "Not found",
+                status=exc.status_code,
+                detail=str(exc.detail),
+                instance=request.url.path,
+            ),
             getattr(exc, "headers", None),
         )
 
     @app.exception_handler(sa_exc.SQLAlchemyError)
     async def _database(request: Request, exc: sa_exc.SQLAlchemyError) -> JSONResponse:
+        return database_problem(request, exc)
+
+    @app.exception_handler(asyncpg.PostgresError)
+    async def _driver(request: Request, exc: asyncpg.PostgresError) -> JSONResponse:
+        # Raised unwrapped by statements run on the driver connection itself (COPY).
         return database_problem(request, exc)
 
     @app.exception_handler(OSError)
@@ -154,7 +180,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
-        return problem_response(Problem(title="Internal error", status=500, detail="an unexpected error; it has been logged", instance=request.url.path))
+        return problem_response(
+            Problem(
+                title="Internal error",
+                status=500,
+                detail="an unexpected error; it has been logged",
+                instance=request.url.path,
+            )
+        )
 
 
 def unstorable_text_problem(scope: dict[str, Any], fields: list[str]) -> JSONResponse:
@@ -175,7 +208,7 @@ def unstorable_text_problem(scope: dict[str, Any], fields: list[str]) -> JSONRes
 RETRY_AFTER_SECONDS = 5
 
 
-def database_problem(request: Request, exc: Exception) -> JSONResponse:
+def database_problem(request: Request, exc: BaseException) -> JSONResponse:
     """What a database failure that escaped the use case means to the caller; never a bare 500 when it is not a bug.
 
     - unreachable, lost connection, restarting, serialization failure, deadlock: 503 with
@@ -191,26 +224,42 @@ def database_problem(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable", path=instance, error=type(exc).__name__)
         return problem_response(
             Problem(
-                type=_type_uri("service-unavailable"), title="Service unavailable", status=503, instance=instance,
+                type=_type_uri("service-unavailable"),
+                title="Service unavailable",
+                status=503,
+                instance=instance,
                 detail=f"the database cannot be reached; nothing was changed; try again in {RETRY_AFTER_SECONDS} s",
             ),
             {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
-    if isinstance(exc, sa_exc.IntegrityError):
-        log.warning("integrity error answered 409", path=instance, error=mask_text(str(exc.orig)))
+    if isinstance(exc, sa_exc.IntegrityError | asyncpg.IntegrityConstraintViolationError):
+        log.warning("integrity error answered 409", path=instance, error=mask_text(str(getattr(exc, "orig", exc))))
         return problem_response(
             Problem(
-                type=_type_uri("conflict"), title="Conflict", status=409, instance=instance,
-                detail="conflicts with a record written at the same moment; read the current state and retry if still needed",
+                type=_type_uri("conflict"),
+                title="Conflict",
+                status=409,
+                instance=instance,
+                detail="conflicts with a record written at the same moment; read the current state first",
             )
         )
-    if isinstance(exc, sa_exc.DataError):
-        log.error("value refused by the database answered 422", path=instance, error=mask_text(str(exc.orig)))
+    if isinstance(exc, sa_exc.DataError | asyncpg.DataError):
+        log.error(
+            "value refused by the database answered 422", path=instance, error=mask_text(str(getattr(exc, "orig", exc)))
+        )
         return problem_response(
-            Problem(type=_type_uri("validation-error"), title="Validation failed", status=422, instance=instance, detail="a value does not fit its field")
+            Problem(
+                type=_type_uri("validation-error"),
+                title="Validation failed",
+                status=422,
+                instance=instance,
+                detail="a value does not fit its field",
+            )
         )
     log.error("unhandled database error", path=instance, exc_info=exc)
-    return problem_response(Problem(title="Internal error", status=500, detail="an unexpected error; it has been logged", instance=instance))
+    return problem_response(
+        Problem(title="Internal error", status=500, detail="an unexpected error; it has been logged", instance=instance)
+    )
 
 
 # Documented on every route so OpenAPI lists the problem responses.

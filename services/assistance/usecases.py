@@ -7,15 +7,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assistance.domain import cases as rules
 from services.assistance.models import Case
 from shared import event_types as ev
-from shared import people
+from shared import locks, people
 from shared.db import guard
 from shared.events import publish
-from shared.problems import Invalid
+from shared.problems import Conflict, Invalid
 from shared.settings import Settings
 
 
@@ -39,14 +40,23 @@ async def emit(session: AsyncSession, model: type[ev.CaseEvent], case: Case, rea
     await publish(session, case_event(model, case, reason))
 
 
+async def _open_case(session: AsyncSession, person_id: uuid.UUID, program: str) -> bool:
+    """An active or suspended case of the person in the program: enrolling again would pay twice."""
+    open_case = select(Case.id).where(Case.person_id == person_id, Case.program == program, Case.status != rules.CaseStatus.TERMINATED)
+    return (await session.execute(open_case.limit(1))).first() is not None
+
+
 async def enrol(
     session: AsyncSession, settings: Settings, *, id_number: str, program: str, monthly_amount: Decimal
 ) -> Case:
+    await locks.hold(session, "person", id_number)  # identical requests at once: the second sees the first's case
     person = await people.resolve(session, settings, id_number)
     guard(session, person.hukou_division, field="id_number", detail=people.UNKNOWN)  # elsewhere answers as unknown
     why_not = rules.can_enrol(person.status)
     if why_not:
         raise Invalid(why_not, field="id_number")
+    if await _open_case(session, person.person_id, program):
+        raise Conflict(f"the person already has an open {program} case", field="program")
     case = Case(
         id=uuid.uuid4(),
         person_id=person.person_id,

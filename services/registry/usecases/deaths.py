@@ -14,6 +14,7 @@ from services.registry.models import Death, DeathReport, Person
 from services.registry.usecases.common import history, ref
 from services.registry.usecases.reports import Intake, Item
 from shared import event_types as ev
+from shared import locks
 from shared.db import utcnow
 from shared.events import publish
 from shared.problems import Conflict, Invalid, NotFound
@@ -47,6 +48,7 @@ async def report_death(
     that report is about the person this one names.
     """
     today = today or date.today()
+    await locks.hold(session, "person", id_number)  # identical reports at once: the second is the duplicate
     fields = {"type": "death", "id_number": id_number, "date_of_death": date_of_death.isoformat(), "source": source, "reference": reference, "name": name}
     record = rules.read(fields, today=today)
     [outcome] = await Intake(session, channel=channel, today=today).run([Item(record)])

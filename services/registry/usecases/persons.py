@@ -12,7 +12,7 @@ from services.registry.models import Person, PersonEvent
 from services.registry.usecases.common import history, person_by_id_number, ref
 from services.registry.usecases.reviews import apply_waiting_for
 from shared import event_types as ev
-from shared import identity
+from shared import identity, locks
 from shared.db import guard, unscoped
 from shared.events import publish
 from shared.problems import Conflict, Invalid, NotFound
@@ -33,6 +33,7 @@ async def register_person(
     if birth_date is not None and birth_date != number.birth_date:
         raise Invalid(f"birth date does not match the identity number ({number.birth_date})", field="birth_date")
     guard(session, hukou_division, field="hukou_division", detail="no such division in your jurisdiction")
+    await locks.hold(session, "person", number.value)  # identical requests at once: the second sees the first's row
     with unscoped(session):  # uniqueness is district-wide; the answer names no one
         if await person_by_id_number(session, number.value):
             raise Conflict("a person with this identity number is already registered", field="id_number")
