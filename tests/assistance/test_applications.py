@@ -208,3 +208,44 @@ async def test_rejection_with_a_reason_and_an_upheld_objection_sends_it_back_to_
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
     assert rejected.json()["rejected_reason"] == "shop income above the standard"
     assert again.status_code == 409
+
+
+async def test_emergency_grant_is_paid_first_from_the_town_reserve_until_it_is_spent(stack: Stack) -> None:
+    town = "340207101"  # 沈巷镇
+    async with stack["registry"].client() as reg, stack["assistance"].client() as c:
+        r = await c.post("/v1/standards", json={"key": "temporary.town_reserve", "value": "2000",
+                                                "effective_from": date.today().isoformat(), "source": "test"})
+        assert r.status_code == 201, r.text
+        grants = []
+        for name in ("钱大", "钱二"):
+            n = await register(reg, name, division=town)
+            r = await c.post("/v1/applications", json={
+                "program": "temporary", "members": [{"id_number": n, "relation": "self"}],
+                "temporary": {"type": "emergency", "need": "1000.00"}})
+            assert r.status_code == 201, r.text
+            confirmed = await c.post(f"/v1/applications/{r.json()['id']}/confirm", json={"note": "house fire"})
+            assert confirmed.status_code == 200, confirmed.text
+            grants.append(confirmed.json())
+    first, second = (g["assessment"] for g in grants)
+    assert (first["total"], first["approver"]) == ("1600.00", "town")
+    assert first["from_reserve"] is True and first["pay_first"] is True
+    assert second["from_reserve"] is False and "reserve fund is spent" in second["reasons"][0]
+    assert grants[0]["status"] == "confirmed" and grants[0]["case_ids"] == []  # a one-off grant, never a monthly case
+    assert grants[0]["steps"][-1]["note"].startswith("先行救助")
+
+
+async def test_orphan_on_dibao_gets_the_difference_without_public_notice(stack: Stack) -> None:
+    async with stack["registry"].client() as reg, stack["assistance"].client() as c:
+        child = await register(reg, "吴小花", min_age=8, max_age=12)
+        await c.post("/v1/cases", json={"id_number": child, "program": "dibao", "monthly_amount": "596.67"})
+        r = await c.post("/v1/applications", json={
+            "program": "orphan", "members": [{"id_number": child, "relation": "self"}],
+            "orphan": {"parents": ["dead", "dead"], "placement": "dispersed"}})
+        assert r.status_code == 201, r.text
+        assert r.json()["assessment"]["total"] == "583.33"  # 1180 − 596.67 (补差)
+        reviewed = await c.post(f"/v1/applications/{r.json()['id']}/review", json={"survey_notes": "with grandmother"})
+        assert reviewed.json()["status"] == "reviewed" and reviewed.json()["notice_from"] is None
+        done = await c.post(f"/v1/applications/{r.json()['id']}/confirm", json={})
+        assert done.status_code == 200, done.text
+    cases = await sql(stack, "SELECT program, monthly_amount FROM cases WHERE id_number = :n ORDER BY program", n=child)
+    assert [(p, str(a)) for p, a in cases] == [("dibao", "596.67"), ("orphan", "583.33")]
