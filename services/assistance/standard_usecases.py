@@ -17,7 +17,8 @@ from services.assistance.domain.standards import StandardRow, Standards, check_e
 from services.assistance.models import Standard, StandardChange
 from shared import divisions
 from shared.auth import Principal
-from shared.problems import Forbidden, Invalid
+from shared.db import guard
+from shared.problems import Invalid
 
 
 async def rows(session: AsyncSession, on: date) -> list[StandardRow]:
@@ -39,8 +40,7 @@ async def add(
     session: AsyncSession, principal: Principal, *, key: str, value: Decimal, effective_from: date, source: str
 ) -> tuple[Standard, StandardChange]:
     """Add (or correct) the row of `key` effective from a date, recording who changed what."""
-    if principal.division != divisions.DISTRICT:
-        raise Forbidden("only district staff change the standards", field="key")
+    guard(session, divisions.DISTRICT, field="key", detail="the standards are the district's: none in your division")
     why_not = check_edit(key, value)
     if why_not:
         raise Invalid(why_not, field="value" if "between" in why_not else "key")
