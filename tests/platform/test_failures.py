@@ -323,12 +323,13 @@ async def _seed_benefits(assistance_url: str, eldercare_url: str, person_ids: li
 def _stop_immediately(pg: devstack.Postgres) -> None:
     """`pg_ctl stop -m immediate`: the server dies as in a crash; connections break mid-transaction."""
     run = {"user": pg.user} if pg.user else {}
-    subprocess.run(
+    done = subprocess.run(
         [pg._bin("pg_ctl"), "-D", str(pg.data_dir), "-m", "immediate", "-w", "stop"],  # noqa: SLF001
-        check=True,
         capture_output=True,
+        text=True,
         **run,
     )
+    assert done.returncode == 0, f"pg_ctl stop failed: {done.stdout} {done.stderr}"
 
 
 async def test_postgresql_down_longer_than_any_retry_budget_dead_letters_nothing(infra: Infra, tmp_path) -> None:
