@@ -1,0 +1,200 @@
+"""Benchmark: HTTP reads and writes of the four services at 32 connections.
+
+One private stack (embedded PostgreSQL, the tansu broker, the four services
+as separate processes); the load generator is wrk, a process of its own (2
+threads, 32 connections, `--latency`). Each run lasts `--seconds`:
+- reads: `GET /v1/persons?id_number=` (registry) and one list of each other
+  service filtered by a person (`/v1/cases`, `/v1/allowances`, `/v1/records`),
+  a different person on every request, among `--persons` seeded ones;
+- writes: registering persons (`POST /v1/persons`), then enrolling those
+  persons in a case (`POST /v1/cases`) and the old-age allowance
+  (`POST /v1/allowances`), a new person on every request.
+
+Every read is audited: after each read run the bench counts the audit rows
+the run wrote and prints them beside the reads answered 2xx (the audit insert
+commits before the answer is sent, so there must be at least one per answer).
+
+Run:  .venv/bin/python bench/api.py [--seconds 10] [--persons 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import SECRET, BenchStack, dsn, start_stack  # noqa: E402
+from bench.death_flow import numbers, seed  # noqa: E402
+from shared import identity  # noqa: E402
+from shared import settings as settings_mod  # noqa: E402
+from shared.auth import issue_token  # noqa: E402
+
+CONNECTIONS = 32
+# wrk's requests: line i of the file (a path for GET, a body for POST), each thread its own stripe of lines.
+LUA = """
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+function init(args)
+  lines = {}
+  for line in io.lines(args[1]) do lines[#lines + 1] = line end
+  method, step, i = args[2], tonumber(args[3]), tid
+end
+function request()
+  local line = lines[(i % #lines) + 1]
+  i = i + step
+  if method == "GET" then return wrk.format("GET", line) end
+  return wrk.format("POST", nil, nil, line)
+end
+"""
+READS = {
+    "registry": "/v1/persons?id_number={}",
+    "assistance": "/v1/cases?id_number={}",
+    "eldercare": "/v1/allowances?id_number={}",
+    "monitoring": "/v1/records?id_number={}",
+}
+
+
+@dataclass
+class Run:
+    name: str
+    requests: int
+    per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int  # non-2xx answers and socket errors
+
+    def line(self) -> str:
+        return (
+            f"  {self.name:<34} {self.per_s:>7,.0f} req/s  p50 {self.p50_ms:>6.1f} ms  p99 {self.p99_ms:>6.1f} ms"
+            f"  ({self.requests:,} requests, {self.errors:,} not 2xx)"
+        )
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def wrk(stack: BenchStack, name: str, service: str, lines: list[str], method: str, token: str, seconds: int) -> Run:
+    """One wrk run against a service; the requests are the given paths (GET) or JSON bodies (POST)."""
+    data = stack.tmp / f"{re.sub(r'[^a-z]+', '-', name.lower())}.txt"
+    data.write_text("\n".join(lines) + "\n")
+    script = stack.tmp / "requests.lua"
+    script.write_text(LUA)
+    path = "/" if method == "GET" else READS[service].split("?")[0]
+    command = [
+        "wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s", str(script),
+        "-H", f"Authorization: Bearer {token}", "-H", "Content-Type: application/json",
+        f"{stack.url(service)}{path}", "--", str(data), method, "2",
+    ]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket.groups())) if socket else 0)
+    return Run(
+        name=name,
+        requests=requests,
+        per_s=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        p50_ms=_ms(re.search(r"\n\s+50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        p99_ms=_ms(re.search(r"\n\s+99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        errors=errors,
+    )
+
+
+async def audit_rows(stack: BenchStack, service: str) -> int:
+    conn = await asyncpg.connect(dsn(stack.pg, service))
+    try:
+        return await conn.fetchval("SELECT count(*) FROM audit_log")
+    finally:
+        await conn.close()
+
+
+async def registered(stack: BenchStack, numbers_sent: list[str]) -> list[str]:
+    conn = await asyncpg.connect(dsn(stack.pg, "registry"))
+    try:
+        rows = await conn.fetch("SELECT id_number FROM persons WHERE id_number = ANY($1::text[])", numbers_sent)
+        return [r["id_number"] for r in rows]
+    finally:
+        await conn.close()
+
+
+def new_elders(n: int) -> list[str]:
+    """Identity numbers of persons born 1930-1939 (old enough for the allowance), none of them seeded."""
+    start = date(1930, 1, 1)
+    return [identity.make("340207", start + timedelta(days=i // 99), 900 + i % 99) for i in range(n)]
+
+
+async def main(seconds: int, persons: int) -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install -y wrk)")
+    stack = await start_stack()
+    try:
+        ids = numbers(persons)
+        print(f"seeding {persons:,} persons with a case, an allowance and a monitoring record…", flush=True)
+        await seed(stack, ids)
+        stack.start_services()
+        scopes = "registry:read registry:write assistance:read assistance:write eldercare:read eldercare:write"
+        token = issue_token(
+            settings_mod.Settings(service="registry", jwt_secret=SECRET),
+            sub="bench",
+            scopes=f"{scopes} monitoring:read pii:read",
+            division="340207",
+        )
+        runs: list[Run] = []
+        audits: list[str] = []
+        for service, template in READS.items():
+            before = await audit_rows(stack, service)
+            run = wrk(stack, f"GET {template.split('?')[0]}", service, [template.format(n) for n in ids], "GET", token,
+                      seconds)  # fmt: skip
+            runs.append(run)
+            print(run.line(), flush=True)
+            audited = await audit_rows(stack, service) - before
+            audits.append(f"{service} {audited:,} audit rows for {run.requests - run.errors:,} reads answered 2xx")
+
+        elders = new_elders(max(20_000, 1000 * seconds))
+        person_bodies = [
+            json.dumps({"id_number": n, "name": "测试", "hukou_division": "340207001"}, ensure_ascii=False)
+            for n in elders
+        ]
+        runs.append(wrk(stack, "POST /v1/persons", "registry", person_bodies, "POST", token, seconds))
+        print(runs[-1].line(), flush=True)
+        enrolled = await registered(stack, elders)
+        await asyncio.sleep(2)  # the registrations' events reach assistance and eldercare
+        cases = [json.dumps({"id_number": n, "program": "dibao", "monthly_amount": "780.00"}) for n in enrolled]
+        runs.append(wrk(stack, "POST /v1/cases", "assistance", cases, "POST", token, seconds))
+        print(runs[-1].line(), flush=True)
+        allowances = [json.dumps({"id_number": n}) for n in enrolled]
+        runs.append(wrk(stack, "POST /v1/allowances", "eldercare", allowances, "POST", token, seconds))
+        print(runs[-1].line(), flush=True)
+
+        print()
+        print(f"HTTP, {CONNECTIONS} connections, wrk (2 threads), {seconds} s a line; 4 services as processes, 2 cores")
+        for run in runs:
+            print(run.line())
+        print("  audited: " + "; ".join(audits))
+        print(f"\nreproduce: .venv/bin/python bench/api.py --seconds {seconds} --persons {persons}")
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run (default 10)")
+    parser.add_argument("--persons", type=int, default=20_000, help="persons seeded for the reads (default 20,000)")
+    args = parser.parse_args()
+    asyncio.run(main(args.seconds, args.persons))
