@@ -18,7 +18,14 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
         settings or settings_mod.load(SERVICE),
         title="Minzheng eldercare (养老服务)",
         description="Eldercare: the old-age allowance, assessments, home care, institutions.",
-        routers=[allowances.router, assessments.router, institutions.router, providers.router, service_orders.router, rosters.router],
+        routers=[
+            allowances.router,
+            assessments.router,
+            institutions.router,
+            providers.router,
+            service_orders.router,
+            rosters.router,
+        ],
         migrations_dir=MODULES[SERVICE].migrations,
         consumers=[registry_events, assistance_events],
     )

@@ -53,7 +53,8 @@ async def apply_cases(session: AsyncSession, events: list[ReceivedEvent]) -> Non
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=["case_id"],
-            set_={c: stmt.excluded[c] for c in ("person_id", "program", "status", "effective_date", "hukou_division")} | {"updated_at": func.now()},
+            set_={c: stmt.excluded[c] for c in ("person_id", "program", "status", "effective_date", "hukou_division")}
+            | {"updated_at": func.now()},
         )
     )
 

@@ -59,7 +59,9 @@ class Allowance(DivisionScoped, Base):
     stopped_on: Mapped[date | None] = mapped_column(Date)
     stop_reason: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 # -- capacity assessments, institutions, home care, insurance rosters -------------------------
@@ -71,7 +73,9 @@ class Assessment(DivisionScoped, Base):
     __tablename__ = "assessments"
     __table_args__ = (
         # One current assessment per person: a reassessment supersedes the last in the same transaction.
-        Index("uq_assessments_current_person", "person_id", unique=True, postgresql_where=text("superseded_by IS NULL")),
+        Index(
+            "uq_assessments_current_person", "person_id", unique=True, postgresql_where=text("superseded_by IS NULL")
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -47,7 +47,7 @@ class AllowanceOut(BaseModel):
 
 IdNumber = IdNumberText
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+Month = Annotated[str, StringConstraints(pattern=r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$")]
 
 
 class AssessmentIn(BaseModel):
@@ -58,13 +58,15 @@ class AssessmentIn(BaseModel):
     id_number: IdNumber
     scores: dict[Annotated[str, StringConstraints(max_length=50)], int] = Field(
         max_length=60,
-        description="the 26 item scores of GB/T 42195-2022 by item name (see the assessment's `subtotals` for the domains)"
+        description="the 26 item scores of GB/T 42195-2022 by item name (the answer's `subtotals` give the domains)",
     )
     assessed_on: CivilDate | None = None
     reason: Literal["first", "routine", "immediate", "review"] = "first"
     coma: bool = False
     dementia_or_mental_disorder: bool = False
-    risk_events_30d: list[Literal["fall", "wandering", "choking", "self_harm", "other"]] = Field(default_factory=list, max_length=50)
+    risk_events_30d: list[Literal["fall", "wandering", "choking", "self_harm", "other"]] = Field(
+        default_factory=list, max_length=50
+    )
 
 
 class AssessmentOut(BaseModel):
@@ -123,10 +125,13 @@ class OccupancySummary(BaseModel):
     by_ownership: dict[str, Occupancy]
 
 
+BedCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
 class BedsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    codes: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]] = Field(min_length=1, max_length=1000)
+    codes: list[BedCode] = Field(min_length=1, max_length=1000)
 
 
 class BedOut(BaseModel):
@@ -203,11 +208,14 @@ class InspectionOut(BaseModel):
 Service = Literal["meals", "cleaning", "bathing", "medical_care", "mobility_help", "emergency_call"]
 
 
+CreditCode = Annotated[str, StringConstraints(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")]
+
+
 class ProviderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    credit_code: Annotated[str, StringConstraints(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")] = Field(description="统一社会信用代码")
+    credit_code: CreditCode = Field(description="统一社会信用代码")
     services: list[Service] = Field(min_length=1, max_length=6)
     phone: Annotated[str, StringConstraints(max_length=40)] | None = None
 
@@ -230,11 +238,16 @@ class ServiceOrderIn(BaseModel):
     amount: PositiveMoney
 
 
+EARLIEST_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2199, 12, 31, tzinfo=UTC)
+VisitTime = Annotated[AwareDatetime, Field(ge=EARLIEST_TIME, le=LATEST_TIME)]
+
+
 class DeliveryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    started_at: AwareDatetime
-    ended_at: AwareDatetime
+    started_at: VisitTime
+    ended_at: VisitTime
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
@@ -255,7 +268,9 @@ class ServiceOrderOut(BaseModel):
     cancelled_on: date | None
     cancel_reason: str | None
     budget: Money | None = Field(default=None, description="the month's budget (on placing an order)")
-    committed_in_month: Money | None = Field(default=None, description="what the elder's orders of the month hold, this one included")
+    committed_in_month: Money | None = Field(
+        default=None, description="what the elder's orders of the month hold, this one included"
+    )
 
 
 class CancelIn(BaseModel):

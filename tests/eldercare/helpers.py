@@ -7,7 +7,9 @@ import asyncpg
 from tests.support import Stack, new_id_number
 
 
-async def register(stack: Stack, *, min_age: int = 65, max_age: int = 75, division: str = "340207003001", name: str = "李桂兰") -> str:
+async def register(
+    stack: Stack, *, min_age: int = 65, max_age: int = 75, division: str = "340207003001", name: str = "李桂兰"
+) -> str:
     """A new resident of the given age band in `division`; returns the identity number."""
     id_number = new_id_number(min_age=min_age, max_age=max_age)
     async with stack["registry"].client() as registry:

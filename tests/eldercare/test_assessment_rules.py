@@ -11,7 +11,11 @@ from services.eldercare.domain.assessment import DOMAINS, Conditions, ScoreError
 def sheet(self_care: list[int], mobility: list[int], mental: list[int], perception: list[int]) -> dict[str, int]:
     """A score sheet from the four domains' item scores, in the standard's order."""
     values = [self_care, mobility, mental, perception]
-    return {item: score for items, scores in zip(DOMAINS.values(), values, strict=True) for item, score in zip(items, scores, strict=True)}
+    return {
+        item: score
+        for items, scores in zip(DOMAINS.values(), values, strict=True)
+        for item, score in zip(items, scores, strict=True)
+    }
 
 
 FULL = {item: top for item, top in rules.ITEMS.items()}
@@ -19,17 +23,30 @@ FULL = {item: top for item, top in rules.ITEMS.items()}
 # Worked examples: (self-care 8 items, mobility 4, mental state 9, perception and social participation 5).
 WORKED = {
     0: sheet([4] * 8, [4, 4, 4, 3], [4, 4, 4, 4, 4, 4, 1, 1, 2], [2, 2, 4, 3, 4]),  # 32 + 15 + 28 + 15 = 90
-    1: sheet([4, 4, 3, 4, 3, 4, 4, 3], [4, 4, 3, 2], [4, 4, 4, 3, 4, 4, 1, 1, 2], [1, 2, 3, 2, 3]),  # 29 + 13 + 27 + 11 = 80
-    2: sheet([3, 3, 2, 2, 2, 3, 3, 2], [3, 2, 2, 1], [3, 3, 4, 2, 3, 3, 1, 1, 2], [1, 1, 2, 1, 2]),  # 20 + 8 + 22 + 7 = 57
-    3: sheet([2, 2, 1, 1, 1, 2, 2, 1], [2, 1, 1, 0], [2, 2, 3, 1, 2, 2, 1, 0, 2], [1, 1, 1, 0, 1]),  # 12 + 4 + 15 + 4 = 35
-    4: sheet([1, 0, 0, 0, 0, 1, 1, 0], [1, 0, 0, 0], [1, 1, 2, 0, 1, 1, 1, 0, 1], [1, 1, 0, 0, 0]),  # 3 + 1 + 8 + 2 = 14
+    1: sheet(
+        [4, 4, 3, 4, 3, 4, 4, 3], [4, 4, 3, 2], [4, 4, 4, 3, 4, 4, 1, 1, 2], [1, 2, 3, 2, 3]
+    ),  # 29 + 13 + 27 + 11 = 80
+    2: sheet(
+        [3, 3, 2, 2, 2, 3, 3, 2], [3, 2, 2, 1], [3, 3, 4, 2, 3, 3, 1, 1, 2], [1, 1, 2, 1, 2]
+    ),  # 20 + 8 + 22 + 7 = 57
+    3: sheet(
+        [2, 2, 1, 1, 1, 2, 2, 1], [2, 1, 1, 0], [2, 2, 3, 1, 2, 2, 1, 0, 2], [1, 1, 1, 0, 1]
+    ),  # 12 + 4 + 15 + 4 = 35
+    4: sheet(
+        [1, 0, 0, 0, 0, 1, 1, 0], [1, 0, 0, 0], [1, 1, 2, 0, 1, 1, 1, 0, 1], [1, 1, 0, 0, 0]
+    ),  # 3 + 1 + 8 + 2 = 14
 }
 
 
 def test_the_standard_has_26_items_worth_90_points() -> None:
     assert len(rules.ITEMS) == 26
     assert rules.MAX_TOTAL == 90
-    assert {d: sum(items.values()) for d, items in DOMAINS.items()} == {"self_care": 32, "basic_mobility": 15, "mental_state": 28, "perception_social": 15}
+    assert {d: sum(items.values()) for d, items in DOMAINS.items()} == {
+        "self_care": 32,
+        "basic_mobility": 15,
+        "mental_state": 28,
+        "perception_social": 15,
+    }
 
 
 @pytest.mark.parametrize(
@@ -60,7 +77,9 @@ def lowered_to(total: int) -> dict[str, int]:
     return scores
 
 
-@pytest.mark.parametrize(("total", "level"), [(90, 0), (89, 1), (66, 1), (65, 2), (46, 2), (45, 3), (30, 3), (29, 4), (0, 4)])
+@pytest.mark.parametrize(
+    ("total", "level"), [(90, 0), (89, 1), (66, 1), (65, 2), (46, 2), (45, 3), (30, 3), (29, 4), (0, 4)]
+)
 def test_level_boundaries(total: int, level: int) -> None:
     assert assess(lowered_to(total)).level == level
 

@@ -11,7 +11,9 @@ from tests.support import Stack, token
 async def test_level_is_computed_and_a_reassessment_supersedes(stack: Stack) -> None:
     id_number = await register(stack)
     async with stack["eldercare"].client() as eldercare:
-        r = await eldercare.post("/v1/assessments", json={"id_number": id_number, "scores": WORKED[2], "assessed_on": "2026-01-10"})
+        r = await eldercare.post(
+            "/v1/assessments", json={"id_number": id_number, "scores": WORKED[2], "assessed_on": "2026-01-10"}
+        )
         assert r.status_code == 201, r.text
         first = r.json()
         assert (first["level"], first["level_name"], first["total"], first["current"]) == (2, "moderate", 57, True)
@@ -19,7 +21,13 @@ async def test_level_is_computed_and_a_reassessment_supersedes(stack: Stack) -> 
 
         r = await eldercare.post(
             "/v1/assessments",
-            json={"id_number": id_number, "scores": WORKED[2], "assessed_on": "2026-06-10", "reason": "immediate", "risk_events_30d": ["fall", "choking"]},
+            json={
+                "id_number": id_number,
+                "scores": WORKED[2],
+                "assessed_on": "2026-06-10",
+                "reason": "immediate",
+                "risk_events_30d": ["fall", "choking"],
+            },
         )
         assert r.status_code == 201, r.text
         second = r.json()
@@ -27,18 +35,25 @@ async def test_level_is_computed_and_a_reassessment_supersedes(stack: Stack) -> 
 
         current = (await eldercare.get("/v1/assessments", params={"id_number": id_number})).json()
         assert [a["assessment_id"] for a in current["items"]] == [second["assessment_id"]]
-        everything = (await eldercare.get("/v1/assessments", params={"id_number": id_number, "include_superseded": "true"})).json()
+        everything = (
+            await eldercare.get("/v1/assessments", params={"id_number": id_number, "include_superseded": "true"})
+        ).json()
         assert {a["assessment_id"]: a["superseded_by"] for a in everything["items"]} == {
             second["assessment_id"]: None,
             first["assessment_id"]: second["assessment_id"],
         }
 
         # A reassessment cannot predate the current one.
-        r = await eldercare.post("/v1/assessments", json={"id_number": id_number, "scores": WORKED[0], "assessed_on": "2026-03-01"})
+        r = await eldercare.post(
+            "/v1/assessments", json={"id_number": id_number, "scores": WORKED[0], "assessed_on": "2026-03-01"}
+        )
         assert r.status_code == 409 and r.json()["errors"][0]["field"] == "assessed_on"
 
     events = await fetch(
-        stack, "SELECT (envelope->'data'->>'care_level')::int AS level FROM outbox WHERE type = 'eldercare.assessment.completed' AND envelope->'data'->>'id_number' = $1", id_number
+        stack,
+        "SELECT (envelope->'data'->>'care_level')::int AS level FROM outbox"
+        " WHERE type = 'eldercare.assessment.completed' AND envelope->'data'->>'id_number' = $1",
+        id_number,
     )
     assert sorted(e["level"] for e in events) == [2, 3]
 

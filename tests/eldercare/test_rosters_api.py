@@ -28,10 +28,16 @@ async def test_the_two_rosters_with_their_premiums(stack: Stack) -> None:
     institution = await new_institution(stack, ["R-1"], division=community[:9])
     async with stack["assistance"].client() as assistance, stack["eldercare"].client() as eldercare:
         for person, program in ((on_dibao, "dibao"), (tekun_at_home, "tekun"), (tekun_in_care, "tekun")):
-            r = await assistance.post("/v1/cases", json={"id_number": person, "program": program, "monthly_amount": "900.00"})
+            r = await assistance.post(
+                "/v1/cases", json={"id_number": person, "program": program, "monthly_amount": "900.00"}
+            )
             assert r.status_code == 201, r.text
-        assert (await eldercare.post(f"/v1/institutions/{institution}/admissions", json={"id_number": tekun_in_care})).status_code == 201
-        assert (await eldercare.post("/v1/assessments", json={"id_number": neither, "scores": {}})).status_code == 422  # resolves `neither` locally
+        assert (
+            await eldercare.post(f"/v1/institutions/{institution}/admissions", json={"id_number": tekun_in_care})
+        ).status_code == 201
+        assert (
+            await eldercare.post("/v1/assessments", json={"id_number": neither, "scores": {}})
+        ).status_code == 422  # resolves `neither` locally
 
     local = token(sub="clerk-104", division=community)
     as_of = date.today().isoformat()
@@ -46,14 +52,19 @@ async def test_the_two_rosters_with_their_premiums(stack: Stack) -> None:
         by_code = {r["code"]: r for r in body["rosters"]}
         assert {i["id_number"] for i in by_code["guaranteed_60"]["items"]} == {on_dibao, tekun_at_home}
         assert [i["id_number"] for i in by_code["aged_80"]["items"]] == [aged]
-        assert (by_code["guaranteed_60"]["annual_premium"], by_code["guaranteed_60"]["premium_total"]) == ("40.00", "80.00")
+        assert (by_code["guaranteed_60"]["annual_premium"], by_code["guaranteed_60"]["premium_total"]) == (
+            "40.00",
+            "80.00",
+        )
         assert (by_code["aged_80"]["annual_premium"], by_code["aged_80"]["premium_total"]) == ("24.50", "24.50")
         assert body["premium_total"] == "104.50"
 
         r = await eldercare.get("/v1/rosters/insurance", params={"as_of": as_of, "format": "csv"})
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
         lines = list(csv.DictReader(io.StringIO(r.text)))
-        assert sorted(x["id_number"] for x in lines if x["roster"] == "guaranteed_60") == sorted([on_dibao, tekun_at_home])
+        assert sorted(x["id_number"] for x in lines if x["roster"] == "guaranteed_60") == sorted(
+            [on_dibao, tekun_at_home]
+        )
         totals = {x["roster"]: (x["name"], x["annual_premium"]) for x in lines if x["roster"].endswith(" total")}
         assert totals == {"guaranteed_60 total": ("2 insured", "80.00"), "aged_80 total": ("1 insured", "24.50")}
 

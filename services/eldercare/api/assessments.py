@@ -53,14 +53,25 @@ def parse_id_number(value: str) -> str:
         raise Invalid(f"invalid identity number: {exc}", field="id_number") from exc
 
 
-@router.post("", response_model=AssessmentOut, status_code=status.HTTP_201_CREATED, summary="Record an assessment; answers the computed level")
-async def create(body: AssessmentIn, request: Request, session: Session, principal: Annotated[Principal, require("eldercare:write")]) -> AssessmentOut:
+@router.post(
+    "",
+    response_model=AssessmentOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record an assessment; answers the computed level",
+)
+async def create(
+    body: AssessmentIn, request: Request, session: Session, principal: Annotated[Principal, require("eldercare:write")]
+) -> AssessmentOut:
     a = await usecases.record(session, request.app.state.settings, body, assessor=principal.sub)
     await session.commit()
     return assessment_out(a, principal)
 
 
-@router.get("", response_model=Page[AssessmentOut], summary="List assessments (by person, level, division; current only by default)")
+@router.get(
+    "",
+    response_model=Page[AssessmentOut],
+    summary="List assessments (by person, level, division; current only by default)",
+)
 async def list_assessments(
     request: Request,
     session: Session,
@@ -82,14 +93,29 @@ async def list_assessments(
     if not include_superseded:
         stmt = stmt.where(Assessment.superseded_by.is_(None))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = (await session.execute(stmt.order_by(Assessment.assessed_on.desc(), Assessment.created_at.desc(), Assessment.id).limit(limit).offset(offset))).scalars().all()
+    rows = (
+        (
+            await session.execute(
+                stmt.order_by(Assessment.assessed_on.desc(), Assessment.created_at.desc(), Assessment.id)
+                .limit(limit)
+                .offset(offset)
+            )
+        )
+        .scalars()
+        .all()
+    )
     await record_read(session, principal, request, [a.person_id for a in rows])
     await session.commit()
     return Page(items=[assessment_out(a, principal) for a in rows], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{assessment_id}", response_model=AssessmentOut, summary="One assessment with its scores and explanation")
-async def get_one(assessment_id: uuid.UUID, request: Request, session: Session, principal: Annotated[Principal, require("eldercare:read")]) -> AssessmentOut:
+async def get_one(
+    assessment_id: uuid.UUID,
+    request: Request,
+    session: Session,
+    principal: Annotated[Principal, require("eldercare:read")],
+) -> AssessmentOut:
     a = await usecases.get(session, assessment_id)
     await record_read(session, principal, request, a.person_id)
     await session.commit()

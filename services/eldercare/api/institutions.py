@@ -42,7 +42,14 @@ def occupancy_out(o: OccupancyRule) -> Occupancy:
 
 
 def institution_out(i: Institution, o: OccupancyRule) -> InstitutionOut:
-    return InstitutionOut(institution_id=i.id, name=i.name, ownership=i.ownership, division=i.hukou_division, address=i.address, occupancy=occupancy_out(o))
+    return InstitutionOut(
+        institution_id=i.id,
+        name=i.name,
+        ownership=i.ownership,
+        division=i.hukou_division,
+        address=i.address,
+        occupancy=occupancy_out(o),
+    )
 
 
 def admission_out(a: Admission, bed_code: str, principal: Principal) -> AdmissionOut:
@@ -78,7 +85,12 @@ async def bed_code(session: Session, bed_id: uuid.UUID) -> str:
     return (await session.execute(select(Bed.code).where(Bed.id == bed_id))).scalar_one()
 
 
-@router.post("", response_model=InstitutionOut, status_code=status.HTTP_201_CREATED, summary="Register an institution (public, private, publicly built and privately run)")
+@router.post(
+    "",
+    response_model=InstitutionOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Register an institution (public, private, publicly built and privately run)",
+)
 async def create(body: InstitutionIn, session: Session, principal: Writer) -> InstitutionOut:
     i = await usecases.create(session, body)
     await session.commit()
@@ -100,12 +112,20 @@ async def list_institutions(
     if division:
         stmt = stmt.where(Institution.hukou_division.startswith(division, autoescape=True))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = (await session.execute(stmt.order_by(Institution.name, Institution.id).limit(limit).offset(offset))).scalars().all()
+    rows = (
+        (await session.execute(stmt.order_by(Institution.name, Institution.id).limit(limit).offset(offset)))
+        .scalars()
+        .all()
+    )
     occ = await usecases.occupancy(session, [i.id for i in rows])
     return Page(items=[institution_out(i, occ[i.id]) for i in rows], total=total, limit=limit, offset=offset)
 
 
-@router.get("/occupancy", response_model=OccupancySummary, summary="Occupancy of every institution in the caller's division, in total and by ownership")
+@router.get(
+    "/occupancy",
+    response_model=OccupancySummary,
+    summary="Occupancy of every institution in the caller's division, in total and by ownership",
+)
 async def occupancy_summary(session: Session, principal: Reader) -> OccupancySummary:
     rows = (await session.execute(select(Institution.id, Institution.ownership))).all()
     occ = await usecases.occupancy(session, [r.id for r in rows])
@@ -130,30 +150,49 @@ async def get_one(institution_id: uuid.UUID, session: Session, principal: Reader
     return institution_out(i, (await usecases.occupancy(session, [i.id]))[i.id])
 
 
-@router.post("/{institution_id}/beds", response_model=list[BedOut], status_code=status.HTTP_201_CREATED, summary="Add beds")
+@router.post(
+    "/{institution_id}/beds", response_model=list[BedOut], status_code=status.HTTP_201_CREATED, summary="Add beds"
+)
 async def add_beds(institution_id: uuid.UUID, body: BedsIn, session: Session, principal: Writer) -> list[BedOut]:
     beds = await usecases.add_beds(session, institution_id, body.codes)
     await session.commit()
     return [BedOut(bed_id=b.id, code=b.code, occupied=False) for b in beds]
 
 
-@router.get("/{institution_id}/beds", response_model=list[BedOut], summary="The institution's beds and whether each is taken")
+@router.get(
+    "/{institution_id}/beds", response_model=list[BedOut], summary="The institution's beds and whether each is taken"
+)
 async def list_beds(institution_id: uuid.UUID, session: Session, principal: Reader) -> list[BedOut]:
     await usecases.get(session, institution_id)
-    beds = (await session.execute(select(Bed).where(Bed.institution_id == institution_id).order_by(Bed.code))).scalars().all()
+    beds = (
+        (await session.execute(select(Bed).where(Bed.institution_id == institution_id).order_by(Bed.code)))
+        .scalars()
+        .all()
+    )
     taken = await usecases.occupied_beds(session, institution_id)
     return [BedOut(bed_id=b.id, code=b.code, occupied=b.id in taken) for b in beds]
 
 
-@router.post("/{institution_id}/admissions", response_model=AdmissionOut, status_code=status.HTTP_201_CREATED, summary="Admit a person to a bed (409 when no bed is free or the bed is taken)")
-async def admit(institution_id: uuid.UUID, body: AdmissionIn, request: Request, session: Session, principal: Writer) -> AdmissionOut:
+@router.post(
+    "/{institution_id}/admissions",
+    response_model=AdmissionOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Admit a person to a bed (409 when no bed is free or the bed is taken)",
+)
+async def admit(
+    institution_id: uuid.UUID, body: AdmissionIn, request: Request, session: Session, principal: Writer
+) -> AdmissionOut:
     a = await usecases.admit(session, request.app.state.settings, institution_id, body)
     code = await bed_code(session, a.bed_id)
     await session.commit()
     return admission_out(a, code, principal)
 
 
-@router.get("/{institution_id}/admissions", response_model=Page[AdmissionOut], summary="Residents (open admissions) or past stays")
+@router.get(
+    "/{institution_id}/admissions",
+    response_model=Page[AdmissionOut],
+    summary="Residents (open admissions) or past stays",
+)
 async def list_admissions(
     institution_id: uuid.UUID,
     request: Request,
@@ -164,7 +203,11 @@ async def list_admissions(
     offset: Offset = 0,
 ) -> Page[AdmissionOut]:
     await usecases.get(session, institution_id)
-    stmt = select(Admission, Bed.code).join(Bed, Bed.id == Admission.bed_id).where(Admission.institution_id == institution_id)
+    stmt = (
+        select(Admission, Bed.code)
+        .join(Bed, Bed.id == Admission.bed_id)
+        .where(Admission.institution_id == institution_id)
+    )
     if state == "open":
         stmt = stmt.where(Admission.discharged_on.is_(None))
     elif state == "closed":
@@ -176,24 +219,42 @@ async def list_admissions(
     return Page(items=[admission_out(a, code, principal) for a, code in rows], total=total, limit=limit, offset=offset)
 
 
-@router.post("/{institution_id}/discharges", response_model=AdmissionOut, summary="Discharge a resident (the stay is closed, the bed freed)")
-async def discharge(institution_id: uuid.UUID, body: DischargeIn, request: Request, session: Session, principal: Writer) -> AdmissionOut:
+@router.post(
+    "/{institution_id}/discharges",
+    response_model=AdmissionOut,
+    summary="Discharge a resident (the stay is closed, the bed freed)",
+)
+async def discharge(
+    institution_id: uuid.UUID, body: DischargeIn, request: Request, session: Session, principal: Writer
+) -> AdmissionOut:
     a = await usecases.discharge(session, request.app.state.settings, institution_id, body)
     code = await bed_code(session, a.bed_id)
     await session.commit()
     return admission_out(a, code, principal)
 
 
-@router.post("/{institution_id}/inspections", response_model=InspectionOut, status_code=status.HTTP_201_CREATED, summary="Record the month's safety inspection and its findings")
+@router.post(
+    "/{institution_id}/inspections",
+    response_model=InspectionOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record the month's safety inspection and its findings",
+)
 async def inspect(institution_id: uuid.UUID, body: InspectionIn, session: Session, principal: Writer) -> InspectionOut:
     i = await usecases.record_inspection(session, institution_id, body)
     await session.commit()
     return inspection_out(i)
 
 
-@router.get("/{institution_id}/inspections", response_model=list[InspectionOut], summary="The institution's inspections, latest first")
+@router.get(
+    "/{institution_id}/inspections",
+    response_model=list[InspectionOut],
+    summary="The institution's inspections, latest first",
+)
 async def list_inspections(
-    institution_id: uuid.UUID, session: Session, principal: Reader, follow_up: Literal["none_needed", "open", "closed"] | None = None
+    institution_id: uuid.UUID,
+    session: Session,
+    principal: Reader,
+    follow_up: Literal["none_needed", "open", "closed"] | None = None,
 ) -> list[InspectionOut]:
     await usecases.get(session, institution_id)
     stmt = select(Inspection).where(Inspection.institution_id == institution_id)
@@ -202,8 +263,14 @@ async def list_inspections(
     return [inspection_out(i) for i in (await session.execute(stmt.order_by(Inspection.month.desc()))).scalars()]
 
 
-@router.post("/{institution_id}/inspections/{inspection_id}/follow-up", response_model=InspectionOut, summary="Record the follow-up of an inspection's findings")
-async def follow_up(institution_id: uuid.UUID, inspection_id: uuid.UUID, body: FollowUpIn, session: Session, principal: Writer) -> InspectionOut:
+@router.post(
+    "/{institution_id}/inspections/{inspection_id}/follow-up",
+    response_model=InspectionOut,
+    summary="Record the follow-up of an inspection's findings",
+)
+async def follow_up(
+    institution_id: uuid.UUID, inspection_id: uuid.UUID, body: FollowUpIn, session: Session, principal: Writer
+) -> InspectionOut:
     i = await usecases.follow_up(session, institution_id, inspection_id, body)
     await session.commit()
     return inspection_out(i)

@@ -25,10 +25,20 @@ def provider_out(p: Provider) -> ProviderOut:
 
 
 def settlement_out(s: Settlement) -> SettlementOut:
-    return SettlementOut(settlement_id=s.id, provider_id=s.provider_id, month=s.month, total=s.total, orders=s.orders, elders=s.elders, refused=s.refused)
+    return SettlementOut(
+        settlement_id=s.id,
+        provider_id=s.provider_id,
+        month=s.month,
+        total=s.total,
+        orders=s.orders,
+        elders=s.elders,
+        refused=s.refused,
+    )
 
 
-@router.post("", response_model=ProviderOut, status_code=status.HTTP_201_CREATED, summary="Register a home-care provider")
+@router.post(
+    "", response_model=ProviderOut, status_code=status.HTTP_201_CREATED, summary="Register a home-care provider"
+)
 async def create(body: ProviderIn, session: Session, principal: Writer) -> ProviderOut:
     p = await usecases.create_provider(session, body)
     await session.commit()
@@ -36,9 +46,15 @@ async def create(body: ProviderIn, session: Session, principal: Writer) -> Provi
 
 
 @router.get("", response_model=Page[ProviderOut], summary="List providers")
-async def list_providers(session: Session, principal: Reader, limit: Limit = 50, offset: Offset = 0) -> Page[ProviderOut]:
+async def list_providers(
+    session: Session, principal: Reader, limit: Limit = 50, offset: Offset = 0
+) -> Page[ProviderOut]:
     total = (await session.execute(select(func.count()).select_from(Provider))).scalar_one()
-    rows = (await session.execute(select(Provider).order_by(Provider.name, Provider.id).limit(limit).offset(offset))).scalars().all()
+    rows = (
+        (await session.execute(select(Provider).order_by(Provider.name, Provider.id).limit(limit).offset(offset)))
+        .scalars()
+        .all()
+    )
     return Page(items=[provider_out(p) for p in rows], total=total, limit=limit, offset=offset)
 
 
@@ -51,9 +67,11 @@ async def get_one(provider_id: uuid.UUID, session: Session, principal: Reader) -
     "/{provider_id}/settlements",
     response_model=SettlementOut,
     status_code=status.HTTP_201_CREATED,
-    summary="Settle a month (idempotent: the same month again answers the same settlement, 200); never over an elder's budget",
+    summary="Settle a month, never over an elder's budget (idempotent: the same month again answers it, 200)",
 )
-async def settle(provider_id: uuid.UUID, body: SettlementIn, response: Response, session: Session, principal: Writer) -> SettlementOut:
+async def settle(
+    provider_id: uuid.UUID, body: SettlementIn, response: Response, session: Session, principal: Writer
+) -> SettlementOut:
     s, created = await usecases.settle(session, provider_id, body.month)
     await session.commit()
     if not created:
@@ -61,8 +79,16 @@ async def settle(provider_id: uuid.UUID, body: SettlementIn, response: Response,
     return settlement_out(s)
 
 
-@router.get("/{provider_id}/settlements", response_model=list[SettlementOut], summary="The provider's settlements, latest month first")
+@router.get(
+    "/{provider_id}/settlements",
+    response_model=list[SettlementOut],
+    summary="The provider's settlements, latest month first",
+)
 async def list_settlements(provider_id: uuid.UUID, session: Session, principal: Reader) -> list[SettlementOut]:
     await usecases.get_provider(session, provider_id)
-    rows = (await session.execute(select(Settlement).where(Settlement.provider_id == provider_id).order_by(Settlement.month.desc()))).scalars()
+    rows = (
+        await session.execute(
+            select(Settlement).where(Settlement.provider_id == provider_id).order_by(Settlement.month.desc())
+        )
+    ).scalars()
     return [settlement_out(s) for s in rows]

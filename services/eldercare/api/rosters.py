@@ -41,7 +41,7 @@ def entry(row: dict, scheme: usecases.Scheme, as_of: date, principal: Principal)
     "/insurance",
     response_model=Rosters,
     responses={200: {"content": {"text/csv": {}}, "description": "the rosters (JSON, or CSV with `format=csv`)"}},
-    summary="Accident-insurance rosters on a date (60+ dibao and dispersed tekun; 80+ residents) with the premium totals",
+    summary="Accident-insurance rosters on a date (60+ dibao and dispersed tekun; 80+) with premium totals",
 )
 async def insurance(
     request: Request,
@@ -58,15 +58,31 @@ async def insurance(
     rosters, seen = [], []
     for scheme in schemes:
         insured = await usecases.count(session, scheme, as_of)
-        items = [entry(r, scheme, as_of, principal) async for r in usecases.rows(session, scheme, as_of, limit=limit, offset=offset)]
+        items = [
+            entry(r, scheme, as_of, principal)
+            async for r in usecases.rows(session, scheme, as_of, limit=limit, offset=offset)
+        ]
         seen += [i.person_id for i in items]
-        rosters.append(Roster(code=scheme.code, rule=scheme.rule, annual_premium=scheme.annual_premium, insured=insured, premium_total=round_yuan(scheme.annual_premium * insured), items=items))
+        rosters.append(
+            Roster(
+                code=scheme.code,
+                rule=scheme.rule,
+                annual_premium=scheme.annual_premium,
+                insured=insured,
+                premium_total=round_yuan(scheme.annual_premium * insured),
+                items=items,
+            )
+        )
     await record_read(session, principal, request, seen, subject="insurance roster")
     await session.commit()
-    return Rosters(as_of=as_of, rosters=rosters, premium_total=sum((r.premium_total for r in rosters), start=Decimal("0.00")))
+    return Rosters(
+        as_of=as_of, rosters=rosters, premium_total=sum((r.premium_total for r in rosters), start=Decimal("0.00"))
+    )
 
 
-async def _csv(request: Request, session: Session, principal: Principal, schemes: list[usecases.Scheme], as_of: date) -> Response:
+async def _csv(
+    request: Request, session: Session, principal: Principal, schemes: list[usecases.Scheme], as_of: date
+) -> Response:
     """Every entry of both rosters, then one total line per roster; audited before it is sent."""
     out = io.StringIO()
     writer = csv.writer(out)
@@ -76,10 +92,22 @@ async def _csv(request: Request, session: Session, principal: Principal, schemes
         n = 0
         async for r in usecases.rows(session, scheme, as_of):
             e = entry(r, scheme, as_of, principal)
-            writer.writerow([scheme.code, e.person_id, e.id_number, e.name or "", e.hukou_division, e.age, f"{scheme.annual_premium:.2f}"])
+            writer.writerow(
+                [
+                    scheme.code,
+                    e.person_id,
+                    e.id_number,
+                    e.name or "",
+                    e.hukou_division,
+                    e.age,
+                    f"{scheme.annual_premium:.2f}",
+                ]
+            )
             seen.append(e.person_id)
             n += 1
-        writer.writerow([f"{scheme.code} total", "", "", f"{n} insured", "", "", f"{round_yuan(scheme.annual_premium * n):.2f}"])
+        writer.writerow(
+            [f"{scheme.code} total", "", "", f"{n} insured", "", "", f"{round_yuan(scheme.annual_premium * n):.2f}"]
+        )
     await record_read(session, principal, request, seen, subject="insurance roster")
     await session.commit()
     return Response(

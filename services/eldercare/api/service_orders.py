@@ -24,7 +24,9 @@ Reader = Annotated[Principal, require("eldercare:read")]
 Writer = Annotated[Principal, require("eldercare:write")]
 
 
-def order_out(o: ServiceOrder, principal: Principal, budget: Decimal | None = None, committed: Decimal | None = None) -> ServiceOrderOut:
+def order_out(
+    o: ServiceOrder, principal: Principal, budget: Decimal | None = None, committed: Decimal | None = None
+) -> ServiceOrderOut:
     return ServiceOrderOut(
         order_id=o.id,
         person_id=o.person_id,
@@ -46,7 +48,12 @@ def order_out(o: ServiceOrder, principal: Principal, budget: Decimal | None = No
     )
 
 
-@router.post("", response_model=ServiceOrderOut, status_code=status.HTTP_201_CREATED, summary="Order a service for a guaranteed elder (refused, with the figures, beyond the month's budget)")
+@router.post(
+    "",
+    response_model=ServiceOrderOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Order a service for a guaranteed elder (refused, with the figures, beyond the month's budget)",
+)
 async def place(body: ServiceOrderIn, request: Request, session: Session, principal: Writer) -> ServiceOrderOut:
     order, budget, committed = await usecases.place_order(session, request.app.state.settings, body)
     await session.commit()
@@ -75,7 +82,11 @@ async def list_orders(
     if status is not None:
         stmt = stmt.where(ServiceOrder.status == status)
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = (await session.execute(stmt.order_by(ServiceOrder.scheduled_on, ServiceOrder.id).limit(limit).offset(offset))).scalars().all()
+    rows = (
+        (await session.execute(stmt.order_by(ServiceOrder.scheduled_on, ServiceOrder.id).limit(limit).offset(offset)))
+        .scalars()
+        .all()
+    )
     await record_read(session, principal, request, [o.person_id for o in rows])
     await session.commit()
     return Page(items=[order_out(o, principal) for o in rows], total=total, limit=limit, offset=offset)
@@ -96,7 +107,9 @@ async def deliver(order_id: uuid.UUID, body: DeliveryIn, session: Session, princ
     return order_out(o, principal)
 
 
-@router.post("/{order_id}/cancel", response_model=ServiceOrderOut, summary="Cancel an open order (frees its share of the budget)")
+@router.post(
+    "/{order_id}/cancel", response_model=ServiceOrderOut, summary="Cancel an open order (frees its share of the budget)"
+)
 async def cancel(order_id: uuid.UUID, body: CancelIn, session: Session, principal: Writer) -> ServiceOrderOut:
     o = await usecases.cancel(session, order_id, body.reason)
     await session.commit()

@@ -39,14 +39,22 @@ async def record(session: AsyncSession, settings: Settings, body: AssessmentIn, 
     on = not_future(body.assessed_on or date.today(), "assessed_on")
     person = await person_in_scope(session, settings, body.id_number)
     if person.birth_date is not None and age_on(person.birth_date, on) < MIN_AGE:
-        raise Invalid(f"capacity assessment is for people aged {MIN_AGE}+; the person was {age_on(person.birth_date, on)} on {on}", field="id_number")
+        raise Invalid(
+            f"capacity assessment is for people aged {MIN_AGE}+; the person was {age_on(person.birth_date, on)}",
+            field="id_number",
+        )
     current = (
         await session.execute(
-            select(Assessment).where(Assessment.person_id == person.person_id, Assessment.superseded_by.is_(None)).with_for_update()
+            select(Assessment)
+            .where(Assessment.person_id == person.person_id, Assessment.superseded_by.is_(None))
+            .with_for_update()
         )
     ).scalar_one_or_none()
     if current is not None and current.assessed_on > on:
-        raise Conflict(f"a later assessment (of {current.assessed_on}) is current; a reassessment cannot predate it", field="assessed_on")
+        raise Conflict(
+            f"a later assessment (of {current.assessed_on}) is current; a reassessment cannot predate it",
+            field="assessed_on",
+        )
     new_id = uuid.uuid4()
     if current is not None:
         current.superseded_by = new_id
@@ -71,7 +79,12 @@ async def record(session: AsyncSession, settings: Settings, body: AssessmentIn, 
     )
     session.add(assessment)
     await flush_or_conflict(
-        session, {"uq_assessments_current_person": Conflict("another assessment of this person was recorded at the same moment; reload and retry", field="id_number")}
+        session,
+        {
+            "uq_assessments_current_person": Conflict(
+                "another assessment of this person was recorded at the same moment; reload and retry", field="id_number"
+            )
+        },
     )
     await publish(
         session,

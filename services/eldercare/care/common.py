@@ -15,7 +15,9 @@ from shared.settings import Settings
 UNKNOWN_PERSON = "no person with this identity number is registered"
 
 
-async def person_in_scope(session: AsyncSession, settings: Settings, id_number: str, *, alive: bool = True) -> people.KnownPerson:
+async def person_in_scope(
+    session: AsyncSession, settings: Settings, id_number: str, *, alive: bool = True
+) -> people.KnownPerson:
     """The person named by a write; another division's resident answers exactly like an unknown number (404)."""
     person = await people.resolve(session, settings, id_number)
     guard(session, person.hukou_division, field="id_number", detail=UNKNOWN_PERSON)

@@ -27,13 +27,21 @@ ZERO = Decimal("0.00")
 
 
 async def create_provider(session: AsyncSession, body: ProviderIn) -> Provider:
-    provider = Provider(name=body.name, credit_code=body.credit_code, services=sorted(set(body.services)), phone=body.phone)
+    # Like settlements: providers contract with the district.
+    guard(session, divisions.DISTRICT, field="name", detail="providers are registered by the district")
+    provider = Provider(
+        name=body.name, credit_code=body.credit_code, services=sorted(set(body.services)), phone=body.phone
+    )
     session.add(provider)
-    await flush_or_conflict(session, {"uq_providers_credit_code": Conflict("a provider with this credit code exists", field="credit_code")})
+    await flush_or_conflict(
+        session, {"uq_providers_credit_code": Conflict("a provider with this credit code exists", field="credit_code")}
+    )
     return provider
 
 
-async def get_provider(session: AsyncSession, provider_id: uuid.UUID, *, field: str = "provider_id", lock: bool = False) -> Provider:
+async def get_provider(
+    session: AsyncSession, provider_id: uuid.UUID, *, field: str = "provider_id", lock: bool = False
+) -> Provider:
     stmt = select(Provider).where(Provider.id == provider_id)
     found = (await session.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()
     if found is None:
@@ -63,21 +71,33 @@ async def committed(session: AsyncSession, person_id: uuid.UUID, month: str) -> 
 async def is_guaranteed(session: AsyncSession, person_id: uuid.UUID) -> bool:
     with unscoped(session):  # the person was found in the caller's division; the case row may predate a move
         found = await session.execute(
-            select(Guarantee.case_id).where(Guarantee.person_id == person_id, Guarantee.status == "active", Guarantee.program.in_(rules.GUARANTEE_PROGRAMS)).limit(1)
+            select(Guarantee.case_id)
+            .where(
+                Guarantee.person_id == person_id,
+                Guarantee.status == "active",
+                Guarantee.program.in_(rules.GUARANTEE_PROGRAMS),
+            )
+            .limit(1)
         )
     return found.scalar_one_or_none() is not None
 
 
 async def _lock_budget(session: AsyncSession, person_id: uuid.UUID, month: str) -> None:
     """Serialise orders of one elder and month, so two at once cannot both fit the last of the budget."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"homecare:{person_id}:{month}"})
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"homecare:{person_id}:{month}"}
+    )
 
 
-async def place_order(session: AsyncSession, settings: Settings, body: ServiceOrderIn) -> tuple[ServiceOrder, Decimal, Decimal]:
+async def place_order(
+    session: AsyncSession, settings: Settings, body: ServiceOrderIn
+) -> tuple[ServiceOrder, Decimal, Decimal]:
     """An order for a guaranteed elder, refused with the figures if it would exceed the month's budget."""
     provider = await get_provider(session, body.provider_id)
     if body.service not in provider.services:
-        raise Invalid(f"the provider does not offer {body.service} (offers {', '.join(provider.services)})", field="service")
+        raise Invalid(
+            f"the provider does not offer {body.service} (offers {', '.join(provider.services)})", field="service"
+        )
     person = await person_in_scope(session, settings, body.id_number)
     if person.birth_date is not None and age_on(person.birth_date, body.scheduled_on) < rules.MIN_AGE:
         raise Invalid(f"home care is for elders aged {rules.MIN_AGE}+", field="id_number")
@@ -152,7 +172,9 @@ async def cancel(session: AsyncSession, order_id: uuid.UUID, reason: str) -> Ser
     return order
 
 
-async def cancel_open_orders(session: AsyncSession, person_ids: list[uuid.UUID], on: date, reason: str = "death") -> int:
+async def cancel_open_orders(
+    session: AsyncSession, person_ids: list[uuid.UUID], on: date, reason: str = "death"
+) -> int:
     """Cancel every open order of these persons (set-based: one UPDATE, for the death handler); returns how many."""
     table = ServiceOrder.__table__
     result = await session.execute(
@@ -174,26 +196,48 @@ async def settle(session: AsyncSession, provider_id: uuid.UUID, month: str) -> t
     """
     guard(session, divisions.DISTRICT, field="provider_id", detail="no such provider")
     await get_provider(session, provider_id, lock=True)  # one settlement of a provider at a time
-    existing = (await session.execute(select(Settlement).where(Settlement.provider_id == provider_id, Settlement.month == month))).scalar_one_or_none()
+    existing = (
+        await session.execute(
+            select(Settlement).where(Settlement.provider_id == provider_id, Settlement.month == month)
+        )
+    ).scalar_one_or_none()
     if existing is not None:
         return existing, False
     budget = await budget_for(session, month)
     orders = (
-        await session.execute(
-            select(ServiceOrder)
-            .where(ServiceOrder.provider_id == provider_id, ServiceOrder.month == month, ServiceOrder.status == "delivered", ServiceOrder.settlement_id.is_(None))
-            .order_by(ServiceOrder.started_at, ServiceOrder.id)
-            .with_for_update()
+        (
+            await session.execute(
+                select(ServiceOrder)
+                .where(
+                    ServiceOrder.provider_id == provider_id,
+                    ServiceOrder.month == month,
+                    ServiceOrder.status == "delivered",
+                    ServiceOrder.settlement_id.is_(None),
+                )
+                .order_by(ServiceOrder.started_at, ServiceOrder.id)
+                .with_for_update()
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     paid = await _settled_by_person(session, month, {o.person_id for o in orders})
-    settlement = Settlement(id=uuid.uuid4(), provider_id=provider_id, month=month, total=ZERO, orders=0, elders=0, refused=[])
+    settlement = Settlement(
+        id=uuid.uuid4(), provider_id=provider_id, month=month, total=ZERO, orders=0, elders=0, refused=[]
+    )
     refused: list[dict[str, str]] = []
     elders: set[uuid.UUID] = set()
     for order in orders:
         held = paid.get(order.person_id, ZERO)
         if (why := rules.refusal(budget, held, order.amount, month)) is not None:
-            refused.append({"order_id": str(order.id), "person_id": str(order.person_id), "amount": f"{order.amount:.2f}", "reason": why})
+            refused.append(
+                {
+                    "order_id": str(order.id),
+                    "person_id": str(order.person_id),
+                    "amount": f"{order.amount:.2f}",
+                    "reason": why,
+                }
+            )
             continue
         paid[order.person_id] = held + order.amount
         order.settlement_id = settlement.id
@@ -213,7 +257,9 @@ async def _settled_by_person(session: AsyncSession, month: str, person_ids: set[
         return {}
     rows = await session.execute(
         select(ServiceOrder.person_id, func.sum(ServiceOrder.amount))
-        .where(ServiceOrder.person_id.in_(person_ids), ServiceOrder.month == month, ServiceOrder.settlement_id.is_not(None))
+        .where(
+            ServiceOrder.person_id.in_(person_ids), ServiceOrder.month == month, ServiceOrder.settlement_id.is_not(None)
+        )
         .group_by(ServiceOrder.person_id)
     )
     return dict(rows.all())

@@ -34,9 +34,13 @@ _FREE_BED = text(
 
 async def create(session: AsyncSession, body: InstitutionIn) -> Institution:
     guard(session, body.division, field="division", detail="no such division in your jurisdiction")
-    institution = Institution(name=body.name, ownership=body.ownership, address=body.address, hukou_division=body.division)
+    institution = Institution(
+        name=body.name, ownership=body.ownership, address=body.address, hukou_division=body.division
+    )
     session.add(institution)
-    await flush_or_conflict(session, {"uq_institutions_name": Conflict("an institution with this name exists", field="name")})
+    await flush_or_conflict(
+        session, {"uq_institutions_name": Conflict("an institution with this name exists", field="name")}
+    )
     return institution
 
 
@@ -56,7 +60,15 @@ async def occupancy(session: AsyncSession, institution_ids: list[uuid.UUID]) -> 
     count names nobody, so the caller's division must not shrink it.
     """
     with unscoped(session):
-        beds = dict((await session.execute(select(Bed.institution_id, func.count()).where(Bed.institution_id.in_(institution_ids)).group_by(Bed.institution_id))).all())
+        beds = dict(
+            (
+                await session.execute(
+                    select(Bed.institution_id, func.count())
+                    .where(Bed.institution_id.in_(institution_ids))
+                    .group_by(Bed.institution_id)
+                )
+            ).all()
+        )
         taken = dict(
             (
                 await session.execute(
@@ -75,19 +87,32 @@ async def add_beds(session: AsyncSession, institution_id: uuid.UUID, codes: list
         raise Invalid("a bed code is listed twice", field="codes")
     beds = [Bed(institution_id=institution_id, code=code) for code in codes]
     session.add_all(beds)
-    await flush_or_conflict(session, {"uq_beds_institution_code": Conflict("a bed with one of these codes exists in this institution", field="codes")})
+    await flush_or_conflict(
+        session,
+        {
+            "uq_beds_institution_code": Conflict(
+                "a bed with one of these codes exists in this institution", field="codes"
+            )
+        },
+    )
     return beds
 
 
 async def occupied_beds(session: AsyncSession, institution_id: uuid.UUID) -> set[uuid.UUID]:
     with unscoped(session):  # whether a bed is taken, not by whom
-        rows = await session.execute(select(Admission.bed_id).where(Admission.institution_id == institution_id, Admission.discharged_on.is_(None)))
+        rows = await session.execute(
+            select(Admission.bed_id).where(
+                Admission.institution_id == institution_id, Admission.discharged_on.is_(None)
+            )
+        )
     return set(rows.scalars())
 
 
 async def _bed_for(session: AsyncSession, institution_id: uuid.UUID, bed_id: uuid.UUID | None) -> uuid.UUID:
     if bed_id is not None:
-        bed = (await session.execute(select(Bed).where(Bed.id == bed_id, Bed.institution_id == institution_id))).scalar_one_or_none()
+        bed = (
+            await session.execute(select(Bed).where(Bed.id == bed_id, Bed.institution_id == institution_id))
+        ).scalar_one_or_none()
         if bed is None:
             raise NotFound("no such bed in this institution", field="bed_id")
         return bed.id
@@ -117,7 +142,9 @@ async def admit(session: AsyncSession, settings: Settings, institution_id: uuid.
         session,
         {
             "uq_admissions_open_bed": Conflict("the bed is taken", field="bed_id"),
-            "uq_admissions_open_person": Conflict("the person is already admitted to an institution; discharge first", field="id_number"),
+            "uq_admissions_open_person": Conflict(
+                "the person is already admitted to an institution; discharge first", field="id_number"
+            ),
         },
     )
     await publish(session, _event(ev.AdmissionRecorded, admission, on, None))
@@ -136,13 +163,19 @@ def _event(model: type[ev.AdmissionEvent], a: Admission, on: date, reason: str |
     )
 
 
-async def discharge(session: AsyncSession, settings: Settings, institution_id: uuid.UUID, body: DischargeIn) -> Admission:
+async def discharge(
+    session: AsyncSession, settings: Settings, institution_id: uuid.UUID, body: DischargeIn
+) -> Admission:
     institution = await get(session, institution_id)
     person = await person_in_scope(session, settings, body.id_number, alive=False)
     admission = (
         await session.execute(
             select(Admission)
-            .where(Admission.institution_id == institution.id, Admission.person_id == person.person_id, Admission.discharged_on.is_(None))
+            .where(
+                Admission.institution_id == institution.id,
+                Admission.person_id == person.person_id,
+                Admission.discharged_on.is_(None),
+            )
             .with_for_update()
         )
     ).scalar_one_or_none()
@@ -195,7 +228,9 @@ async def record_inspection(session: AsyncSession, institution_id: uuid.UUID, bo
     institution = await get(session, institution_id)
     not_future(body.inspected_on, "inspected_on")
     if f"{body.inspected_on:%Y-%m}" != body.month:
-        raise Invalid(f"the inspection of {body.month} is dated {body.inspected_on}, another month", field="inspected_on")
+        raise Invalid(
+            f"the inspection of {body.month} is dated {body.inspected_on}, another month", field="inspected_on"
+        )
     inspection = Inspection(
         institution_id=institution.id,
         month=body.month,
@@ -205,19 +240,34 @@ async def record_inspection(session: AsyncSession, institution_id: uuid.UUID, bo
         follow_up_status=rules.follow_up_status(len(body.findings), follow_up_done=False),
     )
     session.add(inspection)
-    await flush_or_conflict(session, {"uq_inspections_institution_month": Conflict(f"the {body.month} inspection is already recorded", field="month")})
+    await flush_or_conflict(
+        session,
+        {
+            "uq_inspections_institution_month": Conflict(
+                f"the {body.month} inspection is already recorded", field="month"
+            )
+        },
+    )
     return inspection
 
 
-async def follow_up(session: AsyncSession, institution_id: uuid.UUID, inspection_id: uuid.UUID, body: FollowUpIn) -> Inspection:
+async def follow_up(
+    session: AsyncSession, institution_id: uuid.UUID, inspection_id: uuid.UUID, body: FollowUpIn
+) -> Inspection:
     await get(session, institution_id)
     inspection = (
-        await session.execute(select(Inspection).where(Inspection.id == inspection_id, Inspection.institution_id == institution_id).with_for_update())
+        await session.execute(
+            select(Inspection)
+            .where(Inspection.id == inspection_id, Inspection.institution_id == institution_id)
+            .with_for_update()
+        )
     ).scalar_one_or_none()
     if inspection is None:
         raise NotFound("no such inspection", field="inspection_id")
     if inspection.follow_up_status != "open":
-        raise Conflict(f"the inspection's follow-up is {inspection.follow_up_status.replace('_', ' ')}", field="inspection_id")
+        raise Conflict(
+            f"the inspection's follow-up is {inspection.follow_up_status.replace('_', ' ')}", field="inspection_id"
+        )
     not_future(body.done_on, "done_on")
     if body.done_on < inspection.inspected_on:
         raise Invalid(f"the follow-up predates the inspection of {inspection.inspected_on}", field="done_on")

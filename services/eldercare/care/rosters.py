@@ -35,7 +35,11 @@ class Scheme:
 
     @property
     def rule(self) -> str:
-        who = "with an active dibao case or dispersed tekun support" if self.guaranteed_only else "with local household registration"
+        who = (
+            "with an active dibao case or dispersed tekun support"
+            if self.guaranteed_only
+            else "with local household registration"
+        )
         return f"residents aged {self.min_age}+ {who}; {self.annual_premium} yuan a year ({self.source})"
 
 
@@ -49,12 +53,17 @@ def born_by(as_of: date, age: int) -> date:
 
 async def schemes_on(session: AsyncSession, as_of: date) -> list[Scheme]:
     """The scheme rows in force on `as_of`, the latest of each code."""
-    rows = (await session.execute(select(InsuranceScheme).where(InsuranceScheme.effective_from <= as_of))).scalars().all()
+    rows = (
+        (await session.execute(select(InsuranceScheme).where(InsuranceScheme.effective_from <= as_of))).scalars().all()
+    )
     latest: dict[str, InsuranceScheme] = {}
     for r in rows:
         if r.code not in latest or r.effective_from > latest[r.code].effective_from:
             latest[r.code] = r
-    return [Scheme(r.code, r.min_age, r.guaranteed_only, r.annual_premium, r.source) for r in sorted(latest.values(), key=lambda r: r.code)]
+    return [
+        Scheme(r.code, r.min_age, r.guaranteed_only, r.annual_premium, r.source)
+        for r in sorted(latest.values(), key=lambda r: r.code)
+    ]
 
 
 def _guaranteed() -> ColumnElement[bool]:
@@ -73,7 +82,9 @@ def _guaranteed() -> ColumnElement[bool]:
 
 def roster_query(session: AsyncSession, scheme: Scheme, as_of: date) -> Select:
     """Who the scheme insures on `as_of`, within the caller's division."""
-    stmt = select(people.c.person_id, people.c.id_number, people.c.name, people.c.hukou_division, people.c.birth_date).where(
+    stmt = select(
+        people.c.person_id, people.c.id_number, people.c.name, people.c.hukou_division, people.c.birth_date
+    ).where(
         people.c.in_district.is_(True),
         or_(people.c.status != "deceased", people.c.date_of_death > as_of),
         people.c.birth_date <= born_by(as_of, scheme.min_age),
@@ -91,7 +102,9 @@ async def count(session: AsyncSession, scheme: Scheme, as_of: date) -> int:
     return (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
 
 
-async def rows(session: AsyncSession, scheme: Scheme, as_of: date, *, limit: int | None = None, offset: int = 0) -> AsyncIterator[dict[str, object]]:
+async def rows(
+    session: AsyncSession, scheme: Scheme, as_of: date, *, limit: int | None = None, offset: int = 0
+) -> AsyncIterator[dict[str, object]]:
     query = roster_query(session, scheme, as_of)
     if limit is not None:
         query = query.limit(limit).offset(offset)

@@ -132,7 +132,10 @@ def assess(scores: dict[str, int], conditions: Conditions = Conditions()) -> Res
     if conditions.dementia_or_mental_disorder:
         raisers.append("diagnosed dementia or another mental and behavioural disorder")
     if len(conditions.risk_events_30d) >= RISK_EVENTS_THAT_RAISE:
-        raisers.append(f"{len(conditions.risk_events_30d)} care-risk events in the last 30 days ({', '.join(conditions.risk_events_30d)})")
+        raisers.append(
+            f"{len(conditions.risk_events_30d)} care-risk events in the last 30 days"
+            f" ({', '.join(conditions.risk_events_30d)})"
+        )
     level = preliminary
     if raisers and preliminary == 4:
         reasons.append(f"already the highest level; also {'; '.join(raisers)}")

@@ -45,4 +45,7 @@ def refusal(budget: Decimal, committed: Decimal, amount: Decimal, month: str) ->
     if committed + amount <= budget:
         return None
     left = max(budget - committed, Decimal("0.00"))
-    return f"would exceed the {month} service budget of {budget} yuan: {committed} already committed, {left} left, this is {amount}"
+    return (
+        f"would exceed the {month} service budget of {budget} yuan: "
+        f"{committed} already committed, {left} left, this is {amount}"
+    )

@@ -52,7 +52,13 @@ def upgrade() -> None:
     op.create_index("ix_assessments_person_id", "assessments", ["person_id"])
     op.create_index("ix_assessments_id_number", "assessments", ["id_number"])
     op.create_index("ix_assessments_hukou_division", "assessments", ["hukou_division"])
-    op.create_index("uq_assessments_current_person", "assessments", ["person_id"], unique=True, postgresql_where=sa.text("superseded_by IS NULL"))
+    op.create_index(
+        "uq_assessments_current_person",
+        "assessments",
+        ["person_id"],
+        unique=True,
+        postgresql_where=sa.text("superseded_by IS NULL"),
+    )
 
     op.create_table(
         "institutions",
@@ -69,7 +75,12 @@ def upgrade() -> None:
     op.create_table(
         "beds",
         sa.Column("id", UUID, primary_key=True),
-        sa.Column("institution_id", UUID, sa.ForeignKey("institutions.id", name="fk_beds_institution_id_institutions"), nullable=False),
+        sa.Column(
+            "institution_id",
+            UUID,
+            sa.ForeignKey("institutions.id", name="fk_beds_institution_id_institutions"),
+            nullable=False,
+        ),
         sa.Column("code", sa.String(40), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_beds"),
         sa.UniqueConstraint("institution_id", "code", name="uq_beds_institution_code"),
@@ -78,7 +89,12 @@ def upgrade() -> None:
     op.create_table(
         "admissions",
         sa.Column("id", UUID, primary_key=True),
-        sa.Column("institution_id", UUID, sa.ForeignKey("institutions.id", name="fk_admissions_institution_id_institutions"), nullable=False),
+        sa.Column(
+            "institution_id",
+            UUID,
+            sa.ForeignKey("institutions.id", name="fk_admissions_institution_id_institutions"),
+            nullable=False,
+        ),
         sa.Column("bed_id", UUID, sa.ForeignKey("beds.id", name="fk_admissions_bed_id_beds"), nullable=False),
         sa.Column("person_id", UUID, nullable=False),
         sa.Column("id_number", sa.String(18), nullable=False),
@@ -92,12 +108,29 @@ def upgrade() -> None:
     op.create_index("ix_admissions_institution_id", "admissions", ["institution_id"])
     op.create_index("ix_admissions_person_id", "admissions", ["person_id"])
     op.create_index("ix_admissions_hukou_division", "admissions", ["hukou_division"])
-    op.create_index("uq_admissions_open_bed", "admissions", ["bed_id"], unique=True, postgresql_where=sa.text("discharged_on IS NULL"))
-    op.create_index("uq_admissions_open_person", "admissions", ["person_id"], unique=True, postgresql_where=sa.text("discharged_on IS NULL"))
+    op.create_index(
+        "uq_admissions_open_bed",
+        "admissions",
+        ["bed_id"],
+        unique=True,
+        postgresql_where=sa.text("discharged_on IS NULL"),
+    )
+    op.create_index(
+        "uq_admissions_open_person",
+        "admissions",
+        ["person_id"],
+        unique=True,
+        postgresql_where=sa.text("discharged_on IS NULL"),
+    )
     op.create_table(
         "inspections",
         sa.Column("id", UUID, primary_key=True),
-        sa.Column("institution_id", UUID, sa.ForeignKey("institutions.id", name="fk_inspections_institution_id_institutions"), nullable=False),
+        sa.Column(
+            "institution_id",
+            UUID,
+            sa.ForeignKey("institutions.id", name="fk_inspections_institution_id_institutions"),
+            nullable=False,
+        ),
         sa.Column("month", sa.String(7), nullable=False),
         sa.Column("inspected_on", sa.Date(), nullable=False),
         sa.Column("inspector", sa.String(200), nullable=False),
@@ -149,7 +182,12 @@ def upgrade() -> None:
         sa.Column("id", UUID, primary_key=True),
         sa.Column("person_id", UUID, nullable=False),
         sa.Column("id_number", sa.String(18), nullable=False),
-        sa.Column("provider_id", UUID, sa.ForeignKey("providers.id", name="fk_service_orders_provider_id_providers"), nullable=False),
+        sa.Column(
+            "provider_id",
+            UUID,
+            sa.ForeignKey("providers.id", name="fk_service_orders_provider_id_providers"),
+            nullable=False,
+        ),
         sa.Column("service", sa.String(30), nullable=False),
         sa.Column("scheduled_on", sa.Date(), nullable=False),
         sa.Column("month", sa.String(7), nullable=False),
@@ -171,7 +209,12 @@ def upgrade() -> None:
     op.create_table(
         "settlements",
         sa.Column("id", UUID, primary_key=True),
-        sa.Column("provider_id", UUID, sa.ForeignKey("providers.id", name="fk_settlements_provider_id_providers"), nullable=False),
+        sa.Column(
+            "provider_id",
+            UUID,
+            sa.ForeignKey("providers.id", name="fk_settlements_provider_id_providers"),
+            nullable=False,
+        ),
         sa.Column("month", sa.String(7), nullable=False),
         sa.Column("total", sa.Numeric(12, 2), nullable=False),
         sa.Column("orders", sa.Integer(), nullable=False),
@@ -197,7 +240,13 @@ def upgrade() -> None:
     # Policy data, effective-dated (POLICY.md figures, labelled as there).
     op.bulk_insert(
         budgets,
-        [{"effective_from": date(2022, 1, 1), "monthly_amount": Decimal("125.00"), "source": "POLICY.md: derived (5 M yuan a year ÷ 12 ÷ 3,350 guaranteed elders)"}],
+        [
+            {
+                "effective_from": date(2022, 1, 1),
+                "monthly_amount": Decimal("125.00"),
+                "source": "POLICY.md: derived (5 M yuan a year ÷ 12 ÷ 3,350 guaranteed elders)",
+            }
+        ],
     )
     op.bulk_insert(
         schemes,
@@ -216,12 +265,24 @@ def upgrade() -> None:
                 "min_age": 79,
                 "guaranteed_only": False,
                 "annual_premium": Decimal("24.50"),
-                "source": "POLICY.md: all 80+ residents with local registration, those aged 79 (turning 80) included; premium derived",
+                "source": "POLICY.md: all 80+ residents with local registration, 79-80 included; premium derived",
             },
         ],
     )
 
 
 def downgrade() -> None:
-    for table in ("insurance_schemes", "settlements", "service_orders", "providers", "homecare_budgets", "guarantees", "inspections", "admissions", "beds", "institutions", "assessments"):
+    for table in (
+        "insurance_schemes",
+        "settlements",
+        "service_orders",
+        "providers",
+        "homecare_budgets",
+        "guarantees",
+        "inspections",
+        "admissions",
+        "beds",
+        "institutions",
+        "assessments",
+    ):
         op.drop_table(table)
