@@ -1,4 +1,4 @@
-"""Failure behaviour: broker outages, poison messages, consumers killed mid-batch."""
+"""Failure behaviour: broker outages, PostgreSQL stopped mid-burst, poison messages, consumers killed mid-batch."""
 
 from __future__ import annotations
 
