@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import date
 
+from services.eldercare.care.institutions import discharge_on_death
 from tests.eldercare.helpers import fetch, register
 from tests.support import Stack, token
 
@@ -144,3 +146,36 @@ async def test_another_towns_institution_is_not_found(stack: Stack) -> None:
         assert r.status_code == 404
         listed = (await eldercare.get("/v1/institutions", params={"limit": 500})).json()["items"]
         assert all(i["division"].startswith("340207003") for i in listed)
+
+
+async def test_discharge_on_death_closes_open_stays_in_one_statement(stack: Stack) -> None:
+    institution_id = await new_institution(stack, ["G-1", "G-2"])
+    died, alive = await register(stack), await register(stack)
+    async with stack["eldercare"].client() as eldercare:
+        ids = []
+        for person in (died, alive):
+            r = await eldercare.post(
+                f"/v1/institutions/{institution_id}/admissions", json={"id_number": person, "admitted_on": "2026-05-01"}
+            )
+            assert r.status_code == 201, r.text
+            ids.append(uuid.UUID(r.json()["person_id"]))
+    async with stack["eldercare"].state.sessionmaker() as session, session.begin():
+        assert await discharge_on_death(session, [ids[0], uuid.uuid4()], date(2026, 11, 2)) == 1
+        assert await discharge_on_death(session, [ids[0]], date(2026, 11, 2)) == 0  # already discharged
+    async with stack["eldercare"].client() as eldercare:
+        stays = (await eldercare.get(f"/v1/institutions/{institution_id}/admissions", params={"state": "all"})).json()
+        by_person = {s["person_id"]: s for s in stays["items"]}
+        assert (by_person[str(ids[0])]["discharged_on"], by_person[str(ids[0])]["discharge_reason"]) == (
+            "2026-11-02",
+            "death",
+        )
+        assert by_person[str(ids[1])]["discharged_on"] is None
+        occupancy = (await eldercare.get(f"/v1/institutions/{institution_id}")).json()["occupancy"]
+        assert (occupancy["occupied"], occupancy["free"]) == (1, 1)
+    events = await fetch(
+        stack,
+        "SELECT envelope->'data'->>'reason' AS reason FROM outbox WHERE type = 'eldercare.discharge.recorded'"
+        " AND envelope->'data'->>'id_number' = $1",
+        died,
+    )
+    assert [e["reason"] for e in events] == ["death"]
