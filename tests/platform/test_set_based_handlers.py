@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import insert, text
+from sqlalchemy import event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.assistance import handlers as assistance
@@ -269,3 +269,37 @@ async def test_monitoring_chunk_equals_one_by_one(infra: Infra) -> None:
     # One alert per dead beneficiary, however many events told of the death.
     assert raised == len(await rows(chunk, alerts)) > 10
     assert types.count("monitoring.record.changed") == len(await rows(chunk, history)) > 100
+
+
+async def statements(
+    sessionmaker: async_sessionmaker[AsyncSession], consumer: Consumer, events: list[ReceivedEvent]
+) -> int:
+    """How many SQL statements the batch handler sends for a chunk."""
+    engine = sessionmaker.kw["bind"].sync_engine
+    sent: list[str] = []
+
+    def count(*args: Any) -> None:
+        sent.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        await at_once(sessionmaker, consumer, events)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(sent)
+
+
+async def test_a_chunk_takes_a_fixed_number_of_statements_whatever_its_size(infra: Infra) -> None:
+    """5 events or 500: the same handful of statements (no per-event query on the hot path)."""
+    consumers = [
+        ("assistance", assistance.registry_events, seed_cases, False),
+        ("eldercare", eldercare.registry_events, seed_allowances, False),
+        ("monitoring", monitoring.service_events, None, True),
+    ]
+    for service, consumer, seed, benefits in consumers:
+        persons, events = scenario(benefits=benefits)
+        counts = []
+        for size in (5, EVENTS):
+            sessionmaker = await database(infra, service, persons, seed)
+            counts.append(await statements(sessionmaker, consumer, events[:size]))
+        assert max(counts) <= 10, (service, counts)
