@@ -257,6 +257,7 @@ class AssessmentOut(BaseModel):
     members: list[MemberAmountOut]
     total: Money
     figures: list[FigureUsedOut]
+    review_every_months: int | None = Field(default=None, description="复核 interval of the case")
     approver: str | None = Field(default=None, description="temporary assistance: town or district")
     from_reserve: bool | None = Field(default=None, description="temporary assistance: paid from the town's 备用金")
     pay_first: bool | None = Field(default=None, description="temporary assistance: 先行救助, review after")

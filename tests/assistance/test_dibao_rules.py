@@ -124,3 +124,10 @@ def test_a_new_standard_applies_from_its_effective_date_and_is_named() -> None:
     assert (before.total, after.total) == (D("300.00"), D("350.00"))
     used = {f.key: f for f in after.figures}
     assert used["dibao.standard"].source == "test" and used["dibao.standard"].effective_from == after.on
+
+
+def test_review_every_six_months_with_a_member_able_to_work_else_every_year() -> None:
+    working = dibao.assess(family_of_three(), standards())
+    elder = dibao.assess(Household((Member("self", 70, (Income(IncomeKind.TRANSFER, D("300.00")),)),)), standards())
+    assert working.review_every_months == 6 and "member(s) 0, 1 able to work" in working.reasons[1]
+    assert elder.review_every_months == 12

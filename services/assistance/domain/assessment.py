@@ -40,6 +40,7 @@ class Assessment:
     members: tuple[MemberAmount, ...] = ()
     total: Decimal = ZERO
     figures: tuple[FigureUsed, ...] = field(default=())
+    review_every_months: int | None = None  # 复核 interval of the case, where the program sets one
 
 
 def refused(

@@ -24,6 +24,7 @@ from services.assistance.domain.income import (
     ZERO,
     Household,
     IncomeResult,
+    LabourCapacity,
     Member,
     per_capita_income,
 )
@@ -92,14 +93,32 @@ def member_amounts(
     return amounts
 
 
+def review_interval(household: Household, standards: Standards) -> tuple[int, str]:
+    """复核 every 6 months for a household with members of working age able to work, else every 12.
+
+    Art 31 asks for six months where income is unstable and members can work; whether income is
+    unstable is the caseworker's finding, so members able to work stand for it here (an assumption).
+    """
+    workers = [
+        i for i, m in enumerate(household.members)
+        if m.labour_capacity != LabourCapacity.NONE and ADULT_AGE <= m.age < standards.get("dibao.elderly_age")
+    ]
+    if workers:
+        months = int(standards.get("review.unstable_months"))
+        return months, f"reviewed every {months} months: member(s) {', '.join(map(str, workers))} able to work"
+    months = int(standards.get("review.stable_months"))
+    return months, f"reviewed every {months} months: no member of working age able to work"
+
+
 def _eligible(
     household: Household, standards: Standards, standard: Decimal, income: IncomeResult, kind: str, why: str
 ) -> Assessment:
     members = member_amounts(household, standards, standard, income.per_capita)
     total = sum((m.amount for m in members), ZERO)
+    months, review_why = review_interval(household, standards)
     return Assessment(
-        PROGRAM, standards.on, True, kind, (why,), standard, income.per_capita,
-        income.lines, tuple(members), total, tuple(standards.used()),
+        PROGRAM, standards.on, True, kind, (why, review_why), standard, income.per_capita,
+        income.lines, tuple(members), total, tuple(standards.used()), months,
     )
 
 
@@ -126,9 +145,10 @@ def single_person(household: Household, standards: Standards, standard: Decimal,
         f"marginal limit: member(s) {', '.join(str(i) for i in chosen)} enrolled as 单人户 (Art 8)"
     )
     total = sum((m.amount for m in members), ZERO)
+    months = int(standards.get("review.stable_months"))
     return Assessment(
-        PROGRAM, standards.on, True, "single_person", (why,), standard, income.per_capita,
-        tuple(lines), tuple(members), total, tuple(standards.used()),
+        PROGRAM, standards.on, True, "single_person", (why, f"reviewed every {months} months"), standard,
+        income.per_capita, tuple(lines), tuple(members), total, tuple(standards.used()), months,
     )
 
 
