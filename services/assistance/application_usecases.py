@@ -35,7 +35,7 @@ from services.assistance.domain.workflow import Status, StepRefused
 from services.assistance.models import Application, ApplicationStep, Case, Objection
 from services.assistance.schemas import ApplicationIn, AssessmentOut, MemberIn
 from shared import event_types as ev
-from shared import identity, people
+from shared import identity, locks, people
 from shared.auth import Principal
 from shared.db import guard, unscoped, utcnow
 from shared.events import publish
@@ -198,10 +198,28 @@ def step(app: Application, name: str, principal: Principal, note: str | None = N
                            hukou_division=app.hukou_division)
 
 
+async def open_application(session: AsyncSession, person_id: uuid.UUID, program: str) -> uuid.UUID | None:
+    """The applicant's application of this program still in the workflow, if any."""
+    return (await session.execute(
+        select(Application.id).where(
+            Application.applicant_person_id == person_id, Application.program == program,
+            Application.status.in_([s.value for s in workflow.OPEN]),
+        ).limit(1)
+    )).scalar_one_or_none()
+
+
 async def submit(session: AsyncSession, settings: Settings, principal: Principal, body: ApplicationIn) -> Application:
+    """Submit with the assessment; one open application per applicant and program (a repeat is a 409)."""
     check_shape(body)
+    # The same application sent twice at once: the second waits, then finds the first.
+    await locks.hold(session, "application", body.members[0].id_number, body.program.value)
     found = await resolve_members(session, settings, body.members)
     guard(session, found[0].hukou_division, field="members[0].id_number", detail=people.UNKNOWN)
+    if body.program.value != "temporary":  # a new emergency is a new application
+        existing = await open_application(session, found[0].person_id, body.program.value)
+        if existing:
+            raise Conflict(f"the applicant already has an open {body.program.value} application ({existing})",
+                           field="members[0].id_number")
     today = date.today()
     standards = await standard_usecases.load(session, today)
     household = household_of(body, found, today)
@@ -322,8 +340,10 @@ async def confirm(session: AsyncSession, principal: Principal, application_id: u
         raise _refused(exc) from exc
     members = app.household["members"]
     person_ids = [uuid.UUID(m["person_id"]) for m in members]
-    held = await held_programs(session, person_ids)
     assessment = AssessmentOut.model_validate(app.assessment)
+    for id_number in sorted(members[m.member]["id_number"] for m in assessment.members):
+        await locks.hold(session, "person", id_number)  # as POST /v1/cases does: no two enrolments at once
+    held = await held_programs(session, person_ids)
     program = program_of_cases(app.program, assessment.kind)
     check_programs(program, [m.member for m in assessment.members], person_ids, held, Conflict)
     app.status, app.confirmed_on = Status.CONFIRMED.value, today

@@ -3,6 +3,7 @@ registry, the workflow with its 7-day notice, objections, confirmation into case
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
@@ -249,3 +250,18 @@ async def test_orphan_on_dibao_gets_the_difference_without_public_notice(stack: 
         assert done.status_code == 200, done.text
     cases = await sql(stack, "SELECT program, monthly_amount FROM cases WHERE id_number = :n ORDER BY program", n=child)
     assert [(p, str(a)) for p, a in cases] == [("dibao", "596.67"), ("orphan", "583.33")]
+
+
+async def test_the_same_application_sent_eight_times_at_once_is_submitted_once(stack: Stack) -> None:
+    async with stack["registry"].client() as reg, stack["assistance"].client() as c:
+        body = dibao_application(await family(reg))
+        answers = await asyncio.gather(*(c.post("/v1/applications", json=body) for _ in range(8)))
+        codes = sorted(r.status_code for r in answers)
+        assert codes == [201] + [409] * 7, [r.text for r in answers if r.status_code not in (201, 409)]
+        app_id = next(r.json()["id"] for r in answers if r.status_code == 201)
+        await c.post(f"/v1/applications/{app_id}/review", json={"survey_notes": "visited"})
+        await sql(stack, "UPDATE applications SET notice_until = :d WHERE id = :id", d=date.today(), id=app_id)
+        confirms = await asyncio.gather(*(c.post(f"/v1/applications/{app_id}/confirm", json={}) for _ in range(4)))
+    assert sorted(r.status_code for r in confirms) == [200, 409, 409, 409]
+    cases = await sql(stack, "SELECT count(*) FROM cases WHERE application_id = :id", id=app_id)
+    assert cases[0][0] == 3
