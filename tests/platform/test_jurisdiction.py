@@ -34,6 +34,7 @@ SERVICES = ("registry", "assistance", "eldercare", "monitoring")
 TODAY = date.today()
 YESTERDAY = (TODAY - timedelta(days=1)).isoformat()
 PUBLIC = {"/healthz", "/readyz", "/metrics"}  # no token, no division data
+SHARED = {"provider"}  # the district's own data, which every town may see
 ALL_SCORES_TOP: dict[str, int] | None = None
 
 
@@ -56,7 +57,7 @@ class TownA:
 
     @property
     def secrets(self) -> set[str]:
-        return {v for v in self.ids.values() if v}
+        return {v for k, v in self.ids.items() if v and k not in SHARED}
 
 
 def _ok(r: httpx.Response, *codes: int) -> dict[str, Any]:
@@ -117,6 +118,7 @@ async def _downstream_data(stack: Stack, a: TownA) -> None:
         a.ids["q_reference"] = f"H-{uuid.uuid4().hex[:10]}"
         d = _ok(await c.post("/v1/deaths", json={"id_number": a["q_number"], "date_of_death": YESTERDAY, "source": "hospital", "reference": a["q_reference"]}), 201)
         a.ids |= {"death": d["death_id"], "death_report": d["report_id"]}
+    await _applications_and_orders(stack, a)
     async with stack["monitoring"].client() as c:
         c.headers.update(hq())
 
@@ -125,6 +127,28 @@ async def _downstream_data(stack: Stack, a: TownA) -> None:
             return items[0]["alert_id"] if items else None
 
         a.ids["alert"] = await eventually(alert, timeout=15)
+
+
+async def _applications_and_orders(stack: Stack, a: TownA) -> None:
+    """A's assistance application (in its public notice, with an objection) and a home-care order for P."""
+    async with stack["assistance"].client() as c:
+        c.headers.update(hq())
+        app = _ok(await c.post("/v1/applications", json={"program": "dibao", "members": [{"id_number": a["s_number"], "relation": "self"}]}), 201)
+        a.ids["application"] = app["id"]
+        _ok(await c.post(f"/v1/applications/{app['id']}/review", json={"survey_notes": "visited"}), 200)
+        a.ids["objection"] = _ok(await c.post(f"/v1/applications/{app['id']}/objections", json={"content": "a neighbour objects"}), 201)["id"]
+    async with stack["eldercare"].client() as c:
+        c.headers.update(hq())
+        code = "91340207" + uuid.uuid4().hex[:10].upper().replace("I", "1").replace("O", "0")
+        provider = _ok(await c.post("/v1/providers", json={"name": "甲镇居家养老", "credit_code": code, "services": ["meals"]}), 201)
+        a.ids["provider"] = provider["provider_id"]  # district data: every town may see the provider, not A's orders
+
+        async def order() -> str | None:  # once eldercare has heard of P's dibao case
+            r = await c.post("/v1/service-orders", json={"id_number": a["p_number"], "provider_id": a["provider"], "service": "meals",
+                                                         "scheduled_on": TODAY.isoformat(), "amount": "10.00"})  # fmt: skip
+            return r.json()["order_id"] if r.status_code == 201 else None
+
+        a.ids["order"] = await eventually(order, timeout=10)
 
 
 def _scores() -> dict[str, int]:
@@ -289,6 +313,29 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
         ("eldercare", "GET", "/v1/institutions/{institution_id}/inspections"): [Call("GET", "/v1/institutions/{institution}/inspections")],
         ("eldercare", "POST", "/v1/institutions/{institution_id}/inspections/{inspection_id}/follow-up"): [
             Call("POST", "/v1/institutions/{institution}/inspections/{inspection}/follow-up", {"done_on": TODAY.isoformat(), "note": "fixed"}, expect=(404,))],
+        ("assistance", "POST", "/v1/applications"): [Call("POST", "/v1/applications", {"program": "dibao", "members": [{"id_number": s, "relation": "self"}]}, expect=(404,))],
+        ("assistance", "GET", "/v1/applications"): [Call("GET", "/v1/applications")],
+        ("assistance", "GET", "/v1/applications/{application_id}"): [Call("GET", "/v1/applications/{application}")],
+        ("assistance", "POST", "/v1/applications/{application_id}/review"): [Call("POST", "/v1/applications/{application}/review", {"survey_notes": "乙"}, expect=(404,))],
+        ("assistance", "POST", "/v1/applications/{application_id}/objections"): [Call("POST", "/v1/applications/{application}/objections", {"content": "乙"}, expect=(404,))],
+        ("assistance", "POST", "/v1/applications/{application_id}/objections/{objection_id}/settle"): [
+            Call("POST", "/v1/applications/{application}/objections/{objection}/settle", {"outcome": "upheld", "settlement": "乙"}, expect=(404,))],
+        ("assistance", "POST", "/v1/applications/{application_id}/confirm"): [Call("POST", "/v1/applications/{application}/confirm", {}, expect=(404,))],
+        ("assistance", "POST", "/v1/applications/{application_id}/reject"): [Call("POST", "/v1/applications/{application}/reject", {"reason": "乙"}, expect=(404,))],
+        ("eldercare", "POST", "/v1/providers"): [Call("POST", "/v1/providers", {"name": "乙", "credit_code": "91340207ABCDEFGH12", "services": ["meals"]}, expect=(404,))],
+        ("eldercare", "GET", "/v1/providers"): [Call("GET", "/v1/providers")],
+        ("eldercare", "GET", "/v1/providers/{provider_id}"): [Call("GET", "/v1/providers/{provider}")],
+        ("eldercare", "POST", "/v1/providers/{provider_id}/settlements"): [Call("POST", "/v1/providers/{provider}/settlements", {"month": TODAY.strftime("%Y-%m")}, expect=(404,))],
+        ("eldercare", "GET", "/v1/providers/{provider_id}/settlements"): [Call("GET", "/v1/providers/{provider}/settlements")],
+        ("eldercare", "POST", "/v1/service-orders"): [Call("POST", "/v1/service-orders", {"id_number": p, "provider_id": a["provider"], "service": "meals",
+                                                                                           "scheduled_on": TODAY.isoformat(), "amount": "5.00"}, expect=(404,))],
+        ("eldercare", "GET", "/v1/service-orders"): [Call("GET", "/v1/service-orders")],
+        ("eldercare", "GET", "/v1/service-orders/{order_id}"): [Call("GET", "/v1/service-orders/{order}")],
+        ("eldercare", "POST", "/v1/service-orders/{order_id}/delivery"): [Call("POST", "/v1/service-orders/{order}/delivery", {
+            "started_at": f"{TODAY.isoformat()}T09:00:00+08:00", "ended_at": f"{TODAY.isoformat()}T10:00:00+08:00"}, expect=(404,))],
+        ("eldercare", "POST", "/v1/service-orders/{order_id}/cancel"): [Call("POST", "/v1/service-orders/{order}/cancel", {"reason": "乙"}, expect=(404,))],
+        ("eldercare", "GET", "/v1/rosters/insurance"): [Call("GET", "/v1/rosters/insurance", params={"as_of": TODAY.isoformat()}),
+                                                        Call("GET", "/v1/rosters/insurance", params={"as_of": TODAY.isoformat(), "format": "csv"})],
         ("monitoring", "GET", "/v1/records"): [Call("GET", "/v1/records", params={"id_number": q}), Call("GET", "/v1/records", params={"division": TOWN_A})],
         ("monitoring", "GET", "/v1/alerts"): [Call("GET", "/v1/alerts", params={"id_number": q}), Call("GET", "/v1/alerts")],
         ("monitoring", "POST", "/v1/alerts/{alert_id}/assign"): [Call("POST", "/v1/alerts/{alert}/assign", {"assignee": "乙"}, expect=(404,))],
@@ -322,7 +369,7 @@ async def test_every_operation_has_a_jurisdiction_case(stack: Stack) -> None:
 
 _NAMES = ("p", "s", "k", "q", "p_number", "s_number", "k_number", "q_number", "household", "household2", "marriage", "q_reference",
           "death", "death_report", "review", "batch", "case", "q_case", "allowance", "institution", "bed", "admission", "inspection",
-          "assessment", "alert", "p_name", "s_name", "k_name", "q_name")  # fmt: skip
+          "assessment", "alert", "p_name", "s_name", "k_name", "q_name", "application", "objection", "provider", "order")  # fmt: skip
 
 
 async def test_another_town_reads_nothing_and_writes_nothing_of_a_town_through_any_route(stack: Stack, town_a: TownA) -> None:
