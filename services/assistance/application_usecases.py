@@ -34,8 +34,8 @@ from services.assistance.domain.standards import MissingStandard, Standards
 from services.assistance.domain.workflow import Status, StepRefused
 from services.assistance.models import Application, ApplicationStep, Case, Objection
 from services.assistance.schemas import ApplicationIn, AssessmentOut, MemberIn
+from shared import divisions, identity, locks, people
 from shared import event_types as ev
-from shared import identity, locks, people
 from shared.auth import Principal
 from shared.db import guard, unscoped, utcnow
 from shared.events import publish
@@ -121,7 +121,7 @@ async def reserve_left(session: AsyncSession, town: str, standards: Standards) -
         spent = (await session.execute(
             select(func.coalesce(func.sum(Application.monthly_total), 0)).where(
                 Application.program == "temporary", Application.status == Status.CONFIRMED.value,
-                Application.confirmed_on >= year_start, Application.hukou_division.startswith(town),
+                Application.confirmed_on >= year_start, divisions.covers_clause(Application.hukou_division, town),
                 Application.assessment["from_reserve"].as_boolean(),
             )
         )).scalar_one()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assistance.domain import cases as rules
+from services.assistance.domain import programs
 from services.assistance.models import Case
 from shared import event_types as ev
 from shared import locks, people
@@ -46,6 +47,11 @@ async def _open_case(session: AsyncSession, person_id: uuid.UUID, program: str) 
     return (await session.execute(open_case.limit(1))).first() is not None
 
 
+async def _open_programs(session: AsyncSession, person_id: uuid.UUID) -> set[str]:
+    held = select(Case.program).where(Case.person_id == person_id, Case.status != rules.CaseStatus.TERMINATED)
+    return set((await session.execute(held)).scalars())
+
+
 async def enrol(
     session: AsyncSession, settings: Settings, *, id_number: str, program: str, monthly_amount: Decimal
 ) -> Case:
@@ -57,6 +63,9 @@ async def enrol(
         raise Invalid(why_not, field="id_number")
     if await _open_case(session, person.person_id, program):
         raise Conflict(f"the person already has an open {program} case", field="program")
+    contradiction = programs.refusal(program, await _open_programs(session, person.person_id))
+    if contradiction:  # e.g. dibao and tekun at once
+        raise Conflict(contradiction, field="program")
     case = Case(
         id=uuid.uuid4(),
         person_id=person.person_id,

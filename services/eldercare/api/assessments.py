@@ -12,7 +12,7 @@ from services.eldercare.care import assessments as usecases
 from services.eldercare.domain.assessment import LEVEL_NAMES
 from services.eldercare.models import Assessment
 from services.eldercare.schemas import AssessmentIn, AssessmentOut, Page
-from shared import identity
+from shared import divisions, identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
@@ -89,7 +89,7 @@ async def list_assessments(
     if level is not None:
         stmt = stmt.where(Assessment.level == level)
     if division:
-        stmt = stmt.where(Assessment.hukou_division.startswith(division, autoescape=True))
+        stmt = stmt.where(divisions.covers_clause(Assessment.hukou_division, division))
     if not include_superseded:
         stmt = stmt.where(Assessment.superseded_by.is_(None))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()

@@ -26,7 +26,7 @@ from services.eldercare.schemas import (
     OccupancySummary,
     Page,
 )
-from shared import identity
+from shared import divisions, identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
@@ -110,7 +110,7 @@ async def list_institutions(
     if ownership:
         stmt = stmt.where(Institution.ownership == ownership)
     if division:
-        stmt = stmt.where(Institution.hukou_division.startswith(division, autoescape=True))
+        stmt = stmt.where(divisions.covers_clause(Institution.hukou_division, division))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = (
         (await session.execute(stmt.order_by(Institution.name, Institution.id).limit(limit).offset(offset)))

@@ -10,6 +10,8 @@ own savepoint, so every line still gets its own answer.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import io
 import json
@@ -69,29 +71,37 @@ class _Csv:
             self.columns = [c.strip().lower() for c in row]
             if "id_number" not in self.columns:
                 self.columns = None
-                return rules.LineError("line", "the first line must name the columns (type,id_number,name,source,reference,...)")
+                return rules.LineError(
+                    "line", "the first line must name the columns (type,id_number,name,source,reference,...)"
+                )
             return None
         if len(row) != len(self.columns):
             return rules.LineError("line", f"{len(row)} values for {len(self.columns)} columns")
         return rules.read({k: (v if v != "" else None) for k, v in zip(self.columns, row, strict=True)}, today=today)
 
 
-async def create_batch(session: AsyncSession, *, submitted_by: str, division: str, format: str, filename: str | None) -> IntakeBatch:
-    batch = IntakeBatch(id=uuid.uuid4(), submitted_by=submitted_by, hukou_division=division, format=format, filename=filename, status="processing",
-                        lines=0, accepted=0, duplicate=0, rejected=0, in_review=0)  # fmt: skip
+async def create_batch(
+    session: AsyncSession, *, submitted_by: str, division: str, format: str, filename: str | None
+) -> IntakeBatch:
+    batch = IntakeBatch(id=uuid.uuid4(), submitted_by=submitted_by, hukou_division=division, format=format,
+                        filename=filename, status="processing", lines=0, accepted=0, duplicate=0, rejected=0,
+                        in_review=0)  # fmt: skip
     session.add(batch)
     await session.flush()
     return batch
 
 
 def _line_row(batch_id: uuid.UUID, line_no: int, o: LineOutcome) -> dict[str, object]:
-    return {"batch_id": batch_id, "line_no": line_no, "status": o.status, "outcome": o.outcome, "record_type": o.record_type,
-            "reference": o.reference, "field": o.field, "reason": mask_text(o.reason)[:300] if o.reason else None,
+    return {"batch_id": batch_id, "line_no": line_no, "status": o.status, "outcome": o.outcome,
+            "record_type": o.record_type, "reference": o.reference, "field": o.field,
+            "reason": mask_text(o.reason)[:300] if o.reason else None,
             "person_id": o.person_id, "review_id": o.review_id}  # fmt: skip
 
 
 class BatchRun:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, *, scope: str, keep_inline: bool):
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, *, scope: str, keep_inline: bool
+    ):
         self.sessionmaker = sessionmaker
         self.batch_id = batch_id
         self.scope = scope
@@ -101,37 +111,61 @@ class BatchRun:
         self.today = date.today()
 
     async def run(self, stream: AsyncIterator[bytes], format: str) -> None:
+        """Parse the stream and apply it chunk by chunk, in order.
+
+        While one chunk is applied (mostly the database's work, on the other
+        core), the next is read and parsed here; a chunk starts only once the
+        one before has committed, because it may repeat or follow its reports.
+        """
         csv_parser = _Csv() if format == "csv" else None
         pending: list[tuple[int, rules.Record | rules.LineError]] = []
-        async for line_no, text in lines_of(stream):
-            if not text.strip():
-                continue
-            if csv_parser is not None:
-                parsed = csv_parser.parse(text, self.today)
-                if parsed is None:
-                    continue  # the header
-            else:
-                parsed = _parse_ndjson(text, self.today)
-            pending.append((line_no, parsed))
-            if len(pending) >= CHUNK:
+        applying: asyncio.Task[None] | None = None
+        try:
+            async for line_no, text in lines_of(stream):
+                if not text.strip():
+                    continue
+                if csv_parser is not None:
+                    parsed = csv_parser.parse(text, self.today)
+                    if parsed is None:
+                        continue  # the header
+                else:
+                    parsed = _parse_ndjson(text, self.today)
+                pending.append((line_no, parsed))
+                if len(pending) >= CHUNK:
+                    if applying is not None:
+                        await applying
+                    applying = asyncio.create_task(self._chunk(pending))
+                    pending = []
+            if applying is not None:
+                await applying
+            if pending:
                 await self._chunk(pending)
-                pending = []
-        if pending:
-            await self._chunk(pending)
+        finally:
+            if applying is not None and not applying.done():  # the client went away: roll the chunk back
+                applying.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await applying
         async with self.sessionmaker() as s, s.begin():
-            await s.execute(update(IntakeBatch).where(IntakeBatch.id == self.batch_id).values(status="done", finished_at=utcnow(), **self.counts))
+            done = update(IntakeBatch).where(IntakeBatch.id == self.batch_id)
+            await s.execute(done.values(status="done", finished_at=utcnow(), **self.counts))
 
     async def _chunk(self, lines: list[tuple[int, rules.Record | rules.LineError]]) -> None:
         try:
             async with self.sessionmaker() as s, s.begin():
                 s.info["division"] = self.scope
-                outcomes = await Intake(s, channel="batch", scope=self.scope, today=self.today).run([Item(r) for _, r in lines])
+                outcomes = await Intake(s, channel="batch", scope=self.scope, today=self.today).run(
+                    [Item(r) for _, r in lines]
+                )
                 rows = [_line_row(self.batch_id, n, o) for (n, _), o in zip(lines, outcomes, strict=True)]
                 await copy_rows(s, IntakeLine.__table__, rows)  # type: ignore[arg-type]
                 totals = self._totals(rows)
                 await s.execute(update(IntakeBatch).where(IntakeBatch.id == self.batch_id).values(**totals))
         except Exception as exc:  # the chunk as a whole: replay line by line
-            log.warning("intake chunk failed; replaying line by line", batch_id=str(self.batch_id), error=mask_text(str(exc))[:300])
+            log.warning(
+                "intake chunk failed; replaying line by line",
+                batch_id=str(self.batch_id),
+                error=mask_text(str(exc))[:300],
+            )
             await self._one_by_one(lines)
             return
         self._committed(totals, rows)
@@ -146,7 +180,12 @@ class BatchRun:
                     async with s.begin_nested():
                         [o] = await intake.run([Item(r)])
                 except Exception as exc:
-                    o = LineOutcome("rejected", field="line", reason=f"could not be applied: {type(exc).__name__}", problem="invalid")
+                    o = LineOutcome(
+                        "rejected",
+                        field="line",
+                        reason=f"could not be applied: {type(exc).__name__}",
+                        problem="invalid",
+                    )
                 rows.append(_line_row(self.batch_id, n, o))
             await s.execute(insert(IntakeLine), rows)
             totals = self._totals(rows)
@@ -172,7 +211,9 @@ async def get_batch(session: AsyncSession, batch_id: uuid.UUID) -> IntakeBatch |
     return (await session.execute(select(IntakeBatch).where(IntakeBatch.id == batch_id))).scalar_one_or_none()
 
 
-async def batch_lines(session: AsyncSession, batch_id: uuid.UUID, *, status: str | None, limit: int, offset: int) -> tuple[int, list[IntakeLine]]:
+async def batch_lines(
+    session: AsyncSession, batch_id: uuid.UUID, *, status: str | None, limit: int, offset: int
+) -> tuple[int, list[IntakeLine]]:
     stmt = select(IntakeLine).where(IntakeLine.batch_id == batch_id)
     if status:
         stmt = stmt.where(IntakeLine.status == status)

@@ -22,8 +22,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, tuple_, update
+from sqlalchemy import Boolean, Date, String, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from services.registry.domain import deaths as death_rules
 from services.registry.domain import hukou as hukou_rules
@@ -42,12 +45,50 @@ from services.registry.models import (
 from services.registry.usecases.common import copy_rows, ref
 from shared import divisions
 from shared import event_types as ev
-from shared.db import scope_of, unscoped, utcnow
+from shared.db import scope_of, utcnow
 from shared.events import publish_many
 from shared.problems import DomainError, Invalid, NotFound
 
 _PROBLEMS: dict[str, type[DomainError]] = {"invalid": Invalid, "not_found": NotFound}
 _PROVISIONAL_SEQ = 1 << 62  # arrival order of changes not yet inserted: after every stored one
+
+# A chunk touches up to a thousand persons and keys: looked up and written with
+# arrays (`= ANY`, `unnest`), one statement each, never a statement per row or
+# an IN list of a thousand parameters for the server to plan.
+_DEATH_KEYS = text(
+    "SELECT source, reference FROM death_reports JOIN unnest(:sources, :refs) AS k(source, reference)"
+    " USING (source, reference)"
+)
+# A review item holds a hukou report's key too (district-wide: what it finds is only compared, never answered).
+_HUKOU_KEYS = text(
+    "SELECT source, reference FROM hukou_changes JOIN unnest(:sources, :refs) AS k(source, reference)"
+    " USING (source, reference) UNION SELECT source, reference FROM review_items"
+    " JOIN unnest(:sources, :refs) AS k(source, reference) USING (source, reference) WHERE kind = 'hukou'"
+)
+_UPDATE_PERSONS = text(
+    "UPDATE persons p SET status = u.status, date_of_death = u.date_of_death, hukou_division = u.hukou_division,"
+    " in_district = u.in_district, updated_at = now()"
+    " FROM unnest(:ids, :statuses, :deaths, :divisions, :in_district)"
+    " AS u(id, status, date_of_death, hukou_division, in_district) WHERE p.id = u.id"
+).bindparams(
+    bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True))),
+    bindparam("statuses", type_=ARRAY(String)),
+    bindparam("deaths", type_=ARRAY(Date)),
+    bindparam("divisions", type_=ARRAY(String)),
+    bindparam("in_district", type_=ARRAY(Boolean)),
+)
+
+
+def _array(values: Any, item_type: Any) -> BindParameter[Any]:
+    """One array parameter (for `= ANY(...)`) in place of an IN list of many."""
+    return bindparam(None, list(values), type_=ARRAY(item_type))
+
+
+async def _known_keys(session: AsyncSession, query: Any, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (source, reference) keys are already on file."""
+    stmt = query.bindparams(bindparam("sources", type_=ARRAY(String)), bindparam("refs", type_=ARRAY(String)))
+    found = await session.execute(stmt, {"sources": [k[0] for k in keys], "refs": [k[1] for k in keys]})
+    return {(source, reference) for source, reference in found.all()}
 REPORTED_BY = "reported_by"  # a parked report keeps the division of whoever sent it (payload key)
 OUT_OF_DIVISION = "out_of_division"  # review reason: the sender does not cover where the person was registered
 
@@ -169,11 +210,9 @@ class Intake:
         death_keys = {(r.source, r.reference) for r in fresh if isinstance(r, DeathRecord)}
         hukou_keys = {(r.source, r.reference) for r in fresh if isinstance(r, HukouRecord)}
         if death_keys:
-            seen["death"] |= set((await s.execute(select(DeathReport.source, DeathReport.reference).where(tuple_(DeathReport.source, DeathReport.reference).in_(death_keys)))).all())
+            seen["death"] |= await _known_keys(s, _DEATH_KEYS, death_keys)
         if hukou_keys:
-            seen["hukou"] |= set((await s.execute(select(HukouChange.source, HukouChange.reference).where(tuple_(HukouChange.source, HukouChange.reference).in_(hukou_keys)))).all())
-            with unscoped(s):
-                seen["hukou"] |= set((await s.execute(select(ReviewItem.source, ReviewItem.reference).where(ReviewItem.kind == "hukou", tuple_(ReviewItem.source, ReviewItem.reference).in_(hukou_keys)))).all())
+            seen["hukou"] |= await _known_keys(s, _HUKOU_KEYS, hukou_keys)
 
         persons: dict[str, Any] = {}
         numbers = {r.id_number for r in records}
@@ -181,7 +220,8 @@ class Intake:
             # Plain rows, not ORM objects: a chunk touches a thousand people and the ORM's
             # per-object bookkeeping would cost more than the work; changes are written in one statement.
             t = Person.__table__
-            stmt = select(*(t.c[c] for c in _PERSON_COLUMNS)).where(t.c.id_number.in_(numbers)).order_by(t.c.id).with_for_update()
+            by_number = t.c.id_number == any_(_array(numbers, String))
+            stmt = select(*(t.c[c] for c in _PERSON_COLUMNS)).where(by_number).order_by(t.c.id).with_for_update()
             persons = {row.id_number: _PersonRow(*row) for row in (await s.execute(stmt)).all()}
         by_id: dict[uuid.UUID, Any] = {p.id: p for p in persons.values()}
         for it in items:  # a person given by a resolution or registration: their ORM object
@@ -192,17 +232,23 @@ class Intake:
         deaths: dict[uuid.UUID, Any] = {}
         prior: dict[uuid.UUID, list[death_rules.Report]] = {}
         if death_pids and any(isinstance(r, DeathRecord) for r in records):
-            for d in (await s.execute(select(Death).where(Death.person_id.in_(death_pids)).with_for_update())).scalars():
+            of_persons = Death.person_id == any_(_array(death_pids, PG_UUID(as_uuid=True)))
+            for d in (await s.execute(select(Death).where(of_persons).with_for_update())).scalars():
                 deaths[d.person_id] = d
                 prior[d.id] = []
             if prior:
-                for did, src, refno, dod in (await s.execute(select(DeathReport.death_id, DeathReport.source, DeathReport.reference, DeathReport.date_of_death).where(DeathReport.death_id.in_(list(prior))))).all():
+                of_deaths = DeathReport.death_id == any_(_array(list(prior), PG_UUID(as_uuid=True)))
+                columns = (DeathReport.death_id, DeathReport.source, DeathReport.reference, DeathReport.date_of_death)
+                for did, src, refno, dod in (await s.execute(select(*columns).where(of_deaths))).all():
                     prior[did].append(death_rules.Report(src, refno, dod))
         hukou_hist: dict[uuid.UUID, list[hukou_rules.Change]] = {}
         if death_pids and any(isinstance(r, HukouRecord) for r in records):
             for pid in death_pids:
                 hukou_hist[pid] = []
-            rows = await s.execute(select(HukouChange.person_id, HukouChange.kind, HukouChange.from_division, HukouChange.to_division, HukouChange.effective_date, HukouChange.seq).where(HukouChange.person_id.in_(death_pids)))
+            h = HukouChange
+            of_persons = h.person_id == any_(_array(death_pids, PG_UUID(as_uuid=True)))
+            history_columns = (h.person_id, h.kind, h.from_division, h.to_division, h.effective_date, h.seq)
+            rows = await s.execute(select(*history_columns).where(of_persons))
             for pid, kind, frm, to, eff, seq in rows.all():
                 hukou_hist[pid].append(hukou_rules.Change(kind, frm, to, eff, seq))
 
@@ -255,12 +301,11 @@ class Intake:
 
         changed = [p for p in by_id.values() if isinstance(p, _PersonRow) and p.changed]
         if changed:
-            t = Person.__table__
-            await s.execute(
-                update(t).where(t.c.id == bindparam("pid")).values(
-                    status=bindparam("st"), date_of_death=bindparam("dod"), hukou_division=bindparam("hd"), in_district=bindparam("ind"), updated_at=func.now()),
-                [{"pid": p.id, "st": p.status, "dod": p.date_of_death, "hd": p.hukou_division, "ind": p.in_district} for p in changed],
-            )
+            await s.execute(_UPDATE_PERSONS, {
+                "ids": [p.id for p in changed], "statuses": [p.status for p in changed],
+                "deaths": [p.date_of_death for p in changed], "divisions": [p.hukou_division for p in changed],
+                "in_district": [p.in_district for p in changed],
+            })  # fmt: skip
         await copy_rows(s, Death.__table__, [d.row() for d in w.deaths])  # type: ignore[arg-type]  # before the reports that refer to them
         await s.flush()  # ORM objects: parked reports, review items, deaths already on file
         await copy_rows(s, ReviewItem.__table__, w.reviews)  # type: ignore[arg-type]
