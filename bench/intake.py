@@ -16,10 +16,7 @@ Setup (N/2 persons bulk-loaded, the file written to disk) is not timed.
 
 Run:  .venv/bin/python bench/intake.py [--n 500000]
 
-Measured on the 2-core development machine, N=500,000 (85.8 MB): answer in
-161.5 s (3,097 lines/s to accepted), every one of the 416,557 events it caused
-on registry.events.v1 0.2 s later (3,093 lines/s); registry RSS 100 MB before,
-peak 126 MB.
+Figures: see the README's benchmark table.
 """
 
 from __future__ import annotations
@@ -66,7 +63,18 @@ async def seed(stack: BenchStack, ids: list[str]) -> None:
         records.append((uuid.uuid4(), n, f"居民{i}", p.sex, p.birth_date, town, town, True, "alive", "unmarried"))
     await conn.copy_records_to_table(
         "persons",
-        columns=["id", "id_number", "name", "sex", "birth_date", "registered_division", "hukou_division", "in_district", "status", "marital_status"],
+        columns=[
+            "id",
+            "id_number",
+            "name",
+            "sex",
+            "birth_date",
+            "registered_division",
+            "hukou_division",
+            "in_district",
+            "status",
+            "marital_status",
+        ],
         records=records,
     )
     await conn.close()
@@ -89,16 +97,53 @@ def write_file(path: Path, ids: list[str], n: int) -> dict[str, int]:
                 town = TOWNS[i % len(TOWNS)]
                 dest = TOWNS[(i + 1 + line // len(ids)) % len(TOWNS)]
                 frm = town if line < len(ids) else TOWNS[(i + line // len(ids)) % len(TOWNS)]
-                f.write(json.dumps({"type": "hukou", "id_number": ids[i], "kind": "transfer", "from_division": frm, "to_division": dest, "effective_date": moved, "reference": f"PS-{line}"}) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "type": "hukou",
+                            "id_number": ids[i],
+                            "kind": "transfer",
+                            "from_division": frm,
+                            "to_division": dest,
+                            "effective_date": moved,
+                            "reference": f"PS-{line}",
+                        }
+                    )
+                    + "\n"
+                )
                 kinds["hukou"] += 1
             elif roll < 0.61 and reported:
                 j = reported[rng.randrange(len(reported))]
-                f.write(json.dumps({"type": "death", "id_number": ids[j], "name": f"居民{j}", "date_of_death": died, "source": "funeral_home", "reference": f"FH-{line}"}) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "type": "death",
+                            "id_number": ids[j],
+                            "name": f"居民{j}",
+                            "date_of_death": died,
+                            "source": "funeral_home",
+                            "reference": f"FH-{line}",
+                        }
+                    )
+                    + "\n"
+                )
                 kinds["death_second_source"] += 1
             else:
                 name = f"居民{i}" if roll > 0.62 else f"居民{i}X"
                 kinds["name_mismatch" if roll <= 0.62 else "death"] += 1
-                f.write(json.dumps({"type": "death", "id_number": ids[i], "name": name, "date_of_death": died, "source": "hospital", "reference": f"H-{line}"}) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "type": "death",
+                            "id_number": ids[i],
+                            "name": name,
+                            "date_of_death": died,
+                            "source": "hospital",
+                            "reference": f"H-{line}",
+                        }
+                    )
+                    + "\n"
+                )
                 reported.append(i)
     return kinds
 
@@ -127,7 +172,12 @@ async def main(n: int) -> None:
         size_mb = path.stat().st_size / 1e6
         stack.start_services(only=("registry",))
         pid = stack.procs[0].pid
-        tok = issue_token(settings_mod.Settings(service="registry", jwt_secret=SECRET), sub="bench", scopes="registry:read registry:write", division="340207")
+        tok = issue_token(
+            settings_mod.Settings(service="registry", jwt_secret=SECRET),
+            sub="bench",
+            scopes="registry:read registry:write",
+            division="340207",
+        )
         rss_before = rss_kb(pid, "VmRSS")
         samples: list[int] = []
         stop = threading.Event()
@@ -141,8 +191,15 @@ async def main(n: int) -> None:
         conn = await asyncpg.connect(stack.pg.url("registry").replace("postgresql+asyncpg", "postgresql"))
         outbox_before = await conn.fetchval("SELECT count(*) FROM outbox")
         t0 = time.perf_counter()
-        async with httpx.AsyncClient(base_url=stack.url("registry"), timeout=None, headers={"Authorization": f"Bearer {tok}"}) as c:
-            r = await c.post("/v1/intake/batches", content=body(path), headers={"Content-Type": "application/x-ndjson"}, params={"filename": path.name})
+        async with httpx.AsyncClient(
+            base_url=stack.url("registry"), timeout=None, headers={"Authorization": f"Bearer {tok}"}
+        ) as c:
+            r = await c.post(
+                "/v1/intake/batches",
+                content=body(path),
+                headers={"Content-Type": "application/x-ndjson"},
+                params={"filename": path.name},
+            )
         accepted_secs = time.perf_counter() - t0
         r.raise_for_status()
         summary = r.json()
@@ -158,10 +215,14 @@ async def main(n: int) -> None:
         print()
         print(f"intake batch, N={n:,} lines ({size_mb:,.1f} MB NDJSON; registry as one process, 2 cores)")
         print(f"  file: {kinds}")
-        print(f"  answer: lines {summary['lines']:,}, accepted {summary['accepted']:,}, duplicate {summary['duplicate']:,}, rejected {summary['rejected']:,}, in review {summary['in_review']:,} (review items: {reviews:,})")
-        print(f"  to accepted (answer received): {accepted_secs:,.1f} s, {n / accepted_secs:,.0f} lines/s")
-        print(f"  to events on registry.events.v1 ({events:,} events acknowledged by the broker): {published_secs:,.1f} s, {n / published_secs:,.0f} lines/s")
-        print(f"  registry RSS: {rss_before / 1024:,.0f} MB before, peak {peak / 1024:,.0f} MB (samples during the upload: min {min(samples or [0]) / 1024:,.0f} MB, max {max(samples or [0]) / 1024:,.0f} MB)")
+        counts = ", ".join(f"{k} {summary[k]:,}" for k in ("lines", "accepted", "duplicate", "rejected", "in_review"))
+        print(f"  answer: {counts} (review items: {reviews:,})")
+        print(f"  to the answer: {accepted_secs:,.1f} s, {n / accepted_secs:,.0f} lines/s")
+        print(f"  to events on registry.events.v1 ({events:,} events acknowledged by the broker):"
+              f" {published_secs:,.1f} s, {n / published_secs:,.0f} lines/s")  # fmt: skip
+        sampled = f"min {min(samples or [0]) / 1024:,.0f} MB, max {max(samples or [0]) / 1024:,.0f} MB"
+        print(f"  registry RSS: {rss_before / 1024:,.0f} MB before, peak {peak / 1024:,.0f} MB"
+              f" (sampled during the upload: {sampled})")  # fmt: skip
         print(f"\nreproduce: .venv/bin/python bench/intake.py --n {n}")
     finally:
         stack.stop()

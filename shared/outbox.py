@@ -77,7 +77,9 @@ class OutboxRelay:
         self.wake.set()
         if self._task:
             try:
-                await asyncio.wait_for(self._task, timeout=self.settings.shutdown_grace_seconds if timeout is None else max(timeout, 0.1))
+                await asyncio.wait_for(
+                    self._task, timeout=self.settings.shutdown_grace_seconds if timeout is None else max(timeout, 0.1)
+                )
             except TimeoutError:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -185,7 +187,15 @@ class OutboxRelay:
         async with self.sessionmaker() as session, session.begin():
             rows = (
                 await session.execute(
-                    select(outbox.c.seq, outbox.c.id, outbox.c.type, outbox.c.topic, outbox.c.key, outbox.c.headers, cast(outbox.c.envelope, Text).label("body"))
+                    select(
+                        outbox.c.seq,
+                        outbox.c.id,
+                        outbox.c.type,
+                        outbox.c.topic,
+                        outbox.c.key,
+                        outbox.c.headers,
+                        cast(outbox.c.envelope, Text).label("body"),
+                    )
                     .where(outbox.c.published_at.is_(None))
                     .order_by(outbox.c.seq)
                     .limit(self.settings.outbox_batch_size)
@@ -262,5 +272,7 @@ class OutboxRelay:
 
 async def backlog(session: AsyncSession) -> int:
     return int(
-        (await session.execute(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))).scalar_one()
+        (
+            await session.execute(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
+        ).scalar_one()
     )
