@@ -265,3 +265,27 @@ async def test_the_same_application_sent_eight_times_at_once_is_submitted_once(s
     assert sorted(r.status_code for r in confirms) == [200, 409, 409, 409]
     cases = await sql(stack, "SELECT count(*) FROM cases WHERE application_id = :id", id=app_id)
     assert cases[0][0] == 3
+
+
+async def test_disability_living_subsidy_needs_a_dibao_family_the_care_subsidy_a_severe_grade(stack: Stack) -> None:
+    async with stack["registry"].client() as reg, stack["assistance"].client() as c:
+        on_dibao, not_on = await register(reg, "黄一"), await register(reg, "黄二")
+        await c.post("/v1/cases", json={"id_number": on_dibao, "program": "dibao", "monthly_amount": "500.00"})
+
+        def apply(n: str, program: str, grade: int) -> dict[str, Any]:
+            return {"program": program, "members": [
+                {"id_number": n, "relation": "self", "disability": {"grade": grade, "kind": "physical"}}]}
+
+        living = await c.post("/v1/applications", json=apply(on_dibao, "disability_living", 3))
+        refused = await c.post("/v1/applications", json=apply(not_on, "disability_living", 3))
+        care = await c.post("/v1/applications", json=apply(not_on, "disability_care", 2))
+        mild = await c.post("/v1/applications", json=apply(on_dibao, "disability_care", 3))
+        listed = await c.get("/v1/applications", params={"id_number": not_on})
+    assert living.json()["assessment"]["total"] == "80.00" and living.json()["assessment"]["eligible"]
+    assert not refused.json()["assessment"]["eligible"]
+    assert "for dibao families" in refused.json()["assessment"]["reasons"][0]
+    assert care.json()["assessment"]["total"] == "80.00"
+    assert "grades 1 and 2" in mild.json()["assessment"]["reasons"][0]
+    assert listed.json()["total"] == 2 and {i["program"] for i in listed.json()["items"]} == {
+        "disability_living", "disability_care"}
+    assert all(i["steps"][0]["step"] == "submitted" for i in listed.json()["items"])

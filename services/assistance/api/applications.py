@@ -49,8 +49,8 @@ def members_out(app: Application, principal: Principal) -> list[HouseholdMemberO
     ]
 
 
-async def application_out(session: Session, app: Application, principal: Principal) -> ApplicationOut:
-    steps, objections, case_ids = await usecases.details(session, app)
+def application_out(app: Application, details: usecases.Details, principal: Principal) -> ApplicationOut:
+    steps, objections, case_ids = details
     return ApplicationOut(
         id=app.id, program=app.program, status=app.status, hukou_division=app.hukou_division,
         members=members_out(app, principal), assessment=AssessmentOut.model_validate(app.assessment),
@@ -67,7 +67,7 @@ async def application_out(session: Session, app: Application, principal: Princip
 async def answer(request: Request, session: Session, app: Application, principal: Principal) -> ApplicationOut:
     """The application as the caller may see it; the read of its members is audited, then committed."""
     await session.flush()
-    out = await application_out(session, app, principal)
+    out = application_out(app, (await usecases.details(session, [app]))[app.id], principal)
     person_ids = [uuid.UUID(m["person_id"]) for m in app.household["members"]]
     await record_read(session, principal, request, person_ids, subject=f"application:{app.id}")
     await session.commit()
@@ -98,7 +98,8 @@ async def list_applications(
         session, status=status.value if status else None, program=program.value if program else None,
         overdue=overdue, id_number=id_number, limit=limit, offset=offset,
     )
-    items = [await application_out(session, a, principal) for a in rows]
+    details = await usecases.details(session, rows)
+    items = [application_out(a, details[a.id], principal) for a in rows]
     person_ids = sorted({uuid.UUID(m["person_id"]) for a in rows for m in a.household["members"]})
     await record_read(session, principal, request, person_ids, subject="applications")
     await session.commit()
