@@ -208,6 +208,24 @@ async def open_application(session: AsyncSession, person_id: uuid.UUID, program:
     )).scalar_one_or_none()
 
 
+async def assessed(
+    session: AsyncSession, body: ApplicationIn, found: list[people.KnownPerson], on: date
+) -> tuple[Assessment, dict[str, Any], Standards]:
+    """The assessment on `on`, refused (422 naming the member) when it would enrol someone twice."""
+    standards = await standard_usecases.load(session, on)
+    household = household_of(body, found, on)
+    held = await held_programs(session, [p.person_id for p in found])
+    try:
+        assessment, extra = await assess(session, body, household, found, held, standards)
+    except MissingStandard as exc:
+        raise Invalid(f"{exc}: the standards must be set first", field="program") from exc
+    if assessment.eligible:
+        program = program_of_cases(assessment.program, assessment.kind)
+        enrolled = [m.member for m in assessment.members]
+        check_programs(program, enrolled, [p.person_id for p in found], held, Invalid)
+    return assessment, extra, standards
+
+
 async def submit(session: AsyncSession, settings: Settings, principal: Principal, body: ApplicationIn) -> Application:
     """Submit with the assessment; one open application per applicant and program (a repeat is a 409)."""
     check_shape(body)
@@ -221,18 +239,11 @@ async def submit(session: AsyncSession, settings: Settings, principal: Principal
             raise Conflict(f"the applicant already has an open {body.program.value} application ({existing})",
                            field="members[0].id_number")
     today = date.today()
-    standards = await standard_usecases.load(session, today)
-    household = household_of(body, found, today)
-    held = await held_programs(session, [p.person_id for p in found])
+    assessment, extra, standards = await assessed(session, body, found, today)
     try:
-        assessment, extra = await assess(session, body, household, found, held, standards)
         review_due, due = workflow.due_dates(body.program.value, today, standards)
     except MissingStandard as exc:
         raise Invalid(f"{exc}: the standards must be set first", field="program") from exc
-    if assessment.eligible:
-        program = program_of_cases(assessment.program, assessment.kind)
-        enrolled = [m.member for m in assessment.members]
-        check_programs(program, enrolled, [p.person_id for p in found], held, Invalid)
     app = Application(
         id=uuid.uuid4(), program=body.program.value, status=Status.SUBMITTED.value,
         applicant_person_id=found[0].person_id, applicant_id_number=found[0].id_number,
@@ -263,13 +274,40 @@ def _refused(exc: StepRefused) -> Conflict:
     return Conflict(str(exc), field="status")
 
 
-async def review(session: AsyncSession, principal: Principal, application_id: uuid.UUID, notes: str) -> Application:
-    """审核: the town's review after the household survey; dibao and tekun then go on public notice."""
+async def reassess(
+    session: AsyncSession, settings: Settings, principal: Principal, app: Application, corrected: ApplicationIn
+) -> None:
+    """The household as the survey found it replaces the one submitted, and is assessed anew."""
+    if corrected.program.value != app.program:
+        raise Invalid("the corrected household is for another program", field="household.program")
+    check_shape(corrected)
+    found = await resolve_members(session, settings, corrected.members)
+    if found[0].person_id != app.applicant_person_id:
+        raise Invalid("the corrected household has another applicant", field="household.members[0].id_number")
+    assessment, extra, _ = await assessed(session, corrected, found, date.today())
+    before = app.assessment.get("total")
+    app.household, app.assessment = household_json(corrected, found), assessment_json(assessment, extra)
+    app.eligible, app.monthly_total = assessment.eligible, assessment.total
+    note = f"reassessed on the survey's findings: total {before} → {assessment.total}"
+    session.add(step(app, "reassessed", principal, note))
+
+
+async def review(
+    session: AsyncSession, settings: Settings, principal: Principal, application_id: uuid.UUID, notes: str,
+    corrected: ApplicationIn | None = None,
+) -> Application:
+    """审核: the town's review after the household survey; dibao and tekun then go on public notice.
+
+    When the survey found the household other than declared, the corrected household is assessed
+    anew and replaces the submitted one (the step says what the total was before).
+    """
     app = await get(session, application_id, lock=True)
     try:
         app.status = workflow.after_review(Status(app.status), app.program).value
     except StepRefused as exc:
         raise _refused(exc) from exc
+    if corrected is not None:
+        await reassess(session, settings, principal, app, corrected)
     app.survey_notes = notes
     session.add(step(app, "reviewed", principal, notes))
     if app.status == Status.NOTICE:

@@ -319,6 +319,9 @@ class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     survey_notes: Text = Field(description="入户调查 findings of the household survey")
+    household: ApplicationIn | None = Field(
+        default=None, description="the household as the survey found it, when not as declared: assessed anew"
+    )
 
 
 class RejectIn(BaseModel):

@@ -289,3 +289,21 @@ async def test_disability_living_subsidy_needs_a_dibao_family_the_care_subsidy_a
     assert listed.json()["total"] == 2 and {i["program"] for i in listed.json()["items"]} == {
         "disability_living", "disability_care"}
     assert all(i["steps"][0]["step"] == "submitted" for i in listed.json()["items"])
+
+
+async def test_a_survey_that_finds_more_income_reassesses_the_household_at_review(stack: Stack) -> None:
+    async with stack["registry"].client() as reg, stack["assistance"].client() as c:
+        numbers = await family(reg)
+        declared = dibao_application(numbers)
+        app = (await c.post("/v1/applications", json=declared)).json()
+        found = dibao_application(numbers)
+        found["members"][0]["incomes"][0]["monthly_amount"] = "1800.00"  # the survey found 1800 in wages
+        r = await c.post(f"/v1/applications/{app['id']}/review",
+                         json={"survey_notes": "pay slips show 1800", "household": found})
+    assert r.status_code == 200, r.text
+    reviewed = r.json()
+    # 1800 − 200 − 150 = 1450; 1450 / 3 = 483.33; base 316.67, +160 and +80 add-ons
+    assert reviewed["assessment"]["per_capita_income"] == "483.33" and reviewed["assessment"]["total"] == "1190.01"
+    reassessed = next(s for s in reviewed["steps"] if s["step"] == "reassessed")
+    assert reassessed["note"] == "reassessed on the survey's findings: total 1790.01 → 1190.01"
+    assert reviewed["status"] == "notice"

@@ -117,7 +117,8 @@ async def get_application(
              summary="审核: the town's review with the household survey notes (dibao and tekun go on notice)")
 async def review(application_id: uuid.UUID, body: ReviewIn, request: Request, session: Session,
                  principal: Writer) -> ApplicationOut:
-    app = await usecases.review(session, principal, application_id, body.survey_notes)
+    settings = request.app.state.settings
+    app = await usecases.review(session, settings, principal, application_id, body.survey_notes, body.household)
     return await answer(request, session, app, principal)
 
 
