@@ -266,6 +266,7 @@ def database_problem(request: Request, exc: BaseException) -> JSONResponse:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": desc, "content": {PROBLEM_JSON: {}}}
     for code, desc in {
+        400: "The body cannot be parsed (not JSON, not UTF-8)",
         401: "Missing or invalid bearer token",
         403: "Scope or division does not allow this",
         404: "Not found (or outside the caller's division)",
