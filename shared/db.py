@@ -13,6 +13,11 @@ answering 404, so a caller cannot tell "elsewhere" from "unknown".
 `unscoped()` lifts the filter for the few district-wide checks (an identity
 number is unique in the district, a move-in from elsewhere); what they find
 is used to decide, never returned to the caller.
+
+The filter sees ORM statements (an entity or its attributes). A set-based
+path that selects from a table directly (the registry's intake, the
+consumers' bulk handlers) reads district-wide on purpose and applies
+`divisions.covers` itself before it answers a caller.
 """
 
 from __future__ import annotations
@@ -135,7 +140,9 @@ def scope_of(session: AsyncSession | Session) -> str | None:
     return session.info.get("division")
 
 
-def guard(session: AsyncSession, division: str | None, *, field: str, detail: str = "no such person in your division") -> None:
+def guard(
+    session: AsyncSession, division: str | None, *, field: str, detail: str = "no such person in your division"
+) -> None:
     """The write guard: 404 unless the session's caller covers `division` (where the target actually is).
 
     Used where a write names its target by something the caller supplies (an
@@ -161,7 +168,10 @@ def make_engine(url: str, **kwargs: object) -> AsyncEngine:
         url,
         pool_size=kwargs.pop("pool_size", 10),  # type: ignore[arg-type]
         max_overflow=kwargs.pop("max_overflow", 10),  # type: ignore[arg-type]
-        pool_pre_ping=True,
+        # No ping at checkout: with asyncpg it is three round trips (BEGIN, a query,
+        # ROLLBACK) before every request's own. A connection the server dropped
+        # fails on use, is recognised as a disconnect, and the pool is renewed.
+        pool_pre_ping=False,
         **kwargs,  # type: ignore[arg-type]
     )
 

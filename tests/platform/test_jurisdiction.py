@@ -75,48 +75,135 @@ async def _registry_data(stack: Stack, a: TownA) -> None:
             "q": (born(1955, 6, 6, "M"), "甲长顺", f"{TOWN_A}002"),  # a dibao beneficiary who dies
         }
         for key, (number, name, division) in persons.items():
-            person = _ok(await c.post("/v1/persons", json={"id_number": number, "name": name, "hukou_division": division}), 201)
+            person = _ok(
+                await c.post("/v1/persons", json={"id_number": number, "name": name, "hukou_division": division}), 201
+            )
             a.ids |= {key: person["person_id"], f"{key}_number": number, f"{key}_name": name}
-        h = _ok(await c.post("/v1/households", json={"hukou_division": f"{TOWN_A}001", "address": "甲村一号", "members": [
-            {"id_number": a["p_number"], "relation": "head"}, {"id_number": a["s_number"], "relation": "spouse"}]}), 201)  # fmt: skip
-        h2 = _ok(await c.post("/v1/households", json={"hukou_division": f"{TOWN_A}002", "address": "甲村二号", "members": [
-            {"id_number": a["k_number"], "relation": "head"}]}), 201)  # fmt: skip
+        h = _ok(
+            await c.post(
+                "/v1/households",
+                json={
+                    "hukou_division": f"{TOWN_A}001",
+                    "address": "甲村一号",
+                    "members": [
+                        {"id_number": a["p_number"], "relation": "head"},
+                        {"id_number": a["s_number"], "relation": "spouse"},
+                    ],
+                },
+            ),
+            201,
+        )
+        h2 = _ok(
+            await c.post(
+                "/v1/households",
+                json={
+                    "hukou_division": f"{TOWN_A}002",
+                    "address": "甲村二号",
+                    "members": [{"id_number": a["k_number"], "relation": "head"}],
+                },
+            ),
+            201,
+        )
         a.ids |= {"household": h["household_id"], "household2": h2["household_id"]}
-        m = _ok(await c.post("/v1/marriages", json={"party_a": a["p_number"], "party_b": a["s_number"], "registered_on": "1975-05-01",
-                                                    "registration_division": TOWN_A, "certificate_no": f"JA-{uuid.uuid4().hex[:8]}"}), 201)  # fmt: skip
+        m = _ok(
+            await c.post(
+                "/v1/marriages",
+                json={
+                    "party_a": a["p_number"],
+                    "party_b": a["s_number"],
+                    "registered_on": "1975-05-01",
+                    "registration_division": TOWN_A,
+                    "certificate_no": f"JA-{uuid.uuid4().hex[:8]}",
+                },
+            ),
+            201,
+        )
         a.ids["marriage"] = m["marriage_id"]
-        mismatch = _ok(await c.post("/v1/deaths", json={"id_number": a["p_number"], "name": "乙某某", "date_of_death": YESTERDAY,
-                                                        "source": "hospital", "reference": f"H-{uuid.uuid4().hex[:10]}"}), 202)  # fmt: skip
+        mismatch = _ok(
+            await c.post(
+                "/v1/deaths",
+                json={
+                    "id_number": a["p_number"],
+                    "name": "乙某某",
+                    "date_of_death": YESTERDAY,
+                    "source": "hospital",
+                    "reference": f"H-{uuid.uuid4().hex[:10]}",
+                },
+            ),
+            202,
+        )
         a.ids["review"] = mismatch["review_id"]
     async with stack["registry"].client() as c:
         c.headers.update(staff_of(TOWN_A))
-        batch = _ok(await c.post("/v1/intake/batches", content=b"{not json\n", headers={"Content-Type": "application/x-ndjson"}), 201)
+        batch = _ok(
+            await c.post(
+                "/v1/intake/batches", content=b"{not json\n", headers={"Content-Type": "application/x-ndjson"}
+            ),
+            201,
+        )
         a.ids["batch"] = batch["batch_id"]
 
 
 async def _downstream_data(stack: Stack, a: TownA) -> None:
     async with stack["assistance"].client() as c:
         c.headers.update(hq())
-        case = _ok(await c.post("/v1/cases", json={"id_number": a["p_number"], "program": "dibao", "monthly_amount": "780.00"}), 201)
+        case = _ok(
+            await c.post(
+                "/v1/cases", json={"id_number": a["p_number"], "program": "dibao", "monthly_amount": "780.00"}
+            ),
+            201,
+        )
         a.ids["case"] = case["case_id"]
-        a.ids["q_case"] = _ok(await c.post("/v1/cases", json={"id_number": a["q_number"], "program": "tekun", "monthly_amount": "1065.00"}), 201)["case_id"]
+        a.ids["q_case"] = _ok(
+            await c.post(
+                "/v1/cases", json={"id_number": a["q_number"], "program": "tekun", "monthly_amount": "1065.00"}
+            ),
+            201,
+        )["case_id"]
     async with stack["eldercare"].client() as c:
         c.headers.update(hq())
         a.ids["allowance"] = _ok(await c.post("/v1/allowances", json={"id_number": a["p_number"]}), 201)["allowance_id"]
-        institution = _ok(await c.post("/v1/institutions", json={"name": "甲镇敬老院", "ownership": "public", "division": TOWN_A}), 201)
+        institution = _ok(
+            await c.post("/v1/institutions", json={"name": "甲镇敬老院", "ownership": "public", "division": TOWN_A}),
+            201,
+        )
         a.ids["institution"] = institution["institution_id"]
         [bed] = _ok(await c.post(f"/v1/institutions/{a['institution']}/beds", json={"codes": ["A-1"]}), 201)
         a.ids["bed"] = bed["bed_id"]
-        a.ids["admission"] = _ok(await c.post(f"/v1/institutions/{a['institution']}/admissions", json={"id_number": a["s_number"]}), 201)["admission_id"]
-        inspection = _ok(await c.post(f"/v1/institutions/{a['institution']}/inspections", json={
-            "month": TODAY.strftime("%Y-%m"), "inspected_on": TODAY.isoformat(), "inspector": "王检查",
-            "findings": [{"item": "fire exits", "severity": "major"}]}), 201)  # fmt: skip
+        a.ids["admission"] = _ok(
+            await c.post(f"/v1/institutions/{a['institution']}/admissions", json={"id_number": a["s_number"]}), 201
+        )["admission_id"]
+        inspection = _ok(
+            await c.post(
+                f"/v1/institutions/{a['institution']}/inspections",
+                json={
+                    "month": TODAY.strftime("%Y-%m"),
+                    "inspected_on": TODAY.isoformat(),
+                    "inspector": "王检查",
+                    "findings": [{"item": "fire exits", "severity": "major"}],
+                },
+            ),
+            201,
+        )
         a.ids["inspection"] = inspection["inspection_id"]
-        a.ids["assessment"] = _ok(await c.post("/v1/assessments", json={"id_number": a["p_number"], "scores": _scores()}), 201)["assessment_id"]
+        a.ids["assessment"] = _ok(
+            await c.post("/v1/assessments", json={"id_number": a["p_number"], "scores": _scores()}), 201
+        )["assessment_id"]
     async with stack["registry"].client() as c:  # q dies: his case is suspended and an alert raised
         c.headers.update(hq())
         a.ids["q_reference"] = f"H-{uuid.uuid4().hex[:10]}"
-        d = _ok(await c.post("/v1/deaths", json={"id_number": a["q_number"], "date_of_death": YESTERDAY, "source": "hospital", "reference": a["q_reference"]}), 201)
+        d = _ok(
+            await c.post(
+                "/v1/deaths",
+                json={
+                    "id_number": a["q_number"],
+                    "date_of_death": YESTERDAY,
+                    "source": "hospital",
+                    "reference": a["q_reference"],
+                },
+            ),
+            201,
+        )
         a.ids |= {"death": d["death_id"], "death_report": d["report_id"]}
     await _applications_and_orders(stack, a)
     async with stack["monitoring"].client() as c:
@@ -133,19 +220,38 @@ async def _applications_and_orders(stack: Stack, a: TownA) -> None:
     """A's assistance application (in its public notice, with an objection) and a home-care order for P."""
     async with stack["assistance"].client() as c:
         c.headers.update(hq())
-        app = _ok(await c.post("/v1/applications", json={"program": "dibao", "members": [{"id_number": a["s_number"], "relation": "self"}]}), 201)
+        app = _ok(
+            await c.post(
+                "/v1/applications",
+                json={"program": "dibao", "members": [{"id_number": a["s_number"], "relation": "self"}]},
+            ),
+            201,
+        )
         a.ids["application"] = app["id"]
         _ok(await c.post(f"/v1/applications/{app['id']}/review", json={"survey_notes": "visited"}), 200)
-        a.ids["objection"] = _ok(await c.post(f"/v1/applications/{app['id']}/objections", json={"content": "a neighbour objects"}), 201)["id"]
+        a.ids["objection"] = _ok(
+            await c.post(f"/v1/applications/{app['id']}/objections", json={"content": "a neighbour objects"}), 201
+        )["id"]
     async with stack["eldercare"].client() as c:
         c.headers.update(hq())
         code = "91340207" + uuid.uuid4().hex[:10].upper().replace("I", "1").replace("O", "0")
-        provider = _ok(await c.post("/v1/providers", json={"name": "甲镇居家养老", "credit_code": code, "services": ["meals"]}), 201)
+        provider = _ok(
+            await c.post("/v1/providers", json={"name": "甲镇居家养老", "credit_code": code, "services": ["meals"]}),
+            201,
+        )
         a.ids["provider"] = provider["provider_id"]  # district data: every town may see the provider, not A's orders
 
         async def order() -> str | None:  # once eldercare has heard of P's dibao case
-            r = await c.post("/v1/service-orders", json={"id_number": a["p_number"], "provider_id": a["provider"], "service": "meals",
-                                                         "scheduled_on": TODAY.isoformat(), "amount": "10.00"})  # fmt: skip
+            r = await c.post(
+                "/v1/service-orders",
+                json={
+                    "id_number": a["p_number"],
+                    "provider_id": a["provider"],
+                    "service": "meals",
+                    "scheduled_on": TODAY.isoformat(),
+                    "amount": "10.00",
+                },
+            )
             return r.json()["order_id"] if r.status_code == 201 else None
 
         a.ids["order"] = await eventually(order, timeout=10)
@@ -159,10 +265,37 @@ def _scores() -> dict[str, int]:
 
 # -- what "unchanged" means: every row of A's, in every database -------------------------------------------------
 
-LINKS = ("id", "person_id", "id_number", "key", "household_id", "party_a", "party_b", "child_person_id", "adopter_a",
-         "adopter_b", "candidate_person_id", "resolved_person_id", "applicant_person_id", "death_id", "marriage_id",
-         "batch_id", "institution_id", "case_id", "allowance_id", "alert_id", "bed_id", "admission_id", "inspection_id")  # fmt: skip
-VOLATILE = {"published_at", "attempts", "last_error", "updated_at"}  # the relay's bookkeeping; a cache refreshed unchanged
+LINKS = (
+    "id",
+    "person_id",
+    "id_number",
+    "key",
+    "household_id",
+    "party_a",
+    "party_b",
+    "child_person_id",
+    "adopter_a",
+    "adopter_b",
+    "candidate_person_id",
+    "resolved_person_id",
+    "applicant_person_id",
+    "death_id",
+    "marriage_id",
+    "batch_id",
+    "institution_id",
+    "case_id",
+    "allowance_id",
+    "alert_id",
+    "bed_id",
+    "admission_id",
+    "inspection_id",
+)
+VOLATILE = {
+    "published_at",
+    "attempts",
+    "last_error",
+    "updated_at",
+}  # the relay's bookkeeping; a cache refreshed unchanged
 
 
 async def fingerprint(stack: Stack, a: TownA) -> dict[str, tuple[int, str]]:
@@ -172,9 +305,14 @@ async def fingerprint(stack: Stack, a: TownA) -> dict[str, tuple[int, str]]:
     for service in SERVICES:
         async with stack[service].state.sessionmaker() as s:
             columns: dict[str, list[str]] = {}
-            for table, column in (await s.execute(text(
-                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' ORDER BY ordinal_position"
-            ))).all():  # fmt: skip
+            for table, column in (
+                await s.execute(
+                    text(
+                        "SELECT table_name, column_name FROM information_schema.columns"
+                        " WHERE table_schema = 'public' ORDER BY ordinal_position"
+                    )
+                )
+            ).all():
                 columns.setdefault(table, []).append(column)
             for table, cols in columns.items():
                 links = [c for c in LINKS if c in cols]
@@ -182,7 +320,8 @@ async def fingerprint(stack: Stack, a: TownA) -> dict[str, tuple[int, str]]:
                     continue
                 where = " OR ".join(f'"{c}"::text = ANY(:v)' for c in links)
                 row = "row(" + ", ".join(f'"{c}"' for c in cols if c not in VOLATILE) + ")::text"
-                sql = f'SELECT count(*), md5(coalesce(string_agg({row}, \'|\' ORDER BY {row}), \'\')) FROM "{table}" WHERE {where}'
+                hashed = f"md5(coalesce(string_agg({row}, '|' ORDER BY {row}), ''))"
+                sql = f'SELECT count(*), {hashed} FROM "{table}" WHERE {where}'  # noqa: S608 - names from the catalog
                 count, digest = (await s.execute(text(sql), {"v": values})).one()
                 out[f"{service}.{table}"] = (count, digest)
     return out
@@ -232,12 +371,38 @@ def _ran_for_own_town(body: dict[str, Any], a: TownA) -> None:
 def _b_lines(a: TownA) -> bytes:
     """A partner file naming A's residents: a death, a repeated reference, a name mismatch, a move-out."""
     lines = [
-        {"type": "death", "id_number": a["p_number"], "date_of_death": YESTERDAY, "source": "hospital", "reference": f"B-{uuid.uuid4().hex[:8]}"},
-        {"type": "death", "id_number": a["q_number"], "date_of_death": YESTERDAY, "source": "hospital", "reference": a["q_reference"]},
-        {"type": "death", "id_number": a["s_number"], "name": "丙某某", "date_of_death": YESTERDAY, "source": "hospital", "reference": f"B-{uuid.uuid4().hex[:8]}"},
-        {"type": "hukou", "id_number": a["p_number"], "kind": "move_out", "from_division": TOWN_B, "to_division": "340202",
-         "effective_date": YESTERDAY, "reference": f"B-{uuid.uuid4().hex[:8]}"},
-    ]  # fmt: skip
+        {
+            "type": "death",
+            "id_number": a["p_number"],
+            "date_of_death": YESTERDAY,
+            "source": "hospital",
+            "reference": f"B-{uuid.uuid4().hex[:8]}",
+        },
+        {
+            "type": "death",
+            "id_number": a["q_number"],
+            "date_of_death": YESTERDAY,
+            "source": "hospital",
+            "reference": a["q_reference"],
+        },
+        {
+            "type": "death",
+            "id_number": a["s_number"],
+            "name": "丙某某",
+            "date_of_death": YESTERDAY,
+            "source": "hospital",
+            "reference": f"B-{uuid.uuid4().hex[:8]}",
+        },
+        {
+            "type": "hukou",
+            "id_number": a["p_number"],
+            "kind": "move_out",
+            "from_division": TOWN_B,
+            "to_division": "340202",
+            "effective_date": YESTERDAY,
+            "reference": f"B-{uuid.uuid4().hex[:8]}",
+        },
+    ]
     return ("\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\n").encode()
 
 
@@ -247,100 +412,377 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
     ref = f"B-{uuid.uuid4().hex[:8]}"
     ndjson = {"Content-Type": "application/x-ndjson"}
     table: dict[tuple[str, str, str], list[Call]] = {
-        ("registry", "POST", "/v1/persons"): [Call("POST", "/v1/persons", {"id_number": new_id_number(), "name": "丁", "hukou_division": f"{TOWN_A}001"}, expect=(404,))],
-        ("registry", "GET", "/v1/persons"): [Call("GET", "/v1/persons", params={"id_number": p}), Call("GET", "/v1/persons", params={"division": TOWN_A}),
-                                             Call("GET", "/v1/persons", params={"name": "甲"}), Call("GET", "/v1/persons", params={"household_id": a["household"]})],
-        ("registry", "POST", "/v1/persons/search"): [Call("POST", "/v1/persons/search", {"id_number": p}), Call("POST", "/v1/persons/search", {"division": TOWN_A})],
+        ("registry", "POST", "/v1/persons"): [
+            Call(
+                "POST",
+                "/v1/persons",
+                {"id_number": new_id_number(), "name": "丁", "hukou_division": f"{TOWN_A}001"},
+                expect=(404,),
+            )
+        ],
+        ("registry", "GET", "/v1/persons"): [
+            Call("GET", "/v1/persons", params={"id_number": p}),
+            Call("GET", "/v1/persons", params={"division": TOWN_A}),
+            Call("GET", "/v1/persons", params={"name": "甲"}),
+            Call("GET", "/v1/persons", params={"household_id": a["household"]}),
+        ],
+        ("registry", "POST", "/v1/persons/search"): [
+            Call("POST", "/v1/persons/search", {"id_number": p}),
+            Call("POST", "/v1/persons/search", {"division": TOWN_A}),
+        ],
         ("registry", "GET", "/v1/persons/{person_id}"): [Call("GET", "/v1/persons/{p}")],
         ("registry", "GET", "/v1/persons/{person_id}/history"): [Call("GET", "/v1/persons/{p}/history")],
-        ("registry", "POST", "/v1/households"): [Call("POST", "/v1/households", {"hukou_division": f"{TOWN_A}001", "members": [{"id_number": k, "relation": "head"}]}, expect=(404,))],
-        ("registry", "GET", "/v1/households"): [Call("GET", "/v1/households"), Call("GET", "/v1/households", params={"division": TOWN_A})],
+        ("registry", "POST", "/v1/households"): [
+            Call(
+                "POST",
+                "/v1/households",
+                {"hukou_division": f"{TOWN_A}001", "members": [{"id_number": k, "relation": "head"}]},
+                expect=(404,),
+            )
+        ],
+        ("registry", "GET", "/v1/households"): [
+            Call("GET", "/v1/households"),
+            Call("GET", "/v1/households", params={"division": TOWN_A}),
+        ],
         ("registry", "GET", "/v1/households/{household_id}"): [Call("GET", "/v1/households/{household}")],
-        ("registry", "POST", "/v1/households/{household_id}/members"): [Call("POST", "/v1/households/{household}/members", {"id_number": k, "relation": "child", "reason": "birth"}, expect=(404,))],
-        ("registry", "POST", "/v1/households/{household_id}/members/{person_id}/leave"): [Call("POST", "/v1/households/{household}/members/{s}/leave", {"reason": "other"}, expect=(404,))],
-        ("registry", "POST", "/v1/households/{household_id}/split"): [Call("POST", "/v1/households/{household}/split", {"members": [{"person_id": a["s"], "relation": "head"}]}, expect=(404,))],
-        ("registry", "POST", "/v1/households/{household_id}/merge"): [Call("POST", "/v1/households/{household}/merge", {"from_household_id": a["household2"]}, expect=(404,))],
+        ("registry", "POST", "/v1/households/{household_id}/members"): [
+            Call(
+                "POST",
+                "/v1/households/{household}/members",
+                {"id_number": k, "relation": "child", "reason": "birth"},
+                expect=(404,),
+            )
+        ],
+        ("registry", "POST", "/v1/households/{household_id}/members/{person_id}/leave"): [
+            Call("POST", "/v1/households/{household}/members/{s}/leave", {"reason": "other"}, expect=(404,))
+        ],
+        ("registry", "POST", "/v1/households/{household_id}/split"): [
+            Call(
+                "POST",
+                "/v1/households/{household}/split",
+                {"members": [{"person_id": a["s"], "relation": "head"}]},
+                expect=(404,),
+            )
+        ],
+        ("registry", "POST", "/v1/households/{household_id}/merge"): [
+            Call("POST", "/v1/households/{household}/merge", {"from_household_id": a["household2"]}, expect=(404,))
+        ],
         ("registry", "POST", "/v1/deaths"): [
-            Call("POST", "/v1/deaths", {"id_number": p, "date_of_death": YESTERDAY, "source": "hospital", "reference": ref}, expect=(404,)),
-            Call("POST", "/v1/deaths", {"id_number": q, "date_of_death": YESTERDAY, "source": "hospital", "reference": a["q_reference"]}, expect=(404,)),
-            Call("POST", "/v1/deaths", {"id_number": s, "name": "丙某某", "date_of_death": YESTERDAY, "source": "hospital", "reference": ref + "m"}, expect=(404,)),
+            Call(
+                "POST",
+                "/v1/deaths",
+                {"id_number": p, "date_of_death": YESTERDAY, "source": "hospital", "reference": ref},
+                expect=(404,),
+            ),
+            Call(
+                "POST",
+                "/v1/deaths",
+                {"id_number": q, "date_of_death": YESTERDAY, "source": "hospital", "reference": a["q_reference"]},
+                expect=(404,),
+            ),
+            Call(
+                "POST",
+                "/v1/deaths",
+                {
+                    "id_number": s,
+                    "name": "丙某某",
+                    "date_of_death": YESTERDAY,
+                    "source": "hospital",
+                    "reference": ref + "m",
+                },
+                expect=(404,),
+            ),
         ],
-        ("registry", "GET", "/v1/deaths"): [Call("GET", "/v1/deaths"), Call("GET", "/v1/deaths", params={"status": "confirmed"})],
+        ("registry", "GET", "/v1/deaths"): [
+            Call("GET", "/v1/deaths"),
+            Call("GET", "/v1/deaths", params={"status": "confirmed"}),
+        ],
         ("registry", "GET", "/v1/deaths/{death_id}"): [Call("GET", "/v1/deaths/{death}")],
-        ("registry", "POST", "/v1/deaths/{death_id}/confirm"): [Call("POST", "/v1/deaths/{death}/confirm", {}, expect=(404,))],
-        ("registry", "POST", "/v1/deaths/{death_id}/revoke"): [Call("POST", "/v1/deaths/{death}/revoke", {"reason": "recorded in error"}, expect=(404,))],
-        ("registry", "POST", "/v1/hukou-changes"): [
-            Call("POST", "/v1/hukou-changes", {"id_number": p, "kind": "move_out", "from_division": TOWN_B, "to_division": "340202", "effective_date": YESTERDAY, "reference": ref}, expect=(404,)),
-            Call("POST", "/v1/hukou-changes", {"id_number": p, "kind": "transfer", "from_division": f"{TOWN_A}001", "to_division": TOWN_B, "effective_date": YESTERDAY, "reference": ref + "t"}, expect=(404,)),
+        ("registry", "POST", "/v1/deaths/{death_id}/confirm"): [
+            Call("POST", "/v1/deaths/{death}/confirm", {}, expect=(404,))
         ],
-        ("registry", "GET", "/v1/reviews"): [Call("GET", "/v1/reviews"), Call("GET", "/v1/reviews", params={"reason_code": "name_mismatch"})],
+        ("registry", "POST", "/v1/deaths/{death_id}/revoke"): [
+            Call("POST", "/v1/deaths/{death}/revoke", {"reason": "recorded in error"}, expect=(404,))
+        ],
+        ("registry", "POST", "/v1/hukou-changes"): [
+            Call(
+                "POST",
+                "/v1/hukou-changes",
+                {
+                    "id_number": p,
+                    "kind": "move_out",
+                    "from_division": TOWN_B,
+                    "to_division": "340202",
+                    "effective_date": YESTERDAY,
+                    "reference": ref,
+                },
+                expect=(404,),
+            ),
+            Call(
+                "POST",
+                "/v1/hukou-changes",
+                {
+                    "id_number": p,
+                    "kind": "transfer",
+                    "from_division": f"{TOWN_A}001",
+                    "to_division": TOWN_B,
+                    "effective_date": YESTERDAY,
+                    "reference": ref + "t",
+                },
+                expect=(404,),
+            ),
+        ],
+        ("registry", "GET", "/v1/reviews"): [
+            Call("GET", "/v1/reviews"),
+            Call("GET", "/v1/reviews", params={"reason_code": "name_mismatch"}),
+        ],
         ("registry", "GET", "/v1/reviews/{review_id}"): [Call("GET", "/v1/reviews/{review}")],
-        ("registry", "POST", "/v1/reviews/{review_id}/resolve"): [Call("POST", "/v1/reviews/{review}/resolve", {"action": "match", "person_id": a["p"]}, expect=(404,)),
-                                                                   Call("POST", "/v1/reviews/{review}/resolve", {"action": "reject"}, expect=(404,))],
-        ("registry", "POST", "/v1/intake/batches"): [Call("POST", "/v1/intake/batches", content=_b_lines(a), headers=ndjson, params={"include_lines": "true"},
-                                                          expect=(201,), check=_batch_lines_refused)],
+        ("registry", "POST", "/v1/reviews/{review_id}/resolve"): [
+            Call("POST", "/v1/reviews/{review}/resolve", {"action": "match", "person_id": a["p"]}, expect=(404,)),
+            Call("POST", "/v1/reviews/{review}/resolve", {"action": "reject"}, expect=(404,)),
+        ],
+        ("registry", "POST", "/v1/intake/batches"): [
+            Call(
+                "POST",
+                "/v1/intake/batches",
+                content=_b_lines(a),
+                headers=ndjson,
+                params={"include_lines": "true"},
+                expect=(201,),
+                check=_batch_lines_refused,
+            )
+        ],
         ("registry", "GET", "/v1/intake/batches/{batch_id}"): [Call("GET", "/v1/intake/batches/{batch}")],
         ("registry", "GET", "/v1/intake/batches/{batch_id}/lines"): [Call("GET", "/v1/intake/batches/{batch}/lines")],
-        ("registry", "POST", "/v1/marriages"): [Call("POST", "/v1/marriages", {"party_a": p, "party_b": s, "registered_on": "1975-05-01", "registration_division": TOWN_B, "certificate_no": ref}, expect=(404,))],
-        ("registry", "GET", "/v1/marriages"): [Call("GET", "/v1/marriages"), Call("GET", "/v1/marriages", params={"person_id": a["p"]})],
+        ("registry", "POST", "/v1/marriages"): [
+            Call(
+                "POST",
+                "/v1/marriages",
+                {
+                    "party_a": p,
+                    "party_b": s,
+                    "registered_on": "1975-05-01",
+                    "registration_division": TOWN_B,
+                    "certificate_no": ref,
+                },
+                expect=(404,),
+            )
+        ],
+        ("registry", "GET", "/v1/marriages"): [
+            Call("GET", "/v1/marriages"),
+            Call("GET", "/v1/marriages", params={"person_id": a["p"]}),
+        ],
         ("registry", "GET", "/v1/marriages/{marriage_id}"): [Call("GET", "/v1/marriages/{marriage}")],
-        ("registry", "POST", "/v1/marriages/{marriage_id}/reissues"): [Call("POST", "/v1/marriages/{marriage}/reissues", {"kind": "marriage", "applicant_id_number": p, "reason": "lost",
-                                                                                                                    "certificate_no": ref, "issued_on": YESTERDAY}, expect=(404,))],  # fmt: skip
-        ("registry", "POST", "/v1/divorces"): [Call("POST", "/v1/divorces", {"marriage_id": a["marriage"], "divorced_on": YESTERDAY, "certificate_no": ref}, expect=(404,))],
-        ("registry", "POST", "/v1/adoptions"): [Call("POST", "/v1/adoptions", {"child_id_number": k, "adopters": [p, s], "registered_on": YESTERDAY, "certificate_no": ref}, expect=(404,))],
-        ("registry", "POST", "/v1/milestones/run"): [Call("POST", "/v1/milestones/run", {"as_of": TODAY.isoformat()}, expect=(200,), check=_ran_for_own_town)],
-        ("assistance", "POST", "/v1/cases"): [Call("POST", "/v1/cases", {"id_number": p, "program": "tekun", "monthly_amount": "100.00"}, expect=(404,))],
-        ("assistance", "GET", "/v1/cases"): [Call("GET", "/v1/cases", params={"id_number": p}), Call("GET", "/v1/cases", params={"division": TOWN_A})],
-        ("assistance", "GET", "/v1/standards"): [Call("GET", "/v1/standards")],  # district policy figures: no one's data
-        ("assistance", "POST", "/v1/standards"): [Call("POST", "/v1/standards", {"key": "dibao.urban_standard", "value": "1.00", "effective_from": TODAY.isoformat(), "source": "x"}, expect=WRITE)],
+        ("registry", "POST", "/v1/marriages/{marriage_id}/reissues"): [
+            Call(
+                "POST",
+                "/v1/marriages/{marriage}/reissues",
+                {
+                    "kind": "marriage",
+                    "applicant_id_number": p,
+                    "reason": "lost",
+                    "certificate_no": ref,
+                    "issued_on": YESTERDAY,
+                },
+                expect=(404,),
+            )
+        ],
+        ("registry", "POST", "/v1/divorces"): [
+            Call(
+                "POST",
+                "/v1/divorces",
+                {"marriage_id": a["marriage"], "divorced_on": YESTERDAY, "certificate_no": ref},
+                expect=(404,),
+            )
+        ],
+        ("registry", "POST", "/v1/adoptions"): [
+            Call(
+                "POST",
+                "/v1/adoptions",
+                {"child_id_number": k, "adopters": [p, s], "registered_on": YESTERDAY, "certificate_no": ref},
+                expect=(404,),
+            )
+        ],
+        ("registry", "POST", "/v1/milestones/run"): [
+            Call("POST", "/v1/milestones/run", {"as_of": TODAY.isoformat()}, expect=(200,), check=_ran_for_own_town)
+        ],
+        ("assistance", "POST", "/v1/cases"): [
+            Call("POST", "/v1/cases", {"id_number": p, "program": "tekun", "monthly_amount": "100.00"}, expect=(404,))
+        ],
+        ("assistance", "GET", "/v1/cases"): [
+            Call("GET", "/v1/cases", params={"id_number": p}),
+            Call("GET", "/v1/cases", params={"division": TOWN_A}),
+        ],
+        ("assistance", "GET", "/v1/standards"): [
+            Call("GET", "/v1/standards")
+        ],  # district policy figures: no one's data
+        ("assistance", "POST", "/v1/standards"): [
+            Call(
+                "POST",
+                "/v1/standards",
+                {"key": "dibao.urban_standard", "value": "1.00", "effective_from": TODAY.isoformat(), "source": "x"},
+                expect=WRITE,
+            )
+        ],
         ("assistance", "GET", "/v1/standards/changes"): [Call("GET", "/v1/standards/changes")],
         ("eldercare", "POST", "/v1/allowances"): [Call("POST", "/v1/allowances", {"id_number": p}, expect=(404,))],
-        ("eldercare", "GET", "/v1/allowances"): [Call("GET", "/v1/allowances", params={"id_number": p}), Call("GET", "/v1/allowances", params={"division": TOWN_A})],
-        ("eldercare", "POST", "/v1/assessments"): [Call("POST", "/v1/assessments", {"id_number": p, "scores": _scores()}, expect=(404,))],
-        ("eldercare", "GET", "/v1/assessments"): [Call("GET", "/v1/assessments", params={"id_number": p}), Call("GET", "/v1/assessments", params={"division": TOWN_A})],
+        ("eldercare", "GET", "/v1/allowances"): [
+            Call("GET", "/v1/allowances", params={"id_number": p}),
+            Call("GET", "/v1/allowances", params={"division": TOWN_A}),
+        ],
+        ("eldercare", "POST", "/v1/assessments"): [
+            Call("POST", "/v1/assessments", {"id_number": p, "scores": _scores()}, expect=(404,))
+        ],
+        ("eldercare", "GET", "/v1/assessments"): [
+            Call("GET", "/v1/assessments", params={"id_number": p}),
+            Call("GET", "/v1/assessments", params={"division": TOWN_A}),
+        ],
         ("eldercare", "GET", "/v1/assessments/{assessment_id}"): [Call("GET", "/v1/assessments/{assessment}")],
-        ("eldercare", "POST", "/v1/institutions"): [Call("POST", "/v1/institutions", {"name": "乙镇敬老院", "ownership": "public", "division": TOWN_A}, expect=(404,))],
-        ("eldercare", "GET", "/v1/institutions"): [Call("GET", "/v1/institutions"), Call("GET", "/v1/institutions", params={"division": TOWN_A})],
+        ("eldercare", "POST", "/v1/institutions"): [
+            Call(
+                "POST",
+                "/v1/institutions",
+                {"name": "乙镇敬老院", "ownership": "public", "division": TOWN_A},
+                expect=(404,),
+            )
+        ],
+        ("eldercare", "GET", "/v1/institutions"): [
+            Call("GET", "/v1/institutions"),
+            Call("GET", "/v1/institutions", params={"division": TOWN_A}),
+        ],
         ("eldercare", "GET", "/v1/institutions/occupancy"): [Call("GET", "/v1/institutions/occupancy")],
         ("eldercare", "GET", "/v1/institutions/{institution_id}"): [Call("GET", "/v1/institutions/{institution}")],
-        ("eldercare", "POST", "/v1/institutions/{institution_id}/beds"): [Call("POST", "/v1/institutions/{institution}/beds", {"codes": ["B-9"]}, expect=(404,))],
-        ("eldercare", "GET", "/v1/institutions/{institution_id}/beds"): [Call("GET", "/v1/institutions/{institution}/beds")],
-        ("eldercare", "POST", "/v1/institutions/{institution_id}/admissions"): [Call("POST", "/v1/institutions/{institution}/admissions", {"id_number": p}, expect=(404,))],
-        ("eldercare", "GET", "/v1/institutions/{institution_id}/admissions"): [Call("GET", "/v1/institutions/{institution}/admissions")],
-        ("eldercare", "POST", "/v1/institutions/{institution_id}/discharges"): [Call("POST", "/v1/institutions/{institution}/discharges", {"id_number": s, "reason": "other"}, expect=(404,))],
-        ("eldercare", "POST", "/v1/institutions/{institution_id}/inspections"): [Call("POST", "/v1/institutions/{institution}/inspections", {
-            "month": TODAY.strftime("%Y-%m"), "inspected_on": TODAY.isoformat(), "inspector": "乙"}, expect=(404,))],  # fmt: skip
-        ("eldercare", "GET", "/v1/institutions/{institution_id}/inspections"): [Call("GET", "/v1/institutions/{institution}/inspections")],
+        ("eldercare", "POST", "/v1/institutions/{institution_id}/beds"): [
+            Call("POST", "/v1/institutions/{institution}/beds", {"codes": ["B-9"]}, expect=(404,))
+        ],
+        ("eldercare", "GET", "/v1/institutions/{institution_id}/beds"): [
+            Call("GET", "/v1/institutions/{institution}/beds")
+        ],
+        ("eldercare", "POST", "/v1/institutions/{institution_id}/admissions"): [
+            Call("POST", "/v1/institutions/{institution}/admissions", {"id_number": p}, expect=(404,))
+        ],
+        ("eldercare", "GET", "/v1/institutions/{institution_id}/admissions"): [
+            Call("GET", "/v1/institutions/{institution}/admissions")
+        ],
+        ("eldercare", "POST", "/v1/institutions/{institution_id}/discharges"): [
+            Call(
+                "POST", "/v1/institutions/{institution}/discharges", {"id_number": s, "reason": "other"}, expect=(404,)
+            )
+        ],
+        ("eldercare", "POST", "/v1/institutions/{institution_id}/inspections"): [
+            Call(
+                "POST",
+                "/v1/institutions/{institution}/inspections",
+                {"month": TODAY.strftime("%Y-%m"), "inspected_on": TODAY.isoformat(), "inspector": "乙"},
+                expect=(404,),
+            )
+        ],
+        ("eldercare", "GET", "/v1/institutions/{institution_id}/inspections"): [
+            Call("GET", "/v1/institutions/{institution}/inspections")
+        ],
         ("eldercare", "POST", "/v1/institutions/{institution_id}/inspections/{inspection_id}/follow-up"): [
-            Call("POST", "/v1/institutions/{institution}/inspections/{inspection}/follow-up", {"done_on": TODAY.isoformat(), "note": "fixed"}, expect=(404,))],
-        ("assistance", "POST", "/v1/applications"): [Call("POST", "/v1/applications", {"program": "dibao", "members": [{"id_number": s, "relation": "self"}]}, expect=(404,))],
+            Call(
+                "POST",
+                "/v1/institutions/{institution}/inspections/{inspection}/follow-up",
+                {"done_on": TODAY.isoformat(), "note": "fixed"},
+                expect=(404,),
+            )
+        ],
+        ("assistance", "POST", "/v1/applications"): [
+            Call(
+                "POST",
+                "/v1/applications",
+                {"program": "dibao", "members": [{"id_number": s, "relation": "self"}]},
+                expect=(404,),
+            )
+        ],
         ("assistance", "GET", "/v1/applications"): [Call("GET", "/v1/applications")],
         ("assistance", "GET", "/v1/applications/{application_id}"): [Call("GET", "/v1/applications/{application}")],
-        ("assistance", "POST", "/v1/applications/{application_id}/review"): [Call("POST", "/v1/applications/{application}/review", {"survey_notes": "乙"}, expect=(404,))],
-        ("assistance", "POST", "/v1/applications/{application_id}/objections"): [Call("POST", "/v1/applications/{application}/objections", {"content": "乙"}, expect=(404,))],
+        ("assistance", "POST", "/v1/applications/{application_id}/review"): [
+            Call("POST", "/v1/applications/{application}/review", {"survey_notes": "乙"}, expect=(404,))
+        ],
+        ("assistance", "POST", "/v1/applications/{application_id}/objections"): [
+            Call("POST", "/v1/applications/{application}/objections", {"content": "乙"}, expect=(404,))
+        ],
         ("assistance", "POST", "/v1/applications/{application_id}/objections/{objection_id}/settle"): [
-            Call("POST", "/v1/applications/{application}/objections/{objection}/settle", {"outcome": "upheld", "settlement": "乙"}, expect=(404,))],
-        ("assistance", "POST", "/v1/applications/{application_id}/confirm"): [Call("POST", "/v1/applications/{application}/confirm", {}, expect=(404,))],
-        ("assistance", "POST", "/v1/applications/{application_id}/reject"): [Call("POST", "/v1/applications/{application}/reject", {"reason": "乙"}, expect=(404,))],
-        ("eldercare", "POST", "/v1/providers"): [Call("POST", "/v1/providers", {"name": "乙", "credit_code": "91340207ABCDEFGH12", "services": ["meals"]}, expect=(404,))],
+            Call(
+                "POST",
+                "/v1/applications/{application}/objections/{objection}/settle",
+                {"outcome": "upheld", "settlement": "乙"},
+                expect=(404,),
+            )
+        ],
+        ("assistance", "POST", "/v1/applications/{application_id}/confirm"): [
+            Call("POST", "/v1/applications/{application}/confirm", {}, expect=(404,))
+        ],
+        ("assistance", "POST", "/v1/applications/{application_id}/reject"): [
+            Call("POST", "/v1/applications/{application}/reject", {"reason": "乙"}, expect=(404,))
+        ],
+        ("eldercare", "POST", "/v1/providers"): [
+            Call(
+                "POST",
+                "/v1/providers",
+                {"name": "乙", "credit_code": "91340207ABCDEFGH12", "services": ["meals"]},
+                expect=(404,),
+            )
+        ],
         ("eldercare", "GET", "/v1/providers"): [Call("GET", "/v1/providers")],
         ("eldercare", "GET", "/v1/providers/{provider_id}"): [Call("GET", "/v1/providers/{provider}")],
-        ("eldercare", "POST", "/v1/providers/{provider_id}/settlements"): [Call("POST", "/v1/providers/{provider}/settlements", {"month": TODAY.strftime("%Y-%m")}, expect=(404,))],
-        ("eldercare", "GET", "/v1/providers/{provider_id}/settlements"): [Call("GET", "/v1/providers/{provider}/settlements")],
-        ("eldercare", "POST", "/v1/service-orders"): [Call("POST", "/v1/service-orders", {"id_number": p, "provider_id": a["provider"], "service": "meals",
-                                                                                           "scheduled_on": TODAY.isoformat(), "amount": "5.00"}, expect=(404,))],
+        ("eldercare", "POST", "/v1/providers/{provider_id}/settlements"): [
+            Call("POST", "/v1/providers/{provider}/settlements", {"month": TODAY.strftime("%Y-%m")}, expect=(404,))
+        ],
+        ("eldercare", "GET", "/v1/providers/{provider_id}/settlements"): [
+            Call("GET", "/v1/providers/{provider}/settlements")
+        ],
+        ("eldercare", "POST", "/v1/service-orders"): [
+            Call(
+                "POST",
+                "/v1/service-orders",
+                {
+                    "id_number": p,
+                    "provider_id": a["provider"],
+                    "service": "meals",
+                    "scheduled_on": TODAY.isoformat(),
+                    "amount": "5.00",
+                },
+                expect=(404,),
+            )
+        ],
         ("eldercare", "GET", "/v1/service-orders"): [Call("GET", "/v1/service-orders")],
         ("eldercare", "GET", "/v1/service-orders/{order_id}"): [Call("GET", "/v1/service-orders/{order}")],
-        ("eldercare", "POST", "/v1/service-orders/{order_id}/delivery"): [Call("POST", "/v1/service-orders/{order}/delivery", {
-            "started_at": f"{TODAY.isoformat()}T09:00:00+08:00", "ended_at": f"{TODAY.isoformat()}T10:00:00+08:00"}, expect=(404,))],
-        ("eldercare", "POST", "/v1/service-orders/{order_id}/cancel"): [Call("POST", "/v1/service-orders/{order}/cancel", {"reason": "乙"}, expect=(404,))],
-        ("eldercare", "GET", "/v1/rosters/insurance"): [Call("GET", "/v1/rosters/insurance", params={"as_of": TODAY.isoformat()}),
-                                                        Call("GET", "/v1/rosters/insurance", params={"as_of": TODAY.isoformat(), "format": "csv"})],
-        ("monitoring", "GET", "/v1/records"): [Call("GET", "/v1/records", params={"id_number": q}), Call("GET", "/v1/records", params={"division": TOWN_A})],
-        ("monitoring", "GET", "/v1/alerts"): [Call("GET", "/v1/alerts", params={"id_number": q}), Call("GET", "/v1/alerts")],
-        ("monitoring", "POST", "/v1/alerts/{alert_id}/assign"): [Call("POST", "/v1/alerts/{alert}/assign", {"assignee": "乙"}, expect=(404,))],
-        ("monitoring", "POST", "/v1/alerts/{alert_id}/resolve"): [Call("POST", "/v1/alerts/{alert}/resolve", {"resolution": "乙"}, expect=(404,))],
-    }  # fmt: skip
+        ("eldercare", "POST", "/v1/service-orders/{order_id}/delivery"): [
+            Call(
+                "POST",
+                "/v1/service-orders/{order}/delivery",
+                {
+                    "started_at": f"{TODAY.isoformat()}T09:00:00+08:00",
+                    "ended_at": f"{TODAY.isoformat()}T10:00:00+08:00",
+                },
+                expect=(404,),
+            )
+        ],
+        ("eldercare", "POST", "/v1/service-orders/{order_id}/cancel"): [
+            Call("POST", "/v1/service-orders/{order}/cancel", {"reason": "乙"}, expect=(404,))
+        ],
+        ("eldercare", "GET", "/v1/rosters/insurance"): [
+            Call("GET", "/v1/rosters/insurance", params={"as_of": TODAY.isoformat()}),
+            Call("GET", "/v1/rosters/insurance", params={"as_of": TODAY.isoformat(), "format": "csv"}),
+        ],
+        ("monitoring", "GET", "/v1/records"): [
+            Call("GET", "/v1/records", params={"id_number": q}),
+            Call("GET", "/v1/records", params={"division": TOWN_A}),
+        ],
+        ("monitoring", "GET", "/v1/alerts"): [
+            Call("GET", "/v1/alerts", params={"id_number": q}),
+            Call("GET", "/v1/alerts"),
+        ],
+        ("monitoring", "POST", "/v1/alerts/{alert_id}/assign"): [
+            Call("POST", "/v1/alerts/{alert}/assign", {"assignee": "乙"}, expect=(404,))
+        ],
+        ("monitoring", "POST", "/v1/alerts/{alert_id}/resolve"): [
+            Call("POST", "/v1/alerts/{alert}/resolve", {"resolution": "乙"}, expect=(404,))
+        ],
+    }
     for service in SERVICES:
         for path in PUBLIC:
             table[(service, "GET", path)] = [Call("GET", path)]
@@ -348,8 +790,12 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
 
 
 def operations(stack: Stack) -> set[tuple[str, str, str]]:
-    return {(service, method.upper(), path) for service in SERVICES
-            for path, ops in stack[service].app.openapi()["paths"].items() for method in ops}  # fmt: skip
+    return {
+        (service, method.upper(), path)
+        for service in SERVICES
+        for path, ops in stack[service].app.openapi()["paths"].items()
+        for method in ops
+    }
 
 
 @pytest.fixture(scope="module")
@@ -367,24 +813,64 @@ async def test_every_operation_has_a_jurisdiction_case(stack: Stack) -> None:
     assert listed - operations(stack) == set(), "cases for operations that no longer exist"
 
 
-_NAMES = ("p", "s", "k", "q", "p_number", "s_number", "k_number", "q_number", "household", "household2", "marriage", "q_reference",
-          "death", "death_report", "review", "batch", "case", "q_case", "allowance", "institution", "bed", "admission", "inspection",
-          "assessment", "alert", "p_name", "s_name", "k_name", "q_name", "application", "objection", "provider", "order")  # fmt: skip
+_NAMES = (
+    "p",
+    "s",
+    "k",
+    "q",
+    "p_number",
+    "s_number",
+    "k_number",
+    "q_number",
+    "household",
+    "household2",
+    "marriage",
+    "q_reference",
+    "death",
+    "death_report",
+    "review",
+    "batch",
+    "case",
+    "q_case",
+    "allowance",
+    "institution",
+    "bed",
+    "admission",
+    "inspection",
+    "assessment",
+    "alert",
+    "p_name",
+    "s_name",
+    "k_name",
+    "q_name",
+    "application",
+    "objection",
+    "provider",
+    "order",
+)
 
 
-async def test_another_town_reads_nothing_and_writes_nothing_of_a_town_through_any_route(stack: Stack, town_a: TownA) -> None:
+async def test_another_town_reads_nothing_and_writes_nothing_of_a_town_through_any_route(
+    stack: Stack, town_a: TownA
+) -> None:
     a = town_a
     before = await settled(stack, a)
-    assert before["registry.persons"][0] == 4 and before["eldercare.admissions"][0] == 1, before  # the fingerprint sees A's rows
+    assert before["registry.persons"][0] == 4 and before["eldercare.admissions"][0] == 1, (
+        before
+    )  # the fingerprint sees A's rows
     b = staff_of(TOWN_B)
     failures: list[str] = []
-    for (service, method, _), cases in sorted(calls(a).items()):
+    for (service, _method, _path), cases in sorted(calls(a).items()):
         async with stack[service].client() as c:
             for call in cases:
                 path = call.path.format(**a.ids)
                 headers = {**b, **(call.headers or {})}
-                r = await c.request(call.method, path, json=call.json, params=call.params, content=call.content, headers=headers)
-                sent = path + json.dumps(call.json, ensure_ascii=False) + str(call.params) + (call.content or b"").decode()
+                r = await c.request(
+                    call.method, path, json=call.json, params=call.params, content=call.content, headers=headers
+                )
+                sent = (
+                    path + json.dumps(call.json, ensure_ascii=False) + str(call.params) + (call.content or b"").decode()
+                )
                 failures += _judge(call, r, a, sent=sent)
     assert not failures, "\n".join(failures)
     after = await fingerprint(stack, a)
@@ -419,28 +905,86 @@ async def test_a_repeated_death_report_from_another_town_reveals_nothing(stack: 
     async with stack["registry"].client() as c:
         c.headers.update(staff_of(TOWN_B))
         own = new_id_number()
-        assert (await c.post("/v1/persons", json={"id_number": own, "name": "乙居民", "hukou_division": f"{TOWN_B}001"})).status_code == 201
-        same = await c.post("/v1/deaths", json={"id_number": a["q_number"], "date_of_death": YESTERDAY, "source": "hospital", "reference": a["q_reference"]})
-        assert same.status_code == 404 and not [s for s in a.secrets - {a["q_number"], a["q_reference"]} if s in same.text], same.text
+        assert (
+            await c.post("/v1/persons", json={"id_number": own, "name": "乙居民", "hukou_division": f"{TOWN_B}001"})
+        ).status_code == 201
+        same = await c.post(
+            "/v1/deaths",
+            json={
+                "id_number": a["q_number"],
+                "date_of_death": YESTERDAY,
+                "source": "hospital",
+                "reference": a["q_reference"],
+            },
+        )
+        assert same.status_code == 404 and not [
+            s for s in a.secrets - {a["q_number"], a["q_reference"]} if s in same.text
+        ], same.text
         # The same reference naming B's own resident: refused as another report's, without a word of it.
-        other = await c.post("/v1/deaths", json={"id_number": own, "date_of_death": YESTERDAY, "source": "hospital", "reference": a["q_reference"]})
-        assert other.status_code == 409 and not [s for s in a.secrets - {a["q_reference"]} if s in other.text], other.text
+        other = await c.post(
+            "/v1/deaths",
+            json={"id_number": own, "date_of_death": YESTERDAY, "source": "hospital", "reference": a["q_reference"]},
+        )
+        assert other.status_code == 409 and not [s for s in a.secrets - {a["q_reference"]} if s in other.text], (
+            other.text
+        )
     async with stack["registry"].client() as c:  # A itself still gets the duplicate answer, with the death
         c.headers.update(staff_of(TOWN_A))
-        again = _ok(await c.post("/v1/deaths", json={"id_number": a["q_number"], "date_of_death": YESTERDAY, "source": "hospital", "reference": a["q_reference"]}), 200)
+        again = _ok(
+            await c.post(
+                "/v1/deaths",
+                json={
+                    "id_number": a["q_number"],
+                    "date_of_death": YESTERDAY,
+                    "source": "hospital",
+                    "reference": a["q_reference"],
+                },
+            ),
+            200,
+        )
         assert again["outcome"] == "duplicate" and again["death_id"] == a["death"]
 
 
-async def test_a_name_mismatch_from_another_town_shows_neither_the_name_on_file_nor_the_person(stack: Stack, town_a: TownA) -> None:
+async def test_a_name_mismatch_from_another_town_shows_neither_the_name_on_file_nor_the_person(
+    stack: Stack, town_a: TownA
+) -> None:
     a = town_a
     async with stack["registry"].client() as c:
         c.headers.update(staff_of(TOWN_B))
-        r = await c.post("/v1/deaths", json={"id_number": a["s_number"], "name": "丙某某", "date_of_death": YESTERDAY, "source": "hospital", "reference": f"NM-{uuid.uuid4().hex[:8]}"})
+        r = await c.post(
+            "/v1/deaths",
+            json={
+                "id_number": a["s_number"],
+                "name": "丙某某",
+                "date_of_death": YESTERDAY,
+                "source": "hospital",
+                "reference": f"NM-{uuid.uuid4().hex[:8]}",
+            },
+        )
         assert r.status_code == 404 and a["s_name"] not in r.text and a["s"] not in r.text, r.text
-        line = json.dumps({"type": "death", "id_number": a["s_number"], "name": "丙某某", "date_of_death": YESTERDAY, "source": "hospital", "reference": f"NM-{uuid.uuid4().hex[:8]}"})
-        r = await c.post("/v1/intake/batches", content=(line + "\n").encode(), headers={"Content-Type": "application/x-ndjson"}, params={"include_lines": True})
+        line = json.dumps(
+            {
+                "type": "death",
+                "id_number": a["s_number"],
+                "name": "丙某某",
+                "date_of_death": YESTERDAY,
+                "source": "hospital",
+                "reference": f"NM-{uuid.uuid4().hex[:8]}",
+            }
+        )
+        r = await c.post(
+            "/v1/intake/batches",
+            content=(line + "\n").encode(),
+            headers={"Content-Type": "application/x-ndjson"},
+            params={"include_lines": True},
+        )
         [report] = _ok(r, 201)["report"]
-        assert report["status"] == "rejected" and report["person_id"] is None and a["s_name"] not in r.text and a["s"] not in r.text, report
+        assert (
+            report["status"] == "rejected"
+            and report["person_id"] is None
+            and a["s_name"] not in r.text
+            and a["s"] not in r.text
+        ), report
         lines = _ok(await c.get(f"/v1/intake/batches/{r.json()['batch_id']}/lines"), 200)
         assert a["s_name"] not in json.dumps(lines, ensure_ascii=False) and a["s"] not in json.dumps(lines)
 
@@ -449,53 +993,110 @@ async def test_a_town_cannot_move_another_towns_resident_whatever_divisions_it_d
     async with stack["registry"].client() as c:
         c.headers.update(hq())
         number = new_id_number()
-        pid = _ok(await c.post("/v1/persons", json={"id_number": number, "name": "甲迁", "hukou_division": f"{TOWN_A}003"}), 201)["person_id"]
+        pid = _ok(
+            await c.post("/v1/persons", json={"id_number": number, "name": "甲迁", "hukou_division": f"{TOWN_A}003"}),
+            201,
+        )["person_id"]
     async with stack["registry"].client() as c:
         c.headers.update(staff_of(TOWN_B))
-        for kind, frm, to in (("move_out", TOWN_B, "340202"), ("transfer", TOWN_B, f"{TOWN_B}001"), ("transfer", f"{TOWN_A}003", TOWN_B)):
-            r = await c.post("/v1/hukou-changes", json={"id_number": number, "kind": kind, "from_division": frm, "to_division": to,
-                                                        "effective_date": YESTERDAY, "reference": f"MV-{uuid.uuid4().hex[:8]}"})  # fmt: skip
+        for kind, frm, to in (
+            ("move_out", TOWN_B, "340202"),
+            ("transfer", TOWN_B, f"{TOWN_B}001"),
+            ("transfer", f"{TOWN_A}003", TOWN_B),
+        ):
+            r = await c.post(
+                "/v1/hukou-changes",
+                json={
+                    "id_number": number,
+                    "kind": kind,
+                    "from_division": frm,
+                    "to_division": to,
+                    "effective_date": YESTERDAY,
+                    "reference": f"MV-{uuid.uuid4().hex[:8]}",
+                },
+            )
             assert r.status_code == 404 and pid not in r.text, r.text
     async with stack["registry"].client() as c:
         c.headers.update(staff_of(TOWN_A))  # A moves its resident out of the district ...
-        r = await c.post("/v1/hukou-changes", json={"id_number": number, "kind": "move_out", "from_division": f"{TOWN_A}003", "to_division": "340202",
-                                                    "effective_date": (TODAY - timedelta(days=20)).isoformat(), "reference": f"MV-{uuid.uuid4().hex[:8]}"})  # fmt: skip
+        r = await c.post(
+            "/v1/hukou-changes",
+            json={
+                "id_number": number,
+                "kind": "move_out",
+                "from_division": f"{TOWN_A}003",
+                "to_division": "340202",
+                "effective_date": (TODAY - timedelta(days=20)).isoformat(),
+                "reference": f"MV-{uuid.uuid4().hex[:8]}",
+            },
+        )
         assert r.status_code == 201, r.text
     async with stack["registry"].client() as c:
         c.headers.update(staff_of(TOWN_B))  # ... and B may then take them in: a move-in from elsewhere
-        r = await c.post("/v1/hukou-changes", json={"id_number": number, "kind": "move_in", "from_division": "340202", "to_division": f"{TOWN_B}001",
-                                                    "effective_date": (TODAY - timedelta(days=10)).isoformat(), "reference": f"MV-{uuid.uuid4().hex[:8]}"})  # fmt: skip
+        r = await c.post(
+            "/v1/hukou-changes",
+            json={
+                "id_number": number,
+                "kind": "move_in",
+                "from_division": "340202",
+                "to_division": f"{TOWN_B}001",
+                "effective_date": (TODAY - timedelta(days=10)).isoformat(),
+                "reference": f"MV-{uuid.uuid4().hex[:8]}",
+            },
+        )
         assert r.status_code == 201 and r.json()["hukou_division"] == f"{TOWN_B}001", r.text
         assert _ok(await c.get(f"/v1/persons/{pid}"), 200)["in_district"] is True
 
 
-async def test_a_waiting_report_applies_on_registration_only_when_its_sender_covers_the_registration(stack: Stack) -> None:
+async def test_a_waiting_report_applies_on_registration_only_when_its_sender_covers_the_registration(
+    stack: Stack,
+) -> None:
     from_b, from_a = new_id_number(), new_id_number()
     async with stack["registry"].client() as c:
         c.headers.update(staff_of(TOWN_B))
-        r = await c.post("/v1/deaths", json={"id_number": from_b, "date_of_death": YESTERDAY, "source": "hospital", "reference": f"W-{from_b}"})
+        r = await c.post(
+            "/v1/deaths",
+            json={"id_number": from_b, "date_of_death": YESTERDAY, "source": "hospital", "reference": f"W-{from_b}"},
+        )
         assert r.status_code == 202 and r.json()["outcome"] == "pending", r.text
     async with stack["registry"].client() as c:
         c.headers.update(staff_of(TOWN_A))
-        r = await c.post("/v1/deaths", json={"id_number": from_a, "date_of_death": YESTERDAY, "source": "hospital", "reference": f"W-{from_a}"})
+        r = await c.post(
+            "/v1/deaths",
+            json={"id_number": from_a, "date_of_death": YESTERDAY, "source": "hospital", "reference": f"W-{from_a}"},
+        )
         assert r.status_code == 202 and r.json()["outcome"] == "pending", r.text
-        b_person = _ok(await c.post("/v1/persons", json={"id_number": from_b, "name": "甲等", "hukou_division": f"{TOWN_A}001"}), 201)
-        a_person = _ok(await c.post("/v1/persons", json={"id_number": from_a, "name": "甲候", "hukou_division": f"{TOWN_A}001"}), 201)
+        b_person = _ok(
+            await c.post("/v1/persons", json={"id_number": from_b, "name": "甲等", "hukou_division": f"{TOWN_A}001"}),
+            201,
+        )
+        a_person = _ok(
+            await c.post("/v1/persons", json={"id_number": from_a, "name": "甲候", "hukou_division": f"{TOWN_A}001"}),
+            201,
+        )
         assert _ok(await c.get(f"/v1/persons/{b_person['person_id']}"), 200)["status"] == "alive"  # B does not cover A
         assert _ok(await c.get(f"/v1/persons/{a_person['person_id']}"), 200)["status"] == "deceased"  # A covers itself
         kept = _ok(await c.get("/v1/reviews", params={"reason_code": "out_of_division", "limit": 500}), 200)["items"]
         [item] = [i for i in kept if i["reference"] == f"W-{from_b}"]
-        assert item["candidate_person_id"] == b_person["person_id"] and item["hukou_division"] == f"{TOWN_A}001" and item["status"] == "open"
+        assert (
+            item["candidate_person_id"] == b_person["person_id"]
+            and item["hukou_division"] == f"{TOWN_A}001"
+            and item["status"] == "open"
+        )
         # A registrar of A decides: the report is about their resident.
-        r = await c.post(f"/v1/reviews/{item['review_id']}/resolve", json={"action": "match", "person_id": b_person["person_id"]})
+        r = await c.post(
+            f"/v1/reviews/{item['review_id']}/resolve", json={"action": "match", "person_id": b_person["person_id"]}
+        )
         assert r.status_code == 200 and r.json()["status"] == "matched", r.text
         assert _ok(await c.get(f"/v1/persons/{b_person['person_id']}"), 200)["status"] == "deceased"
 
 
-@pytest.mark.parametrize(("service", "path", "body"), [
-    ("assistance", "/v1/cases", {"program": "dibao", "monthly_amount": "780.00"}),
-    ("eldercare", "/v1/allowances", {}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("service", "path", "body"),
+    [
+        ("assistance", "/v1/cases", {"program": "dibao", "monthly_amount": "780.00"}),
+        ("eldercare", "/v1/allowances", {}),
+    ],
+)
 async def test_enrolling_another_towns_resident_answers_exactly_like_an_unknown_number(
     stack: Stack, town_a: TownA, service: str, path: str, body: dict[str, str]
 ) -> None:
@@ -506,11 +1107,21 @@ async def test_enrolling_another_towns_resident_answers_exactly_like_an_unknown_
         nobody = await c.post(path, json={**body, "id_number": unknown})
     assert elsewhere.status_code == nobody.status_code == 404
     strip = ("instance", "request_id", "trace_id")
-    assert {k: v for k, v in elsewhere.json().items() if k not in strip} == {k: v for k, v in nobody.json().items() if k not in strip}
+    assert {k: v for k, v in elsewhere.json().items() if k not in strip} == {
+        k: v for k, v in nobody.json().items() if k not in strip
+    }
 
 
 def test_the_rule_a_division_covers_itself_and_what_lies_under_it() -> None:
-    assert divisions.covers(divisions.DISTRICT, f"{TOWN_A}001") and divisions.covers(TOWN_A, TOWN_A) and divisions.covers(TOWN_A, f"{TOWN_A}001")
-    assert not divisions.covers(TOWN_A, TOWN_B) and not divisions.covers(f"{TOWN_A}001", TOWN_A) and not divisions.covers(TOWN_A, None)
+    assert (
+        divisions.covers(divisions.DISTRICT, f"{TOWN_A}001")
+        and divisions.covers(TOWN_A, TOWN_A)
+        and divisions.covers(TOWN_A, f"{TOWN_A}001")
+    )
+    assert (
+        not divisions.covers(TOWN_A, TOWN_B)
+        and not divisions.covers(f"{TOWN_A}001", TOWN_A)
+        and not divisions.covers(TOWN_A, None)
+    )
     assert not divisions.covers(TOWN_A, "340207010001") and not divisions.covers("340207010", f"{TOWN_A}001")
     assert divisions.covers(None, TOWN_B)  # the platform's own work (consumers, the daily run) is district-wide

@@ -17,6 +17,7 @@ from shared.auth import Principal, require
 from shared.paging import Limit, Offset
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
+ReasonCode = Literal["unknown_person", "name_mismatch", "policy", "out_of_division"]
 
 
 def review_out(r: ReviewItem, principal: Principal) -> ReviewOut:
@@ -39,7 +40,7 @@ async def find(
     principal: Annotated[Principal, require("registry:read")],
     status: Annotated[Literal["open", "waiting", "matched", "rejected", "applied"] | None, Query()] = "open",
     kind: Annotated[Literal["death", "hukou"] | None, Query()] = None,
-    reason_code: Annotated[Literal["unknown_person", "name_mismatch", "policy", "out_of_division"] | None, Query()] = None,
+    reason_code: Annotated[ReasonCode | None, Query()] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ReviewOut]:

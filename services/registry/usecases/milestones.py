@@ -70,7 +70,9 @@ async def run(session: AsyncSession, as_of: date, *, after: uuid.UUID | None = N
     return result, rows[-1][0].id if len(rows) == CHUNK else None
 
 
-async def run_all(sessionmaker: async_sessionmaker[AsyncSession], as_of: date, *, scope: str | None = None) -> RunResult:
+async def run_all(
+    sessionmaker: async_sessionmaker[AsyncSession], as_of: date, *, scope: str | None = None
+) -> RunResult:
     """The whole run, one transaction per chunk (a crash mid-run loses nothing: rerun it)."""
     total = RunResult(as_of)
     after: uuid.UUID | None = None

@@ -277,9 +277,8 @@ class Intake:
             if isinstance(r, DeathRecord) and r.date_of_death < person.birth_date:
                 out.append(LineOutcome("rejected", field="date_of_death", reason="date of death is before the date of birth", problem="invalid", record_type=r.type, reference=r.reference))
                 continue
-            if it.checks and it.review is not None and not divisions.covers(reported_by(it.review), person.hukou_division):
-                why = f"reported by {reported_by(it.review)}, which does not cover {person.hukou_division} where the person was registered: a registrar decides"
-                out.append(self._park(w, it, r, person, matching.Match(0, False, why), OUT_OF_DIVISION))
+            if it.checks and (kept := self._sent_from_elsewhere(w, it, r, person)) is not None:
+                out.append(kept)
                 continue
             if it.checks:
                 m = matching.name_confidence(r.name, person.name)
@@ -329,15 +328,32 @@ class Intake:
         another division is revealed (that a number is registered somewhere in
         the district is no secret: registering it again says so).
         """
-        refused = LineOutcome("rejected", field="id_number", reason="no such person in your division", problem="not_found", record_type=r.type, reference=r.reference)
+        refused = LineOutcome(
+            "rejected", field="id_number", reason="no such person in your division", problem="not_found",
+            record_type=r.type, reference=r.reference,
+        )  # fmt: skip
         if person is None:
-            if isinstance(r, HukouRecord) and not any(divisions.covers(self.scope, d) for d in (r.from_division, r.to_division)):
-                return refused
-            return None
+            ends = (r.from_division, r.to_division) if isinstance(r, HukouRecord) else ()
+            return refused if ends and not any(divisions.covers(self.scope, d) for d in ends) else None
         if divisions.covers(self.scope, person.hukou_division):
             return None
         moving_in = isinstance(r, HukouRecord) and r.kind == "move_in" and not person.in_district
         return None if moving_in and divisions.covers(self.scope, r.to_division) else refused
+
+    def _sent_from_elsewhere(self, w: _Writes, it: Item, r: Record, person: Any) -> LineOutcome | None:
+        """A waiting report applies only if the division that sent it covers where the person was registered.
+
+        Else it stays in the queue of the person's division, for a registrar
+        there to match or reject: a town cannot reach another's resident by
+        reporting a number before it is registered.
+        """
+        if it.review is None:
+            return None
+        sender = reported_by(it.review)
+        if divisions.covers(sender, person.hukou_division):
+            return None
+        why = f"sent by {sender}, which does not cover {person.hukou_division}, where the person was registered"
+        return self._park(w, it, r, person, matching.Match(0, False, why), OUT_OF_DIVISION)
 
     def _park(self, w: _Writes, it: Item, r: Record, person: Any, m: matching.Match, code: str) -> LineOutcome:
         """Keep the report in the review queue (or leave it there with the new reason)."""
@@ -354,7 +370,8 @@ class Intake:
             review_id = uuid.uuid4()
             w.reviews.append({
                 "id": review_id, "kind": r.type, "source": r.source, "reference": r.reference, "channel": self.channel,
-                "id_number": r.id_number, "name": r.name, "payload": {**payload_of(r), REPORTED_BY: self.scope or divisions.DISTRICT}, "reason_code": code,
+                "id_number": r.id_number, "name": r.name, "reason_code": code,
+                "payload": {**payload_of(r), REPORTED_BY: self.scope or divisions.DISTRICT},
                 "reason": m.reason[:300], "confidence": m.confidence, "candidate_person_id": person.id if person else None,
                 "status": "open", "hukou_division": division,
             })  # fmt: skip
