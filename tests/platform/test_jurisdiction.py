@@ -1032,6 +1032,18 @@ async def test_a_town_cannot_move_another_towns_resident_whatever_divisions_it_d
         assert r.status_code == 201, r.text
     async with stack["registry"].client() as c:
         c.headers.update(staff_of(TOWN_B))  # ... and B may then take them in: a move-in from elsewhere
+        move_in = {
+            "id_number": number,
+            "kind": "move_in",
+            "from_division": "340202",
+            "to_division": f"{TOWN_B}001",
+            "effective_date": (TODAY - timedelta(days=12)).isoformat(),
+        }
+        misnamed = await c.post(
+            "/v1/hukou-changes", json={**move_in, "name": "乙某某", "reference": f"MV-{uuid.uuid4().hex[:8]}"}
+        )
+        assert misnamed.status_code == 202 and misnamed.json()["outcome"] == "review", misnamed.text
+        assert "甲迁" not in misnamed.text and pid not in misnamed.text  # not the name on file, not the person
         r = await c.post(
             "/v1/hukou-changes",
             json={

@@ -91,6 +91,7 @@ async def _known_keys(session: AsyncSession, query: Any, keys: set[tuple[str, st
     return {(source, reference) for source, reference in found.all()}
 REPORTED_BY = "reported_by"  # a parked report keeps the division of whoever sent it (payload key)
 OUT_OF_DIVISION = "out_of_division"  # review reason: the sender does not cover where the person was registered
+KEPT = "kept for review by the division the person is registered in"  # all a sender from elsewhere is told
 
 
 def reported_by(review: ReviewItem) -> str:
@@ -383,6 +384,9 @@ class Intake:
             else:
                 record_id = uuid.uuid4()
                 w.reports.append(self._report_row(record_id, r, None, outcome, m.reason))
+        if person is not None and not divisions.covers(self.scope, person.hukou_division):  # a move-in from elsewhere
+            return LineOutcome("accepted", outcome, reason=KEPT, record_id=record_id, review_id=review_id,
+                               record_type=r.type, reference=r.reference)  # fmt: skip
         return LineOutcome("accepted", outcome, reason=m.reason, person_id=person.id if person else None, record_id=record_id, review_id=review_id, record_type=r.type, reference=r.reference)
 
     def _report_row(self, rid: uuid.UUID, r: DeathRecord, death_id: uuid.UUID | None, outcome: str, explanation: str) -> dict[str, Any]:
