@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.assistance.domain.standards import StandardRow, Standards, check_edit, in_force
+from services.assistance.domain.standards import FIGURES, StandardRow, Standards, check_edit, in_force
 from services.assistance.models import Standard, StandardChange
 from shared import divisions
 from shared.auth import Principal
@@ -43,7 +43,7 @@ async def add(
     guard(session, divisions.DISTRICT, field="key", detail="the standards are the district's: none in your division")
     why_not = check_edit(key, value)
     if why_not:
-        raise Invalid(why_not, field="value" if "between" in why_not else "key")
+        raise Invalid(why_not, field="value" if key in FIGURES else "key")
     before = in_force(await rows(session, effective_from), effective_from).get(key)
     same_day = (
         await session.execute(

@@ -50,6 +50,9 @@ def test_edits_must_stay_in_the_figure_s_range() -> None:
     assert check_edit("gradual_exit.months", D("12")) is None
     assert "between 1 and 12" in (check_edit("gradual_exit.months", D("13")) or "")
     assert "not a known figure" in (check_edit("dibao.bonus", D("1")) or "")
+    assert "two decimal places" in (check_edit("dibao.standard", D("800.125")) or "")
+    assert "whole number" in (check_edit("notice.days", D("7.5")) or "")
+    assert check_edit("tekun.care.dispersed.full", D("0.3525")) is None
 
 
 # -- tekun ------------------------------------------------------------------------------

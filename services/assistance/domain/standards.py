@@ -146,6 +146,10 @@ def check_edit(key: str, value: Decimal) -> str | None:
         return f"{key!r} is not a known figure"
     if not spec.minimum <= value <= spec.maximum:
         return f"{key} must lie between {spec.minimum} and {spec.maximum} ({spec.unit})"
+    if spec.unit.startswith("yuan") and value != value.quantize(Decimal("0.01")):
+        return f"{key} is an amount in {spec.unit}: at most two decimal places (fen)"
+    if spec.unit in ("months", "days", "working days", "years", "count") and value != value.to_integral_value():
+        return f"{key} is a whole number of {spec.unit}"
     return None
 
 
