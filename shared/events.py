@@ -9,6 +9,7 @@ the spec, not against our reading of it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import uuid
 from collections.abc import Sequence
@@ -68,15 +69,22 @@ def envelope(
 
 
 # One statement for any number of rows: the arrays are unnested in order, so the
-# outbox's `seq` (the relay's order) follows the order of the payloads.
+# outbox's `seq` (the relay's order) follows the order of the payloads. The
+# envelope is assembled by the server around each payload's JSON (the same
+# attributes `envelope()` builds), so Python encodes each payload once.
 _INSERT_OUTBOX = text(
     """
     INSERT INTO outbox (id, topic, key, type, envelope, headers)
-    SELECT u.id, u.topic, u.key, u.type, u.envelope::jsonb, CAST(:headers AS jsonb)
+    SELECT u.id, u.topic, u.key, u.type,
+        jsonb_build_object(
+            'specversion', '1.0', 'id', u.id::text, 'source', u.source, 'type', u.type, 'subject', u.subject,
+            'time', CAST(:time AS text), 'datacontenttype', 'application/json', 'data', u.data::jsonb
+        ),
+        CAST(:headers AS jsonb)
     FROM unnest(
-        CAST(:ids AS uuid[]), CAST(:topics AS text[]), CAST(:keys AS text[]),
-        CAST(:types AS text[]), CAST(:envelopes AS text[])
-    ) WITH ORDINALITY AS u(id, topic, key, type, envelope, n)
+        CAST(:ids AS uuid[]), CAST(:topics AS text[]), CAST(:keys AS text[]), CAST(:types AS text[]),
+        CAST(:sources AS text[]), CAST(:subjects AS text[]), CAST(:data AS text[])
+    ) WITH ORDINALITY AS u(id, topic, key, type, source, subject, data, n)
     ORDER BY u.n
     """
 )
@@ -107,7 +115,10 @@ async def publish_many(session: AsyncSession, payloads: Sequence[BaseModel]) -> 
             "topics": [r.topic for r in rows],
             "keys": [r.key for r in rows],
             "types": [r.type for r in rows],
-            "envelopes": [r.envelope for r in rows],
+            "sources": [r.source for r in rows],
+            "subjects": [r.subject for r in rows],
+            "data": [r.data for r in rows],
+            "time": datetime.now(UTC).isoformat(),
             "headers": json.dumps(tracing.inject_headers()),
         },
     )
@@ -121,7 +132,9 @@ class _OutboxRow:
     topic: str
     key: str
     type: str
-    envelope: str  # the structured-mode JSON
+    source: str
+    subject: str
+    data: str  # the payload's JSON
 
 
 def _outbox_row(payload: BaseModel) -> _OutboxRow:
@@ -131,11 +144,16 @@ def _outbox_row(payload: BaseModel) -> _OutboxRow:
     spec = spec_of(payload)
     if spec.key_field is None or spec.subject_field is None:
         raise TypeError(f"{spec.type} is a partner event: partners publish it, Minzheng does not")
-    event_id = uuid.uuid4()
+    source = _checked_source(spec.service, spec.type)
     key = str(getattr(payload, spec.key_field))
     subject = str(getattr(payload, spec.subject_field))
-    env = envelope(service=spec.service, type=spec.type, subject=subject, data=payload, event_id=event_id)
-    return _OutboxRow(event_id, spec.topic, key, spec.type, json.dumps(env, ensure_ascii=False))
+    return _OutboxRow(uuid.uuid4(), spec.topic, key, spec.type, source, subject, payload.model_dump_json())
+
+
+@functools.cache
+def _checked_source(service: str, type: str) -> str:
+    """The source of the service's events, its attributes checked by the SDK once per type (not per event)."""
+    return str(envelope(service=service, type=type, subject="-", data={})["source"])
 
 
 async def _notify_relay(session: AsyncSession) -> None:

@@ -221,8 +221,11 @@ async def apply(session: AsyncSession, events: Sequence[ReceivedEvent]) -> Fold:
     if not relevant:
         return fold
     firsts = {e.payload.person_id: e.payload for e in reversed(relevant)}  # each person's first event
-    await _make_missing_records(session, [firsts[pid] for pid in sorted(firsts)])
     fold.records = await _lock_records(session, list(firsts))
+    missing = [firsts[pid] for pid in sorted(firsts) if pid not in fold.records]
+    if missing:  # persons not heard of before: made, then locked like the others
+        await _make_records(session, missing)
+        fold.records |= await _lock_records(session, [p.person_id for p in missing])
     fold.alerts = await _open_death_alerts(session, list(firsts))
     for event in relevant:
         fold.apply(event)
@@ -230,8 +233,8 @@ async def apply(session: AsyncSession, events: Sequence[ReceivedEvent]) -> Fold:
     return fold
 
 
-async def _make_missing_records(session: AsyncSession, firsts: list[ev.PersonRef]) -> None:
-    """A record for every person not heard of before (sorted by person, so concurrent chunks lock in one order)."""
+async def _make_records(session: AsyncSession, firsts: list[ev.PersonRef]) -> None:
+    """A record for each person (sorted by person, so concurrent chunks lock in one order); one made meanwhile stays."""
     rows = [
         {"id": uuid.uuid4(), "person_id": p.person_id, "id_number": p.id_number, "hukou_division": p.hukou_division,
          "status": "active", "categories": [], "programs": {}}

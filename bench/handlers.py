@@ -1,0 +1,173 @@
+"""Benchmark: the downstream consumers' handlers alone, against PostgreSQL, without the broker.
+
+What one chunk of death events costs each consumer (assistance, eldercare,
+monitoring) when applied at once through its batch handler (a fixed number
+of statements per chunk), beside the same handler taking the events one per
+call (what the runner falls back to when a chunk fails). Each death is
+three events for monitoring (the death, the case suspended, the allowance
+stopped), one for assistance and one for eldercare.
+
+Run:  .venv/bin/python bench/handlers.py [--n 10000] [--chunk 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pydantic import BaseModel  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
+
+from services import MODULES  # noqa: E402
+from services.assistance import handlers as assistance  # noqa: E402
+from services.assistance.models import Case  # noqa: E402
+from services.eldercare import handlers as eldercare  # noqa: E402
+from services.eldercare.models import Allowance  # noqa: E402
+from services.monitoring import handlers as monitoring  # noqa: E402
+from services.monitoring.models import Record  # noqa: E402
+from shared import devstack, identity, migrations  # noqa: E402
+from shared import event_types as ev  # noqa: E402
+from shared.consumer import Consumer  # noqa: E402
+from shared.db import make_engine, make_sessionmaker  # noqa: E402
+from shared.events import ReceivedEvent, typed  # noqa: E402
+
+DOD = date(2026, 11, 20)
+
+
+class Person:
+    def __init__(self, i: int):
+        self.id = uuid.uuid4()
+        self.id_number = identity.make("340207", date(1925, 1, 1) + timedelta(days=i // 1000), i % 1000)
+        self.division = "340207003001"
+        self.case_id, self.allowance_id = uuid.uuid4(), uuid.uuid4()
+
+    def ref(self) -> dict[str, Any]:
+        return {"person_id": self.id, "id_number": self.id_number, "hukou_division": self.division}
+
+    def died(self) -> BaseModel:
+        death = {"death_id": uuid.uuid4(), "date_of_death": DOD, "source": "hospital"}
+        return ev.PersonDied(**self.ref(), **death, status="reported")
+
+    def case_suspended(self) -> BaseModel:
+        return ev.CaseSuspended(
+            **self.ref(), case_id=self.case_id, program="dibao", status="suspended",
+            monthly_amount=Decimal("780.00"), effective_date=DOD, reason="death",
+        )  # fmt: skip
+
+    def allowance_stopped(self) -> BaseModel:
+        return ev.AllowanceStopped(
+            **self.ref(), allowance_id=self.allowance_id, status="stopped",
+            monthly_amount=Decimal("100.00"), effective_date=DOD, reason="death",
+        )  # fmt: skip
+
+
+def received(payload: BaseModel) -> ReceivedEvent:
+    spec = ev.spec_of(payload)
+    data = payload.model_dump(mode="json")
+    source = f"/minzheng/{spec.service}"
+    event = ReceivedEvent(str(uuid.uuid4()), spec.type, source, None, None, data, str(data["person_id"]))
+    return typed(event, spec.topic)
+
+
+async def seed(sessionmakers: dict[str, async_sessionmaker[AsyncSession]], persons: Sequence[Person]) -> None:
+    started = date(2024, 1, 1)
+    async with sessionmakers["assistance"]() as s, s.begin():
+        await s.execute(insert(Case), [
+            {"id": p.case_id, "person_id": p.id, "id_number": p.id_number, "program": "dibao",
+             "monthly_amount": Decimal("780.00"), "status": "active", "started_on": started,
+             "hukou_division": p.division}
+            for p in persons
+        ])  # fmt: skip
+    async with sessionmakers["eldercare"]() as s, s.begin():
+        await s.execute(insert(Allowance), [
+            {"id": p.allowance_id, "person_id": p.id, "id_number": p.id_number, "status": "active",
+             "monthly_amount": Decimal("100.00"), "explanation": "90-99", "started_on": started,
+             "hukou_division": p.division}
+            for p in persons
+        ])  # fmt: skip
+    async with sessionmakers["monitoring"]() as s, s.begin():
+        await s.execute(insert(Record), [
+            {"id": uuid.uuid4(), "person_id": p.id, "id_number": p.id_number, "hukou_division": p.division,
+             "status": "active", "categories": ["dibao", "elder"],
+             "programs": {"dibao": "active", "old_age_allowance": "active"}}
+            for p in persons
+        ])  # fmt: skip
+
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def at_once(sm: Sessions, consumer: Consumer, events: list[ReceivedEvent], chunk: int) -> float:
+    assert consumer.batch_handler is not None
+    t0 = time.perf_counter()
+    for i in range(0, len(events), chunk):
+        async with sm() as session, session.begin():
+            await consumer.batch_handler(session, events[i : i + chunk])
+    return len(events) / (time.perf_counter() - t0)
+
+
+async def one_per_call(sm: Sessions, consumer: Consumer, events: list[ReceivedEvent], chunk: int) -> float:
+    """The per-event handler, many calls per transaction (as the runner's fallback)."""
+    t0 = time.perf_counter()
+    for i in range(0, len(events), chunk):
+        async with sm() as session, session.begin():
+            for event in events[i : i + chunk]:
+                await consumer.handlers[event.type](session, event)
+    return len(events) / (time.perf_counter() - t0)
+
+
+async def main(n: int, chunk: int, single: int) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="minzheng-bench-handlers-"))
+    pg = devstack.Postgres(tmp / "pgdata", port=devstack.free_port())
+    pg.start()
+    try:
+        services = ("assistance", "eldercare", "monitoring")
+        pg.create_databases(list(services))
+        for s in services:
+            await asyncio.to_thread(migrations.upgrade, MODULES[s].migrations, pg.url(s))
+        sms = {s: make_sessionmaker(make_engine(pg.url(s), pool_size=2)) for s in services}
+        persons = [Person(i) for i in range(n + single)]
+        print(f"seeding {len(persons):,} persons with a dibao case, an old-age allowance and a monitoring record…")
+        await seed(sms, persons)
+        bulk, each = persons[:n], persons[n:]
+        deaths = [received(p.died()) for p in bulk]
+        trio = [received(e) for p in bulk for e in (p.died(), p.case_suspended(), p.allowance_stopped())]
+        few_deaths = [received(p.died()) for p in each]
+        few_trio = [received(e) for p in each for e in (p.died(), p.case_suspended(), p.allowance_stopped())]
+        runs = [
+            ("assistance.registry-events", sms["assistance"], assistance.registry_events, deaths, few_deaths),
+            ("eldercare.registry-events", sms["eldercare"], eldercare.registry_events, deaths, few_deaths),
+            ("monitoring.service-events", sms["monitoring"], monitoring.service_events, trio, few_trio),
+        ]
+        print(f"\nhandlers alone, {n:,} deaths in chunks of {chunk} (PostgreSQL on this machine, no broker)")
+        print(f"  {'consumer':<28} {'events':>8} {'chunk at once':>15} {'one per call':>14}")
+        for name, sm, consumer, events, few in runs:
+            fast = await at_once(sm, consumer, events, chunk)
+            slow = await one_per_call(sm, consumer, few, chunk)
+            print(f"  {name:<28} {len(events):>8,} {fast:>13,.0f}/s {slow:>12,.0f}/s")
+        print(f"\nreproduce: .venv/bin/python bench/handlers.py --n {n} --chunk {chunk}")
+    finally:
+        pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000, help="deaths applied in chunks")
+    parser.add_argument("--chunk", type=int, default=500)
+    parser.add_argument("--single", type=int, default=500, help="deaths applied one per handler call")
+    args = parser.parse_args()
+    asyncio.run(main(args.n, args.chunk, args.single))

@@ -1,0 +1,80 @@
+"""Publishing: the payload's model names the type; topic, key and subject come from the catalogue; one INSERT."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import event, text
+
+from shared import event_types as ev
+from shared.db import make_engine, make_sessionmaker
+from shared.events import parse_message, publish, publish_many, typed
+from tests.support import Infra
+
+REF = {"person_id": uuid.uuid4(), "id_number": "340207194005011238", "hukou_division": "340207003001"}
+
+
+def payloads() -> list[ev.Payload]:
+    case = {"program": "dibao", "monthly_amount": Decimal("780.00"), "effective_date": date(2026, 11, 20)}
+    return [
+        ev.CaseSuspended(**REF, case_id=uuid.uuid4(), status="suspended", reason="death", **case),
+        ev.AlertRaised(
+            alert_id=uuid.uuid4(), kind="beneficiary_died", status="open", person_id=REF["person_id"],
+            hukou_division=REF["hukou_division"], summary="died", benefits=["dibao"],
+        ),  # fmt: skip
+        ev.CaseResumed(**REF, case_id=uuid.uuid4(), status="active", reason="death revoked", **case),
+        ev.HouseholdChanged(
+            household_id=uuid.uuid4(), hukou_division="340207003001", head_person_id=None, reason="created",
+            members_before=[], members_after=[ev.HouseholdMember(person_id=REF["person_id"], relation="head")],
+        ),  # fmt: skip
+    ]
+
+
+async def test_publish_many_writes_rows_in_order_that_read_back_as_the_payloads(infra: Infra) -> None:
+    sessionmaker = make_sessionmaker(make_engine(infra.database(f"pub_{uuid.uuid4().hex[:8]}", "monitoring")))
+    sent = payloads()
+    statements: list[str] = []
+    engine = sessionmaker.kw["bind"].sync_engine
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    async with sessionmaker() as session, session.begin():
+        ids = await publish_many(session, sent)
+    event.remove(engine, "before_cursor_execute", listener)
+    assert sum("INSERT INTO outbox" in s for s in statements) == 1  # one INSERT for every row
+
+    async with sessionmaker() as session:
+        rows = (await session.execute(text("SELECT id, topic, key, type, envelope FROM outbox ORDER BY seq"))).all()
+    assert [r.id for r in rows] == ids
+    expected = [
+        ("assistance.events.v1", "assistance.case.suspended", str(REF["person_id"]), str(sent[0].case_id)),
+        ("monitoring.alerts.v1", "monitoring.alert.raised", str(sent[1].alert_id), str(sent[1].alert_id)),
+        ("assistance.events.v1", "assistance.case.resumed", str(REF["person_id"]), str(sent[2].case_id)),
+        ("registry.events.v1", "registry.household.changed", str(sent[3].household_id), str(sent[3].household_id)),
+    ]
+    assert [(r.topic, r.type, r.key, r.envelope["subject"]) for r in rows] == expected
+    for row, payload in zip(rows, sent, strict=True):
+        # What a consumer reads back: a CloudEvent with this id whose data fits the catalogue's model.
+        received = typed(parse_message(json.dumps(row.envelope).encode(), row.key.encode(), []), row.topic)
+        assert received.id == str(row.id) and received.type == row.type
+        assert received.source == f"/minzheng/{row.topic.split('.')[0]}"
+        assert received.payload == payload
+
+
+async def test_publish_refuses_a_payload_that_names_no_single_type(infra: Infra) -> None:
+    sessionmaker = make_sessionmaker(make_engine(infra.database(f"pub_{uuid.uuid4().hex[:8]}", "monitoring")))
+    shared_model = ev.CaseEvent(
+        **REF, case_id=uuid.uuid4(), program="dibao", status="active", monthly_amount=Decimal("1.00"),
+        effective_date=date(2026, 1, 1),
+    )  # fmt: skip
+    partner = ev.PartnerDeathReported(
+        id_number=REF["id_number"], date_of_death=date(2026, 1, 1), source="hospital", reference="H-1"
+    )
+    async with sessionmaker() as session, session.begin():
+        with pytest.raises(TypeError, match="CaseEvent"):
+            await publish(session, shared_model)  # five types share it: the subclass names the type
+        with pytest.raises(TypeError, match="partner"):
+            await publish(session, partner)
