@@ -49,7 +49,26 @@ def issue_token(settings: Settings, *, sub: str, scopes: str, division: str, ttl
     return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
 
 
+# Verified tokens, so a client's every request does not pay for the signature
+# check again: (signing key, token) -> (principal, expiry), bounded.
+_VERIFIED: dict[tuple[str, str], tuple[Principal, float]] = {}
+_VERIFIED_MAX = 10_000
+
+
 def verify(settings: Settings, token: str) -> Principal:
+    """The token's principal; a token verified before is answered from memory until it expires."""
+    key = (settings.jwt_secret, token)
+    hit = _VERIFIED.get(key)
+    if hit is not None and hit[1] > time.time():
+        return hit[0]
+    principal, expires = _verify(settings, token)
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()
+    _VERIFIED[key] = (principal, expires)
+    return principal
+
+
+def _verify(settings: Settings, token: str) -> tuple[Principal, float]:
     try:
         claims = jwt.decode(
             token,
@@ -65,7 +84,8 @@ def verify(settings: Settings, token: str) -> Principal:
     sub = str(claims["sub"])
     if not 0 < len(sub) <= MAX_SUB or inputs.unstorable(sub):  # it is stored as the actor (200 characters)
         raise Unauthorized(f"token's sub claim must be 1-{MAX_SUB} characters, without NUL")
-    return Principal(sub=sub, scopes=frozenset(str(claims.get("scope", "")).split()), division=division)
+    principal = Principal(sub=sub, scopes=frozenset(str(claims.get("scope", "")).split()), division=division)
+    return principal, float(claims["exp"])
 
 
 async def current_principal(
