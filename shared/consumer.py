@@ -30,7 +30,7 @@ import contextlib
 import functools
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -337,14 +337,31 @@ class ConsumerRunner:
             except MalformedEvent as exc:
                 if readable:
                     break
-                kind = "invalid" if isinstance(exc, InvalidPayload) else "malformed"
-                await self._dead_letter(message, f"{kind}: {exc}", attempts=0, kind=kind)
+                await self._dead_letter_unreadable(message, exc)
                 return 1
         applied, failed = await self._apply(readable)
         if failed:
             await self._retry_alone(*readable[applied])
             return applied + 1
         return applied
+
+    async def _dead_letter_unreadable(self, message: ConsumerRecord, exc: MalformedEvent) -> None:
+        """Dead-letter a message that is not an event we can apply, in a span of its own (its log line has a trace)."""
+        kind = "invalid" if isinstance(exc, InvalidPayload) else "malformed"
+        headers = dict(message.headers or [])
+        span = tracing.consumer_span(
+            self.tracer,
+            topic=message.topic,
+            group=self.group_id,
+            event_id="",
+            event_type="",
+            partition=message.partition,
+            offset=message.offset,
+            headers=headers,
+        )
+        with span as current:
+            tracing.mark_error(current, exc)
+            await self._dead_letter(message, f"{kind}: {exc}", attempts=0, kind=kind)
 
     async def _apply(self, readable: list[Readable]) -> tuple[int, bool]:
         """Apply events in one transaction; return (how many applied, whether the next one failed)."""
@@ -370,13 +387,7 @@ class ConsumerRunner:
         """The batch handler takes the chunk's new events in one call; refused ones are dead-lettered."""
         assert self.spec.batch_handler is not None
         unique = first_copies(readable)
-        batch_span = tracing.batch_span(
-            self.tracer,
-            topic=readable[0][0].topic,
-            group=self.group_id,
-            headers=[dict(m.headers or []) for m, _ in unique],
-        )
-        async with batch_span, self.sessionmaker() as session, session.begin():
+        async with self._chunk_span(unique), self.sessionmaker() as session, session.begin():
             fresh_ids = await self._record_processed(session, unique)
             fresh = [e for _, e in unique if e.id in fresh_ids]
             refused = await self.spec.batch_handler(session, fresh) if fresh else {}
@@ -393,6 +404,23 @@ class ConsumerRunner:
                 self._count(message.topic, "processed")
             seen.add(event.id)
         return len(readable), False
+
+    @contextlib.asynccontextmanager
+    async def _chunk_span(self, unique: list[Readable]) -> AsyncIterator[None]:
+        """The span of a chunk applied in one call.
+
+        A lone event (the usual case when events come one at a time) gets its
+        own consumer span continuing its producer's trace, so a request can be
+        followed into every service; a larger chunk gets one span linked to
+        each event's trace.
+        """
+        if len(unique) == 1:
+            with self._span(*unique[0]):
+                yield
+            return
+        headers = [dict(m.headers or []) for m, _ in unique]
+        async with tracing.batch_span(self.tracer, topic=unique[0][0].topic, group=self.group_id, headers=headers):
+            yield
 
     async def _record_processed(self, session: AsyncSession, events: Sequence[Readable]) -> set[str]:
         """Insert the events' ids into processed_events; return those that were not there yet."""
