@@ -452,9 +452,11 @@ def overdue_clause(today: date) -> Any:
 
 async def search(
     session: AsyncSession, *, status: str | None, program: str | None, overdue: bool | None,
-    id_number: str | None, limit: int, offset: int,
+    id_number: str | None, division: str | None = None, limit: int, offset: int,
 ) -> tuple[int, list[Application]]:
     stmt = select(Application)
+    if division:
+        stmt = stmt.where(divisions.covers_clause(Application.hukou_division, division))
     if status:
         stmt = stmt.where(Application.status == status)
     if program:

@@ -155,8 +155,11 @@ async def test_staff_of_another_town_find_no_application(stack: Stack) -> None:
             listed = await o.get("/v1/applications", params={"id_number": numbers[0]})
             submitted = await o.post("/v1/applications", json=dibao_application(numbers))
         mine = await c.get("/v1/applications", params={"id_number": numbers[0]})
+        in_town = await c.get("/v1/applications", params={"id_number": numbers[0], "division": TOWN})
+        elsewhere = await c.get("/v1/applications", params={"id_number": numbers[0], "division": "340207005"})
     assert got.status_code == 404 and reviewed.status_code == 404
     assert listed.json()["total"] == 0 and mine.json()["total"] == 1
+    assert (in_town.json()["total"], elsewhere.json()["total"]) == (1, 0)
     assert submitted.status_code == 404 and submitted.json()["errors"][0]["field"] == "members[0].id_number"
 
 

@@ -82,7 +82,7 @@ async def submit(body: ApplicationIn, request: Request, session: Session, princi
 
 
 @router.get("", response_model=Page[ApplicationOut],
-            summary="List applications (filter by status, program, applicant; overdue=true for late steps)")
+            summary="List applications (filter by status, program, applicant, division; overdue=true for late steps)")
 async def list_applications(
     request: Request,
     session: Session,
@@ -91,12 +91,13 @@ async def list_applications(
     program: ApplicationProgram | None = None,
     overdue: bool | None = None,
     id_number: Annotated[IdNumberText | None, Query(description="the applicant's identity number")] = None,
+    division: Annotated[str | None, Query(max_length=12, description="the household's town or community")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ApplicationOut]:
     total, rows = await usecases.search(
         session, status=status.value if status else None, program=program.value if program else None,
-        overdue=overdue, id_number=id_number, limit=limit, offset=offset,
+        overdue=overdue, id_number=id_number, division=division, limit=limit, offset=offset,
     )
     details = await usecases.details(session, rows)
     items = [application_out(a, details[a.id], principal) for a in rows]
