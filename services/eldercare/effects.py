@@ -1,9 +1,9 @@
 """What registry events do to old-age allowances, a chunk at a time.
 
-A death stops the person's active allowance (reason `death`), a revoked
-death restores an allowance the death stopped, a hukou change moves the
-allowance to the person's new division. As in assistance, the chunk takes a
-fixed number of statements: the allowances of every person named are read
+A death stops the person's active allowance (reason `death`) and cancels
+their open home-care orders, a revoked death restores an allowance the death
+stopped, a hukou change moves the allowance to the person's new division.
+As in assistance, the chunk takes a fixed number of statements: the allowances of every person named are read
 and locked at once, each person's events are folded in order in Python, and
 the changed rows and their events are written in bulk.
 """
@@ -21,6 +21,7 @@ from sqlalchemy import any_, cast, select
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.eldercare.care import homecare
 from services.eldercare.models import Allowance
 from services.eldercare.usecases import allowance_event
 from shared import bulk
@@ -74,6 +75,9 @@ async def apply(session: AsyncSession, payloads: Sequence[BaseModel]) -> list[ev
     changed = [vars(a) for a in by_person.values() if a.changed]
     await bulk.update(session, "allowances", "id", WRITTEN, changed, also="updated_at = now()")
     await publish_many(session, emitted)
+    died = sorted({p.person_id for p in relevant if isinstance(p, ev.PersonDied)})
+    if died:  # home-care orders not yet delivered are cancelled (a revoked death does not reopen them)
+        await homecare.cancel_open_orders(session, died, date.today())
     return emitted
 
 

@@ -36,7 +36,8 @@ async def on_partner_reports(session: AsyncSession, events: list[ReceivedEvent])
     for event in events:
         if event.type not in ("partner.death.reported", "partner.hukou.changed"):
             continue
-        items.append(Item(intake_rules.read({**event.data, "type": event.type}, today=today)))
+        report = event.payload.model_dump(mode="json", exclude_unset=True)  # as sent, after the catalogue checked it
+        items.append(Item(intake_rules.read({**report, "type": event.type}, today=today)))
         ids.append(event.id)
     outcomes = await Intake(session, channel="kafka", today=today).run(items) if items else []
     for event_id, outcome in zip(ids, outcomes, strict=True):
