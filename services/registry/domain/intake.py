@@ -14,6 +14,7 @@ from typing import Any
 
 from services.registry.domain import hukou as hukou_rules
 from shared import divisions, identity
+from shared.inputs import unstorable
 
 DEATH_SOURCES = ("hospital", "public_security", "funeral_home", "civil_affairs")
 HUKOU_KINDS = ("move_in", "move_out", "transfer")
@@ -68,6 +69,8 @@ def _text(d: dict[str, Any], field: str, max_len: int, required: bool = True) ->
     v = v.strip()
     if len(v) > max_len:
         raise LineError(field, f"is longer than {max_len} characters")
+    if unstorable(v):  # PostgreSQL cannot store it: refused here, not by the database mid-chunk
+        raise LineError(field, "must not contain NUL or an unpaired surrogate")
     return v
 
 
@@ -81,7 +84,7 @@ def _date(d: dict[str, Any], field: str) -> date:
 
 def _division(d: dict[str, Any], field: str) -> str | None:
     v = _text(d, field, 12, required=False)
-    if v is not None and not (v.isdigit() and len(v) in (6, 9, 12)):
+    if v is not None and not (v.isascii() and v.isdigit() and len(v) in (6, 9, 12)):
         raise LineError(field, "must be a 6, 9 or 12-digit division code")
     return v
 
