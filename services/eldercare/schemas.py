@@ -7,9 +7,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from shared import identity
 from shared.fields import CivilDate, DivisionCode, IdNumberText
 from shared.money import Money, PositiveMoney
 from shared.paging import Page  # noqa: F401 - re-exported for the routers
@@ -18,15 +17,7 @@ from shared.paging import Page  # noqa: F401 - re-exported for the routers
 class AllowanceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id_number: str
-
-    @field_validator("id_number")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        try:
-            return identity.parse(v).value
-        except identity.InvalidIdNumber as exc:
-            raise ValueError(f"invalid identity number: {exc}") from exc
+    id_number: IdNumberText
 
 
 class AllowanceOut(BaseModel):

@@ -56,7 +56,7 @@ class PersonSearch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id_number: str | None = Field(None, description="exact identity number")
+    id_number: str | None = Field(None, max_length=32, description="exact identity number")
     name: str | None = Field(None, max_length=100, description="name or the start of it")
     division: str | None = Field(None, max_length=12, description="division code prefix")
     household_id: uuid.UUID | None = None
