@@ -15,17 +15,21 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from shared.identity import mask_text
 from shared.kafka import DLQ_HEADER_PREFIX, DLQ_SUFFIX, TOPICS, dlq, make_producer
 from shared.settings import Settings
 from shared.settings import load as load_settings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +99,8 @@ async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord]:
         enable_auto_commit=False,
         client_id=f"minzheng-dlq-{uuid.uuid4().hex[:6]}",
     )
-    await consumer.start()
     try:
+        await consumer.start()
         partitions = consumer.partitions_for_topic(topic)
         if partitions is None:
             await consumer.force_metadata_update()
@@ -132,8 +136,8 @@ async def replay(settings: Settings, topic: str, positions: set[str] | None) -> 
     if unknown:
         raise ValueError(f"no message at {', '.join(sorted(unknown))} on {topic}")
     producer = make_producer(settings)
-    await producer.start()
     try:
+        await producer.start()
         for d in chosen:  # one at a time, in order: a person's events keep their order
             await producer.send_and_wait(d.origin, d.record.value, key=d.record.key, headers=replay_headers(d.record))
     finally:
@@ -168,6 +172,16 @@ def _dead_letter_topic(topic: str) -> str:
 
 # -- the command -------------------------------------------------------------------
 
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """Run the command's work; a broker that does not answer is a message and exit status 1, not a traceback."""
+    try:
+        return asyncio.run(work)
+    except KafkaError as exc:
+        typer.echo(f"the broker did not answer ({type(exc).__name__}); is KAFKA_BOOTSTRAP_SERVERS right?", err=True)
+        raise typer.Exit(1) from exc
+
+
 dlq_app = typer.Typer(
     help="Dead-letter topics: what failed and why; replay it once the cause is fixed.", no_args_is_help=True
 )
@@ -181,7 +195,7 @@ def list_command(
 ) -> None:
     """Show each dead-letter topic's messages: where from, which consumer, why, event id and type (no personal data)."""
     topics = [_dead_letter_topic(topic)] if topic else [dlq(t) for t in TOPICS]
-    found = asyncio.run(list_dead_letters(load_settings("registry"), topics))
+    found = _run(list_dead_letters(load_settings("registry"), topics))
     for name, letters in found.items():
         typer.echo(f"{name}: {len(letters)} message(s)")
         for d in letters:
@@ -200,9 +214,7 @@ def replay_command(
     if bool(offset) == all_:
         raise typer.BadParameter("give --offset (one or more) or --all")
     try:
-        sent = asyncio.run(
-            replay(load_settings("registry"), _dead_letter_topic(topic), None if all_ else set(offset or []))
-        )
+        sent = _run(replay(load_settings("registry"), _dead_letter_topic(topic), None if all_ else set(offset or [])))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     dead = _dead_letter_topic(topic)
