@@ -119,7 +119,7 @@ async def test_a_settlement_never_pays_past_the_budget(stack: Stack) -> None:
     meals = await provider(stack)
     async with stack["eldercare"].client() as eldercare:
         ids = []
-        for amount in ("60.00", "60.00"):
+        for amount, hour in (("60.00", 9), ("60.00", 11)):  # settled in delivery order: the later one is refused
             r = await eldercare.post(
                 "/v1/service-orders",
                 json={
@@ -134,7 +134,10 @@ async def test_a_settlement_never_pays_past_the_budget(stack: Stack) -> None:
             ids.append(r.json()["order_id"])
             r = await eldercare.post(
                 f"/v1/service-orders/{ids[-1]}/delivery",
-                json={"started_at": "2026-08-03T09:00:00+08:00", "ended_at": "2026-08-03T09:30:00+08:00"},
+                json={
+                    "started_at": f"2026-08-03T{hour:02d}:00:00+08:00",
+                    "ended_at": f"2026-08-03T{hour:02d}:30:00+08:00",
+                },
             )
             assert r.status_code == 200
         await fetch(
