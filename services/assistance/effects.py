@@ -1,12 +1,19 @@
 """What registry events do to cases, a chunk at a time.
 
 A death suspends every active case of the person (reason `death`, reversible),
-a revoked death resumes the cases it suspended, a hukou change moves the
-cases to the person's new division. The chunk is applied with a fixed number
-of statements whatever its size: the cases of every person named are read
-and locked at once, each person's events are folded over their cases in
-order in Python (so a death and its revocation in one chunk give what they
-give one by one), and the changed cases and the events they emit are
+a revoked death resumes the cases it suspended (the months withheld meanwhile
+are back-paid by the next payroll), a **confirmed** death terminates them and
+records as an overpayment every month paid after the death. A hukou change
+moves the cases to the person's new division; a move out of the district
+pays to the end of the month of the move and marks the case for transfer. A
+household change (birth, marriage, adoption, a member's death) makes a
+review of its members' cases due (`assistance.review.due`).
+
+The chunk is applied with a fixed number of statements whatever its size: the
+cases of every person named are read and locked at once, each person's events
+are folded over their cases in order in Python (so a death and its
+revocation in one chunk give what they give one by one), and the changed
+cases, the deaths heard of, the overpayments and the events they emit are
 written in bulk.
 """
 
@@ -18,14 +25,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import any_, cast, select
+from sqlalchemy import any_, cast, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assistance.domain import cases as rules
 from services.assistance.models import Case
+from services.assistance.payroll import month_end
 from services.assistance.usecases import case_event
 from shared import bulk
 from shared import event_types as ev
@@ -38,8 +47,12 @@ WRITTEN = {
     "status_reason": "text",
     "status_changed_on": "date",
     "hukou_division": "text",
+    "paid_until": "date",
+    "transfer_pending": "boolean",
+    "review_due_on": "date",
 }
-Relevant = ev.PersonDied | ev.DeathRevoked | ev.HukouChanged
+Relevant = ev.PersonDied | ev.DeathConfirmed | ev.DeathRevoked | ev.HukouChanged | ev.HouseholdChanged
+DEATH_REPORT = {"death_id": "uuid", "person_id": "uuid", "date_of_death": "date", "status": "text"}
 
 
 @dataclass
@@ -56,14 +69,21 @@ class CaseRow:
     status_changed_on: date | None
     started_on: date
     hukou_division: str
+    paid_until: date | None
+    transfer_pending: bool
+    review_due_on: date | None
     changed: bool = False
+    died_on: date | None = None  # set when a confirmed death terminated the case: months after it were overpaid
 
 
-def step(case: CaseRow, payload: Relevant, today: date) -> ev.CaseEvent | None:
+def step(case: CaseRow, payload: Relevant, today: date) -> ev.Payload | None:
     """One registry event applied to one case; the event the case then publishes, if any."""
     if isinstance(payload, ev.HukouChanged):
-        case.hukou_division, case.changed = payload.hukou_division, True
-        return None
+        return _moved(case, payload)
+    if isinstance(payload, ev.HouseholdChanged):
+        return _review(case, today)
+    if isinstance(payload, ev.DeathConfirmed):
+        return _terminate(case, payload.date_of_death)
     if isinstance(payload, ev.PersonDied):
         if not rules.suspend_for_death(rules.CaseStatus(case.status)):
             return None
@@ -77,24 +97,111 @@ def step(case: CaseRow, payload: Relevant, today: date) -> ev.CaseEvent | None:
     return case_event(ev.CaseResumed, case, reason="death revoked")
 
 
-async def apply(session: AsyncSession, payloads: Sequence[BaseModel], today: date | None = None) -> list[ev.CaseEvent]:
+def _moved(case: CaseRow, payload: ev.HukouChanged) -> None:
+    """A move out of the district pays to the end of the month of the move and hands the case over."""
+    case.hukou_division, case.changed = payload.hukou_division, True
+    if not payload.in_district and case.status != rules.CaseStatus.TERMINATED:
+        case.paid_until, case.transfer_pending = month_end(payload.effective_date), True
+    elif payload.in_district and case.transfer_pending:  # back before the handover: paid as before
+        case.paid_until, case.transfer_pending = None, False
+    return None
+
+
+def _review(case: CaseRow, today: date) -> ev.ReviewDue | None:
+    """The household changed: the case's amount rests on the old household, so it is reviewed now."""
+    if case.status == rules.CaseStatus.TERMINATED:
+        return None
+    case.review_due_on, case.changed = today, True
+    return ev.ReviewDue(person_id=case.person_id, id_number=case.id_number, hukou_division=case.hukou_division,
+                        case_id=case.id, program=case.program, due_on=today)
+
+
+def _terminate(case: CaseRow, died_on: date) -> ev.CaseTerminated | None:
+    """A confirmed death ends the case from the day after it; what was paid for later months is overpaid."""
+    if case.status == rules.CaseStatus.TERMINATED:
+        return None
+    case.status, case.status_reason = rules.CaseStatus.TERMINATED, "death"
+    case.status_changed_on, case.changed, case.died_on = died_on, True, died_on
+    return case_event(ev.CaseTerminated, case, reason="death confirmed")
+
+
+def _persons(payload: Relevant) -> list[uuid.UUID]:
+    """Whose cases an event touches: the person's, or every member's before and after a household change."""
+    if isinstance(payload, ev.HouseholdChanged):
+        return list(dict.fromkeys(m.person_id for m in [*payload.members_before, *payload.members_after]))
+    return [payload.person_id]
+
+
+async def apply(session: AsyncSession, payloads: Sequence[BaseModel], today: date | None = None) -> list[ev.Payload]:
     """Apply a chunk of registry events to the cases, in order; return the events published."""
     relevant = [p for p in payloads if isinstance(p, Relevant)]
     if not relevant:
         return []
-    by_person = await _lock_cases(session, {p.person_id for p in relevant})
+    by_person = await _lock_cases(session, {pid for p in relevant for pid in _persons(p)})
     today = today or date.today()
-    emitted = [e for p in relevant for case in by_person.get(p.person_id, []) if (e := step(case, p, today))]
-    changed = [vars(c) for cases in by_person.values() for c in cases if c.changed]
-    await bulk.update(session, "cases", "id", WRITTEN, changed, also="updated_at = now()")
+    emitted: list[ev.Payload] = [
+        e for p in relevant for pid in _persons(p) for case in by_person.get(pid, []) if (e := step(case, p, today))
+    ]
+    cases = [c for person_cases in by_person.values() for c in person_cases]
+    await bulk.update(session, "cases", "id", WRITTEN, [vars(c) for c in cases if c.changed], also="updated_at = now()")
+    await _remember_deaths(session, relevant)
+    emitted += await _detect_overpayments(session, [c for c in cases if c.died_on])
     await publish_many(session, emitted)
     return emitted
+
+
+async def _remember_deaths(session: AsyncSession, payloads: Sequence[Relevant]) -> None:
+    """The deaths heard of, by death id, with their latest status (the payroll's gate reads them)."""
+    latest: dict[uuid.UUID, dict[str, Any]] = {}
+    for p in payloads:
+        if isinstance(p, ev.PersonDied | ev.DeathConfirmed | ev.DeathRevoked):
+            status = p.status if isinstance(p, ev.PersonDied | ev.DeathConfirmed) else "revoked"
+            latest[p.death_id] = {"death_id": p.death_id, "person_id": p.person_id,
+                                  "date_of_death": p.date_of_death, "status": status}
+    await bulk.insert(
+        session, "death_reports", DEATH_REPORT, list(latest.values()),
+        on_conflict="ON CONFLICT (death_id) DO UPDATE SET status = EXCLUDED.status, "
+        "date_of_death = EXCLUDED.date_of_death, updated_at = now()",
+    )
+
+
+# Every month paid after the death, one overpayment per case (a case is terminated once).
+_DETECT = text(
+    """
+    INSERT INTO overpayments (id, case_id, person_id, id_number, program, amount, months, reason, status,
+                              hukou_division)
+    SELECT gen_random_uuid(), c.id, c.person_id, c.id_number, c.program, sum(l.amount),
+           array_agg(to_char(l.for_month, 'YYYY-MM') ORDER BY l.for_month),
+           'paid for months after the death on ' || to_char(u.died, 'YYYY-MM-DD'), 'open', c.hukou_division
+    FROM unnest(CAST(:case_ids AS uuid[]), CAST(:died AS date[])) AS u(case_id, died)
+    JOIN cases c ON c.id = u.case_id
+    JOIN payroll_lines l ON l.case_id = u.case_id AND l.status = 'paid' AND l.for_month > u.died
+    GROUP BY c.id, c.person_id, c.id_number, c.program, c.hukou_division, u.died
+    ON CONFLICT (case_id) DO NOTHING
+    RETURNING id, person_id, id_number, hukou_division, program, amount, reason
+    """
+)
+
+
+async def _detect_overpayments(session: AsyncSession, terminated: list[CaseRow]) -> list[ev.Payload]:
+    if not terminated:
+        return []
+    found = await session.execute(
+        _DETECT, {"case_ids": [c.id for c in terminated], "died": [c.died_on for c in terminated]}
+    )
+    return [
+        ev.AssistanceOverpaymentDetected(
+            person_id=r.person_id, id_number=r.id_number, hukou_division=r.hukou_division, overpayment_id=r.id,
+            program=r.program, amount=r.amount, reason=r.reason,
+        )
+        for r in found
+    ]
 
 
 async def _lock_cases(session: AsyncSession, person_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[CaseRow]]:
     """Every case of these persons, locked, in a fixed order (two chunks never wait on each other in a cycle)."""
     t = Case.__table__
-    columns = [t.c[f] for f in CaseRow.__dataclass_fields__ if f != "changed"]
+    columns = [t.c[f] for f in CaseRow.__dataclass_fields__ if f not in ("changed", "died_on")]
     stmt = (
         select(*columns)
         .where(t.c.person_id == any_(cast(sorted(person_ids), ARRAY(UUID()))))

@@ -15,10 +15,12 @@ registry_events = Consumer(name="assistance.registry-events", topics=[ev.REGISTR
 HANDLED = (
     "registry.person.registered",
     "registry.person.died",
+    "registry.death.confirmed",
     "registry.death.revoked",
     "registry.hukou.moved-in",
     "registry.hukou.moved-out",
     "registry.hukou.transferred",
+    "registry.household.changed",
 )
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import NAMING, DivisionScoped, new_id
@@ -48,6 +48,11 @@ class Case(DivisionScoped, Base):
     # "migrated" (POST /v1/cases: the amount on file, reassessed at the next review) or "application"
     origin: Mapped[str] = mapped_column(String(20), default="migrated", server_default="migrated")
     application_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
+    # Moved out of the district: paid to the end of the month of the move, then handed to the new county.
+    paid_until: Mapped[date | None] = mapped_column(Date)
+    transfer_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    review_due_on: Mapped[date | None] = mapped_column(Date)
+    gradual_exit_until: Mapped[date | None] = mapped_column(Date)  # 渐退: the last month paid
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -142,3 +147,73 @@ class Objection(DivisionScoped, Base):
     settlement: Mapped[str | None] = mapped_column(Text)
     settled_by: Mapped[str | None] = mapped_column(String(200))
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Payroll(Base):
+    """A month's payroll (发放): built once per month, its lines never paid twice.
+
+    District-wide: a town reads it, but its totals and lines only as far as its division.
+    """
+
+    __tablename__ = "payrolls"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    month: Mapped[date] = mapped_column(Date, unique=True)  # the first day of the month paid
+    standards: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)  # the figures the amounts used
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PayrollLine(DivisionScoped, Base):
+    """One case's payment for one month: paid, or withheld by the pre-payment gate with the reason.
+
+    `kind` is `regular` (the payroll's own month) or `back_pay` (a month withheld
+    earlier and owed after all, e.g. a revoked death), `for_month` the month paid for.
+    """
+
+    __tablename__ = "payroll_lines"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    payroll_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payrolls.id"))
+    case_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    id_number: Mapped[str] = mapped_column(String(18))
+    program: Mapped[str] = mapped_column(String(30))
+    for_month: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(10))
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    status: Mapped[str] = mapped_column(String(10))
+    reason_code: Mapped[str | None] = mapped_column(String(30))
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class Overpayment(DivisionScoped, Base):
+    """Money paid that was not due (months paid after a confirmed death), tracked until recovered or written off."""
+
+    __tablename__ = "overpayments"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    program: Mapped[str] = mapped_column(String(30))
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    months: Mapped[list[str]] = mapped_column(ARRAY(String(7)))
+    reason: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))  # open, recovered, written_off
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+
+
+class DeathReport(Base):
+    """A death as assistance heard of it: reported or in conflict (in review), confirmed, or revoked."""
+
+    __tablename__ = "death_reports"
+
+    death_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    date_of_death: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

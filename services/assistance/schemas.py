@@ -349,3 +349,68 @@ class ConfirmIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: Annotated[str, Field(max_length=4000)] = ""
+
+
+# -- payrolls and overpayments --------------------------------------------------------
+
+
+class PayrollIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    month: str = Field(
+        pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="the month paid, YYYY-MM", examples=["2026-12"]
+    )
+
+
+class PayrollOut(BaseModel):
+    """A payroll as far as the caller's division sees it: totals are of the lines it covers."""
+
+    id: uuid.UUID
+    month: str
+    total: Money = Field(description="paid, regular and back-pay lines")
+    withheld_total: Money
+    paid_lines: int
+    withheld_lines: int
+    by_program: dict[str, Money]
+    by_division: dict[str, Money] = Field(description="paid, by town (9-digit division)")
+    standards: list[FigureUsedOut]
+    created_by: str
+    created_at: datetime
+
+
+class PayrollLineOut(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    person_id: uuid.UUID
+    id_number: str
+    program: str
+    month: str = Field(description="the month paid for (a back-pay line pays an earlier month)")
+    kind: Literal["regular", "back_pay"]
+    amount: Money
+    status: Literal["paid", "withheld"]
+    reason_code: str | None
+    reason: str | None
+    hukou_division: str
+
+
+class OverpaymentOut(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    person_id: uuid.UUID
+    id_number: str
+    program: str
+    amount: Money
+    months: list[str]
+    reason: str
+    status: Literal["open", "recovered", "written_off"]
+    detected_at: datetime
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution_note: str | None
+    hukou_division: str
+
+
+class ResolutionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(None, max_length=2000, description="e.g. the receipt of the recovered sum")

@@ -1,0 +1,297 @@
+"""The monthly payroll (发放): every payable case's line for the month, built once, set-based.
+
+A payroll is built once per month: `payrolls.month` is unique, so the same
+month asked for again (also by eight callers at once: the others wait on the
+first one's insert and then read it) answers the same payroll and pays
+nothing twice. A partial unique index on the lines (one paid line per case
+and month paid for) is the second lock on the door.
+
+The lines are one `INSERT ... SELECT` over the cases, whatever their number.
+Each passes the pre-payment gate: a line is withheld, with its reason, when
+the person is known dead, has an open death report in review (reported or in
+conflict, not yet confirmed), has moved out of the district (after the month
+of the move), or the case is suspended. Months withheld for a death that was
+then revoked are owed: the next payroll adds them as back-pay lines (a second
+`INSERT ... SELECT`). Each paid line is an `assistance.payment.issued`,
+written to the outbox by a third statement that assembles the events on the
+server from the lines (100,000 payments are not 100,000 Python objects).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.assistance import standard_usecases
+from services.assistance.domain.standards import MissingStandard
+from services.assistance.models import Payroll, PayrollLine
+from shared import event_types as ev
+from shared import tracing
+from shared.events import _checked_source, _notify_relay
+from shared.problems import NotFound
+
+# Reasons a line is withheld; the codes of those a revoked death makes owed again.
+DEATH_CODES = ("deceased", "death_in_review", "suspended_death")
+
+# The gate, in the order its reasons are named: the first that holds is the line's reason.
+_GATE = """
+    CASE
+        WHEN EXISTS (SELECT 1 FROM death_reports d
+                     WHERE d.person_id = c.person_id AND d.status IN ('reported', 'conflict'))
+            THEN 'death_in_review'
+        WHEN p.status = 'deceased' THEN 'deceased'
+        WHEN c.status = 'suspended' AND c.status_reason = 'death' THEN 'suspended_death'
+        WHEN c.status = 'suspended' THEN 'suspended'
+        WHEN c.paid_until IS NOT NULL AND c.paid_until < :month THEN 'moved_out'
+        WHEN c.paid_until IS NULL AND p.in_district IS FALSE THEN 'moved_out'
+    END
+"""
+
+REASONS = {
+    "death_in_review": "a death report is in review (not yet confirmed)",
+    "deceased": "the person is recorded as deceased",
+    "suspended_death": "the case is suspended: the person's death was reported",
+    "suspended": "the case is suspended",
+    "moved_out": "moved out of the district: paid to the end of the month of the move, transfer pending",
+}
+_REASON_SQL = "CASE g.code " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in REASONS.items()) + " END"
+
+# Amounts: a case's monthly amount; the flat subsidies of cases from applications at the standard in force.
+_AMOUNT = """
+    CASE
+        WHEN c.origin = 'application' AND c.program = 'disability_living'
+            THEN coalesce(CAST(:living AS numeric), c.monthly_amount)
+        WHEN c.origin = 'application' AND c.program = 'disability_care'
+            THEN coalesce(CAST(:care AS numeric), c.monthly_amount)
+        ELSE c.monthly_amount
+    END
+"""
+
+_INSERT_LINES = text(
+    f"""
+    INSERT INTO payroll_lines (id, payroll_id, case_id, person_id, id_number, hukou_division, program,
+                               for_month, kind, amount, status, reason_code, reason)
+    SELECT gen_random_uuid(), :payroll_id, c.id, c.person_id, c.id_number, c.hukou_division, c.program,
+           :month, 'regular', {_AMOUNT}, CASE WHEN g.code IS NULL THEN 'paid' ELSE 'withheld' END,
+           g.code, {_REASON_SQL}
+    FROM cases c
+    LEFT JOIN people p ON p.person_id = c.person_id
+    CROSS JOIN LATERAL (SELECT {_GATE} AS code) g
+    WHERE c.program <> 'temporary'
+      AND c.started_on <= :month_end
+      AND (c.status IN ('active', 'suspended')
+           OR (c.status = 'gradual_exit' AND c.gradual_exit_until >= :month))
+    """  # noqa: S608 - every fragment is a constant of this module
+)
+
+# Months withheld for a death, owed once the case is active again and no death is in view.
+_INSERT_BACK_PAY = text(
+    """
+    INSERT INTO payroll_lines (id, payroll_id, case_id, person_id, id_number, hukou_division, program,
+                               for_month, kind, amount, status, reason_code, reason)
+    SELECT DISTINCT ON (w.case_id, w.for_month)
+           gen_random_uuid(), :payroll_id, w.case_id, c.person_id, c.id_number, c.hukou_division, c.program,
+           w.for_month, 'back_pay', w.amount, 'paid', NULL,
+           'back-pay of ' || to_char(w.for_month, 'YYYY-MM') || ', withheld for a death since revoked'
+    FROM payroll_lines w
+    JOIN cases c ON c.id = w.case_id AND c.status = 'active'
+    JOIN people p ON p.person_id = c.person_id AND p.status <> 'deceased'
+    WHERE w.status = 'withheld' AND w.reason_code = ANY(:death_codes) AND w.for_month < :month
+      AND NOT EXISTS (SELECT 1 FROM payroll_lines q
+                      WHERE q.case_id = w.case_id AND q.for_month = w.for_month AND q.status = 'paid')
+      AND NOT EXISTS (SELECT 1 FROM death_reports d
+                      WHERE d.person_id = c.person_id AND d.status IN ('reported', 'conflict', 'confirmed'))
+    ORDER BY w.case_id, w.for_month
+    """
+)
+
+# assistance.payment.issued for every paid line, the envelope assembled as shared.events does.
+_INSERT_PAYMENTS = text(
+    """
+    INSERT INTO outbox (id, topic, key, type, envelope, headers)
+    SELECT e.id, :topic, l.person_id::text, :type,
+        jsonb_build_object(
+            'specversion', '1.0', 'id', e.id::text, 'source', :source, 'type', :type,
+            'subject', l.person_id::text, 'time', CAST(:time AS text), 'datacontenttype', 'application/json',
+            'data', jsonb_build_object(
+                'person_id', l.person_id, 'id_number', l.id_number, 'hukou_division', l.hukou_division,
+                'payment_id', l.id, 'case_id', l.case_id, 'program', l.program,
+                'month', to_char(l.for_month, 'YYYY-MM'), 'amount', l.amount::text
+            )
+        ),
+        CAST(:headers AS jsonb)
+    FROM payroll_lines l CROSS JOIN LATERAL (SELECT gen_random_uuid() AS id) e
+    WHERE l.payroll_id = :payroll_id AND l.status = 'paid'
+    ORDER BY l.hukou_division, l.id
+    """
+)
+
+
+class BadMonth(ValueError):
+    """Not a month of the form YYYY-MM."""
+
+
+def parse_month(value: str) -> date:
+    """`2026-11` -> 2026-11-01; anything else is refused."""
+    try:
+        year, month = value.split("-")
+        if len(year) != 4 or len(month) != 2:
+            raise ValueError
+        return date(int(year), int(month), 1)
+    except ValueError as exc:
+        raise BadMonth(f"{value!r} is not a month of the form YYYY-MM") from exc
+
+
+def month_end(month: date) -> date:
+    """The last day of the month that starts on `month`."""
+    following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return date.fromordinal(following.toordinal() - 1)
+
+
+@dataclass(frozen=True)
+class Built:
+    payroll: Payroll
+    created: bool
+
+
+async def build(session: AsyncSession, *, month: date, actor: str) -> Built:
+    """The payroll of `month`: built now if it is the first call, else the one built before."""
+    standards, amounts = await _flat_amounts(session, month)
+    new_id = uuid.uuid4()
+    inserted = await session.execute(
+        pg_insert(Payroll)
+        .values(id=new_id, month=month, standards=standards, created_by=actor)
+        .on_conflict_do_nothing(index_elements=["month"])
+        .returning(Payroll.id)
+    )
+    if inserted.scalar_one_or_none() is None:  # built before (or by a concurrent call that committed first)
+        return Built(await _by_month(session, month), created=False)
+    params = {"payroll_id": new_id, "month": month, "month_end": month_end(month), **amounts}
+    await session.execute(_INSERT_LINES, params)
+    await session.execute(_INSERT_BACK_PAY, {"payroll_id": new_id, "month": month, "death_codes": list(DEATH_CODES)})
+    await _publish_payments(session, new_id)
+    return Built(await _by_month(session, month), created=True)
+
+
+async def _flat_amounts(session: AsyncSession, month: date) -> tuple[list[dict[str, Any]], dict[str, Decimal | None]]:
+    """The flat subsidies in force on the first of the month, and the figures named for the record."""
+    figures = await standard_usecases.load(session, month)
+    amounts: dict[str, Decimal | None] = {}
+    for name, key in (("living", "disability.living"), ("care", "disability.care")):
+        try:
+            amounts[name] = figures.get(key)
+        except MissingStandard:
+            amounts[name] = None  # no figure in force: each case's own amount
+    used = [
+        {"key": f.key, "value": str(f.value), "effective_from": f.effective_from.isoformat(), "source": f.source}
+        for f in figures.used()
+    ]
+    return used, amounts
+
+
+async def _publish_payments(session: AsyncSession, payroll_id: uuid.UUID) -> None:
+    spec = ev.CATALOGUE["assistance.payment.issued"]
+    if spec.key_field != "person_id" or spec.subject_field != "person_id":
+        raise RuntimeError("assistance.payment.issued is keyed by person: the payroll's outbox insert assumes it")
+    await session.execute(
+        _INSERT_PAYMENTS,
+        {
+            "payroll_id": payroll_id,
+            "topic": spec.topic,
+            "type": spec.type,
+            "source": _checked_source(spec.service, spec.type),
+            "time": datetime.now(UTC).isoformat(),
+            "headers": json.dumps(tracing.inject_headers()),
+        },
+    )
+    await _notify_relay(session)
+
+
+async def _by_month(session: AsyncSession, month: date) -> Payroll:
+    return (await session.execute(select(Payroll).where(Payroll.month == month))).scalar_one()
+
+
+async def get(session: AsyncSession, payroll_id: uuid.UUID) -> Payroll:
+    payroll = await session.get(Payroll, payroll_id)
+    if payroll is None:
+        raise NotFound("no such payroll", field="payroll_id")
+    return payroll
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What a payroll pays, as far as the caller's division sees it (paid lines, and what was withheld)."""
+
+    total: Decimal
+    withheld_total: Decimal
+    paid_lines: int
+    withheld_lines: int
+    by_program: dict[str, Decimal]
+    by_division: dict[str, Decimal]
+
+
+async def totals(session: AsyncSession, payroll_id: uuid.UUID) -> Totals:
+    """Sums of the lines the caller's division covers (the session's filter scopes the lines)."""
+    town = func.left(PayrollLine.hukou_division, 9)
+    stmt = (
+        select(PayrollLine.status, PayrollLine.program, town, func.sum(PayrollLine.amount), func.count())
+        .where(PayrollLine.payroll_id == payroll_id)
+        .group_by(PayrollLine.status, PayrollLine.program, town)
+    )
+    paid, withheld, paid_n, withheld_n = Decimal("0.00"), Decimal("0.00"), 0, 0
+    by_program: dict[str, Decimal] = {}
+    by_division: dict[str, Decimal] = {}
+    for status, program, division, amount, count in (await session.execute(stmt)).all():
+        if status != "paid":
+            withheld, withheld_n = withheld + amount, withheld_n + count
+            continue
+        paid, paid_n = paid + amount, paid_n + count
+        by_program[program] = by_program.get(program, Decimal("0.00")) + amount
+        by_division[division] = by_division.get(division, Decimal("0.00")) + amount
+    return Totals(
+        paid, withheld, paid_n, withheld_n, dict(sorted(by_program.items())), dict(sorted(by_division.items()))
+    )
+
+
+async def lines(
+    session: AsyncSession, payroll_id: uuid.UUID, *, id_number: str | None, limit: int, offset: int
+) -> tuple[list[PayrollLine], int]:
+    """A page of the payroll's lines the caller sees, optionally one person's."""
+    stmt = select(PayrollLine).where(PayrollLine.payroll_id == payroll_id)
+    if id_number is not None:
+        stmt = stmt.where(PayrollLine.id_number == id_number)
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    page = stmt.order_by(PayrollLine.hukou_division, PayrollLine.id_number, PayrollLine.for_month, PayrollLine.id)
+    return list((await session.execute(page.limit(limit).offset(offset))).scalars()), total
+
+
+EXPORT_HEADER = ("payment_id", "id_number", "name", "program", "month", "kind", "amount", "hukou_division")
+
+
+async def export_rows(session: AsyncSession, payroll_id: uuid.UUID) -> AsyncIterator[tuple[Any, ...]]:
+    """The paid lines the caller sees, with the payee's name, read from a server-side cursor."""
+    from shared.people import people
+
+    stmt = (
+        select(
+            PayrollLine.id, PayrollLine.id_number, people.c.name, PayrollLine.program,
+            func.to_char(PayrollLine.for_month, "YYYY-MM"), PayrollLine.kind, PayrollLine.amount,
+            PayrollLine.hukou_division,
+        )
+        .outerjoin(people, people.c.person_id == PayrollLine.person_id)
+        .where(PayrollLine.payroll_id == payroll_id, PayrollLine.status == "paid")
+        .order_by(PayrollLine.hukou_division, PayrollLine.id_number, PayrollLine.for_month)
+        .execution_options(yield_per=2000)
+    )
+    result = await session.stream(stmt)
+    async for row in result:
+        yield tuple(row)
