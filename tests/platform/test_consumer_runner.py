@@ -14,6 +14,7 @@ from datetime import date
 
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from shared import metrics
 from shared.consumer import Consumer, ConsumerRunner
@@ -254,4 +255,37 @@ async def test_a_batch_only_consumer_falls_back_to_its_batch_handler_one_event_a
     finally:
         if runner.producer is not None:
             await runner.producer.stop()
+        await engine.dispose()
+
+
+async def test_a_deadlock_is_retried_past_the_retry_budget_and_never_dead_lettered(infra: Infra) -> None:
+    """A handler that meets a deadlock (40P01) five times, more than the two attempts allowed, then gets through."""
+    url = infra.database(f"runner_{uuid.uuid4().hex[:6]}", "assistance")
+    engine = make_engine(url)
+    spec = Consumer(name="runner-deadlock", topics=[TOPIC])
+    deadlocks = 5
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    @spec.on(MILESTONE)
+    async def one(session, event) -> None:  # noqa: ANN001
+        nonlocal deadlocks
+        if _n(event) == 701 and deadlocks:
+            deadlocks -= 1
+            raise DBAPIError("UPDATE …", {}, Deadlock("deadlock detected"))
+        await _effect(session, _n(event))
+
+    settings = infra.settings("assistance", database_url=url, consumer_max_retries=2)
+    runner = ConsumerRunner(settings, make_sessionmaker(engine), spec)
+    runner.first_wait_seconds = runner.max_wait_seconds = 0.01
+    messages = [_record(700 + i) for i in range(3)]
+    try:
+        assert await runner.handle_batch(messages) == 703
+        assert deadlocks == 0
+        assert await _counts(runner) == (3, 3)  # each once, in order, none dead-lettered
+        waited_id = json.loads(messages[1].value)["id"]
+        assert await dead_letters(infra.broker.bootstrap, f"{TOPIC}.dlq", {waited_id}, timeout=0) == {}
+        assert runner.waiting == {}
+    finally:
         await engine.dispose()
