@@ -8,12 +8,15 @@ never a second row or a second event.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import Counter
+from datetime import date
 from typing import Any
 
 import httpx
 from sqlalchemy import text
 
+from shared import identity
 from tests.support import RunningService, Stack, new_id_number
 
 TIMES = 8
@@ -110,3 +113,26 @@ async def test_the_same_case_enrolment_8_times_at_once(stack: Stack) -> None:
         again = await c.post("/v1/cases", json=body)  # and one after the other: the same answer
     assert again.status_code == 409 and again.headers["content-type"].startswith("application/problem+json"), again.text
     assert await _count(assistance, cases, n=n) == 1
+
+
+async def test_the_same_marriage_8_times_at_once(stack: Stack) -> None:
+    """No lock here: the unique certificate number decides, and the generic net answers the losers 409."""
+    born = date(1990, random.randint(1, 12), random.randint(1, 28))
+    a, b = (
+        identity.make("340207", born, 2 * random.randint(0, 499) + 1),
+        identity.make("340207", born, 2 * random.randint(0, 499)),
+    )
+    await _register(stack, a)
+    await _register(stack, b)
+    certificate = f"J{a[-8:]}{b[-4:]}"
+    body = {
+        "party_a": a,
+        "party_b": b,
+        "registered_on": "2025-05-20",
+        "registration_division": "340207",
+        "certificate_no": certificate,
+    }
+    responses = await _at_once(stack["registry"], "/v1/marriages", body)
+    _one_created_the_rest(responses, sequential={200, 409})
+    marriages = "SELECT count(*) FROM marriages WHERE certificate_no = :c"
+    assert await _count(stack["registry"], marriages, c=certificate) == 1

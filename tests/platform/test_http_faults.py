@@ -6,9 +6,12 @@ import asyncio
 import uuid
 
 import asyncpg
+import pytest
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
+from starlette.requests import Request
 
-from shared import devstack
+from shared import devstack, problems
 from tests.support import Infra, RunningService, eventually, new_id_number, start_service
 
 
@@ -76,3 +79,25 @@ async def test_a_connection_lost_in_the_middle_of_a_request_is_a_503_and_the_nex
     finally:
         await admin.close()
         await registry.stop()
+
+
+class _Driver(Exception):
+    """Stands for the driver's exception SQLAlchemy wraps."""
+
+
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [
+        (sa_exc.IntegrityError("INSERT", {}, _Driver("duplicate key")), 409),
+        (sa_exc.DataError("INSERT", {}, _Driver("value too long")), 422),
+        (sa_exc.OperationalError("SELECT 1", {}, ConnectionRefusedError(111, "refused")), 503),
+        (sa_exc.InterfaceError("SELECT 1", {}, _Driver("connection is closed")), 503),
+        (ConnectionResetError(104, "reset"), 503),
+        (sa_exc.ProgrammingError("SELEC 1", {}, _Driver("syntax error")), 500),
+    ],
+)
+def test_what_each_database_failure_answers(exc: BaseException, status: int) -> None:
+    scope = {"type": "http", "method": "GET", "path": "/v1/x", "headers": [], "query_string": b""}
+    response = problems.database_problem(Request(scope), exc)
+    assert response.status_code == status
+    assert ("retry-after" in response.headers) == (status == 503)

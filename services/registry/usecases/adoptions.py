@@ -14,6 +14,7 @@ from services.registry.usecases.common import history
 from services.registry.usecases.households import get_household, move_member
 from services.registry.usecases.marriages import _one_is_yours, _party
 from shared import event_types as ev
+from shared import locks
 from shared.events import publish
 from shared.problems import Conflict, Invalid
 
@@ -28,6 +29,7 @@ async def register_adoption(
     household_id: uuid.UUID | None = None,
     today: date | None = None,
 ) -> tuple[Adoption, bool]:
+    await locks.hold(session, "adoption", certificate_no)  # the same certificate at once: the second finds the first
     kid = await _party(session, child, "child_id_number")
     parents = [await _party(session, n, f"adopters.{i}") for i, n in enumerate(adopters)]
     _one_is_yours(session, "child_id_number", kid, *parents)

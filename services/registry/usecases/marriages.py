@@ -12,7 +12,7 @@ from services.registry.domain import marriage as rules
 from services.registry.models import CertificateReissue, Marriage, Person
 from services.registry.usecases.common import history, person_by_id_number
 from services.registry.usecases.households import get_household, move_member
-from shared import divisions
+from shared import divisions, locks
 from shared import event_types as ev
 from shared.db import scope_of, unscoped
 from shared.events import publish
@@ -62,6 +62,7 @@ async def register_marriage(
     today: date | None = None,
 ) -> tuple[Marriage, bool]:
     """Register a marriage; (marriage, created). The same certificate again answers the marriage on file."""
+    await locks.hold(session, "marriage", certificate_no)  # the same certificate at once: the second finds the first
     existing = (await session.execute(select(Marriage).where(Marriage.certificate_no == certificate_no))).scalar_one_or_none()
     if party_a == party_b:
         raise Invalid("the two parties are the same person", field="party_b")
