@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import zlib
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -39,6 +41,15 @@ TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 _MARK_PUBLISHED = text("UPDATE outbox SET published_at = now() WHERE seq = ANY(:seqs)").bindparams(
     bindparam("seqs", type_=ARRAY(BigInteger))
 )
+
+
+@dataclass(slots=True)
+class _Group:
+    """Rows of one batch that share their stored headers and topic: one span, one header list."""
+
+    span: trace.Span
+    headers: list[tuple[str, bytes]]
+    count: int = 0
 
 
 class OutboxRelay:
@@ -193,7 +204,7 @@ class OutboxRelay:
                         outbox.c.type,
                         outbox.c.topic,
                         outbox.c.key,
-                        outbox.c.headers,
+                        cast(outbox.c.headers, Text).label("headers"),
                         cast(outbox.c.envelope, Text).label("body"),
                     )
                     .where(outbox.c.published_at.is_(None))
@@ -215,44 +226,41 @@ class OutboxRelay:
         """Hand every row to the producer, then wait for all acknowledgements (raises if any failed).
 
         aiokafka keeps one request in flight per partition and the key picks
-        the partition, so rows of one key reach the topic in `seq` order. One
-        producer span per trace the rows were written in and topic (a batch of a hundred
-        rows from one request is one span, not a hundred), child of that trace.
+        the partition, so rows of one key reach the topic in `seq` order. Rows
+        written by one request carry the same stored headers: they share one
+        producer span (child of that request's trace) and one list of message
+        headers, so the headers are read and built once, not once a row.
         """
-        spans: dict[tuple[str, str], trace.Span] = {}
-        counts: dict[tuple[str, str], int] = {}
-        trace_headers: dict[tuple[str, str], dict[str, str]] = {}
+        groups: dict[tuple[str, str], _Group] = {}
         futures = []
         try:
             for row in rows:
-                stored = {k: str(v) for k, v in (row.headers or {}).items()}
-                parent = (stored.get("traceparent", ""), row.topic)
-                if parent not in spans:
-                    spans[parent] = self._publish_span(row)
-                    trace_headers[parent] = tracing.inject_headers(trace.set_span_in_context(spans[parent]))
-                counts[parent] = counts.get(parent, 0) + 1
-                carried = {k: v for k, v in stored.items() if k not in TRACE_HEADERS} | trace_headers[parent]
-                headers = [("content-type", STRUCTURED_CONTENT_TYPE.encode())]
-                headers += [(k, v.encode()) for k, v in carried.items()]
-                futures.append(await producer.send(row.topic, row.body.encode(), key=row.key.encode(), headers=headers))
+                group = groups.get((row.headers, row.topic))
+                if group is None:
+                    group = groups[(row.headers, row.topic)] = self._group(row)
+                group.count += 1
+                futures.append(
+                    await producer.send(row.topic, row.body.encode(), key=row.key.encode(), headers=group.headers)
+                )
             # Raises if the broker did not acknowledge: the transaction rolls back,
             # the rows stay unpublished and the next round sends them again.
             await asyncio.gather(*futures)
         except Exception as exc:
-            for span in spans.values():
-                tracing.mark_error(span, exc)
+            for group in groups.values():
+                tracing.mark_error(group.span, exc)
             raise
         finally:
-            for parent, span in spans.items():
-                if counts[parent] > 1:
-                    span.set_attribute("messaging.batch.message_count", counts[parent])
-                span.end()
+            for group in groups.values():
+                if group.count > 1:
+                    group.span.set_attribute("messaging.batch.message_count", group.count)
+                group.span.end()
 
-    def _publish_span(self, row: Any) -> trace.Span:
-        """A producer span, child of the context the row was written in (the request's, usually)."""
-        return self.tracer.start_span(
+    def _group(self, row: Any) -> _Group:
+        """The producer span and message headers of the rows that share `row`'s stored headers and topic."""
+        stored = {k: str(v) for k, v in json.loads(row.headers or "{}").items()}
+        span = self.tracer.start_span(
             f"{row.topic} publish",
-            context=tracing.extract(row.headers),
+            context=tracing.extract(stored),  # the context the row was written in (the request's, usually)
             kind=trace.SpanKind.PRODUCER,
             attributes={
                 "messaging.system": "kafka",
@@ -262,6 +270,10 @@ class OutboxRelay:
                 "cloudevents.event_type": str(row.type),
             },
         )
+        carried = {k: v for k, v in stored.items() if k not in TRACE_HEADERS}
+        carried |= tracing.inject_headers(trace.set_span_in_context(span))
+        headers = [("content-type", STRUCTURED_CONTENT_TYPE.encode())] + [(k, v.encode()) for k, v in carried.items()]
+        return _Group(span, headers)
 
     async def cleanup(self) -> None:
         """Forget published rows after the retention period (kept that long for replay)."""
