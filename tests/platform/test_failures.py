@@ -87,11 +87,32 @@ async def test_deaths_recorded_while_broker_is_down_are_published_when_it_return
             await eventually(lambda: _backlog(c, 0), timeout=30)  # the relay published them all
             died = await _deaths_on_topic(broker.bootstrap, set(numbers), timeout=20)
             assert set(died) == set(numbers)
+        # On the topic itself: each person's death after their registration on the same partition, and
+        # one event id per death, the outbox row's (a batch sent again after the timeout keeps its ids).
+        on_topic = _by_person(await read_topic(broker.bootstrap, "registry.events.v1"))
+        async with registry.state.sessionmaker() as s:
+            died_rows = await s.execute(select(outbox.c.id).where(outbox.c.type == "registry.person.died"))
+            outbox_ids = set(died_rows.scalars())
+        for n in numbers:
+            registered, died_events = on_topic[n]["registry.person.registered"], on_topic[n]["registry.person.died"]
+            assert len({e for _, _, e in died_events}) == 1 and len({e for _, _, e in registered}) == 1
+            assert registered[0][0] == died_events[0][0] and registered[-1][1] < died_events[0][1]
+        assert {e for n in numbers for _, _, e in on_topic[n]["registry.person.died"]} == {str(i) for i in outbox_ids}
     finally:
         if broker.proc is not None:
             os.kill(broker.proc.pid, signal.SIGCONT)
         await registry.stop()
         broker.stop()
+
+
+def _by_person(records: list) -> dict[str, dict[str, list[tuple[int, int, str]]]]:
+    """id number → event type → (partition, offset, event id) of each copy on the topic, in offset order."""
+    found: dict[str, dict[str, list[tuple[int, int, str]]]] = {}
+    for m in sorted(records, key=lambda r: (r.partition, r.offset)):
+        event = json.loads(m.value)
+        number = event["data"].get("id_number")
+        found.setdefault(number, {}).setdefault(event["type"], []).append((m.partition, m.offset, event["id"]))
+    return found
 
 
 async def _deaths_on_topic(bootstrap: str, wanted: set[str], timeout: float) -> dict[str, set[str]]:
