@@ -59,10 +59,12 @@ _GATE = """
 REASONS = {
     "death_in_review": "a death report is in review (not yet confirmed)",
     "deceased": "the person is recorded as deceased",
-    "suspended_death": "the case is suspended: the person's death was reported",
+    "suspended_death": "the case is suspended: a death of the person was reported",
     "suspended": "the case is suspended",
     "moved_out": "moved out of the district: paid to the end of the month of the move, transfer pending",
 }
+if any("'" in v for v in REASONS.values()):
+    raise RuntimeError("a reason is a SQL literal: no quotes in it")
 _REASON_SQL = "CASE g.code " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in REASONS.items()) + " END"
 
 # Amounts: a case's monthly amount; the flat subsidies of cases from applications at the standard in force.
@@ -118,9 +120,9 @@ _INSERT_BACK_PAY = text(
 _INSERT_PAYMENTS = text(
     """
     INSERT INTO outbox (id, topic, key, type, envelope, headers)
-    SELECT e.id, :topic, l.person_id::text, :type,
+    SELECT e.id, CAST(:topic AS text), l.person_id::text, CAST(:type AS text),
         jsonb_build_object(
-            'specversion', '1.0', 'id', e.id::text, 'source', :source, 'type', :type,
+            'specversion', '1.0', 'id', e.id::text, 'source', CAST(:source AS text), 'type', CAST(:type AS text),
             'subject', l.person_id::text, 'time', CAST(:time AS text), 'datacontenttype', 'application/json',
             'data', jsonb_build_object(
                 'person_id', l.person_id, 'id_number', l.id_number, 'hukou_division', l.hukou_division,
