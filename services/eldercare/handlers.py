@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.eldercare import effects
+from services.eldercare.guarantees import assistance_events  # noqa: F401 - registered here so the contract lists it
 from shared import event_types as ev
 from shared import people
 from shared.consumer import Consumer
