@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -34,7 +35,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import SECRET, BenchStack, dsn, start_stack  # noqa: E402
+from bench.common import SECRET, BenchStack, cpu_seconds, dsn, start_stack  # noqa: E402
 from bench.death_flow import numbers, seed  # noqa: E402
 from shared import identity  # noqa: E402
 from shared import settings as settings_mod  # noqa: E402
@@ -76,11 +77,12 @@ class Run:
     p50_ms: float
     p99_ms: float
     errors: int  # non-2xx answers and socket errors
+    cpu_ms: float = 0.0  # the service process's CPU per request
 
     def line(self) -> str:
         return (
             f"  {self.name:<34} {self.per_s:>7,.0f} req/s  p50 {self.p50_ms:>6.1f} ms  p99 {self.p99_ms:>6.1f} ms"
-            f"  ({self.requests:,} requests, {self.errors:,} not 2xx)"
+            f"  ({self.requests:,} requests, {self.errors:,} not 2xx; service CPU {self.cpu_ms:.1f} ms a request)"
         )
 
 
@@ -101,7 +103,10 @@ def wrk(stack: BenchStack, name: str, service: str, lines: list[str], method: st
         "-H", f"Authorization: Bearer {token}", "-H", "Content-Type: application/json",
         f"{stack.url(service)}{path}", "--", str(data), method, "2",
     ]  # fmt: skip
+    pid = stack.procs[list(READS).index(service)].pid
+    cpu_before = cpu_seconds(pid)
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(pid) - cpu_before
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
@@ -113,6 +118,7 @@ def wrk(stack: BenchStack, name: str, service: str, lines: list[str], method: st
         p50_ms=_ms(re.search(r"\n\s+50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
         p99_ms=_ms(re.search(r"\n\s+99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
         errors=errors,
+        cpu_ms=cpu / max(requests, 1) * 1000,
     )
 
 
@@ -187,6 +193,7 @@ async def main(seconds: int, persons: int) -> None:
         for run in runs:
             print(run.line())
         print("  audited: " + "; ".join(audits))
+        print(f"  load average at the end: {os.getloadavg()[0]:.1f} (other work shares the two cores)")
         print(f"\nreproduce: .venv/bin/python bench/api.py --seconds {seconds} --persons {persons}")
     finally:
         stack.stop()

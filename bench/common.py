@@ -112,6 +112,12 @@ async def start_stack(partitions: int = 3, *, commit_timestamps: bool = False) -
     return BenchStack(tmp, pg, broker)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used: moved less than wall time by other work on the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def dsn(pg: devstack.Postgres, database: str) -> str:
     """A plain asyncpg DSN for one database of the bench's server."""
     return pg.url(database).replace("postgresql+asyncpg", "postgresql")

@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 import uuid
@@ -366,6 +367,7 @@ async def main(n: int, rate: float | None, seconds: float, trickle: int) -> None
         if quiet:
             print(f"  one at a time, queues empty ({len(quiet)}/{len(quiet_ids)} deaths): publish → last effect "
                   f"p50 {pct(quiet, 50):,.0f} ms, p99 {pct(quiet, 99):,.0f} ms, max {max(quiet):,.0f} ms")  # fmt: skip
+        print(f"  load average at the end: {os.getloadavg()[0]:.1f} (other work shares the two cores)")
         flags = f"--rate {rate:g} --seconds {seconds:g}" if rate else f"--n {n}"
         print(f"\nreproduce: .venv/bin/python bench/death_flow.py {flags} --trickle {trickle}")
     finally:

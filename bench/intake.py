@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import sys
 import threading
@@ -37,7 +38,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import SECRET, BenchStack, start_stack  # noqa: E402
+from bench.common import SECRET, BenchStack, cpu_seconds, start_stack  # noqa: E402
 from shared import identity  # noqa: E402
 from shared import settings as settings_mod  # noqa: E402
 from shared.auth import issue_token  # noqa: E402
@@ -179,6 +180,7 @@ async def main(n: int) -> None:
             division="340207",
         )
         rss_before = rss_kb(pid, "VmRSS")
+        cpu_before = cpu_seconds(pid)
         samples: list[int] = []
         stop = threading.Event()
 
@@ -211,6 +213,7 @@ async def main(n: int) -> None:
         await conn.close()
         stop.set()
         peak = rss_kb(pid, "VmHWM")
+        cpu = cpu_seconds(pid) - cpu_before
 
         print()
         print(f"intake batch, N={n:,} lines ({size_mb:,.1f} MB NDJSON; registry as one process, 2 cores)")
@@ -220,6 +223,8 @@ async def main(n: int) -> None:
         print(f"  to the answer: {accepted_secs:,.1f} s, {n / accepted_secs:,.0f} lines/s")
         print(f"  to events on registry.events.v1 ({events:,} events acknowledged by the broker):"
               f" {published_secs:,.1f} s, {n / published_secs:,.0f} lines/s")  # fmt: skip
+        load = os.getloadavg()[0]
+        print(f"  registry CPU: {cpu:,.1f} s, {n / cpu:,.0f} lines per CPU-second; load average {load:.1f}")
         sampled = f"min {min(samples or [0]) / 1024:,.0f} MB, max {max(samples or [0]) / 1024:,.0f} MB"
         print(f"  registry RSS: {rss_before / 1024:,.0f} MB before, peak {peak / 1024:,.0f} MB"
               f" (sampled during the upload: {sampled})")  # fmt: skip
