@@ -71,9 +71,12 @@ def envelope(
 # One statement for any number of rows: the arrays are unnested in order, so the
 # outbox's `seq` (the relay's order) follows the order of the payloads. The
 # envelope is assembled by the server around each payload's JSON (the same
-# attributes `envelope()` builds), so Python encodes each payload once.
+# attributes `envelope()` builds), so Python encodes each payload once. The same
+# statement wakes the relay at commit (NOTIFY is delivered on commit, and
+# PostgreSQL folds repeats within a transaction into one), saving a round trip.
 _INSERT_OUTBOX = text(
     """
+    WITH written AS (
     INSERT INTO outbox (id, topic, key, type, envelope, headers)
     SELECT u.id, u.topic, u.key, u.type,
         jsonb_build_object(
@@ -86,6 +89,9 @@ _INSERT_OUTBOX = text(
         CAST(:sources AS text[]), CAST(:subjects AS text[]), CAST(:data AS text[])
     ) WITH ORDINALITY AS u(id, topic, key, type, source, subject, data, n)
     ORDER BY u.n
+    RETURNING 1
+    )
+    SELECT pg_notify('outbox', '') WHERE EXISTS (SELECT FROM written)
     """
 )
 
@@ -122,7 +128,6 @@ async def publish_many(session: AsyncSession, payloads: Sequence[BaseModel]) -> 
             "headers": json.dumps(tracing.inject_headers()),
         },
     )
-    await _notify_relay(session)
     return [r.id for r in rows]
 
 
@@ -157,7 +162,7 @@ def _checked_source(service: str, type: str) -> str:
 
 
 async def _notify_relay(session: AsyncSession) -> None:
-    """Wake the relay at commit (PostgreSQL delivers NOTIFY on commit).
+    """Wake the relay at commit (PostgreSQL delivers NOTIFY on commit), for outbox rows written by other SQL.
 
     Once per transaction is enough; were it lost with a rolled-back savepoint,
     the relay's poll still finds the rows within OUTBOX_POLL_SECONDS.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import date
 from decimal import Decimal
 
+import asyncpg
 import pytest
 from sqlalchemy import event, text
 
@@ -78,3 +80,25 @@ async def test_publish_refuses_a_payload_that_names_no_single_type(infra: Infra)
             await publish(session, shared_model)  # five types share it: the subclass names the type
         with pytest.raises(TypeError, match="partner"):
             await publish(session, partner)
+
+
+async def test_publishing_wakes_the_relay_at_commit_once(infra: Infra) -> None:
+    """The INSERT itself sends NOTIFY outbox: delivered at commit, once per transaction, never on rollback."""
+    url = infra.database(f"pub_{uuid.uuid4().hex[:8]}", "monitoring")
+    sessionmaker = make_sessionmaker(make_engine(url))
+    listener = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    await listener.add_listener("outbox", lambda *args: heard.put_nowait(args[2]))
+    try:
+        async with sessionmaker() as session:
+            async with session.begin():
+                await publish_many(session, payloads()[:2])
+                await publish(session, payloads()[2])
+            async with session.begin():
+                await publish(session, payloads()[3])
+                await session.rollback()
+        assert await asyncio.wait_for(heard.get(), timeout=5) == "outbox"
+        await asyncio.sleep(0.3)
+        assert heard.empty()  # one for the committed transaction, none for the rolled back one
+    finally:
+        await listener.close()
