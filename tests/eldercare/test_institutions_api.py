@@ -160,8 +160,8 @@ async def test_discharge_on_death_closes_open_stays_in_one_statement(stack: Stac
             assert r.status_code == 201, r.text
             ids.append(uuid.UUID(r.json()["person_id"]))
     async with stack["eldercare"].state.sessionmaker() as session, session.begin():
-        assert await discharge_on_death(session, [ids[0], uuid.uuid4()], date(2026, 11, 2)) == 1
-        assert await discharge_on_death(session, [ids[0]], date(2026, 11, 2)) == 0  # already discharged
+        assert await discharge_on_death(session, {ids[0]: date(2026, 11, 2), uuid.uuid4(): date(2026, 11, 1)}) == 1
+        assert await discharge_on_death(session, {ids[0]: date(2026, 11, 2)}) == 0  # already discharged
     async with stack["eldercare"].client() as eldercare:
         stays = (await eldercare.get(f"/v1/institutions/{institution_id}/admissions", params={"state": "all"})).json()
         by_person = {s["person_id"]: s for s in stays["items"]}

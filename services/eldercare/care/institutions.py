@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.eldercare.care.common import flush_or_conflict, not_future, person_in_scope
@@ -191,21 +192,29 @@ async def discharge(
     return admission
 
 
-async def discharge_on_death(session: AsyncSession, person_ids: list[uuid.UUID], on: date) -> int:
+# One statement for any number of deaths: each open stay ends on its resident's date of death.
+_DISCHARGE_DEAD = text(
+    """
+    UPDATE admissions a
+    SET discharged_on = greatest(a.admitted_on, d.died_on), discharge_reason = 'death'
+    FROM unnest(CAST(:person_ids AS uuid[]), CAST(:died_on AS date[])) AS d(person_id, died_on)
+    WHERE a.person_id = d.person_id AND a.discharged_on IS NULL
+    RETURNING a.person_id, a.id_number, a.hukou_division, a.institution_id, a.bed_id, a.discharged_on
+    """
+)
+
+
+async def discharge_on_death(session: AsyncSession, deaths: Mapping[uuid.UUID, date]) -> int:
     """Close the open admissions of persons who died (set-based: one UPDATE, one outbox insert).
 
-    For the death handler: any number of persons in one call. The stay ends on
-    the date of death (never before the admission).
+    For the death handler: `deaths` maps each person to the date of death, any
+    number in one call. The stay ends on that date (never before the admission).
     """
-    table = Admission.__table__
-    rows = (
-        await session.execute(
-            update(table)
-            .where(table.c.person_id.in_(person_ids), table.c.discharged_on.is_(None))
-            .values(discharged_on=func.greatest(table.c.admitted_on, on), discharge_reason="death")
-            .returning(*table.c)
-        )
-    ).all()
+    if not deaths:
+        return 0
+    ids = list(deaths)
+    params = {"person_ids": ids, "died_on": [deaths[i] for i in ids]}
+    rows = (await session.execute(_DISCHARGE_DEAD, params)).all()
     await publish_many(
         session,
         [
