@@ -21,7 +21,7 @@ from sqlalchemy import any_, cast, select
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.eldercare.care import homecare
+from services.eldercare.care import homecare, institutions
 from services.eldercare.models import Allowance
 from services.eldercare.usecases import allowance_event
 from shared import bulk
@@ -78,6 +78,9 @@ async def apply(session: AsyncSession, payloads: Sequence[BaseModel]) -> list[ev
     died = sorted({p.person_id for p in relevant if isinstance(p, ev.PersonDied)})
     if died:  # home-care orders not yet delivered are cancelled (a revoked death does not reopen them)
         await homecare.cancel_open_orders(session, died, date.today())
+        # A death ends a stay in an institution on the date of death (frees the bed).
+        deaths = {p.person_id: p.date_of_death for p in relevant if isinstance(p, ev.PersonDied)}
+        await institutions.discharge_on_death(session, deaths)
     return emitted
 
 
