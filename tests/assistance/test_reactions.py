@@ -94,7 +94,8 @@ async def test_a_move_out_pays_to_the_end_of_the_month_and_nothing_after(stack: 
     async with stack["registry"].client() as reg:
         r = await reg.post("/v1/hukou-changes", json={
             "id_number": person["id_number"], "kind": "move_out", "from_division": "340207104001",
-            "to_division": "340104000000", "effective_date": today.isoformat(), "reference": f"M-{uuid.uuid4().hex[:8]}",
+            "to_division": "340104000000", "effective_date": today.isoformat(),
+            "reference": f"M-{uuid.uuid4().hex[:8]}",
         })
     assert r.status_code == 201, r.text
     async with stack["assistance"].state.sessionmaker() as s:

@@ -62,7 +62,9 @@ def upgrade() -> None:
         "uq_payroll_lines_paid_once", "payroll_lines", ["case_id", "for_month"], unique=True,
         postgresql_where=sa.text("status = 'paid'"),
     )
-    op.create_index("ix_payroll_lines_case_id", "payroll_lines", ["case_id", "for_month"])
+    op.create_index(
+        "ix_payroll_lines_withheld", "payroll_lines", ["case_id"], postgresql_where=sa.text("status = 'withheld'")
+    )
     op.create_table(
         "overpayments",
         sa.Column("id", sa.UUID(), nullable=False),
