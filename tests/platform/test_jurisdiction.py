@@ -15,6 +15,7 @@ fails when a route is added without one, so a new route cannot skip scoping.
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ SERVICES = ("registry", "assistance", "eldercare", "monitoring")
 TODAY = date.today()
 YESTERDAY = (TODAY - timedelta(days=1)).isoformat()
 PUBLIC = {"/healthz", "/readyz", "/metrics"}  # no token, no division data
-SHARED = {"provider"}  # the district's own data, which every town may see
+SHARED = {"provider", "payroll", "month"}  # the district's own data, which every town may see
 ALL_SCORES_TOP: dict[str, int] | None = None
 
 
@@ -189,6 +190,7 @@ async def _downstream_data(stack: Stack, a: TownA) -> None:
         a.ids["assessment"] = _ok(
             await c.post("/v1/assessments", json={"id_number": a["p_number"], "scores": _scores()}), 201
         )["assessment_id"]
+    await _payroll(stack, a)
     async with stack["registry"].client() as c:  # q dies: his case is suspended and an alert raised
         c.headers.update(hq())
         a.ids["q_reference"] = f"H-{uuid.uuid4().hex[:10]}"
@@ -205,6 +207,21 @@ async def _downstream_data(stack: Stack, a: TownA) -> None:
             201,
         )
         a.ids |= {"death": d["death_id"], "death_report": d["report_id"]}
+        second = {
+            "id_number": a["q_number"],
+            "date_of_death": YESTERDAY,
+            "source": "funeral_home",
+            "reference": f"F-{a['q']}",
+        }
+        _ok(await c.post("/v1/deaths", json=second), 200)  # confirmed: the month paid ahead is an overpayment
+    async with stack["assistance"].client() as c:
+        c.headers.update(hq())
+
+        async def overpayment() -> str | None:
+            items = (await c.get("/v1/overpayments", params={"id_number": a["q_number"]})).json()["items"]
+            return items[0]["id"] if items else None
+
+        a.ids["overpayment"] = await eventually(overpayment, timeout=15)
     await _applications_and_orders(stack, a)
     async with stack["monitoring"].client() as c:
         c.headers.update(hq())
@@ -214,6 +231,16 @@ async def _downstream_data(stack: Stack, a: TownA) -> None:
             return items[0]["alert_id"] if items else None
 
         a.ids["alert"] = await eventually(alert, timeout=15)
+
+
+async def _payroll(stack: Stack, a: TownA) -> None:
+    """A month's payroll built ahead, paying P and Q (the district's; its lines of A are A's)."""
+    a.ids["month"] = f"{random.randint(2700, 2999)}-{random.randint(1, 12):02d}"  # a month no other test builds
+    async with stack["assistance"].client() as c:
+        c.headers.update(hq())
+        a.ids["payroll"] = _ok(await c.post("/v1/payrolls", json={"month": a["month"]}), 201)["id"]
+        lines = _ok(await c.get(f"/v1/payrolls/{a['payroll']}/lines", params={"id_number": a["p_number"]}), 200)
+        a.ids["p_line"] = lines["items"][0]["id"]
 
 
 async def _applications_and_orders(stack: Stack, a: TownA) -> None:
@@ -768,6 +795,23 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
             Call("GET", "/v1/rosters/insurance", params={"as_of": TODAY.isoformat()}),
             Call("GET", "/v1/rosters/insurance", params={"as_of": TODAY.isoformat(), "format": "csv"}),
         ],
+        ("assistance", "POST", "/v1/payrolls"): [Call("POST", "/v1/payrolls", {"month": a["month"]}, expect=(404,))],
+        ("assistance", "GET", "/v1/payrolls/{payroll_id}"): [Call("GET", "/v1/payrolls/{payroll}")],
+        ("assistance", "GET", "/v1/payrolls/{payroll_id}/lines"): [
+            Call("GET", "/v1/payrolls/{payroll}/lines"),
+            Call("GET", "/v1/payrolls/{payroll}/lines", params={"id_number": p}),
+        ],
+        ("assistance", "GET", "/v1/payrolls/{payroll_id}/export"): [Call("GET", "/v1/payrolls/{payroll}/export")],
+        ("assistance", "GET", "/v1/overpayments"): [
+            Call("GET", "/v1/overpayments"),
+            Call("GET", "/v1/overpayments", params={"id_number": q}),
+        ],
+        ("assistance", "POST", "/v1/overpayments/{overpayment_id}/recover"): [
+            Call("POST", "/v1/overpayments/{overpayment}/recover", {"note": "乙"}, expect=(404,))
+        ],
+        ("assistance", "POST", "/v1/overpayments/{overpayment_id}/write-off"): [
+            Call("POST", "/v1/overpayments/{overpayment}/write-off", expect=(404,))
+        ],
         ("monitoring", "GET", "/v1/records"): [
             Call("GET", "/v1/records", params={"id_number": q}),
             Call("GET", "/v1/records", params={"division": TOWN_A}),
@@ -785,7 +829,7 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
     }
     for service in SERVICES:
         for path in PUBLIC:
-            table[(service, "GET", path)] = [Call("GET", path)]
+            table[(service, "GET", path)] = [Call("GET", path, expect=(200, 503))]  # not ready is an answer too
     return table
 
 
@@ -847,6 +891,10 @@ _NAMES = (
     "objection",
     "provider",
     "order",
+    "month",
+    "payroll",
+    "p_line",
+    "overpayment",
 )
 
 
