@@ -1185,3 +1185,21 @@ def test_the_rule_a_division_covers_itself_and_what_lies_under_it() -> None:
     )
     assert not divisions.covers(TOWN_A, "340207010001") and not divisions.covers("340207010", f"{TOWN_A}001")
     assert divisions.covers(None, TOWN_B)  # the platform's own work (consumers, the daily run) is district-wide
+
+
+async def test_the_session_filter_scopes_orm_updates_and_deletes_too(stack: Stack, town_a: TownA) -> None:
+    """A statement that forgot its division check still cannot reach another town's rows."""
+    from sqlalchemy import delete, select, update
+
+    from services.registry.models import Household, Person
+
+    async with stack["registry"].state.sessionmaker() as s:
+        s.info["division"] = TOWN_B
+        assert (await s.execute(select(Person).where(Person.id == uuid.UUID(town_a["p"])))).first() is None
+        changed = await s.execute(update(Person).where(Person.id == uuid.UUID(town_a["p"])).values(name="乙改"))
+        removed = await s.execute(delete(Household).where(Household.id == uuid.UUID(town_a["household2"])))
+        assert changed.rowcount == 0 and removed.rowcount == 0  # type: ignore[attr-defined]
+        s.info["division"] = TOWN_A  # the same statement from A reaches its own row
+        mine = await s.execute(update(Person).where(Person.id == uuid.UUID(town_a["p"])).values(name="甲改"))
+        assert mine.rowcount == 1  # type: ignore[attr-defined]
+        await s.rollback()
