@@ -37,10 +37,6 @@ class Principal:
     def sees_pii(self) -> bool:
         return "pii:read" in self.scopes
 
-    def covers(self, division: str | None) -> bool:
-        """Whether this caller's division covers `division` (`divisions.covers`, the one rule)."""
-        return divisions.covers(self.division, division)
-
 
 def issue_token(settings: Settings, *, sub: str, scopes: str, division: str, ttl_seconds: int = 8 * 3600) -> str:
     divisions.validate(division)
