@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from datetime import date
 
-from services.eldercare.care.homecare import cancel_open_orders
+import pytest
+
+from services.eldercare.care.homecare import cancel_open_orders, place_order
+from services.eldercare.schemas import ServiceOrderIn
+from shared.problems import Invalid
 from tests.eldercare.helpers import fetch, register
 from tests.support import Stack, eventually
 
@@ -195,3 +200,30 @@ async def test_cancel_open_orders_of_the_dead_in_one_statement(stack: Stack) -> 
     async with stack["eldercare"].client() as eldercare:
         o = (await eldercare.get(f"/v1/service-orders/{order_id}")).json()
         assert (o["status"], o["cancel_reason"], o["cancelled_on"]) == ("cancelled", "death", "2026-10-12")
+
+
+async def test_two_orders_at_once_cannot_both_take_the_last_of_the_budget(stack: Stack) -> None:
+    """The second order waits for the first to commit, then sees the budget spent (without the lock it would pass)."""
+    elder = await guaranteed_elder(stack)
+    meals = await provider(stack)
+    body = ServiceOrderIn.model_validate(
+        {"id_number": elder, "provider_id": meals, "service": "meals", "scheduled_on": "2026-07-07", "amount": "100.00"}
+    )
+    app = stack["eldercare"].state
+    async with app.sessionmaker() as first, app.sessionmaker() as second:
+        await place_order(first, app.settings, body)  # holds the elder's July budget, not yet committed
+
+        async def place_second() -> None:
+            await place_order(second, app.settings, body)
+            await second.commit()
+
+        racing = asyncio.create_task(place_second())
+        await asyncio.sleep(0.5)
+        assert not racing.done(), "the second order did not wait for the first"
+        await first.commit()
+        with pytest.raises(Invalid) as refused:
+            await racing
+        assert refused.value.field == "amount" and "100.00 already committed" in refused.value.detail
+    async with stack["eldercare"].client() as eldercare:
+        held = (await eldercare.get("/v1/service-orders", params={"id_number": elder, "month": "2026-07"})).json()
+        assert [o["amount"] for o in held["items"]] == ["100.00"]
