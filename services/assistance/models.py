@@ -174,7 +174,7 @@ class PayrollLine(DivisionScoped, Base):
     __tablename__ = "payroll_lines"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
-    payroll_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payrolls.id"))
+    payroll_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))  # no foreign key: see migration 0004
     case_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     id_number: Mapped[str] = mapped_column(String(18))
