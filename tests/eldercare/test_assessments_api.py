@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from services.eldercare.domain.assessment import ITEMS
 from tests.eldercare.helpers import fetch, register
 from tests.eldercare.test_assessment_rules import WORKED
@@ -85,3 +87,24 @@ async def test_another_towns_resident_is_unknown_to_a_town_clerk(stack: Stack) -
     async with stack["eldercare"].client(clerk) as eldercare:
         assert (await eldercare.get(f"/v1/assessments/{assessment_id}")).status_code == 404
         assert (await eldercare.get("/v1/assessments", params={"id_number": id_number})).json()["items"] == []
+
+
+async def test_the_same_sheet_sent_8_times_at_once_is_one_assessment(stack: Stack) -> None:
+    id_number = await register(stack)
+    body = {"id_number": id_number, "scores": WORKED[3], "assessed_on": "2026-09-01"}
+    async with stack["eldercare"].client() as eldercare:
+        assert (await eldercare.post("/v1/assessments", json={**body, "assessed_on": "2026-02-01"})).status_code == 201
+        answers = await asyncio.gather(*(eldercare.post("/v1/assessments", json=body) for _ in range(8)))
+        assert sorted(a.status_code for a in answers) == [200] * 7 + [201], [a.text for a in answers]
+        assert len({a.json()["assessment_id"] for a in answers}) == 1
+        everything = await eldercare.get(
+            "/v1/assessments", params={"id_number": id_number, "include_superseded": "true"}
+        )
+        assert everything.json()["total"] == 2
+    events = await fetch(
+        stack,
+        "SELECT count(*) AS n FROM outbox WHERE type = 'eldercare.assessment.completed'"
+        " AND envelope->'data'->>'id_number' = $1",
+        id_number,
+    )
+    assert events[0]["n"] == 2

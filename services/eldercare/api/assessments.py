@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy import func, select
 
 from services.eldercare.care import assessments as usecases
@@ -60,10 +60,16 @@ def parse_id_number(value: str) -> str:
     summary="Record an assessment; answers the computed level",
 )
 async def create(
-    body: AssessmentIn, request: Request, session: Session, principal: Annotated[Principal, require("eldercare:write")]
+    body: AssessmentIn,
+    request: Request,
+    response: Response,
+    session: Session,
+    principal: Annotated[Principal, require("eldercare:write")],
 ) -> AssessmentOut:
-    a = await usecases.record(session, request.app.state.settings, body, assessor=principal.sub)
+    a, created = await usecases.record(session, request.app.state.settings, body, assessor=principal.sub)
     await session.commit()
+    if not created:
+        response.status_code = status.HTTP_200_OK
     return assessment_out(a, principal)
 
 

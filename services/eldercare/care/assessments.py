@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.eldercare.care.common import flush_or_conflict, not_future, person_in_scope
@@ -33,8 +33,23 @@ def _result(body: AssessmentIn) -> rules.Result:
         raise Invalid(str(exc), field=exc.field) from exc
 
 
-async def record(session: AsyncSession, settings: Settings, body: AssessmentIn, *, assessor: str) -> Assessment:
-    """Store the score sheet with its computed level; the person's previous assessment is superseded."""
+def _same_sheet(a: Assessment, body: AssessmentIn, on: date) -> bool:
+    return (a.assessed_on, a.scores, a.coma, a.dementia_or_mental_disorder, a.risk_events_30d) == (
+        on,
+        dict(body.scores),
+        body.coma,
+        body.dementia_or_mental_disorder,
+        list(body.risk_events_30d),
+    )
+
+
+async def record(
+    session: AsyncSession, settings: Settings, body: AssessmentIn, *, assessor: str
+) -> tuple[Assessment, bool]:
+    """Store the score sheet with its computed level; the person's previous assessment is superseded.
+
+    Answers (assessment, created): the same sheet for the same day again answers the current one (no new row, no event).
+    """
     result = _result(body)
     on = not_future(body.assessed_on or date.today(), "assessed_on")
     person = await person_in_scope(session, settings, body.id_number)
@@ -43,13 +58,18 @@ async def record(session: AsyncSession, settings: Settings, body: AssessmentIn, 
             f"capacity assessment is for people aged {MIN_AGE}+; the person was {age_on(person.birth_date, on)}",
             field="id_number",
         )
+    # One assessment of a person at a time: the next reads the current one only after the last committed,
+    # so a retried sheet finds itself and a reassessment always supersedes the latest.
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"assessment:{person.person_id}"}
+    )
     current = (
         await session.execute(
-            select(Assessment)
-            .where(Assessment.person_id == person.person_id, Assessment.superseded_by.is_(None))
-            .with_for_update()
+            select(Assessment).where(Assessment.person_id == person.person_id, Assessment.superseded_by.is_(None))
         )
     ).scalar_one_or_none()
+    if current is not None and _same_sheet(current, body, on):
+        return current, False  # the same sheet sent again (a retry): one assessment, not a chain of copies
     if current is not None and current.assessed_on > on:
         raise Conflict(
             f"a later assessment (of {current.assessed_on}) is current; a reassessment cannot predate it",
@@ -97,7 +117,7 @@ async def record(session: AsyncSession, settings: Settings, body: AssessmentIn, 
             assessed_on=on,
         ),
     )
-    return assessment
+    return assessment, True
 
 
 async def get(session: AsyncSession, assessment_id: uuid.UUID) -> Assessment:
