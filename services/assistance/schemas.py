@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
 
 from services.assistance.domain.cases import Program
 from services.assistance.domain.income import DisabilityKind, ExpenseKind, IncomeKind, LabourCapacity
@@ -360,6 +360,13 @@ class PayrollIn(BaseModel):
     month: str = Field(
         pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="the month paid, YYYY-MM", examples=["2026-12"]
     )
+
+    @field_validator("month")
+    @classmethod
+    def _a_month(cls, v: str) -> str:
+        if v.startswith("0000"):  # the pattern's one form that is no date
+            raise ValueError("there is no year 0")
+        return v
 
 
 class PayrollOut(BaseModel):
