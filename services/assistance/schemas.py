@@ -43,6 +43,10 @@ class CaseOut(BaseModel):
     status_changed_on: date | None
     started_on: date
     hukou_division: str
+    gradual_exit_until: date | None = Field(None, description="渐退: the last day paid")
+    transfer_pending: bool = Field(False, description="moved out of the district: paid to the end of that month")
+    paid_until: date | None = None
+    review_due_on: date | None = None
 
 
 
@@ -421,3 +425,11 @@ class ResolutionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: str | None = Field(None, max_length=2000, description="e.g. the receipt of the recovered sum")
+
+
+class GradualExitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        min_length=3, max_length=300, description="e.g. a member found work; income now above the standard"
+    )

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import uuid
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import text
@@ -101,3 +102,24 @@ async def test_a_case_is_paid_from_the_month_it_starts(stack: Stack) -> None:
         assert await lines_of(c, payroll["id"], person["id_number"]) == []
         refused = await c.post("/v1/payrolls", json={"month": "2025-13"})
     assert refused.status_code == 422
+
+
+async def test_a_case_in_gradual_exit_is_paid_for_the_configured_months_and_not_after(stack: Stack) -> None:
+    person = await person_with_case(stack, amount="420.00")
+    today = date.today()
+    async with stack["assistance"].client() as c:
+        months = (await c.get("/v1/standards")).json()["items"]
+        configured = int(next(f["value"] for f in months if f["key"] == "gradual_exit.months"))
+        r = await c.post(f"/v1/cases/{person['case_id']}/gradual-exit", json={"reason": "the son found work"})
+        assert r.status_code == 200, r.text
+        case = r.json()
+        last = date.fromisoformat(case["gradual_exit_until"])
+        assert case["status"] == "gradual_exit"
+        assert (last.year * 12 + last.month) - (today.year * 12 + today.month) == configured
+        again = await c.post(f"/v1/cases/{person['case_id']}/gradual-exit", json={"reason": "twice"})
+        assert again.status_code == 409
+        paid = (await build(c, last.strftime("%Y-%m"))).json()
+        assert [x["status"] for x in await lines_of(c, paid["id"], person["id_number"])] == ["paid"]
+        after = date(last.year + last.month // 12, last.month % 12 + 1, 1)
+        ended = (await build(c, after.strftime("%Y-%m"))).json()
+        assert await lines_of(c, ended["id"], person["id_number"]) == []

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import func, select
 
+from services.assistance import gradual_exit as gradual_exit_usecases
 from services.assistance import usecases
 from services.assistance.domain.cases import CaseStatus, Program
 from services.assistance.models import Case
-from services.assistance.schemas import CaseIn, CaseOut, Page
+from services.assistance.schemas import CaseIn, CaseOut, GradualExitIn, Page
 from shared import divisions, identity
 from shared.app import Session
 from shared.audit import record_read
@@ -33,6 +35,10 @@ def case_out(case: Case, principal: Principal) -> CaseOut:
         status_changed_on=case.status_changed_on,
         started_on=case.started_on,
         hukou_division=case.hukou_division,
+        gradual_exit_until=case.gradual_exit_until,
+        transfer_pending=case.transfer_pending,
+        paid_until=case.paid_until,
+        review_due_on=case.review_due_on,
     )
 
 
@@ -75,3 +81,14 @@ async def list_cases(
     await record_read(session, principal, request, sorted({c.person_id for c in rows}))
     await session.commit()
     return Page(items=[case_out(c, principal) for c in rows], total=total, limit=limit, offset=offset)
+
+
+@router.post("/{case_id}/gradual-exit", response_model=CaseOut,
+             summary="渐退: income above the standard; paid on for the configured months, then ends")
+async def gradual_exit(
+    case_id: uuid.UUID, body: GradualExitIn, session: Session,
+    principal: Annotated[Principal, require("assistance:write")],
+) -> CaseOut:
+    case = await gradual_exit_usecases.start(session, case_id, body.reason)
+    await session.commit()
+    return case_out(case, principal)

@@ -22,6 +22,7 @@ class Program(StrEnum):
 class CaseStatus(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
+    GRADUAL_EXIT = "gradual_exit"  # 渐退: income above the standard, paid for the configured months, then ends
     TERMINATED = "terminated"
 
 
@@ -43,3 +44,10 @@ def suspend_for_death(status: CaseStatus) -> bool:
 
 def resume_after_revoked_death(status: CaseStatus, reason: str | None) -> bool:
     return status == CaseStatus.SUSPENDED and reason == "death"
+
+
+def can_start_gradual_exit(status: CaseStatus) -> str | None:
+    """Why a case cannot enter gradual exit (渐退), or None: only an active case can."""
+    if status != CaseStatus.ACTIVE:
+        return f"only an active case enters gradual exit; this one is {status.value}"
+    return None
