@@ -640,6 +640,9 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
             Call("GET", "/v1/cases", params={"id_number": p}),
             Call("GET", "/v1/cases", params={"division": TOWN_A}),
         ],
+        ("assistance", "POST", "/v1/cases/{case_id}/gradual-exit"): [
+            Call("POST", "/v1/cases/{case}/gradual-exit", {"reason": "乙乙乙"}, expect=(404,))
+        ],
         ("assistance", "GET", "/v1/standards"): [
             Call("GET", "/v1/standards")
         ],  # district policy figures: no one's data
