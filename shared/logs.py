@@ -70,7 +70,12 @@ def configure(service: str, level: str = "INFO", fmt: str = "json", stream: Any 
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
-        processors=[*shared_processors[:1], structlog.stdlib.filter_by_level, *shared_processors[1:], structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[
+            *shared_processors[:1],
+            structlog.stdlib.filter_by_level,
+            *shared_processors[1:],
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,

@@ -49,8 +49,6 @@ class CaseOut(BaseModel):
     review_due_on: date | None = None
 
 
-
-
 # -- standards ----------------------------------------------------------------------------
 
 

@@ -21,7 +21,9 @@ class PersonIn(IdNumberIn):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    hukou_division: DivisionCode = Field(description="division of the household registration (district, town or community code)")
+    hukou_division: DivisionCode = Field(
+        description="division of the household registration (district, town or community code)"
+    )
     sex: Literal["M", "F"] | None = Field(None, description="checked against the identity number if given")
     birth_date: CivilDate | None = Field(None, description="checked against the identity number if given")
 
@@ -97,7 +99,9 @@ class HouseholdIn(BaseModel):
 
     hukou_division: DivisionCode
     address: str | None = Field(None, max_length=300)
-    members: list[MemberIn] = Field(min_length=1, max_length=MAX_MEMBERS, description="exactly one member has relation 'head'")
+    members: list[MemberIn] = Field(
+        min_length=1, max_length=MAX_MEMBERS, description="exactly one member has relation 'head'"
+    )
 
     @field_validator("members")
     @classmethod
@@ -151,7 +155,9 @@ class DeathDetailOut(BaseModel):
 class DeathConfirmIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    date_of_death: CivilDate | None = Field(None, description="required when the sources disagree: the date the registrar confirms")
+    date_of_death: CivilDate | None = Field(
+        None, description="required when the sources disagree: the date the registrar confirms"
+    )
     note: str | None = Field(None, max_length=300)
 
 
@@ -186,7 +192,9 @@ class SplitMember(BaseModel):
 class SplitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    members: list[SplitMember] = Field(min_length=1, max_length=MAX_MEMBERS, description="who forms the new household, with relations to its head")
+    members: list[SplitMember] = Field(
+        min_length=1, max_length=MAX_MEMBERS, description="who forms the new household, with relations to its head"
+    )
     address: str | None = Field(None, max_length=300)
     new_head_person_id: uuid.UUID | None = Field(None, description="required when the head moves to the new household")
 
@@ -205,7 +213,11 @@ class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     from_household_id: uuid.UUID
-    relations: list[MergeRelation] = Field(default_factory=list, max_length=MAX_MEMBERS, description="relations to this household's head; others become 'other'")
+    relations: list[MergeRelation] = Field(
+        default_factory=list,
+        max_length=MAX_MEMBERS,
+        description="relations to this household's head; others become 'other'",
+    )
 
 
 class HouseholdSummary(BaseModel):
@@ -227,7 +239,9 @@ class MarriageIn(BaseModel):
     party_a: IdNumberText = Field(description="identity number of one party")
     party_b: IdNumberText = Field(description="identity number of the other party")
     registered_on: CivilDate
-    registration_division: str = Field(max_length=12, description="the registering office's division: any district of the city (3402xx)")
+    registration_division: str = Field(
+        max_length=12, description="the registering office's division: any district of the city (3402xx)"
+    )
     certificate_no: str = Field(min_length=1, max_length=50)
     household: MarriageHousehold | None = Field(None, description="join one party to the other's household")
 
@@ -275,10 +289,14 @@ class AdoptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     child_id_number: IdNumberText
-    adopters: list[IdNumberText] = Field(min_length=1, max_length=2, description="identity numbers of one adopter or a married couple")
+    adopters: list[IdNumberText] = Field(
+        min_length=1, max_length=2, description="identity numbers of one adopter or a married couple"
+    )
     registered_on: CivilDate
     certificate_no: str = Field(min_length=1, max_length=50)
-    household_id: uuid.UUID | None = Field(None, description="an adopter's household the child joins (default: the first adopter's)")
+    household_id: uuid.UUID | None = Field(
+        None, description="an adopter's household the child joins (default: the first adopter's)"
+    )
 
     @field_validator("adopters")
     @classmethod
@@ -341,7 +359,9 @@ class MilestoneRunOut(BaseModel):
 class IntakeLineOut(BaseModel):
     line_no: int
     status: str = Field(description="accepted | duplicate | rejected")
-    outcome: str | None = Field(None, description="recorded | confirmed | corroborated | conflict | review | pending | duplicate")
+    outcome: str | None = Field(
+        None, description="recorded | confirmed | corroborated | conflict | review | pending | duplicate"
+    )
     record_type: str | None
     reference: str | None
     field: str | None
@@ -363,4 +383,6 @@ class IntakeBatchOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     lines_url: str
-    report: list[IntakeLineOut] | None = Field(None, description="the per-line report, when asked for with include_lines (up to 10,000 lines)")
+    report: list[IntakeLineOut] | None = Field(
+        None, description="the per-line report, when asked for with include_lines (up to 10,000 lines)"
+    )

@@ -45,7 +45,9 @@ def _lines(stream: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
 
 
-async def test_death_flow_logs_carry_context_and_never_an_unmasked_identity_number(stack: Stack, captured: io.StringIO) -> None:
+async def test_death_flow_logs_carry_context_and_never_an_unmasked_identity_number(
+    stack: Stack, captured: io.StringIO
+) -> None:
     id_number = new_id_number(min_age=60, max_age=75)
     wrong_check = id_number[:17] + ("0" if id_number[17] != "0" else "1")
     trace_id = secrets.token_hex(16)
@@ -58,9 +60,13 @@ async def test_death_flow_logs_carry_context_and_never_an_unmasked_identity_numb
         )
         assert r.status_code == 201, r.text
         person_id = r.json()["person_id"]
-        r = await registry.post("/v1/persons", json={"id_number": wrong_check, "name": "张桂兰", "hukou_division": "340207003001"})
+        r = await registry.post(
+            "/v1/persons", json={"id_number": wrong_check, "name": "张桂兰", "hukou_division": "340207003001"}
+        )
         assert r.status_code == 422
-        r = await assistance.post("/v1/cases", json={"id_number": id_number, "program": "dibao", "monthly_amount": "780.00"})
+        r = await assistance.post(
+            "/v1/cases", json={"id_number": id_number, "program": "dibao", "monthly_amount": "780.00"}
+        )
         assert r.status_code == 201, r.text
 
         died = (date.today() - timedelta(days=3)).isoformat()
@@ -78,13 +84,17 @@ async def test_death_flow_logs_carry_context_and_never_an_unmasked_identity_numb
         await eventually(suspended, timeout=15)
 
         async def dead_lettered() -> bool:
-            return any(line["event"] == "event dead-lettered" and line["service"] == "registry" for line in _lines(captured))
+            return any(
+                line["event"] == "event dead-lettered" and line["service"] == "registry" for line in _lines(captured)
+            )
 
         await eventually(dead_lettered, timeout=15)
         # Read back with the pii:read scope: the caller sees the number, the logs must not.
         person = (await registry.get(f"/v1/persons/{person_id}")).json()
         assert person["id_number"] == id_number and person["status"] == "deceased"
-        assert (await registry.get("/v1/persons", params={"id_number": id_number})).json()["items"][0]["id_number"] == id_number
+        assert (await registry.get("/v1/persons", params={"id_number": id_number})).json()["items"][0][
+            "id_number"
+        ] == id_number
 
         async def monitoring_record() -> list[dict[str, Any]]:
             return (await monitoring.get("/v1/records", params={"id_number": id_number})).json()["items"]

@@ -42,7 +42,12 @@ def test_any_single_digit_change_is_caught(born: date, seq: int, pos: int, delta
 OTHER_DIGITS = ("０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩", "०१२३४५६७८९", "𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗")
 
 
-@given(born=dates, seq=st.integers(0, 999), script=st.sampled_from(OTHER_DIGITS), positions=st.sets(st.integers(0, 16), min_size=1))
+@given(
+    born=dates,
+    seq=st.integers(0, 999),
+    script=st.sampled_from(OTHER_DIGITS),
+    positions=st.sets(st.integers(0, 16), min_size=1),
+)
 def test_digits_of_other_scripts_are_refused(born: date, seq: int, script: str, positions: set[int]) -> None:
     """One number must have one spelling, or the same person could be registered twice."""
     good = identity.make("340207", born, seq)
@@ -86,8 +91,16 @@ def test_numbers_glued_to_letters_or_in_other_scripts_are_masked(text: str, mask
     assert identity.mask_text(text) == masked
 
 
-@given(prefix=st.from_regex(r"\A[1-6][0-9]{5}\Z"), born=dates, seq=st.integers(0, 999), left=st.text(max_size=5), right=st.text(max_size=5))
-def test_a_valid_number_is_masked_whatever_surrounds_it(prefix: str, born: date, seq: int, left: str, right: str) -> None:
+@given(
+    prefix=st.from_regex(r"\A[1-6][0-9]{5}\Z"),
+    born=dates,
+    seq=st.integers(0, 999),
+    left=st.text(max_size=5),
+    right=st.text(max_size=5),
+)
+def test_a_valid_number_is_masked_whatever_surrounds_it(
+    prefix: str, born: date, seq: int, left: str, right: str
+) -> None:
     number = identity.make(prefix, born, seq)
     # A digit right beside it makes a longer run, which is not a number (the masker leaves it).
     left = "" if left[-1:].isdigit() else left

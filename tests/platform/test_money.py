@@ -34,10 +34,28 @@ def test_fen_round_trip_and_half_up() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["1e309", "-1e309", "sNaN", "-Infinity", "10000000000.00", "9" * 13, "1e10", 10**10, "１２３.００", "١٢٣", "12_3", "1" * 100, "", " ", None, [1], {}],
+    [
+        "1e309",
+        "-1e309",
+        "sNaN",
+        "-Infinity",
+        "10000000000.00",
+        "9" * 13,
+        "1e10",
+        10**10,
+        "１２３.００",
+        "١٢٣",
+        "12_3",
+        "1" * 100,
+        "",
+        " ",
+        None,
+        [1],
+        {},
+    ],
 )
 def test_amounts_no_column_can_hold_are_refused(bad: object) -> None:
-    """Numeric(12, 2) holds less than ten thousand million yuan; bigger, odd or non-ASCII input is a validation error."""
+    """Numeric(12, 2) holds less than 10,000,000,000 yuan; bigger, odd or non-ASCII input is a validation error."""
     with pytest.raises(ValidationError):
         Amount(value=bad)
 
