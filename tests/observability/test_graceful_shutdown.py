@@ -40,7 +40,7 @@ from tests.support import JWT_SECRET, Infra, eventually, new_id_number
 TOPIC = "registry.events.v1"
 CONSUMER = "assistance.registry-events"  # the assistance service's only consumer
 GRACE = 10
-N = 600
+N = 2000  # set-based consumers apply a chunk at once: enough that SIGTERM lands mid-burst
 
 
 def _registered(person_id: uuid.UUID) -> dict:
