@@ -105,6 +105,7 @@ async def main(cases: int) -> None:
         await asyncio.to_thread(migrations.upgrade, MODULES["assistance"].migrations, pg.url("assistance"))
         engine = make_engine(pg.url("assistance"), pool_size=2)
         sm = make_sessionmaker(engine)
+        await calibrate(sm)
         await district(sm)
         await scale(sm, cases)
         await engine.dispose()
@@ -112,6 +113,22 @@ async def main(cases: int) -> None:
         pg.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     print("command: .venv/bin/python bench/payroll.py" + (f" --cases {cases}" if cases != 100_000 else ""))
+
+
+async def calibrate(sm: async_sessionmaker[AsyncSession]) -> None:
+    """How busy the machine is: one CPU-bound query whose idle time is known (about 0.4 s on a modern core)."""
+    start = time.perf_counter()
+    async with sm() as s:
+        await s.execute(text("SELECT count(*) FROM generate_series(1, 5000000)"))
+    print(f"machine check: count(*) over generate_series(1, 5000000) took {time.perf_counter() - start:.2f} s "
+          f"(about 0.4 s on an idle core: the figures below scale with it); load average {_load()}")
+
+
+def _load() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "unknown"
 
 
 async def district(sm: async_sessionmaker[AsyncSession]) -> None:

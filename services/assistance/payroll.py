@@ -123,13 +123,14 @@ _INSERT_BACK_PAY = text(
 )
 
 # assistance.payment.issued for every paid line, the envelope assembled as shared.events does: the
-# attributes every event shares are built once (`:base`), each row adds its id, subject and data.
+# attributes every event shares are built once (`:base`), each row adds its id, subject and data. The
+# event's id is the payment's (the line's id): unique, and a consumer that has seen it has seen the payment.
 _INSERT_PAYMENTS = text(
     """
     INSERT INTO outbox (id, topic, key, type, envelope, headers)
-    SELECT e.id, CAST(:topic AS text), l.person_id::text, CAST(:type AS text),
+    SELECT l.id, CAST(:topic AS text), l.person_id::text, CAST(:type AS text),
         CAST(:base AS jsonb) || jsonb_build_object(
-            'id', e.id::text, 'subject', l.person_id::text,
+            'id', l.id::text, 'subject', l.person_id::text,
             'data', jsonb_build_object(
                 'person_id', l.person_id, 'id_number', l.id_number, 'hukou_division', l.hukou_division,
                 'payment_id', l.id, 'case_id', l.case_id, 'program', l.program,
@@ -137,7 +138,7 @@ _INSERT_PAYMENTS = text(
             )
         ),
         CAST(:headers AS jsonb)
-    FROM payroll_lines l CROSS JOIN LATERAL (SELECT uuidv7() AS id) e
+    FROM payroll_lines l
     WHERE l.payroll_id = :payroll_id AND l.status = 'paid'
     """  # no ORDER BY: one payment per person and month, nothing to keep in order (and no sort of 100,000 rows)
 )
