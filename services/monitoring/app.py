@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from services import MODULES
 from services.monitoring import SERVICE
 from services.monitoring.api import records
-from services.monitoring.handlers import service_events
+from services.monitoring.handlers import partner_reports, service_events
 from shared import settings as settings_mod
 from shared.app import create_app
 
@@ -19,5 +19,5 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
         description="The low-income population database, kept in step across departments, and its early warnings.",
         routers=[records.router],
         migrations_dir=MODULES[SERVICE].migrations,
-        consumers=[service_events],
+        consumers=[service_events, partner_reports],
     )

@@ -1,16 +1,28 @@
-"""What the other services' events do to monitoring's records and alerts, a chunk at a time.
+"""What the other services' events, partners' reports and staff imports do to records and alerts, a chunk at a time.
 
 Every event about a person keeps their record in step (made on first
-hearing of them): a death marks it deceased, a case or allowance changes the
-programs and categories; each change leaves a history row and a
-`monitoring.record.changed` event. A death, or a benefit stopped because of
-one, raises the person's one open `beneficiary_died` alert, whose list of
+hearing of them): a death marks it deceased and a revocation restores it, a
+move out of the district marks it moved away, a case or allowance changes
+the programs, amounts and categories, a partner's income or medical bill is
+recorded, an imported list adds a category; each change leaves a history row
+and a `monitoring.record.changed` event.
+
+After each event the person's situation goes through the warning rules
+(domain/warnings.py) and is reconciled with their open alerts: a new finding
+raises one alert (one per person and kind, however many events describe
+it), a finding gone closes the alert with the rule's reason. Rules that
+depend on the calendar only (review overdue, an elder without the allowance,
+a child turning 18) are raised by the warnings run, never by an event, but an
+event may close them (the allowance enrolled). A death, or a benefit stopped
+because of one, raises the person's `beneficiary_died` alert, whose list of
 benefits grows as later news arrives, whichever order it comes in.
 
 A chunk takes a fixed number of statements whatever its size: the records
-are made where missing and locked at once, the open alerts read at once,
-each person's events folded in order in Python (`Fold`, no I/O), and the
-records, history rows, alerts and events written in bulk.
+are made where missing and locked at once, the open alerts and thresholds
+read at once, each person's events folded in order in Python (`Fold`, no
+I/O), and the records, history rows, alerts and events written in bulk.
+Folding after every event, not once per chunk, is what makes a chunk give
+exactly what the same events one by one give.
 """
 
 from __future__ import annotations
@@ -18,56 +30,83 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import any_, cast, select
+from sqlalchemy import String, any_, cast, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.domain import alerts as rules
-from services.monitoring.models import Alert, Record
-from shared import bulk
+from services.monitoring.domain import records as categories
+from services.monitoring.domain import warnings as w
+from services.monitoring.models import Alert, Record, WarningThresholds
+from shared import bulk, identity
 from shared import event_types as ev
+from shared.db import utcnow
 from shared.events import ReceivedEvent, publish_many
 
-CATEGORY_OF_PROGRAM = {
-    "dibao": "dibao",
-    "tekun": "tekun",
-    "orphan": "orphan",
-    "de_facto_orphan": "orphan",
-    "disability_living": "disabled",
-    "disability_care": "disabled",
-    "old_age_allowance": "elder",
-}
 ALLOWANCE = "old_age_allowance"
 DEATH_ALERT = rules.AlertKind.BENEFICIARY_DIED
+# Raised only by the warnings run (they change with the calendar, not with news); any event may close them.
+CALENDAR_KINDS = frozenset({"review_overdue", "elder_without_allowance", "child_turning_18"})
+LISTED_TYPE = "monitoring.list.imported"  # a line of a staff import, folded like an event (never published)
 
-HANDLED = (
+
+class ListedPerson(ev.PersonRef):
+    """A person named on a list staff imported (not a catalogue event: it stays inside monitoring)."""
+
+    list: str
+    reference: str
+
+
+SERVICE_HANDLED = (
     "registry.person.registered",
     "registry.person.died",
+    "registry.death.revoked",
+    "registry.hukou.moved-in",
+    "registry.hukou.moved-out",
+    "registry.hukou.transferred",
     "assistance.case.enrolled",
+    "assistance.case.amount-changed",
     "assistance.case.resumed",
     "assistance.case.suspended",
     "assistance.case.terminated",
+    "assistance.review.due",
     "eldercare.allowance.enrolled",
     "eldercare.allowance.stopped",
 )
+PARTNER_HANDLED = ("partner.income.reported", "partner.medical-expense.reported")
+HANDLED = SERVICE_HANDLED  # kept for the per-event fallback of the service consumer
+APPLIED = frozenset(SERVICE_HANDLED + PARTNER_HANDLED + (LISTED_TYPE,))
+UNKNOWN_PERSON = "id_number: no person with this identity number is known to monitoring"
 
 RECORD_COLUMNS = {
     "id": "uuid",
     "name": "text",
     "status": "text",
+    "hukou_division": "text",
     "date_of_death": "date",
     "categories": "jsonb",
     "programs": "jsonb",
+    "amounts": "jsonb",
+    "listed": "jsonb",
+    "markers": "jsonb",
+    "birth_date": "date",
+    "in_district": "boolean",
+    "household_id": "uuid",
+    "review_due_on": "date",
+    "per_capita_income": "numeric",
+    "medical_expense": "numeric",
 }
 NEW_RECORD_COLUMNS = {
     "id": "uuid",
     "person_id": "uuid",
     "id_number": "text",
     "hukou_division": "text",
+    "birth_date": "date",
     "status": "text",
     "categories": "jsonb",
     "programs": "jsonb",
@@ -77,14 +116,24 @@ ALERT_COLUMNS = {
     "id": "uuid",
     "kind": "text",
     "status": "text",
+    "severity": "text",
     "person_id": "uuid",
     "id_number": "text",
     "hukou_division": "text",
     "benefits": "jsonb",
     "summary": "text",
     "details": "jsonb",
+    "resolution": "text",
+    "resolved_at": "timestamptz",
 }
-ALERT_CHANGE_COLUMNS = {"id": "uuid", "benefits": "jsonb", "summary": "text"}
+ALERT_CHANGE_COLUMNS = {
+    "id": "uuid",
+    "status": "text",
+    "benefits": "jsonb",
+    "summary": "text",
+    "resolution": "text",
+    "resolved_at": "timestamptz",
+}
 
 
 @dataclass
@@ -98,6 +147,15 @@ class RecordRow:
     date_of_death: date | None
     categories: list[str]
     programs: dict[str, str]
+    amounts: dict[str, str]
+    listed: list[str]
+    markers: list[str]
+    birth_date: date | None
+    in_district: bool
+    household_id: uuid.UUID | None
+    review_due_on: date | None
+    per_capita_income: Decimal | None
+    medical_expense: Decimal | None
     changed: bool = False
 
 
@@ -106,12 +164,15 @@ class AlertRow:
     id: uuid.UUID
     kind: str
     status: str
+    severity: str
     person_id: uuid.UUID
     id_number: str
     hukou_division: str
     benefits: list[str]
     summary: str
     details: dict[str, Any]
+    resolution: str | None = None
+    resolved_at: datetime | None = None
     new: bool = False
     changed: bool = False
 
@@ -121,21 +182,62 @@ class Fold:
     """A chunk's events applied in order to the records and open alerts read for it (pure: no I/O)."""
 
     records: dict[uuid.UUID, RecordRow]
-    alerts: dict[uuid.UUID, AlertRow]  # the open death alert of a person, by person id
+    alerts: dict[uuid.UUID, dict[str, AlertRow]]  # a person's open alerts, by kind
+    thresholds: w.Thresholds
+    today: date
+    raise_calendar: bool = False  # the warnings run raises the calendar rules; events only close them
     history: list[dict[str, Any]] = field(default_factory=list)
     emitted: list[BaseModel] = field(default_factory=list)
+    touched: dict[uuid.UUID, AlertRow] = field(default_factory=dict)  # alerts raised or changed, by id
+    refused: dict[str, str] = field(default_factory=dict)  # event id -> why it cannot apply
+    raised: int = 0
+    closed: int = 0
+
+    def record_of(self, event: ReceivedEvent) -> RecordRow | None:
+        p = event.payload
+        if isinstance(p, ev.PersonRef):
+            return self.records[p.person_id]
+        by_number = {r.id_number: r for r in self.records.values()}
+        return by_number.get(p.id_number)
 
     def apply(self, event: ReceivedEvent) -> None:
-        p = event.payload
-        record = self.records[p.person_id]
+        record = self.record_of(event)
+        if record is None:
+            self.refused[event.id] = UNKNOWN_PERSON
+            return
+        self._apply(record, event, event.payload)
+        self.review(record)
+
+    def _apply(self, record: RecordRow, event: ReceivedEvent, p: Any) -> None:  # noqa: ANN401 - a catalogue payload
+        if isinstance(p, ev.PersonRef):
+            record.hukou_division = p.hukou_division
         if isinstance(p, ev.PersonRegistered):
-            record.name, record.changed = p.name, True
+            record.name, record.birth_date, record.changed = p.name, p.birth_date, True
+            record.household_id = p.household_id or record.household_id
         elif isinstance(p, ev.PersonDied):
             self._died(record, event, p)
+        elif isinstance(p, ev.DeathRevoked):
+            self._revoked(record, event)
+        elif isinstance(p, ev.HukouChanged):
+            self._moved(record, event, p)
         elif isinstance(p, ev.CaseEvent):
             self._benefit(record, event, p.program, p)
         elif isinstance(p, ev.AllowanceEvent):
             self._benefit(record, event, ALLOWANCE, p)
+        elif isinstance(p, ev.ReviewDue):
+            record.review_due_on = p.due_on
+            self._changed(record, event, {"review_due_on": p.due_on.isoformat(), "program": p.program})
+        elif isinstance(p, ev.PartnerIncome):
+            record.per_capita_income = p.monthly_amount
+            self._changed(record, event, {"income": f"{p.monthly_amount:.2f}", "period": p.period, "reference": p.reference})
+        elif isinstance(p, ev.PartnerMedicalExpense):
+            record.medical_expense = p.amount
+            change = {"medical_expense": f"{p.amount:.2f}", "date": p.date.isoformat(), "reference": p.reference}
+            self._changed(record, event, change)
+        elif isinstance(p, ListedPerson) and p.list not in record.listed:
+            record.listed = sorted({*record.listed, p.list})
+            self._recount(record)
+            self._changed(record, event, {"listed": p.list, "import": p.reference})
 
     def _died(self, record: RecordRow, event: ReceivedEvent, p: ev.PersonDied) -> None:
         record.status, record.date_of_death = "deceased", p.date_of_death
@@ -144,25 +246,44 @@ class Fold:
         if benefits:
             self._death_alert(record, benefits)
 
+    def _revoked(self, record: RecordRow, event: ReceivedEvent) -> None:
+        """A death recorded in error: alive again, as registered; the programs follow as the services report."""
+        record.status = "active" if record.in_district else "moved_away"
+        record.date_of_death = None
+        self._changed(record, event, {"status": record.status, "date_of_death": None, "death_revoked": True})
+
+    def _moved(self, record: RecordRow, event: ReceivedEvent, p: ev.HukouChanged) -> None:
+        record.in_district = p.in_district
+        if record.status != "deceased":
+            record.status = "active" if p.in_district else "moved_away"
+        change = {"in_district": p.in_district, "status": record.status, "hukou_division": p.hukou_division,
+                  "effective_date": p.effective_date.isoformat()}  # fmt: skip
+        self._changed(record, event, change)
+
     def _benefit(
         self, record: RecordRow, event: ReceivedEvent, program: str, p: ev.CaseEvent | ev.AllowanceEvent
     ) -> None:
         """A case or allowance changed: the program's status; a stop because of a death also raises the alert."""
         stopped = isinstance(p, ev.CaseSuspended | ev.CaseTerminated | ev.AllowanceStopped)
         if stopped and p.reason == "death":
-            self._set_program(record, event, program, "suspended")
+            self._set_program(record, event, program, "suspended", p.monthly_amount)
             record.date_of_death = record.date_of_death or p.effective_date
             self._death_alert(record, [program])
         elif isinstance(p, ev.AllowanceStopped):
-            self._set_program(record, event, program, "stopped")
+            self._set_program(record, event, program, "stopped", p.monthly_amount)
         else:
-            self._set_program(record, event, program, "active" if not stopped else p.status)
+            self._set_program(record, event, program, "active" if not stopped else p.status, p.monthly_amount)
 
-    def _set_program(self, record: RecordRow, event: ReceivedEvent, program: str, status: str) -> None:
+    def _set_program(self, record: RecordRow, event: ReceivedEvent, program: str, status: str, amount: Decimal) -> None:
         record.programs = {**record.programs, program: status}
-        active = {p for p, s in record.programs.items() if s == "active"}
-        record.categories = sorted({CATEGORY_OF_PROGRAM[p] for p in active if p in CATEGORY_OF_PROGRAM})
-        self._changed(record, event, {"program": program, "status": status})
+        amounts = {k: v for k, v in record.amounts.items() if k != program}
+        record.amounts = amounts | ({program: f"{amount:.2f}"} if status == "active" else {})
+        self._recount(record)
+        self._changed(record, event, {"program": program, "status": status, "monthly_amount": f"{amount:.2f}"})
+
+    def _recount(self, record: RecordRow) -> None:
+        record.categories = categories.categories(record.programs, record.listed)
+        record.markers = categories.markers(record.programs, record.birth_date, self.today)
 
     def _changed(self, record: RecordRow, event: ReceivedEvent, change: dict[str, Any]) -> None:
         record.changed = True
@@ -182,94 +303,184 @@ class Fold:
     def _death_alert(self, record: RecordRow, benefits: list[str]) -> None:
         """One open alert per dead beneficiary; later news of stopped benefits joins it (no new event)."""
         dod = record.date_of_death.isoformat() if record.date_of_death else "unknown"
-        alert = self.alerts.get(record.person_id)
+        alert = self.alerts.get(record.person_id, {}).get(DEATH_ALERT)
         if alert is not None:
             merged = sorted(set(alert.benefits) | set(benefits))
             if merged != alert.benefits:
                 alert.benefits, alert.summary, alert.changed = merged, rules.death_summary(merged, dod), True
+                self.touched[alert.id] = alert
             return
+        summary = rules.death_summary(sorted(benefits), dod)
+        finding = w.Finding(DEATH_ALERT, w.Severity.HIGH, summary, {"date_of_death": dod})
+        self._raise(record, finding, sorted(benefits))
+
+    # -- warnings ------------------------------------------------------------------------------------------------
+
+    def situation(self, r: RecordRow) -> w.Situation:
+        """What the rules see of a person: a benefit stopped for death counts as a death until it is revoked."""
+        died = r.status == "deceased" or r.date_of_death is not None
+        death = self.alerts.get(r.person_id, {}).get(DEATH_ALERT)
+        return w.Situation(
+            today=self.today,
+            status="deceased" if died else r.status,
+            date_of_death=r.date_of_death,
+            birth_date=r.birth_date,
+            in_district=r.in_district,
+            programs=dict(r.programs),
+            benefits_at_death=tuple(death.benefits) if death else (),
+            categories=frozenset(r.listed),
+            per_capita_income=r.per_capita_income,
+            latest_medical_expense=r.medical_expense,
+            review_due_on=r.review_due_on,
+        )
+
+    def review(self, record: RecordRow) -> None:
+        """The rules over the person's situation now, reconciled with their open alerts."""
+        open_alerts = self.alerts.get(record.person_id, {})
+        plan = w.reconcile(open_alerts, w.evaluate(self.situation(record), self.thresholds))
+        for kind, reason in sorted(plan.close.items()):
+            self._close(open_alerts[kind], reason)
+        for kind, finding in sorted(plan.raise_.items()):
+            if self.raise_calendar or kind not in CALENDAR_KINDS:
+                self._raise(record, finding, self.situation(record).benefits_at_stake)
+
+    def _raise(self, record: RecordRow, finding: w.Finding, benefits: list[str]) -> None:
         alert = AlertRow(
-            id=uuid.uuid4(),
-            kind=DEATH_ALERT,
-            status=rules.AlertStatus.OPEN,
-            person_id=record.person_id,
-            id_number=record.id_number,
-            hukou_division=record.hukou_division,
-            benefits=sorted(benefits),
-            summary=rules.death_summary(sorted(benefits), dod),
-            details={"date_of_death": dod},
-            new=True,
-        )
-        self.alerts[record.person_id] = alert
-        self.emitted.append(
-            ev.AlertRaised(
-                alert_id=alert.id,
-                kind=alert.kind,
-                status=alert.status,
-                person_id=alert.person_id,
-                hukou_division=alert.hukou_division,
-                summary=alert.summary,
-                benefits=alert.benefits,
-            )
-        )
+            id=uuid.uuid4(), kind=finding.kind, status=rules.AlertStatus.OPEN, severity=finding.severity,
+            person_id=record.person_id, id_number=record.id_number, hukou_division=record.hukou_division,
+            benefits=benefits, summary=finding.summary, details=dict(finding.details), new=True,
+        )  # fmt: skip
+        self.alerts.setdefault(record.person_id, {})[alert.kind] = alert
+        self.touched[alert.id] = alert
+        self.raised += 1
+        self.emitted.append(_alert_event(ev.AlertRaised, alert))
+
+    def _close(self, alert: AlertRow, reason: str) -> None:
+        alert.status, alert.resolution, alert.resolved_at = rules.AlertStatus.RESOLVED, f"auto: {reason}", utcnow()
+        alert.changed = True
+        del self.alerts[alert.person_id][alert.kind]
+        self.touched[alert.id] = alert
+        self.closed += 1
+        self.emitted.append(_alert_event(ev.AlertResolved, alert))
 
 
-async def apply(session: AsyncSession, events: Sequence[ReceivedEvent]) -> Fold:
+def _alert_event(model: type[ev.AlertEvent], a: AlertRow) -> ev.AlertEvent:
+    return model(
+        alert_id=a.id, kind=a.kind, status=a.status, person_id=a.person_id, hukou_division=a.hukou_division,
+        summary=a.summary, benefits=list(a.benefits),
+    )  # fmt: skip
+
+
+async def apply(session: AsyncSession, events: Sequence[ReceivedEvent], today: date | None = None) -> Fold:
     """Apply a chunk of events to records and alerts, in order, in a fixed number of statements."""
-    relevant = [e for e in events if e.type in HANDLED]
-    fold = Fold(records={}, alerts={})
+    relevant = [e for e in events if e.type in APPLIED]
+    today = today or date.today()
+    fold = Fold(records={}, alerts={}, thresholds=await thresholds_on(session, today), today=today)
     if not relevant:
         return fold
-    firsts = {e.payload.person_id: e.payload for e in reversed(relevant)}  # each person's first event
-    fold.records = await _lock_records(session, list(firsts))
+    firsts = {e.payload.person_id: e.payload for e in reversed(relevant) if isinstance(e.payload, ev.PersonRef)}
+    numbers = sorted({e.payload.id_number for e in relevant if not isinstance(e.payload, ev.PersonRef)})
+    fold.records = await _lock_records(session, list(firsts), numbers)
     missing = [firsts[pid] for pid in sorted(firsts) if pid not in fold.records]
     if missing:  # persons not heard of before: made, then locked like the others
         await _make_records(session, missing)
-        fold.records |= await _lock_records(session, [p.person_id for p in missing])
-    fold.alerts = await _open_death_alerts(session, list(firsts))
+        fold.records |= await _lock_records(session, [p.person_id for p in missing], [])
+    fold.alerts = await _open_alerts(session, list(fold.records))
     for event in relevant:
         fold.apply(event)
     await _write(session, fold)
     return fold
 
 
+async def review_all(session: AsyncSession, today: date, after: uuid.UUID | None, limit: int) -> tuple[Fold, uuid.UUID | None]:
+    """The warnings run over one page of records (by person id after `after`): every rule, the calendar's too.
+
+    Returns the fold and the last person id of the page (None when there are no more).
+    """
+    t = Record.__table__
+    stmt = select(t.c.person_id).order_by(t.c.person_id).limit(limit)
+    if after is not None:
+        stmt = stmt.where(t.c.person_id > after)
+    ids = list((await session.execute(stmt)).scalars())
+    fold = Fold(records={}, alerts={}, thresholds=await thresholds_on(session, today), today=today, raise_calendar=True)
+    if not ids:
+        return fold, None
+    fold.records = await _lock_records(session, ids, [])
+    fold.alerts = await _open_alerts(session, ids)
+    for person_id in ids:
+        fold.review(fold.records[person_id])
+    await _write(session, fold)
+    return fold, ids[-1]
+
+
+async def thresholds_on(session: AsyncSession, day: date) -> w.Thresholds:
+    """The warning thresholds in force on a day (the latest row not after it)."""
+    stmt = (
+        select(WarningThresholds)
+        .where(WarningThresholds.effective_from <= day)
+        .order_by(WarningThresholds.effective_from.desc())
+        .limit(1)
+    )
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    if row is None:
+        raise LookupError(f"no warning thresholds in force on {day.isoformat()}")
+    return thresholds_of(row)
+
+
+def thresholds_of(row: WarningThresholds) -> w.Thresholds:
+    return w.Thresholds(
+        effective_from=row.effective_from, dibao_standard=row.dibao_standard, marginal_multiplier=row.marginal_multiplier,
+        medical_expense_threshold=row.medical_expense_threshold, allowance_age=row.allowance_age,
+        child_exit_age=row.child_exit_age, review_grace_days=row.review_grace_days,
+    )  # fmt: skip
+
+
+def _birth_date(id_number: str) -> date | None:
+    try:
+        return identity.parse(id_number).birth_date
+    except identity.InvalidIdNumber:
+        return None
+
+
 async def _make_records(session: AsyncSession, firsts: list[ev.PersonRef]) -> None:
     """A record for each person (sorted by person, so concurrent chunks lock in one order); one made meanwhile stays."""
     rows = [
         {"id": uuid.uuid4(), "person_id": p.person_id, "id_number": p.id_number, "hukou_division": p.hukou_division,
-         "status": "active", "categories": [], "programs": {}}
+         "birth_date": _birth_date(p.id_number), "status": "active", "categories": [], "programs": {}}
         for p in firsts
     ]  # fmt: skip
     await bulk.insert(session, "records", NEW_RECORD_COLUMNS, rows, on_conflict="ON CONFLICT (person_id) DO NOTHING")
 
 
-async def _lock_records(session: AsyncSession, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, RecordRow]:
+async def _lock_records(
+    session: AsyncSession, person_ids: list[uuid.UUID], id_numbers: list[str]
+) -> dict[uuid.UUID, RecordRow]:
     t = Record.__table__
     columns = [t.c[f] for f in RecordRow.__dataclass_fields__ if f != "changed"]
-    stmt = (
-        select(*columns)
-        .where(t.c.person_id == any_(cast(person_ids, ARRAY(UUID()))))
-        .order_by(t.c.person_id)
-        .with_for_update()
+    named = or_(
+        t.c.person_id == any_(cast(person_ids, ARRAY(UUID()))),
+        t.c.id_number == any_(cast(id_numbers, ARRAY(String()))),
     )
+    stmt = select(*columns).where(named).order_by(t.c.person_id).with_for_update()
     return {row["person_id"]: RecordRow(**row) for row in (await session.execute(stmt)).mappings()}
 
 
-async def _open_death_alerts(session: AsyncSession, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, AlertRow]:
-    """The persons' open death alerts (their records are locked, so nobody else adds one meanwhile)."""
+async def _open_alerts(session: AsyncSession, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, AlertRow]]:
+    """The persons' open alerts by kind (their records are locked, so nobody else adds one meanwhile)."""
     t = Alert.__table__
     columns = [t.c[f] for f in AlertRow.__dataclass_fields__ if f not in ("new", "changed")]
-    stmt = select(*columns).where(
-        t.c.person_id == any_(cast(person_ids, ARRAY(UUID()))), t.c.kind == DEATH_ALERT, t.c.status != "resolved"
-    )
-    return {row["person_id"]: AlertRow(**row) for row in (await session.execute(stmt)).mappings()}
+    stmt = select(*columns).where(t.c.person_id == any_(cast(person_ids, ARRAY(UUID()))), t.c.status != "resolved")
+    found: dict[uuid.UUID, dict[str, AlertRow]] = {}
+    for row in (await session.execute(stmt)).mappings():
+        found.setdefault(row["person_id"], {})[row["kind"]] = AlertRow(**row)
+    return found
 
 
 async def _write(session: AsyncSession, fold: Fold) -> None:
     changed = [vars(r) for r in fold.records.values() if r.changed]
     await bulk.update(session, "records", "id", RECORD_COLUMNS, changed, also="updated_at = now()")
     await bulk.insert(session, "record_history", HISTORY_COLUMNS, fold.history)
-    await bulk.insert(session, "alerts", ALERT_COLUMNS, [vars(a) for a in fold.alerts.values() if a.new])
-    merged = [vars(a) for a in fold.alerts.values() if a.changed and not a.new]
+    await bulk.insert(session, "alerts", ALERT_COLUMNS, [vars(a) for a in fold.touched.values() if a.new])
+    merged = [vars(a) for a in fold.touched.values() if a.changed and not a.new]
     await bulk.update(session, "alerts", "id", ALERT_CHANGE_COLUMNS, merged)
     await publish_many(session, fold.emitted)

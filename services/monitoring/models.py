@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
     Identity,
     Index,
+    Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     func,
@@ -42,6 +46,16 @@ class Record(DivisionScoped, Base):
     date_of_death: Mapped[date | None] = mapped_column(Date)
     categories: Mapped[list[str]] = mapped_column(JSONB, default=list)
     programs: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)  # program -> status
+    amounts: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)  # program -> monthly amount in force
+    listed: Mapped[list[str]] = mapped_column(JSONB, default=list)  # categories from staff imports
+    markers: Mapped[list[str]] = mapped_column(JSONB, default=list)  # orphan, disability, guaranteed_elder
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    in_district: Mapped[bool] = mapped_column(Boolean, default=True)
+    household_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
+    review_due_on: Mapped[date | None] = mapped_column(Date)
+    household_changed_on: Mapped[date | None] = mapped_column(Date)
+    per_capita_income: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # the latest reported, monthly
+    medical_expense: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # the latest out-of-pocket bill
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
 
@@ -70,6 +84,7 @@ class Alert(DivisionScoped, Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(50))
     status: Mapped[str] = mapped_column(String(20), default="open")
+    severity: Mapped[str] = mapped_column(String(10), default="high")
     person_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     id_number: Mapped[str | None] = mapped_column(String(18), index=True)
     summary: Mapped[str] = mapped_column(Text)
@@ -79,3 +94,47 @@ class Alert(DivisionScoped, Base):
     assignee: Mapped[str | None] = mapped_column(String(200))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertComment(Base):
+    """A caseworker's note on an alert, in the order written."""
+
+    __tablename__ = "alert_comments"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alerts.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    author: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class WarningThresholds(Base):
+    """The warning rules' local figures, effective-dated: a change is a new row, so the old stays readable."""
+
+    __tablename__ = "warning_thresholds"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    effective_from: Mapped[date] = mapped_column(Date, unique=True)
+    dibao_standard: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    marginal_multiplier: Mapped[Decimal] = mapped_column(Numeric(6, 3))
+    medical_expense_threshold: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    allowance_age: Mapped[int] = mapped_column(Integer)
+    child_exit_age: Mapped[int] = mapped_column(Integer)
+    review_grace_days: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Import(Base):
+    """A list staff imported (anti-poverty monitoring, marginal families), with its report; once per reference."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    reference: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(50))  # anti_poverty_monitoring | marginal | rigid_expense
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    counts: Mapped[dict[str, int]] = mapped_column(JSONB)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)

@@ -89,9 +89,9 @@ def test_a_review_is_overdue_the_day_after_it_was_due() -> None:
 
 def test_listed_but_uncovered() -> None:
     listed = frozenset({"anti_poverty_monitoring"})
-    assert "uncovered" in kinds(sit(categories=listed))
-    assert "uncovered" not in kinds(sit(categories=listed, programs={"dibao": "active"}))
-    assert "uncovered" not in kinds(sit(categories=listed, status="deceased"))
+    assert "uncovered_need" in kinds(sit(categories=listed))
+    assert "uncovered_need" not in kinds(sit(categories=listed, programs={"dibao": "active"}))
+    assert "uncovered_need" not in kinds(sit(categories=listed, status="deceased"))
 
 
 def test_an_elder_of_80_without_the_allowance_and_29_february() -> None:
@@ -105,9 +105,9 @@ def test_an_elder_of_80_without_the_allowance_and_29_february() -> None:
 
 
 def test_a_child_in_a_program_turning_18() -> None:
-    assert "child_turned_adult" in kinds(sit(birth_date=date(2004, 10, 15), programs={"orphan": "active"}))
-    assert "child_turned_adult" not in kinds(sit(birth_date=date(2004, 10, 16), programs={"orphan": "active"}))
-    assert "child_turned_adult" not in kinds(sit(birth_date=date(1950, 1, 1), programs={"tekun": "active"}))
+    assert "child_turning_18" in kinds(sit(birth_date=date(2004, 10, 15), programs={"orphan": "active"}))
+    assert "child_turning_18" not in kinds(sit(birth_date=date(2004, 10, 16), programs={"orphan": "active"}))
+    assert "child_turning_18" not in kinds(sit(birth_date=date(1950, 1, 1), programs={"tekun": "active"}))
 
 
 def test_reconcile_raises_new_closes_cleared_keeps_the_rest_and_leaves_foreign_kinds() -> None:

@@ -205,7 +205,7 @@ def uncovered(s: Situation, t: Thresholds) -> Finding | None:
     if s.status != "active" or not s.in_district or not (s.categories & LIST_CATEGORIES) or s.active_programs:
         return None
     return Finding(
-        "uncovered",
+        "uncovered_need",
         Severity.MEDIUM,
         f"listed as {', '.join(sorted(s.categories & LIST_CATEGORIES))} and covered by no program: assess eligibility",
     )
@@ -233,7 +233,7 @@ def child_turning_adult(s: Situation, t: Thresholds) -> Finding | None:
     if "tekun" in programs and age >= 60:
         return None  # tekun for the old, not a child's exit
     return Finding(
-        "child_turned_adult",
+        "child_turning_18",
         Severity.MEDIUM,
         f"turned {t.child_exit_age} while in {', '.join(sorted(programs))}: exit unless still in school",
         {"age": str(age)},
@@ -248,9 +248,9 @@ RULES: tuple[NamedRule, ...] = (
     NamedRule("high_medical_expense", high_medical_expense, "no longer a low-income household or the expense was settled"),
     NamedRule("household_changed", household_changed, "the household was reviewed after the change"),
     NamedRule("review_overdue", review_overdue, "the review was done"),
-    NamedRule("uncovered", uncovered, "the person is now covered by a program or left the list"),
+    NamedRule("uncovered_need", uncovered, "the person is now covered by a program or left the list"),
     NamedRule("elder_without_allowance", elder_without_allowance, "the old-age allowance was enrolled"),
-    NamedRule("child_turned_adult", child_turning_adult, "the child's program ended"),
+    NamedRule("child_turning_18", child_turning_adult, "the child's program ended"),
 )
 
 KINDS = tuple(r.kind for r in RULES)
