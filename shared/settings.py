@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     kafka_request_timeout_ms: int = Field(10_000, ge=500)
     consumer_group: str = ""
     consumers_enabled: bool = True
+    daily_discovery: bool = True  # eldercare's nightly allowance discovery (off: ELDERCARE_DAILY_DISCOVERY=off)
     consumer_session_timeout_ms: int = 10_000
     consumer_fetch_max_wait_ms: int = Field(50, ge=1, le=5000)
     consumer_batch_size: int = Field(100, ge=1, le=1000)

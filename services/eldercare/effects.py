@@ -2,7 +2,9 @@
 
 A death stops the person's active allowance (reason `death`) and cancels
 their open home-care orders, a revoked death restores an allowance the death
-stopped, a hukou change moves the allowance to the person's new division.
+stopped, a hukou change moves the allowance to the person's new division, a
+move out of the district stops it at the end of the month of the move. A
+milestone of 80 or a move in enrols whoever is then eligible (discover.enrol).
 As in assistance, the chunk takes a fixed number of statements: the allowances of every person named are read
 and locked at once, each person's events are folded in order in Python, and
 the changed rows and their events are written in bulk.
@@ -21,6 +23,9 @@ from sqlalchemy import any_, cast, select
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.eldercare.allowances import deaths as deaths_mod
+from services.eldercare.allowances import discover
+from services.eldercare.allowances.brackets import month_end
 from services.eldercare.care import homecare, institutions
 from services.eldercare.models import Allowance
 from services.eldercare.usecases import allowance_event
@@ -53,7 +58,11 @@ def step(a: AllowanceRow, payload: Relevant) -> ev.AllowanceEvent | None:
     """One registry event applied to a person's allowance; the event it then publishes, if any."""
     if isinstance(payload, ev.HukouChanged):
         a.hukou_division, a.changed = payload.hukou_division, True
-        return None
+        if payload.in_district or a.status != "active":
+            return None  # a move in is enrolled by `discover.enrol`, after the fold
+        # A move out: paid to the end of the month of the move, then stopped.
+        a.status, a.stopped_on, a.stop_reason = "stopped", month_end(payload.effective_date), "moved_out"
+        return allowance_event(ev.AllowanceStopped, a, reason="moved_out")
     if isinstance(payload, ev.PersonDied):
         if a.status != "active":
             return None
@@ -67,6 +76,15 @@ def step(a: AllowanceRow, payload: Relevant) -> ev.AllowanceEvent | None:
 
 async def apply(session: AsyncSession, payloads: Sequence[BaseModel]) -> list[ev.AllowanceEvent]:
     """Apply a chunk of registry events to the allowances, in order; return the events published."""
+    emitted = await _fold(session, payloads)
+    await deaths_mod.learn(session, payloads)  # the gate's deaths in review; a confirmed one's overpayments
+    if arrivals := _arrivals(payloads):
+        await discover.enrol(session, date.today(), arrivals)
+    return emitted
+
+
+async def _fold(session: AsyncSession, payloads: Sequence[BaseModel]) -> list[ev.AllowanceEvent]:
+    """Deaths, revocations and hukou changes folded over the allowances they name, in order."""
     relevant = [p for p in payloads if isinstance(p, Relevant)]
     if not relevant:
         return []
@@ -82,6 +100,21 @@ async def apply(session: AsyncSession, payloads: Sequence[BaseModel]) -> list[ev
         deaths = {p.person_id: p.date_of_death for p in relevant if isinstance(p, ev.PersonDied)}
         await institutions.discharge_on_death(session, deaths)
     return emitted
+
+
+def _arrivals(payloads: Sequence[BaseModel]) -> list[uuid.UUID]:
+    """Persons a chunk may make eligible: turned 80 (the registry's milestone) or moved into the district.
+
+    Enrolment judges each on the people copy as the chunk left it (a move out
+    later in the chunk, or a death, makes them ineligible), by the same
+    statement discovery runs, so the event and a later discovery give one allowance.
+    """
+    ids = [
+        p.person_id for p in payloads
+        if (isinstance(p, ev.PersonMilestone) and p.age >= discover.ELIGIBLE_AGE)
+        or (isinstance(p, ev.HukouChanged) and p.in_district)
+    ]
+    return list(dict.fromkeys(ids))
 
 
 async def _lock_allowances(session: AsyncSession, person_ids: set[uuid.UUID]) -> dict[uuid.UUID, AllowanceRow]:

@@ -20,6 +20,8 @@ HANDLED = (
     "registry.hukou.moved-in",
     "registry.hukou.moved-out",
     "registry.hukou.transferred",
+    "registry.person.milestone",
+    "registry.death.confirmed",
 )
 
 

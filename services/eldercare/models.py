@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -21,7 +22,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import NAMING, DivisionScoped, new_id
@@ -245,3 +246,67 @@ class InsuranceScheme(Base):
     guaranteed_only: Mapped[bool] = mapped_column(Boolean)
     annual_premium: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     source: Mapped[str] = mapped_column(String(300))
+
+
+# -- the allowance's payroll, deaths as eldercare heard of them, overpayments ------------------
+
+
+class DeathReport(Base):
+    """A death as eldercare heard of it: reported or in conflict (in review), confirmed, or revoked."""
+
+    __tablename__ = "death_reports"
+
+    death_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    date_of_death: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Payroll(Base):
+    """A month's allowance payroll: built once per month; district-wide, read by a town as far as its division."""
+
+    __tablename__ = "payrolls"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    month: Mapped[date] = mapped_column(Date, unique=True)  # the first day of the month paid
+    standards: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)  # the brackets the amounts used
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PayrollLine(DivisionScoped, Base):
+    """One allowance's payment for one month: paid, or withheld by the pre-payment gate with the reason."""
+
+    __tablename__ = "payroll_lines"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    payroll_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    allowance_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    id_number: Mapped[str] = mapped_column(String(18))
+    for_month: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(10))  # regular | back_pay
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    status: Mapped[str] = mapped_column(String(10))  # paid | withheld
+    reason_code: Mapped[str | None] = mapped_column(String(30))
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class Overpayment(DivisionScoped, Base):
+    """Allowance paid for months after a confirmed death, tracked until recovered or written off."""
+
+    __tablename__ = "overpayments"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    allowance_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    months: Mapped[list[str]] = mapped_column(ARRAY(String(7)))
+    reason: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))  # open | recovered | written_off
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_note: Mapped[str | None] = mapped_column(Text)

@@ -308,3 +308,101 @@ class Rosters(BaseModel):
     as_of: date
     rosters: list[Roster]
     premium_total: Money
+
+
+# -- elders, allowance discovery, payroll, overpayments ----------------------------------------
+
+
+class DiscoverIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: CivilDate = Field(description="the day eligibility is judged on (the month's bracket: see /v1/payrolls)")
+
+
+class DiscoverOut(BaseModel):
+    as_of: date
+    enrolled: int = Field(description="eligible residents without an active allowance, now enrolled")
+    raised: int = Field(description="active allowances moved to a higher bracket (90, 100) from this month")
+    stopped: int = Field(description="active allowances of residents now dead or moved out, stopped")
+
+
+class ElderOut(BaseModel):
+    person_id: uuid.UUID
+    id_number: str
+    name: str | None
+    sex: str | None
+    birth_date: date
+    age: int
+    hukou_division: str
+    status: str = Field(description="alive | deceased")
+    living_alone: bool | None = Field(
+        description="not known: the registry publishes no household membership changes yet, so always null"
+    )
+    guarantee: str | None = Field(description="dibao or tekun when an active case is known, else null")
+    care_level: int | None = Field(description="the level of the current capacity assessment, if any")
+    allowance_status: str | None
+    allowance_monthly_amount: Money | None
+
+
+class PayrollIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    month: Month = Field(description="the month paid, YYYY-MM", examples=["2026-12"])
+
+
+class BracketUsedOut(BaseModel):
+    min_age: str
+    max_age: str
+    monthly_amount: str
+    effective_from: str
+
+
+class PayrollOut(BaseModel):
+    """A payroll as far as the caller's division sees it: totals are of the lines it covers."""
+
+    id: uuid.UUID
+    month: str
+    total: Money = Field(description="paid, regular and back-pay lines")
+    withheld_total: Money
+    paid_lines: int
+    withheld_lines: int
+    by_division: dict[str, Money] = Field(description="paid, by town (9-digit division)")
+    standards: list[BracketUsedOut]
+    created_by: str
+    created_at: datetime
+
+
+class PayrollLineOut(BaseModel):
+    id: uuid.UUID
+    allowance_id: uuid.UUID
+    person_id: uuid.UUID
+    id_number: str
+    month: str = Field(description="the month paid for (a back-pay line pays an earlier month)")
+    kind: Literal["regular", "back_pay"]
+    amount: Money
+    status: Literal["paid", "withheld"]
+    reason_code: str | None
+    reason: str | None
+    hukou_division: str
+
+
+class OverpaymentOut(BaseModel):
+    id: uuid.UUID
+    allowance_id: uuid.UUID
+    person_id: uuid.UUID
+    id_number: str
+    amount: Money
+    months: list[str]
+    reason: str
+    status: Literal["open", "recovered", "written_off"]
+    detected_at: datetime
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution_note: str | None
+    hukou_division: str
+
+
+class ResolutionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(None, max_length=2000, description="e.g. the receipt of the recovered sum")

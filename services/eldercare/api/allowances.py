@@ -8,12 +8,14 @@ from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import func, select
 
 from services.eldercare import usecases
+from services.eldercare.allowances import discover as discovery
 from services.eldercare.models import Allowance
-from services.eldercare.schemas import AllowanceIn, AllowanceOut, Page
+from services.eldercare.schemas import AllowanceIn, AllowanceOut, DiscoverIn, DiscoverOut, Page
 from shared import divisions, identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
+from shared.db import guard
 from shared.paging import Limit, Offset
 from shared.problems import Invalid
 
@@ -35,8 +37,13 @@ def allowance_out(a: Allowance, principal: Principal) -> AllowanceOut:
     )
 
 
-@router.post("", response_model=AllowanceOut, status_code=status.HTTP_201_CREATED, summary="Enrol a person aged 80+ in the old-age allowance")
-async def enrol(body: AllowanceIn, request: Request, session: Session, principal: Annotated[Principal, require("eldercare:write")]) -> AllowanceOut:
+@router.post(
+    "", response_model=AllowanceOut, status_code=status.HTTP_201_CREATED,
+    summary="Enrol a person aged 80+ in the old-age allowance",
+)
+async def enrol(
+    body: AllowanceIn, request: Request, session: Session, principal: Annotated[Principal, require("eldercare:write")]
+) -> AllowanceOut:
     a = await usecases.enrol(session, request.app.state.settings, id_number=body.id_number)
     await session.commit()
     return allowance_out(a, principal)
@@ -64,7 +71,22 @@ async def list_allowances(
     if division:
         stmt = stmt.where(divisions.covers_clause(Allowance.hukou_division, division))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = (await session.execute(stmt.order_by(Allowance.created_at, Allowance.id).limit(limit).offset(offset))).scalars().all()
+    page = stmt.order_by(Allowance.created_at, Allowance.id).limit(limit).offset(offset)
+    rows = (await session.execute(page)).scalars().all()
     await record_read(session, principal, request, [a.person_id for a in rows])
     await session.commit()
     return Page(items=[allowance_out(a, principal) for a in rows], total=total, limit=limit, offset=offset)
+
+
+@router.post(
+    "/discover", response_model=DiscoverOut,
+    summary="Enrol everyone eligible who was missed, raise brackets due, stop those no longer eligible (district)",
+)
+async def discover(
+    body: DiscoverIn, session: Session, _: Annotated[Principal, require("eldercare:write")]
+) -> DiscoverOut:
+    """The safety net behind the events, over the whole district at once; a second run changes nothing."""
+    guard(session, divisions.DISTRICT, field="as_of", detail="discovery runs over the whole district")
+    counts = await discovery.discover(session, body.as_of)
+    await session.commit()
+    return DiscoverOut(as_of=body.as_of, enrolled=counts.enrolled, raised=counts.raised, stopped=counts.stopped)

@@ -1,0 +1,1 @@
+"""The old-age allowance found without asking: discovery, the monthly payroll, overpayments."""

@@ -1,0 +1,90 @@
+"""Deaths as eldercare hears of them, and the overpayments a confirmed death reveals.
+
+The payroll's gate needs to know whether a death is still in review (reported
+or in conflict) or confirmed, which the people copy does not say: the reports
+are kept here, the last event of each death winning (one upsert per chunk).
+When a death is confirmed, allowance paid for months after the month of death
+is an overpayment: one `INSERT ... SELECT` over the paid lines of the persons
+confirmed dead, its `eldercare.overpayment.detected` events written by the
+same statement. An allowance has at most one overpayment (unique), so a death
+confirmed twice (a second source, then a registrar) records it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.eldercare.allowances import outbox
+from shared import bulk
+from shared import event_types as ev
+
+COLUMNS = {"death_id": "uuid", "person_id": "uuid", "date_of_death": "date", "status": "text"}
+
+_DETECT = """
+    WITH detected AS (
+        INSERT INTO overpayments AS o (id, allowance_id, person_id, id_number, hukou_division, amount, months,
+                                       reason, status)
+        SELECT uuidv7(), l.allowance_id, l.person_id, min(l.id_number), min(l.hukou_division), sum(l.amount),
+               array_agg(to_char(l.for_month, 'YYYY-MM') ORDER BY l.for_month),
+               'paid for months after the death on ' || to_char(d.date_of_death, 'YYYY-MM-DD') || ' (confirmed)',
+               'open'
+        FROM payroll_lines l
+        JOIN death_reports d ON d.person_id = l.person_id AND d.status = 'confirmed'
+        WHERE l.person_id = ANY(CAST(:ids AS uuid[])) AND l.status = 'paid'
+          AND l.for_month > d.date_of_death
+        GROUP BY l.allowance_id, l.person_id, d.date_of_death
+        ON CONFLICT (allowance_id) DO NOTHING
+        RETURNING o.id, o.person_id, o.id_number, o.hukou_division, o.amount, o.reason
+    )
+"""
+
+_DATA = """jsonb_build_object(
+    'person_id', s.person_id, 'id_number', s.id_number, 'hukou_division', s.hukou_division,
+    'overpayment_id', s.id, 'program', 'old_age_allowance', 'amount', s.amount::text, 'reason', s.reason)"""
+
+
+def _status(payload: BaseModel) -> str | None:
+    """The state of a death after this event (None: the event is not about a death)."""
+    if isinstance(payload, ev.DeathConfirmed):
+        return "confirmed"
+    if isinstance(payload, ev.PersonDied):
+        return payload.status
+    if isinstance(payload, ev.DeathRevoked):
+        return "revoked"
+    return None
+
+
+async def learn(session: AsyncSession, payloads: Sequence[BaseModel]) -> None:
+    """Keep the death reports in step with a chunk of registry events (the last event of each death wins)."""
+    latest: dict[Any, dict[str, Any]] = {}
+    for p in payloads:
+        if (status := _status(p)) is not None:
+            death: Any = p
+            latest[death.death_id] = {
+                "death_id": death.death_id, "person_id": death.person_id,
+                "date_of_death": death.date_of_death, "status": status,
+            }
+    if latest:
+        await bulk.insert(
+            session, "death_reports", COLUMNS, list(latest.values()),
+            on_conflict="ON CONFLICT (death_id) DO UPDATE SET status = EXCLUDED.status, "
+            "date_of_death = EXCLUDED.date_of_death, updated_at = now()",
+        )
+    confirmed = sorted({p.person_id for p in payloads if _status(p) == "confirmed"})  # type: ignore[attr-defined]
+    if confirmed:
+        await detect_overpayments(session, confirmed)
+
+
+async def detect_overpayments(session: AsyncSession, person_ids: Sequence[Any]) -> int:
+    """Record what was paid after these persons' confirmed deaths; the number of overpayments recorded."""
+    statement = text(_DETECT + outbox.insert_sql("detected", _DATA))
+    result = await session.execute(
+        statement, {"ids": list(person_ids), **outbox.params("eldercare.overpayment.detected")}
+    )
+    await outbox.notify(session)
+    return result.rowcount  # type: ignore[attr-defined]

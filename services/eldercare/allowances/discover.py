@@ -1,0 +1,127 @@
+"""Discovery: everyone the allowance is due to is enrolled, raised and stopped without being asked.
+
+One set-based pass over the people copy, three statements whatever the number
+of residents (`INSERT ... SELECT` and `UPDATE ... FROM`, each writing its
+events to the outbox in the same statement):
+
+- enrol: residents aged 80+ on `as_of`, alive, with registration in the
+  district, and no active allowance (a stopped one, e.g. after a move out and
+  back, is made active again);
+- raise: active allowances whose bracket for the month of `as_of` is higher
+  than the amount on record (90 and 100, from the month after the birthday);
+- stop: active allowances of people now recorded as dead (on the date of
+  death) or moved out (at the end of the month of `as_of`).
+
+A second run finds nothing to do, so it changes nothing. The same enrolment
+statement, restricted to a few persons, is what a milestone (80) or a move in
+does (handlers), so an event and a later discovery give one allowance. Runs
+take one advisory lock, so the daily run, a manual run and a chunk of events
+never enrol one person twice (the unique person id is the second lock).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.eldercare.allowances import brackets as br
+from services.eldercare.allowances import outbox
+from services.eldercare.care.rosters import born_by
+from shared import locks
+
+ELIGIBLE_AGE = 80  # the youngest bracket is the policy's; this is what the registry's milestone announces
+LOCK = "eldercare.allowance-discovery"
+
+_EXPLAINED = "'found without asking: aged 80+ with registration in the district on ' || CAST(:as_of AS text)"
+
+_ENROL = """
+    WITH eligible AS (
+        SELECT p.person_id, p.id_number, p.hukou_division, {amount} AS amount
+        FROM people p
+        WHERE p.in_district AND p.status <> 'deceased' AND p.birth_date <= :born_by {only}
+    ), enrolled AS (
+        INSERT INTO allowances AS a (id, person_id, id_number, status, monthly_amount, explanation, started_on,
+                                     stopped_on, stop_reason, hukou_division)
+        SELECT uuidv7(), e.person_id, e.id_number, 'active', e.amount, {explained}, :as_of, NULL, NULL,
+               e.hukou_division
+        FROM eligible e
+        WHERE NOT EXISTS (SELECT 1 FROM allowances x WHERE x.person_id = e.person_id AND x.status = 'active')
+        ON CONFLICT (person_id) DO UPDATE
+            SET status = 'active', monthly_amount = EXCLUDED.monthly_amount, explanation = EXCLUDED.explanation,
+                started_on = EXCLUDED.started_on, stopped_on = NULL, stop_reason = NULL,
+                hukou_division = EXCLUDED.hukou_division, updated_at = now()
+            WHERE a.status <> 'active'
+        RETURNING a.id, a.person_id, a.id_number, a.hukou_division, a.status, a.monthly_amount, a.started_on,
+                  a.stopped_on, CAST(NULL AS text) AS reason
+    )
+"""
+
+_RAISE = """
+    UPDATE allowances a
+    SET monthly_amount = n.amount, updated_at = now(),
+        explanation = 'bracket raised from ' || to_char(CAST(:as_of AS date), 'YYYY-MM') || ': '
+                      || n.amount::text || ' yuan a month'
+    FROM (SELECT p.person_id, {amount} AS amount FROM people p WHERE p.birth_date <= :born_by) n
+    WHERE a.person_id = n.person_id AND a.status = 'active' AND n.amount > a.monthly_amount
+"""
+
+_STOP = """
+    WITH stopped AS (
+        UPDATE allowances a
+        SET status = 'stopped', updated_at = now(),
+            stopped_on = CASE WHEN p.status = 'deceased' THEN coalesce(p.date_of_death, :as_of) ELSE :month_end END,
+            stop_reason = CASE WHEN p.status = 'deceased' THEN 'death' ELSE 'moved_out' END
+        FROM people p
+        WHERE a.person_id = p.person_id AND a.status = 'active' AND (p.status = 'deceased' OR NOT p.in_district)
+        RETURNING a.id, a.person_id, a.id_number, a.hukou_division, a.status, a.monthly_amount, a.started_on,
+                  a.stopped_on, a.stop_reason AS reason
+    )
+"""
+
+
+@dataclass(frozen=True)
+class Counts:
+    enrolled: int
+    raised: int
+    stopped: int
+
+
+async def discover(session: AsyncSession, as_of: date) -> Counts:
+    """Enrol, raise and stop as of `as_of`: one pass, idempotent; the caller commits."""
+    await locks.hold(session, LOCK)
+    enrolled = await enrol(session, as_of)
+    brackets = await br.in_force(session, as_of)
+    amount = br.amount_case(brackets, as_of, otherwise=brackets[0].monthly_amount)
+    raised = await session.execute(
+        text(_RAISE.format(amount=amount.sql)),
+        {**amount.params, "as_of": as_of, "born_by": born_by(br.reached_by(as_of), brackets[0].min_age)},
+    )
+    stopped = await session.execute(
+        text(_STOP + outbox.insert_sql("stopped", outbox.ALLOWANCE_DATA, subject="s.id")),
+        {"as_of": as_of, "month_end": br.month_end(as_of), **outbox.params("eldercare.allowance.stopped")},
+    )
+    await outbox.notify(session)
+    return Counts(enrolled, raised.rowcount, stopped.rowcount)  # type: ignore[attr-defined]
+
+
+async def enrol(session: AsyncSession, as_of: date, person_ids: Sequence[uuid.UUID] | None = None) -> int:
+    """Enrol everyone eligible on `as_of` (only these persons, if named) who has no active allowance."""
+    brackets = await br.in_force(session, as_of)
+    amount = br.amount_case(brackets, as_of, otherwise=brackets[0].monthly_amount)
+    only = "" if person_ids is None else "AND p.person_id = ANY(CAST(:ids AS uuid[]))"
+    sql = _ENROL.format(amount=amount.sql, only=only, explained=_EXPLAINED)
+    params = {
+        **amount.params, "as_of": as_of, "born_by": born_by(as_of, ELIGIBLE_AGE),
+        **outbox.params("eldercare.allowance.enrolled"),
+    }
+    if person_ids is not None:
+        params["ids"] = list(person_ids)
+    statement = text(sql + outbox.insert_sql("enrolled", outbox.ALLOWANCE_DATA, subject="s.id"))
+    result = await session.execute(statement, params)
+    await outbox.notify(session)
+    return result.rowcount  # type: ignore[attr-defined]

@@ -1,0 +1,227 @@
+"""The monthly allowance payroll (发放): every payable allowance's line for the month, built once, set-based.
+
+Shaped as assistance's payroll, so the two read alike. `payrolls.month` is
+unique: the same month asked for again (also by several callers at once: the
+others wait on the first one's insert, then read it) answers the same payroll
+and pays nothing twice; a partial unique index (one paid line per allowance and
+month) is the second lock on the door.
+
+The lines are one `INSERT ... SELECT` over the allowances. The amount of a
+month is the bracket of the age reached by the last day of the month before
+(brackets.py), so 90 and 100 are paid from the month after the birthday, and
+nothing is paid before the month after the 80th. The pre-payment gate withholds
+a line, with its reason, when a death is in review (reported or in conflict,
+not yet confirmed) or recorded before the month, or the person has moved out of
+the district (an allowance stopped for a move out is paid to the end of the
+month of the move). A death mid-month is paid to the end of that month and not
+after. Months withheld for a death since revoked are owed: the next payroll
+adds them as back-pay lines. Each paid line is an `eldercare.payment.issued`,
+written to the outbox by one statement assembling the events on the server.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, literal, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.eldercare.allowances import brackets as br
+from services.eldercare.allowances import outbox
+from services.eldercare.models import Payroll, PayrollLine
+from shared.people import people
+from shared.problems import NotFound
+
+PROGRAM = "old_age_allowance"
+DEATH_CODES = ("death_in_review", "deceased")
+
+# The gate, in the order its reasons are named: the first that holds is the line's reason.
+_GATE = """
+    CASE
+        WHEN od.person_id IS NOT NULL AND od.date_of_death < :month THEN 'death_in_review'
+        WHEN p.status = 'deceased' AND coalesce(p.date_of_death, :month) < :month THEN 'deceased'
+        WHEN NOT p.in_district AND (a.stopped_on IS NULL OR a.stopped_on < :month) THEN 'moved_out'
+    END
+"""
+
+REASONS = {
+    "death_in_review": "a death report is in review (not yet confirmed)",
+    "deceased": "the person is recorded as deceased before the month",
+    "moved_out": "moved out of the district: paid to the end of the month of the move",
+}
+if any("'" in v for v in REASONS.values()):
+    raise RuntimeError("a reason is a SQL literal: no quotes in it")
+_REASON_SQL = "CASE g.code " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in REASONS.items()) + " END"
+
+# Candidates: allowances active in the month, stopped within or after it, or stopped for a death still in review
+# (their withheld lines are what a revocation pays back). `OFFSET 0` computes the gate once per allowance.
+_INSERT_LINES = """
+    INSERT INTO payroll_lines (id, payroll_id, allowance_id, person_id, id_number, hukou_division, for_month,
+                               kind, amount, status, reason_code, reason)
+    SELECT uuidv7(), :payroll_id, g.id, g.person_id, g.id_number, g.hukou_division, :month, 'regular', g.amount,
+           CASE WHEN g.code IS NULL THEN 'paid' ELSE 'withheld' END, g.code, {reason}
+    FROM (
+        SELECT a.id, a.person_id, a.id_number, a.hukou_division, {amount} AS amount, {gate} AS code
+        FROM allowances a
+        JOIN people p ON p.person_id = a.person_id
+        LEFT JOIN (SELECT person_id, min(date_of_death) AS date_of_death FROM death_reports
+                   WHERE status IN ('reported', 'conflict') GROUP BY person_id) od ON od.person_id = a.person_id
+        WHERE p.birth_date <= :born_by AND a.started_on <= :month_end
+          AND (a.status = 'active' OR a.stopped_on >= :month OR (a.stop_reason = 'death' AND od.person_id IS NOT NULL))
+        OFFSET 0
+    ) g
+"""
+
+_INSERT_BACK_PAY = text(
+    """
+    INSERT INTO payroll_lines (id, payroll_id, allowance_id, person_id, id_number, hukou_division, for_month,
+                               kind, amount, status, reason_code, reason)
+    SELECT DISTINCT ON (w.allowance_id, w.for_month)
+           uuidv7(), :payroll_id, w.allowance_id, a.person_id, a.id_number, a.hukou_division, w.for_month,
+           'back_pay', w.amount, 'paid', NULL,
+           'back-pay of ' || to_char(w.for_month, 'YYYY-MM') || ', withheld for a death since revoked'
+    FROM payroll_lines w
+    JOIN allowances a ON a.id = w.allowance_id AND a.status = 'active'
+    JOIN people p ON p.person_id = a.person_id AND p.status <> 'deceased'
+    WHERE w.status = 'withheld' AND w.reason_code = ANY(:death_codes) AND w.for_month < :month
+      AND NOT EXISTS (SELECT 1 FROM payroll_lines q
+                      WHERE q.allowance_id = w.allowance_id AND q.for_month = w.for_month AND q.status = 'paid')
+      AND NOT EXISTS (SELECT 1 FROM death_reports d
+                      WHERE d.person_id = a.person_id AND d.status IN ('reported', 'conflict', 'confirmed'))
+    ORDER BY w.allowance_id, w.for_month
+    """
+)
+
+_PAYMENTS = "(SELECT * FROM payroll_lines WHERE payroll_id = :payroll_id AND status = 'paid')"
+_PAYMENT_DATA = f"""jsonb_build_object(
+    'person_id', s.person_id, 'id_number', s.id_number, 'hukou_division', s.hukou_division,
+    'payment_id', s.id, 'program', '{PROGRAM}', 'month', to_char(s.for_month, 'YYYY-MM'), 'amount', s.amount::text)"""
+
+
+class BadMonth(ValueError):
+    """Not a month of the form YYYY-MM."""
+
+
+def parse_month(value: str) -> date:
+    """`2026-11` -> 2026-11-01; anything else is refused."""
+    try:
+        year, month = value.split("-")
+        if len(year) != 4 or len(month) != 2:
+            raise ValueError
+        return date(int(year), int(month), 1)
+    except ValueError as exc:
+        raise BadMonth(f"{value!r} is not a month of the form YYYY-MM") from exc
+
+
+@dataclass(frozen=True)
+class Built:
+    payroll: Payroll
+    created: bool
+
+
+async def build(session: AsyncSession, *, month: date, actor: str) -> Built:
+    """The payroll of `month`: built now if it is the first call, else the one built before."""
+    brackets = await br.in_force(session, month)
+    new_id = uuid.uuid4()
+    inserted = await session.execute(
+        pg_insert(Payroll)
+        .values(id=new_id, month=month, standards=br.described(brackets), created_by=actor)
+        .on_conflict_do_nothing(index_elements=["month"])
+        .returning(Payroll.id)
+    )
+    if inserted.scalar_one_or_none() is None:  # built before (or by a concurrent call that committed first)
+        return Built(await _by_month(session, month), created=False)
+    amount = br.amount_case(brackets, month, otherwise=None)
+    lines_sql = _INSERT_LINES.format(reason=_REASON_SQL, amount=amount.sql, gate=_GATE)
+    born_by = br.born_by(br.reached_by(month), brackets[0].min_age)
+    await session.execute(
+        text(lines_sql),
+        {**amount.params, "payroll_id": new_id, "month": month, "month_end": br.month_end(month), "born_by": born_by},
+    )
+    await session.execute(_INSERT_BACK_PAY, {"payroll_id": new_id, "month": month, "death_codes": list(DEATH_CODES)})
+    await session.execute(
+        text(outbox.insert_sql(_PAYMENTS, _PAYMENT_DATA)),
+        {"payroll_id": new_id, **outbox.params("eldercare.payment.issued")},
+    )
+    await outbox.notify(session)
+    return Built(await _by_month(session, month), created=True)
+
+
+async def _by_month(session: AsyncSession, month: date) -> Payroll:
+    return (await session.execute(select(Payroll).where(Payroll.month == month))).scalar_one()
+
+
+async def get(session: AsyncSession, payroll_id: uuid.UUID) -> Payroll:
+    payroll = await session.get(Payroll, payroll_id)
+    if payroll is None:
+        raise NotFound("no such payroll", field="payroll_id")
+    return payroll
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What a payroll pays, as far as the caller's division sees it (paid lines, and what was withheld)."""
+
+    total: Decimal
+    withheld_total: Decimal
+    paid_lines: int
+    withheld_lines: int
+    by_division: dict[str, Decimal]
+
+
+async def totals(session: AsyncSession, payroll_id: uuid.UUID) -> Totals:
+    """Sums of the lines the caller's division covers (the session's filter scopes the lines)."""
+    town = func.left(PayrollLine.hukou_division, 9)
+    stmt = (
+        select(PayrollLine.status, town, func.sum(PayrollLine.amount), func.count())
+        .where(PayrollLine.payroll_id == payroll_id)
+        .group_by(PayrollLine.status, town)
+    )
+    paid, withheld, paid_n, withheld_n = Decimal("0.00"), Decimal("0.00"), 0, 0
+    by_division: dict[str, Decimal] = {}
+    for status, division, amount, count in (await session.execute(stmt)).all():
+        if status != "paid":
+            withheld, withheld_n = withheld + amount, withheld_n + count
+            continue
+        paid, paid_n = paid + amount, paid_n + count
+        by_division[division] = by_division.get(division, Decimal("0.00")) + amount
+    return Totals(paid, withheld, paid_n, withheld_n, dict(sorted(by_division.items())))
+
+
+async def lines(
+    session: AsyncSession, payroll_id: uuid.UUID, *, id_number: str | None, limit: int, offset: int
+) -> tuple[list[PayrollLine], int]:
+    """A page of the payroll's lines the caller sees, optionally one person's."""
+    stmt = select(PayrollLine).where(PayrollLine.payroll_id == payroll_id)
+    if id_number is not None:
+        stmt = stmt.where(PayrollLine.id_number == id_number)
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    page = stmt.order_by(PayrollLine.hukou_division, PayrollLine.id_number, PayrollLine.for_month, PayrollLine.id)
+    return list((await session.execute(page.limit(limit).offset(offset))).scalars()), total
+
+
+EXPORT_HEADER = ("payment_id", "id_number", "name", "program", "month", "kind", "amount", "hukou_division")
+
+
+async def export_rows(session: AsyncSession, payroll_id: uuid.UUID) -> AsyncIterator[tuple[Any, ...]]:
+    """The paid lines the caller sees, with the payee's name, read from a server-side cursor."""
+    stmt = (
+        select(
+            PayrollLine.id, PayrollLine.id_number, people.c.name, literal(PROGRAM),
+            func.to_char(PayrollLine.for_month, "YYYY-MM"), PayrollLine.kind, PayrollLine.amount,
+            PayrollLine.hukou_division,
+        )
+        .outerjoin(people, people.c.person_id == PayrollLine.person_id)
+        .where(PayrollLine.payroll_id == payroll_id, PayrollLine.status == "paid")
+        .order_by(PayrollLine.hukou_division, PayrollLine.id_number, PayrollLine.for_month)
+        .execution_options(yield_per=2000)
+    )
+    result = await session.stream(stmt)
+    async for row in result:
+        yield tuple(row)

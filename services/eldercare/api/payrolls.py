@@ -1,0 +1,128 @@
+"""/v1/payrolls: build a month's allowance payroll (idempotent), its totals, its lines, the bank file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.eldercare.allowances import payroll as usecases
+from services.eldercare.models import Payroll, PayrollLine
+from services.eldercare.schemas import BracketUsedOut, Page, PayrollIn, PayrollLineOut, PayrollOut
+from shared import divisions, identity
+from shared.app import Session
+from shared.audit import record_read
+from shared.auth import Principal, require
+from shared.db import guard
+from shared.paging import Limit, Offset
+from shared.problems import Invalid
+
+router = APIRouter(prefix="/v1/payrolls", tags=["payrolls"])
+
+
+async def payroll_out(session: Session, payroll: Payroll) -> PayrollOut:
+    t = await usecases.totals(session, payroll.id)
+    return PayrollOut(
+        id=payroll.id, month=payroll.month.strftime("%Y-%m"), total=t.total, withheld_total=t.withheld_total,
+        paid_lines=t.paid_lines, withheld_lines=t.withheld_lines, by_division=t.by_division,
+        standards=[BracketUsedOut(**b) for b in payroll.standards], created_by=payroll.created_by,
+        created_at=payroll.created_at,
+    )
+
+
+def line_out(line: PayrollLine, principal: Principal) -> PayrollLineOut:
+    return PayrollLineOut(
+        id=line.id, allowance_id=line.allowance_id, person_id=line.person_id,
+        id_number=line.id_number if principal.sees_pii else identity.mask(line.id_number),
+        month=line.for_month.strftime("%Y-%m"), kind=line.kind,  # type: ignore[arg-type]
+        amount=line.amount, status=line.status, reason_code=line.reason_code, reason=line.reason,  # type: ignore[arg-type]
+        hukou_division=line.hukou_division,
+    )
+
+
+@router.post(
+    "", response_model=PayrollOut, status_code=status.HTTP_201_CREATED,
+    summary="Build a month's allowance payroll (district staff); the same month again answers the same payroll (200)",
+    responses={200: {"model": PayrollOut, "description": "the payroll of this month, built before"}},
+)
+async def build(
+    body: PayrollIn, response: Response, session: Session, principal: Annotated[Principal, require("eldercare:write")]
+) -> PayrollOut:
+    guard(session, divisions.DISTRICT, field="month", detail="payrolls are built by the district")
+    built = await usecases.build(session, month=usecases.parse_month(body.month), actor=principal.sub)
+    await session.commit()
+    response.status_code = status.HTTP_201_CREATED if built.created else status.HTTP_200_OK
+    return await payroll_out(session, built.payroll)
+
+
+@router.get("/{payroll_id}", response_model=PayrollOut, summary="A payroll with its totals (of your division)")
+async def get(
+    payroll_id: uuid.UUID, session: Session, _: Annotated[Principal, require("eldercare:read")]
+) -> PayrollOut:
+    return await payroll_out(session, await usecases.get(session, payroll_id))
+
+
+@router.get("/{payroll_id}/lines", response_model=Page[PayrollLineOut], summary="Lines (one person's: ?id_number=)")
+async def lines(
+    payroll_id: uuid.UUID,
+    request: Request,
+    session: Session,
+    principal: Annotated[Principal, require("eldercare:read")],
+    id_number: Annotated[str | None, Query(max_length=18)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[PayrollLineOut]:
+    await usecases.get(session, payroll_id)
+    number = None
+    if id_number is not None:
+        try:
+            number = identity.parse(id_number).value
+        except identity.InvalidIdNumber as exc:
+            raise Invalid(f"invalid identity number: {exc}", field="id_number") from exc
+    rows, total = await usecases.lines(session, payroll_id, id_number=number, limit=limit, offset=offset)
+    await record_read(session, principal, request, sorted({r.person_id for r in rows}))
+    await session.commit()
+    return Page(items=[line_out(r, principal) for r in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get(
+    "/{payroll_id}/export", summary="The bank file: paid lines as CSV, streamed",
+    response_class=StreamingResponse, responses={200: {"content": {"text/csv": {}}}},
+)
+async def export(
+    payroll_id: uuid.UUID, request: Request, session: Session,
+    principal: Annotated[Principal, require("eldercare:read")],
+) -> StreamingResponse:
+    payroll = await usecases.get(session, payroll_id)
+    name = f"allowance-payroll-{payroll.month.strftime('%Y-%m')}.csv"
+    return StreamingResponse(
+        _csv(request.app.state.sessionmaker, payroll_id, principal), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def _csv(
+    sessionmaker: async_sessionmaker[AsyncSession], payroll_id: uuid.UUID, principal: Principal
+) -> AsyncIterator[str]:
+    """Rows in chunks of a few thousand, read in a session of the stream's own (scoped like the request's)."""
+    async with sessionmaker() as session:
+        session.info["division"] = principal.division
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(usecases.EXPORT_HEADER)
+        count = 0
+        async for row in usecases.export_rows(session, payroll_id):
+            number = row[1] if principal.sees_pii else identity.mask(row[1])
+            writer.writerow((row[0], number, *row[2:6], f"{row[6]:.2f}", row[7]))
+            count += 1
+            if count % 2000 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
