@@ -37,7 +37,10 @@ from shared import locks
 ELIGIBLE_AGE = 80  # the youngest bracket is the policy's; this is what the registry's milestone announces
 LOCK = "eldercare.allowance-discovery"
 
-_EXPLAINED = "'found without asking: aged 80+ with registration in the district on ' || CAST(:as_of AS text)"
+_EXPLAINED = (
+    "'found without asking: aged 80+ with registration in the district on ' "
+    "|| to_char(CAST(:as_of AS date), 'YYYY-MM-DD')"
+)
 
 _ENROL = """
     WITH eligible AS (
@@ -47,7 +50,7 @@ _ENROL = """
     ), enrolled AS (
         INSERT INTO allowances AS a (id, person_id, id_number, status, monthly_amount, explanation, started_on,
                                      stopped_on, stop_reason, hukou_division)
-        SELECT uuidv7(), e.person_id, e.id_number, 'active', e.amount, {explained}, :as_of, NULL, NULL,
+        SELECT uuidv7(), e.person_id, e.id_number, 'active', e.amount, {explained}, CAST(:as_of AS date), NULL, NULL,
                e.hukou_division
         FROM eligible e
         WHERE NOT EXISTS (SELECT 1 FROM allowances x WHERE x.person_id = e.person_id AND x.status = 'active')
@@ -74,7 +77,8 @@ _STOP = """
     WITH stopped AS (
         UPDATE allowances a
         SET status = 'stopped', updated_at = now(),
-            stopped_on = CASE WHEN p.status = 'deceased' THEN coalesce(p.date_of_death, :as_of) ELSE :month_end END,
+            stopped_on = CASE WHEN p.status = 'deceased' THEN coalesce(p.date_of_death, CAST(:as_of AS date))
+                              ELSE CAST(:month_end AS date) END,
             stop_reason = CASE WHEN p.status = 'deceased' THEN 'death' ELSE 'moved_out' END
         FROM people p
         WHERE a.person_id = p.person_id AND a.status = 'active' AND (p.status = 'deceased' OR NOT p.in_district)

@@ -23,10 +23,10 @@ def insert_sql(source: str, data: str, subject: str = "s.person_id") -> str:
     """`INSERT INTO outbox ... SELECT` over `source` (rows with `person_id`, the key), each event's data `data`."""
     return f"""
     INSERT INTO outbox (id, topic, key, type, envelope, headers)
-    SELECT e.id, CAST(:topic AS text), s.person_id::text, CAST(:type AS text),
-        CAST(:base AS jsonb) || jsonb_build_object('id', e.id::text, 'subject', {subject}::text, 'data', {data}),
+    SELECT s.event_id, CAST(:topic AS text), s.person_id::text, CAST(:type AS text),
+        CAST(:base AS jsonb) || jsonb_build_object('id', s.event_id::text, 'subject', {subject}::text, 'data', {data}),
         CAST(:headers AS jsonb)
-    FROM {source} s CROSS JOIN LATERAL (SELECT uuidv7() AS id) e
+    FROM (SELECT uuidv7() AS event_id, r.* FROM {source} r) s
     """  # noqa: S608 - `source` and `data` are constants of the callers
 
 

@@ -45,7 +45,7 @@ DEATH_CODES = ("death_in_review", "deceased")
 _GATE = """
     CASE
         WHEN od.person_id IS NOT NULL AND od.date_of_death < :month THEN 'death_in_review'
-        WHEN p.status = 'deceased' AND coalesce(p.date_of_death, :month) < :month THEN 'deceased'
+        WHEN p.status = 'deceased' AND coalesce(p.date_of_death, CAST(:month AS date)) < :month THEN 'deceased'
         WHEN NOT p.in_district AND (a.stopped_on IS NULL OR a.stopped_on < :month) THEN 'moved_out'
     END
 """
@@ -64,7 +64,8 @@ _REASON_SQL = "CASE g.code " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in REA
 _INSERT_LINES = """
     INSERT INTO payroll_lines (id, payroll_id, allowance_id, person_id, id_number, hukou_division, for_month,
                                kind, amount, status, reason_code, reason)
-    SELECT uuidv7(), :payroll_id, g.id, g.person_id, g.id_number, g.hukou_division, :month, 'regular', g.amount,
+    SELECT uuidv7(), :payroll_id, g.id, g.person_id, g.id_number, g.hukou_division, CAST(:month AS date), 'regular',
+           g.amount,
            CASE WHEN g.code IS NULL THEN 'paid' ELSE 'withheld' END, g.code, {reason}
     FROM (
         SELECT a.id, a.person_id, a.id_number, a.hukou_division, {amount} AS amount, {gate} AS code
