@@ -74,6 +74,7 @@ class CaseRow:
     review_due_on: date | None
     changed: bool = False
     died_on: date | None = None  # set when a confirmed death terminated the case: months after it were overpaid
+    revived: bool = False  # a terminated case resumed because its death was revoked
 
 
 def step(case: CaseRow, payload: Relevant, today: date) -> ev.Payload | None:
@@ -92,8 +93,10 @@ def step(case: CaseRow, payload: Relevant, today: date) -> ev.Payload | None:
         return case_event(ev.CaseSuspended, case, reason="death")
     if not rules.resume_after_revoked_death(rules.CaseStatus(case.status), case.status_reason):
         return None
+    # A confirmed death's termination undone: what it recorded as overpaid was due after all.
+    case.revived = case.revived or case.status == rules.CaseStatus.TERMINATED
     case.status, case.status_reason = rules.CaseStatus.ACTIVE, "death revoked"
-    case.status_changed_on, case.changed = today, True
+    case.status_changed_on, case.changed, case.died_on = today, True, None
     return case_event(ev.CaseResumed, case, reason="death revoked")
 
 
@@ -145,6 +148,7 @@ async def apply(session: AsyncSession, payloads: Sequence[BaseModel], today: dat
     cases = [c for person_cases in by_person.values() for c in person_cases]
     await bulk.update(session, "cases", "id", WRITTEN, [vars(c) for c in cases if c.changed], also="updated_at = now()")
     await _remember_deaths(session, relevant)
+    await _withdraw_overpayments(session, [c for c in cases if c.revived])
     emitted += await _detect_overpayments(session, [c for c in cases if c.died_on])
     await publish_many(session, emitted)
     return emitted
@@ -183,6 +187,21 @@ _DETECT = text(
 )
 
 
+# Overpayments of cases whose death was revoked: nothing was overpaid; closed, saying why.
+_WITHDRAW = text(
+    """
+    UPDATE overpayments SET status = 'written_off', resolved_by = 'registry.death.revoked', resolved_at = now(),
+        resolution_note = 'the death was revoked: the months were due'
+    WHERE case_id = ANY(CAST(:case_ids AS uuid[])) AND status = 'open'
+    """
+)
+
+
+async def _withdraw_overpayments(session: AsyncSession, revived: list[CaseRow]) -> None:
+    if revived:
+        await session.execute(_WITHDRAW, {"case_ids": [c.id for c in revived]})
+
+
 async def _detect_overpayments(session: AsyncSession, terminated: list[CaseRow]) -> list[ev.Payload]:
     if not terminated:
         return []
@@ -201,7 +220,7 @@ async def _detect_overpayments(session: AsyncSession, terminated: list[CaseRow])
 async def _lock_cases(session: AsyncSession, person_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[CaseRow]]:
     """Every case of these persons, locked, in a fixed order (two chunks never wait on each other in a cycle)."""
     t = Case.__table__
-    columns = [t.c[f] for f in CaseRow.__dataclass_fields__ if f not in ("changed", "died_on")]
+    columns = [t.c[f] for f in CaseRow.__dataclass_fields__ if f not in ("changed", "died_on", "revived")]
     stmt = (
         select(*columns)
         .where(t.c.person_id == any_(cast(sorted(person_ids), ARRAY(UUID()))))

@@ -134,3 +134,23 @@ async def test_a_household_change_makes_a_review_of_the_members_cases_due(stack:
 
         (due,) = await eventually(review_due, timeout=10)
     assert due["data"]["due_on"] == date.today().isoformat() and due["data"]["program"] == "dibao"
+
+
+async def test_a_confirmed_death_revoked_resumes_the_case_and_withdraws_its_overpayment(stack: Stack) -> None:
+    person = await person_with_case(stack, amount="610.00")
+    async with stack["assistance"].client() as c, stack["registry"].client() as reg:
+        await build(c, fresh_month(2300))  # paid ahead
+        death = await _report_death(stack, person["id_number"], "hospital")
+        await _report_death(stack, person["id_number"], "public_security")
+        await wait_case(c, person["id_number"], status="terminated")
+
+        async def overpayments() -> list:
+            return (await c.get("/v1/overpayments", params={"id_number": person["id_number"]})).json()["items"]
+
+        assert [o["status"] for o in await eventually(overpayments, timeout=10)] == ["open"]
+        r = await reg.post(f"/v1/deaths/{death['death_id']}/revoke", json={"reason": "another person's record"})
+        assert r.status_code == 200, r.text
+        case = await wait_case(c, person["id_number"], status="active")
+        assert case["status_reason"] == "death revoked"
+        (withdrawn,) = await overpayments()
+    assert withdrawn["status"] == "written_off" and withdrawn["resolved_by"] == "registry.death.revoked"

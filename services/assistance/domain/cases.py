@@ -43,7 +43,8 @@ def suspend_for_death(status: CaseStatus) -> bool:
 
 
 def resume_after_revoked_death(status: CaseStatus, reason: str | None) -> bool:
-    return status == CaseStatus.SUSPENDED and reason == "death"
+    """A death recorded in error undoes what it did: the suspension, or the termination once it was confirmed."""
+    return status in (CaseStatus.SUSPENDED, CaseStatus.TERMINATED) and reason == "death"
 
 
 def can_start_gradual_exit(status: CaseStatus) -> str | None:
