@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from opentelemetry.trace import Span, Tracer
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -56,6 +57,14 @@ Handler = Callable[[AsyncSession, ReceivedEvent], Awaitable[None]]
 # Applies many new events at once, in order; returns {event id: reason} for those it refuses.
 BatchHandler = Callable[[AsyncSession, list[ReceivedEvent]], Awaitable[dict[str, str]]]
 Readable = tuple[ConsumerRecord, ReceivedEvent]
+
+
+_RECORD_PROCESSED = text(
+    "INSERT INTO processed_events (consumer, event_id, topic, type)"
+    " SELECT :consumer, t.event_id, t.topic, t.type"
+    " FROM unnest(CAST(:ids AS text[]), CAST(:topics AS text[]), CAST(:types AS text[])) AS t(event_id, topic, type)"
+    " ON CONFLICT DO NOTHING RETURNING event_id"
+)
 
 
 class _ChunkFailed(Exception):
@@ -424,13 +433,16 @@ class ConsumerRunner:
 
     async def _record_processed(self, session: AsyncSession, events: Sequence[Readable]) -> set[str]:
         """Insert the events' ids into processed_events; return those that were not there yet."""
+        # One statement text whatever the chunk's size (arrays, not a VALUES list), so it is
+        # compiled and prepared once, not once per chunk size.
         inserted = await session.execute(
-            pg_insert(processed_events)
-            .values(
-                [{"consumer": self.spec.name, "event_id": e.id, "topic": m.topic, "type": e.type} for m, e in events]
-            )
-            .on_conflict_do_nothing()
-            .returning(processed_events.c.event_id)
+            _RECORD_PROCESSED,
+            {
+                "consumer": self.spec.name,
+                "ids": [e.id for _, e in events],
+                "topics": [m.topic for m, _ in events],
+                "types": [e.type for _, e in events],
+            },
         )
         return set(inserted.scalars())
 
