@@ -13,10 +13,12 @@ events to the outbox in the same statement):
   death) or moved out (at the end of the month of `as_of`).
 
 A second run finds nothing to do, so it changes nothing. The same enrolment
-statement, restricted to a few persons, is what a milestone (80) or a move in
-does (handlers), so an event and a later discovery give one allowance. Runs
-take one advisory lock, so the daily run, a manual run and a chunk of events
-never enrol one person twice (the unique person id is the second lock).
+statements, restricted to a few persons, are what a milestone (80) or a move in
+does (effects.py), so an event and a later discovery give one allowance.
+Enrolment takes one advisory lock, so the daily run, a manual run and a chunk
+of events never enrol one person twice (the unique person id is the second
+lock), and new allowances are a plain `INSERT ... SELECT`, without the cost of
+a speculative insertion per row that `ON CONFLICT` would add.
 """
 
 from __future__ import annotations
@@ -42,34 +44,50 @@ _EXPLAINED = (
     "|| to_char(CAST(:as_of AS date), 'YYYY-MM-DD')"
 )
 
-_ENROL = """
-    WITH eligible AS (
+# The eligible on `as_of` (only some persons, when `only` names them); `{amount}` and `{only}` are filled later.
+_ELIGIBLE = """
+    eligible AS (
         SELECT p.person_id, p.id_number, p.hukou_division, {amount} AS amount
         FROM people p
         WHERE p.in_district AND p.status <> 'deceased' AND p.birth_date <= :born_by {only}
-    ), enrolled AS (
-        INSERT INTO allowances AS a (id, person_id, id_number, status, monthly_amount, explanation, started_on,
-                                     stopped_on, stop_reason, hukou_division)
-        SELECT uuidv7(), e.person_id, e.id_number, 'active', e.amount, {explained}, CAST(:as_of AS date), NULL, NULL,
-               e.hukou_division
-        FROM eligible e
-        WHERE NOT EXISTS (SELECT 1 FROM allowances x WHERE x.person_id = e.person_id AND x.status = 'active')
-        ON CONFLICT (person_id) DO UPDATE
-            SET status = 'active', monthly_amount = EXCLUDED.monthly_amount, explanation = EXCLUDED.explanation,
-                started_on = EXCLUDED.started_on, stopped_on = NULL, stop_reason = NULL,
-                hukou_division = EXCLUDED.hukou_division, updated_at = now()
-            WHERE a.status <> 'active'
-        RETURNING a.id, a.person_id, a.id_number, a.hukou_division, a.status, a.monthly_amount, a.started_on,
-                  a.stopped_on, CAST(NULL AS text) AS reason
     )
 """
+_RETURNED = """
+    RETURNING a.id, a.person_id, a.id_number, a.hukou_division, a.status, a.monthly_amount, a.started_on,
+              a.stopped_on, CAST(NULL AS text) AS reason
+"""
+
+# Those with no allowance row at all: a plain insert (no speculative insertion per row; the lock keeps
+# other enrolments out, the unique person id is the second lock).
+_ENROL_NEW = f"""
+    WITH {_ELIGIBLE}, enrolled AS (
+        INSERT INTO allowances AS a (id, person_id, id_number, status, monthly_amount, explanation, started_on,
+                                     stopped_on, stop_reason, hukou_division)
+        SELECT uuidv7(), e.person_id, e.id_number, 'active', e.amount, {{explained}}, CAST(:as_of AS date), NULL,
+               NULL, e.hukou_division
+        FROM eligible e
+        WHERE NOT EXISTS (SELECT 1 FROM allowances x WHERE x.person_id = e.person_id)
+        {_RETURNED})
+"""  # noqa: S608 - every fragment is a constant of this module
+
+# Those whose allowance was stopped and who are eligible again (moved back in, a death revoked).
+_ENROL_AGAIN = f"""
+    WITH {_ELIGIBLE}, enrolled AS (
+        UPDATE allowances a
+        SET status = 'active', monthly_amount = e.amount, explanation = {{explained}},
+            started_on = CAST(:as_of AS date), stopped_on = NULL, stop_reason = NULL,
+            hukou_division = e.hukou_division, updated_at = now()
+        FROM eligible e
+        WHERE a.person_id = e.person_id AND a.status <> 'active'
+        {_RETURNED})
+"""  # noqa: S608 - every fragment is a constant of this module
 
 _RAISE = """
     UPDATE allowances a
     SET monthly_amount = n.amount, updated_at = now(),
         explanation = 'bracket raised from ' || to_char(CAST(:as_of AS date), 'YYYY-MM') || ': '
                       || n.amount::text || ' yuan a month'
-    FROM (SELECT p.person_id, {amount} AS amount FROM people p WHERE p.birth_date <= :born_by) n
+    FROM (SELECT p.person_id, {amount} AS amount FROM people p WHERE p.birth_date <= :raisable) n
     WHERE a.person_id = n.person_id AND a.status = 'active' AND n.amount > a.monthly_amount
 """
 
@@ -98,12 +116,14 @@ class Counts:
 async def discover(session: AsyncSession, as_of: date) -> Counts:
     """Enrol, raise and stop as of `as_of`: one pass, idempotent; the caller commits."""
     await locks.hold(session, LOCK)
+    # A first run over a district returns 200,000 rows from its CTE: kept in memory, not spilled to disk.
+    await session.execute(text("SET LOCAL work_mem = '64MB'"))
     enrolled = await enrol(session, as_of)
     brackets = await br.in_force(session, as_of)
     amount = br.amount_case(brackets, as_of, otherwise=brackets[0].monthly_amount)
     raised = await session.execute(
         text(_RAISE.format(amount=amount.sql)),
-        {**amount.params, "as_of": as_of, "born_by": born_by(br.reached_by(as_of), brackets[0].min_age)},
+        {**amount.params, "as_of": as_of, "raisable": _raisable(brackets, as_of)},
     )
     stopped = await session.execute(
         text(_STOP + outbox.insert_sql("stopped", outbox.ALLOWANCE_DATA, subject="s.id")),
@@ -115,17 +135,26 @@ async def discover(session: AsyncSession, as_of: date) -> Counts:
 
 async def enrol(session: AsyncSession, as_of: date, person_ids: Sequence[uuid.UUID] | None = None) -> int:
     """Enrol everyone eligible on `as_of` (only these persons, if named) who has no active allowance."""
+    await locks.hold(session, LOCK)
     brackets = await br.in_force(session, as_of)
     amount = br.amount_case(brackets, as_of, otherwise=brackets[0].monthly_amount)
     only = "" if person_ids is None else "AND p.person_id = ANY(CAST(:ids AS uuid[]))"
-    sql = _ENROL.format(amount=amount.sql, only=only, explained=_EXPLAINED)
     params = {
         **amount.params, "as_of": as_of, "born_by": born_by(as_of, ELIGIBLE_AGE),
         **outbox.params("eldercare.allowance.enrolled"),
     }
     if person_ids is not None:
         params["ids"] = list(person_ids)
-    statement = text(sql + outbox.insert_sql("enrolled", outbox.ALLOWANCE_DATA, subject="s.id"))
-    result = await session.execute(statement, params)
+    enrolled = 0
+    for sql in (_ENROL_NEW, _ENROL_AGAIN):
+        statement = sql.format(amount=amount.sql, only=only, explained=_EXPLAINED)
+        statement += outbox.insert_sql("enrolled", outbox.ALLOWANCE_DATA, subject="s.id")
+        enrolled += (await session.execute(text(statement), params)).rowcount  # type: ignore[attr-defined]
     await outbox.notify(session)
-    return result.rowcount  # type: ignore[attr-defined]
+    return enrolled
+
+
+def _raisable(brackets: list[br.Bracket], as_of: date) -> date:
+    """The latest birth date of anyone whose bracket this month can be above the youngest (90+ by last month)."""
+    above = brackets[1].min_age if len(brackets) > 1 else 200
+    return born_by(br.reached_by(as_of), above)

@@ -23,6 +23,10 @@ NOW = sa.text("now()")
 def upgrade() -> None:
     # Discover and the elders register select people by birth date (everyone born on or before a cut-off).
     op.create_index("ix_people_birth_date", "people", ["birth_date"])
+    # Discovery's stop looks for the few people dead or moved out, not at every allowance.
+    op.create_index(
+        "ix_people_gone", "people", ["person_id"], postgresql_where=sa.text("status = 'deceased' OR NOT in_district")
+    )
     op.create_table(
         "death_reports",
         sa.Column("death_id", UUID, primary_key=True),
@@ -84,4 +88,5 @@ def downgrade() -> None:
     op.drop_table("payroll_lines")
     op.drop_table("payrolls")
     op.drop_table("death_reports")
+    op.drop_index("ix_people_gone", "people")
     op.drop_index("ix_people_birth_date", "people")
