@@ -43,7 +43,7 @@ from services.monitoring.domain import alerts as rules
 from services.monitoring.domain import records as categories
 from services.monitoring.domain import warnings as w
 from services.monitoring.models import Alert, Record, WarningThresholds
-from shared import bulk, identity
+from shared import bulk, divisions, identity
 from shared import event_types as ev
 from shared.db import utcnow
 from shared.events import ReceivedEvent, publish_many
@@ -392,13 +392,16 @@ async def apply(session: AsyncSession, events: Sequence[ReceivedEvent], today: d
     return fold
 
 
-async def review_all(session: AsyncSession, today: date, after: uuid.UUID | None, limit: int) -> tuple[Fold, uuid.UUID | None]:
-    """The warnings run over one page of records (by person id after `after`): every rule, the calendar's too.
+async def review_all(
+    session: AsyncSession, today: date, after: uuid.UUID | None, limit: int, scope: str = divisions.DISTRICT
+) -> tuple[Fold, uuid.UUID | None]:
+    """The warnings run over one page of the records in `scope` (by person id after `after`): every rule.
 
     Returns the fold and the last person id of the page (None when there are no more).
     """
     t = Record.__table__
-    stmt = select(t.c.person_id).order_by(t.c.person_id).limit(limit)
+    stmt = select(t.c.person_id).where(divisions.covers_clause(t.c.hukou_division, scope))
+    stmt = stmt.order_by(t.c.person_id).limit(limit)
     if after is not None:
         stmt = stmt.where(t.c.person_id > after)
     ids = list((await session.execute(stmt)).scalars())

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.money import Money
 from shared.paging import Page  # noqa: F401 - re-exported for the routers
 
 
@@ -19,8 +21,15 @@ class RecordOut(BaseModel):
     hukou_division: str
     status: str
     date_of_death: date | None
-    categories: list[str]
+    categories: list[str] = Field(description="dibao, tekun, anti_poverty_monitoring, marginal, rigid_expense, other_low_income")
+    markers: list[str] = Field(description="orphan, disability, guaranteed_elder")
     programs: dict[str, str]
+    amounts: dict[str, str] = Field(description="monthly amount in force per active program (yuan)")
+    household_id: uuid.UUID | None
+    in_district: bool
+    review_due_on: date | None
+    per_capita_income: Decimal | None
+    medical_expense: Decimal | None
     updated_at: datetime
 
 
@@ -28,6 +37,7 @@ class AlertOut(BaseModel):
     alert_id: uuid.UUID
     kind: str
     status: str
+    severity: str
     person_id: uuid.UUID | None
     id_number: str | None
     hukou_division: str | None
@@ -38,6 +48,7 @@ class AlertOut(BaseModel):
     assignee: str | None
     resolved_at: datetime | None
     resolution: str | None
+    open_seconds: int = Field(description="how long the alert has been (or was) open")
 
 
 class AssignIn(BaseModel):
@@ -50,3 +61,79 @@ class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     resolution: str = Field(min_length=1, max_length=2000, description="what was done (e.g. payments after death recovered)")
+
+
+class HistoryOut(BaseModel):
+    at: datetime
+    event_id: str = Field(description="the event's id, or `import:<reference>:<line>` for a staff import")
+    event_type: str
+    change: dict[str, Any]
+
+
+class HouseholdOut(BaseModel):
+    household_id: uuid.UUID
+    members: list[RecordOut]
+
+
+class CommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class CommentOut(BaseModel):
+    at: datetime
+    author: str
+    text: str
+
+
+class ThresholdsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    effective_from: date
+    dibao_standard: Money
+    marginal_multiplier: Decimal = Field(gt=1, le=5, decimal_places=3)
+    medical_expense_threshold: Money
+    allowance_age: int = Field(80, ge=60, le=120)
+    child_exit_age: int = Field(18, ge=16, le=25)
+    review_grace_days: int = Field(0, ge=0, le=365)
+    source: str = Field(min_length=1, max_length=500, description="the decision or document the figures come from")
+
+
+class ThresholdsOut(ThresholdsIn):
+    model_config = ConfigDict(extra="ignore")
+
+    created_by: str
+    created_at: datetime
+
+
+class WarningsRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: date
+
+
+class WarningsRunOut(BaseModel):
+    as_of: date
+    records: int
+    raised: int
+    closed: int
+
+
+class ImportOut(BaseModel):
+    import_id: uuid.UUID
+    reference: str
+    kind: str
+    created_at: datetime
+    counts: dict[str, int]
+    lines: list[dict[str, Any]]
+
+
+class StatsOut(BaseModel):
+    month: str | None
+    date: date | None
+    division: str
+    people_by_category: dict[str, int]
+    people_by_program: dict[str, int]
+    people_by_division: dict[str, int]
+    alerts_by_kind: dict[str, dict[str, int]]

@@ -231,6 +231,8 @@ async def _downstream_data(stack: Stack, a: TownA) -> None:
             return items[0]["alert_id"] if items else None
 
         a.ids["alert"] = await eventually(alert, timeout=15)
+        records = (await c.get("/v1/records", params={"id_number": a["q_number"]})).json()["items"]
+        a.ids["record"] = records[0]["record_id"]
 
 
 async def _payroll(stack: Stack, a: TownA) -> None:
@@ -393,6 +395,10 @@ def _batch_lines_refused(body: dict[str, Any], a: TownA) -> None:
 
 def _ran_for_own_town(body: dict[str, Any], a: TownA) -> None:
     assert body["as_of"] == TODAY.isoformat()
+
+
+def _import_refused(body: dict[str, Any], a: TownA) -> None:
+    assert body["counts"] == {"lines": 1, "listed": 0, "rejected": 1}, body
 
 
 def _b_lines(a: TownA) -> bytes:
@@ -829,6 +835,26 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
         ("monitoring", "POST", "/v1/alerts/{alert_id}/resolve"): [
             Call("POST", "/v1/alerts/{alert}/resolve", {"resolution": "乙"}, expect=(404,))
         ],
+        ("monitoring", "POST", "/v1/alerts/{alert_id}/comments"): [
+            Call("POST", "/v1/alerts/{alert}/comments", {"text": "乙"}, expect=(404,))
+        ],
+        ("monitoring", "GET", "/v1/alerts/{alert_id}/comments"): [Call("GET", "/v1/alerts/{alert}/comments")],
+        ("monitoring", "GET", "/v1/records/{record_id}/history"): [Call("GET", "/v1/records/{record}/history")],
+        ("monitoring", "GET", "/v1/households/{household_id}"): [Call("GET", "/v1/households/{household}")],
+        ("monitoring", "GET", "/v1/settings/warnings"): [Call("GET", "/v1/settings/warnings", expect=(200,))],
+        ("monitoring", "POST", "/v1/settings/warnings"): [
+            Call("POST", "/v1/settings/warnings", {"effective_from": "2098-01-01", "dibao_standard": "1.00",
+                 "marginal_multiplier": "1.5", "medical_expense_threshold": "1.00", "source": "乙"}, expect=(403,))
+        ],  # fmt: skip
+        ("monitoring", "POST", "/v1/warnings/run"): [
+            Call("POST", "/v1/warnings/run", {"as_of": TODAY.isoformat()}, expect=(200,))
+        ],
+        ("monitoring", "POST", "/v1/imports"): [
+            Call("POST", "/v1/imports", params={"kind": "marginal", "reference": f"B-{uuid.uuid4().hex[:8]}"},
+                 content=f"id_number\n{a['p_number']}\n".encode(), headers={"content-type": "text/csv"},
+                 expect=(201,), check=_import_refused)
+        ],  # fmt: skip
+        ("monitoring", "GET", "/v1/stats"): [Call("GET", "/v1/stats")],
     }
     for service in SERVICES:
         for path in PUBLIC:
@@ -886,6 +912,7 @@ _NAMES = (
     "inspection",
     "assessment",
     "alert",
+    "record",
     "p_name",
     "s_name",
     "k_name",
