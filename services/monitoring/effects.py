@@ -229,7 +229,9 @@ class Fold:
             self._changed(record, event, {"review_due_on": p.due_on.isoformat(), "program": p.program})
         elif isinstance(p, ev.PartnerIncome):
             record.per_capita_income = p.monthly_amount
-            self._changed(record, event, {"income": f"{p.monthly_amount:.2f}", "period": p.period, "reference": p.reference})
+            self._changed(
+                record, event, {"income": f"{p.monthly_amount:.2f}", "period": p.period, "reference": p.reference}
+            )
         elif isinstance(p, ev.PartnerMedicalExpense):
             record.medical_expense = p.amount
             change = {"medical_expense": f"{p.amount:.2f}", "date": p.date.isoformat(), "reference": p.reference}
@@ -432,9 +434,13 @@ async def thresholds_on(session: AsyncSession, day: date) -> w.Thresholds:
 
 def thresholds_of(row: WarningThresholds) -> w.Thresholds:
     return w.Thresholds(
-        effective_from=row.effective_from, dibao_standard=row.dibao_standard, marginal_multiplier=row.marginal_multiplier,
-        medical_expense_threshold=row.medical_expense_threshold, allowance_age=row.allowance_age,
-        child_exit_age=row.child_exit_age, review_grace_days=row.review_grace_days,
+        effective_from=row.effective_from,
+        dibao_standard=row.dibao_standard,
+        marginal_multiplier=row.marginal_multiplier,
+        medical_expense_threshold=row.medical_expense_threshold,
+        allowance_age=row.allowance_age,
+        child_exit_age=row.child_exit_age,
+        review_grace_days=row.review_grace_days,
     )  # fmt: skip
 
 

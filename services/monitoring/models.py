@@ -57,7 +57,9 @@ class Record(DivisionScoped, Base):
     per_capita_income: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # the latest reported, monthly
     medical_expense: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # the latest out-of-pocket bill
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class RecordHistory(Base):
@@ -78,7 +80,13 @@ class Alert(DivisionScoped, Base):
 
     __tablename__ = "alerts"
     __table_args__ = (
-        Index("uq_alerts_open_person_kind", "person_id", "kind", unique=True, postgresql_where=text("status <> 'resolved'")),
+        Index(
+            "uq_alerts_open_person_kind",
+            "person_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("status <> 'resolved'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)

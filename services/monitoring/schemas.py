@@ -21,7 +21,9 @@ class RecordOut(BaseModel):
     hukou_division: str
     status: str
     date_of_death: date | None
-    categories: list[str] = Field(description="dibao, tekun, anti_poverty_monitoring, marginal, rigid_expense, other_low_income")
+    categories: list[str] = Field(
+        description="dibao, tekun, anti_poverty_monitoring, marginal, rigid_expense, other_low_income"
+    )
     markers: list[str] = Field(description="orphan, disability, guaranteed_elder")
     programs: dict[str, str]
     amounts: dict[str, str] = Field(description="monthly amount in force per active program (yuan)")
@@ -60,7 +62,9 @@ class AssignIn(BaseModel):
 class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    resolution: str = Field(min_length=1, max_length=2000, description="what was done (e.g. payments after death recovered)")
+    resolution: str = Field(
+        min_length=1, max_length=2000, description="what was done (e.g. payments after death recovered)"
+    )
 
 
 class HistoryOut(BaseModel):

@@ -61,8 +61,13 @@ async def _publish_alert(session: AsyncSession, alert: Alert, model: type[ev.Ale
     await publish(
         session,
         model(
-            alert_id=alert.id, kind=alert.kind, status=alert.status, person_id=alert.person_id,
-            hukou_division=alert.hukou_division, summary=alert.summary, benefits=alert.benefits,
+            alert_id=alert.id,
+            kind=alert.kind,
+            status=alert.status,
+            person_id=alert.person_id,
+            hukou_division=alert.hukou_division,
+            summary=alert.summary,
+            benefits=alert.benefits,
         ),
     )
 
@@ -128,7 +133,13 @@ def read_list(body: bytes, fmt: str) -> list[dict[str, Any]]:
 
 
 async def import_list(
-    session: AsyncSession, settings: Settings, principal: Principal, *, kind: str, reference: str, lines: list[dict[str, Any]]
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    *,
+    kind: str,
+    reference: str,
+    lines: list[dict[str, Any]],
 ) -> tuple[Import, bool]:
     """Mark the persons of a staff list with its category; once per reference (the same file again answers the first).
 

@@ -6,7 +6,10 @@ from services.monitoring.domain.alerts import active_benefits, death_summary
 
 
 def test_only_active_programs_count() -> None:
-    assert active_benefits({"dibao": "active", "tekun": "terminated", "old_age_allowance": "active"}) == ["dibao", "old_age_allowance"]
+    assert active_benefits({"dibao": "active", "tekun": "terminated", "old_age_allowance": "active"}) == [
+        "dibao",
+        "old_age_allowance",
+    ]
 
 
 def test_summary_names_the_programs_and_the_date() -> None:

@@ -22,8 +22,8 @@ def partner(type_: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def income(n: str, amount: str) -> dict[str, Any]:
-    return partner("partner.income.reported",
-                   {"id_number": n, "monthly_amount": amount, "period": "2026-10", "reference": f"I-{uuid.uuid4().hex[:8]}"})  # fmt: skip
+    data = {"id_number": n, "monthly_amount": amount, "period": "2026-10", "reference": f"I-{uuid.uuid4().hex[:8]}"}
+    return partner("partner.income.reported", data)
 
 
 async def alerts(m: Any, n: str, **params: str) -> list[dict[str, Any]]:  # noqa: ANN401
@@ -54,7 +54,10 @@ async def test_a_revoked_death_restores_the_record_and_closes_the_alert_with_the
     n = new_id_number()
     await person_on_dibao(stack, n)
     async with stack["registry"].client() as reg, stack["monitoring"].client() as m:
-        r = await reg.post("/v1/deaths", json={"id_number": n, "date_of_death": YESTERDAY, "source": "hospital", "reference": f"RV-{n}"})
+        r = await reg.post(
+            "/v1/deaths",
+            json={"id_number": n, "date_of_death": YESTERDAY, "source": "hospital", "reference": f"RV-{n}"},
+        )
         death_id = r.json()["death_id"]
 
         async def dead() -> bool:
@@ -67,8 +70,13 @@ async def test_a_revoked_death_restores_the_record_and_closes_the_alert_with_the
 
         async def restored() -> bool:
             rec = await record(m, n)
-            return rec is not None and rec["status"] == "active" and rec["date_of_death"] is None \
-                and rec["programs"] == {"dibao": "active"} and rec["categories"] == ["dibao"]
+            return (
+                rec is not None
+                and rec["status"] == "active"
+                and rec["date_of_death"] is None
+                and rec["programs"] == {"dibao": "active"}
+                and rec["categories"] == ["dibao"]
+            )
 
         await eventually(restored)
         closed = await eventually(lambda: alerts(m, n, kind="beneficiary_died", status="resolved"))
@@ -77,7 +85,8 @@ async def test_a_revoked_death_restores_the_record_and_closes_the_alert_with_the
         rec = await record(m, n)
         history = (await m.get(f"/v1/records/{rec['record_id']}/history")).json()
         assert [h["event_type"] for h in history if "status" in h["change"] and "program" not in h["change"]] == [
-            "registry.person.died", "registry.death.revoked"
+            "registry.person.died",
+            "registry.death.revoked",
         ]
 
 
@@ -121,11 +130,13 @@ async def test_a_large_medical_bill_in_a_low_income_household_raises_high_medica
     n, other = new_id_number(), new_id_number()
     await person_on_dibao(stack, n)
     async with stack["registry"].client() as reg, stack["monitoring"].client() as m:
-        assert (await reg.post("/v1/persons", json={"id_number": other, "name": "钱多", "hukou_division": "340207002001"})).status_code == 201
+        assert (
+            await reg.post("/v1/persons", json={"id_number": other, "name": "钱多", "hukou_division": "340207002001"})
+        ).status_code == 201
         await eventually(lambda: record(m, other))
         for who in (n, other):
-            bill = partner("partner.medical-expense.reported",
-                           {"id_number": who, "amount": "6200.00", "date": YESTERDAY, "reference": f"M-{who}"})  # fmt: skip
+            data = {"id_number": who, "amount": "6200.00", "date": YESTERDAY, "reference": f"M-{who}"}
+            bill = partner("partner.medical-expense.reported", data)
             await produce(stack.infra.broker.bootstrap, "partner.medical-expenses.v1", bill, key=who)
         found = await eventually(lambda: alerts(m, n, kind="high_medical_expense"))
         assert len(found) == 1 and "6200.00" in found[0]["summary"]
@@ -142,7 +153,9 @@ async def _with_expense(m: Any, n: str) -> dict[str, Any] | None:  # noqa: ANN40
 async def test_an_uncovered_person_on_the_anti_poverty_list_is_found_and_enrolling_closes_it(stack: Stack) -> None:
     n, bad = new_id_number(), "340207199901011234"
     async with stack["registry"].client() as reg, stack["assistance"].client() as a, stack["monitoring"].client() as m:
-        assert (await reg.post("/v1/persons", json={"id_number": n, "name": "赵小梅", "hukou_division": "340207003001"})).status_code == 201
+        assert (
+            await reg.post("/v1/persons", json={"id_number": n, "name": "赵小梅", "hukou_division": "340207003001"})
+        ).status_code == 201
         reference = f"FPJC-{n}"
         body = f"id_number,name\n{n},赵小梅\n{bad},坏号\n"
         r = await m.post("/v1/imports", params={"kind": "anti_poverty_monitoring", "reference": reference},
@@ -158,9 +171,14 @@ async def test_an_uncovered_person_on_the_anti_poverty_list_is_found_and_enrolli
         found = await alerts(m, n, kind="uncovered_need")
         assert len(found) == 1 and found[0]["status"] == "open"
         history = (await m.get(f"/v1/records/{rec['record_id']}/history")).json()
-        assert history[-1]["event_id"] == f"import:{reference}:1" and history[-1]["change"]["listed"] == "anti_poverty_monitoring"
+        assert (
+            history[-1]["event_id"] == f"import:{reference}:1"
+            and history[-1]["change"]["listed"] == "anti_poverty_monitoring"
+        )
 
-        assert (await a.post("/v1/cases", json={"id_number": n, "program": "dibao", "monthly_amount": "300.00"})).status_code == 201
+        assert (
+            await a.post("/v1/cases", json={"id_number": n, "program": "dibao", "monthly_amount": "300.00"})
+        ).status_code == 201
         closed = await eventually(lambda: alerts(m, n, kind="uncovered_need", status="resolved"))
         assert closed[0]["resolution"] == "auto: the person is now covered by a program or left the list"
         rec = await record(m, n)
@@ -170,7 +188,9 @@ async def test_an_uncovered_person_on_the_anti_poverty_list_is_found_and_enrolli
 async def test_the_warnings_run_finds_an_elder_without_the_allowance_and_enrolling_closes_it(stack: Stack) -> None:
     n = new_id_number(min_age=81, max_age=85)
     async with stack["registry"].client() as reg, stack["eldercare"].client() as e, stack["monitoring"].client() as m:
-        assert (await reg.post("/v1/persons", json={"id_number": n, "name": "钟老", "hukou_division": "340207004001"})).status_code == 201
+        assert (
+            await reg.post("/v1/persons", json={"id_number": n, "name": "钟老", "hukou_division": "340207004001"})
+        ).status_code == 201
         await eventually(lambda: record(m, n))
         assert await alerts(m, n) == []  # the calendar rules wait for the run
         r = await m.post("/v1/warnings/run", json={"as_of": date.today().isoformat()})
@@ -208,4 +228,6 @@ async def test_alerts_take_comments_and_filters_and_the_thresholds_are_effective
         assert r.status_code == 201 and r.json()["created_by"] == "tester", r.text
         assert (await m.post("/v1/settings/warnings", json=new)).status_code == 409
         stats = (await m.get("/v1/stats", params={"month": date.today().strftime("%Y-%m")})).json()
-        assert stats["people_by_category"]["dibao"] >= 1 and stats["alerts_by_kind"]["income_above_standard"]["open"] >= 1
+        assert (
+            stats["people_by_category"]["dibao"] >= 1 and stats["alerts_by_kind"]["income_above_standard"]["open"] >= 1
+        )

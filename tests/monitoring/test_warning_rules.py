@@ -61,7 +61,9 @@ def test_paid_after_death_until_recovered() -> None:
 def test_income_at_the_standard_starts_gradual_exit_and_says_where_it_leads() -> None:
     at = w.evaluate(sit(programs={"dibao": "active"}, per_capita_income=Decimal("780.00")), T)["income_above_standard"]
     assert "低保边缘" in at.summary  # 780 < 1.5 x 780 = 1170: a marginal family after exit
-    high = w.evaluate(sit(programs={"dibao": "active"}, per_capita_income=Decimal("1170.00")), T)["income_above_standard"]
+    high = w.evaluate(sit(programs={"dibao": "active"}, per_capita_income=Decimal("1170.00")), T)[
+        "income_above_standard"
+    ]
     assert "stop after the gradual exit" in high.summary
     assert "income_above_standard" not in kinds(sit(programs={"dibao": "active"}, per_capita_income=Decimal("779.99")))
     assert "income_above_standard" not in kinds(sit(per_capita_income=Decimal("5000")))  # not on dibao
@@ -72,7 +74,9 @@ def test_a_large_medical_bill_matters_only_in_a_low_income_household() -> None:
     assert "high_medical_expense" in kinds(sit(programs={"dibao": "active"}, latest_medical_expense=bill))
     assert "high_medical_expense" in kinds(sit(categories=frozenset({"marginal"}), latest_medical_expense=bill))
     assert "high_medical_expense" not in kinds(sit(latest_medical_expense=bill))
-    assert "high_medical_expense" not in kinds(sit(programs={"dibao": "active"}, latest_medical_expense=Decimal("4999.99")))
+    assert "high_medical_expense" not in kinds(
+        sit(programs={"dibao": "active"}, latest_medical_expense=Decimal("4999.99"))
+    )
 
 
 def test_a_household_change_needs_a_review_after_it() -> None:
@@ -97,7 +101,9 @@ def test_listed_but_uncovered() -> None:
 def test_an_elder_of_80_without_the_allowance_and_29_february() -> None:
     assert "elder_without_allowance" in kinds(sit(birth_date=date(1942, 10, 15)))  # 80 today
     assert "elder_without_allowance" not in kinds(sit(birth_date=date(1942, 10, 16)))  # 80 tomorrow
-    assert "elder_without_allowance" not in kinds(sit(birth_date=date(1940, 1, 1), programs={"old_age_allowance": "active"}))
+    assert "elder_without_allowance" not in kinds(
+        sit(birth_date=date(1940, 1, 1), programs={"old_age_allowance": "active"})
+    )
     assert "elder_without_allowance" not in kinds(sit(birth_date=date(1940, 1, 1), in_district=False))
     leap = w.Situation(today=date(2024, 2, 28), birth_date=date(1944, 2, 29))
     assert leap.age_on(date(2024, 2, 28)) == 79 and leap.age_on(date(2024, 2, 29)) == 80
@@ -136,11 +142,23 @@ money = st.decimals(min_value=0, max_value=10**6, places=2)
     born=st.none() | st.dates(date(1900, 1, 1), TODAY),
 )
 def test_rules_are_pure_and_one_situation_gives_one_finding_per_kind(
-    status: str, programs: dict[str, str], in_district: bool, income: Decimal | None,
-    expense: Decimal | None, owed: Decimal, born: date | None,
+    status: str,
+    programs: dict[str, str],
+    in_district: bool,
+    income: Decimal | None,
+    expense: Decimal | None,
+    owed: Decimal,
+    born: date | None,
 ) -> None:
-    s = sit(status=status, programs=programs, in_district=in_district, per_capita_income=income,
-            latest_medical_expense=expense, open_overpayments=owed, birth_date=born)
+    s = sit(
+        status=status,
+        programs=programs,
+        in_district=in_district,
+        per_capita_income=income,
+        latest_medical_expense=expense,
+        open_overpayments=owed,
+        birth_date=born,
+    )
     first, second = w.evaluate(s, T), w.evaluate(s, T)
     assert first == second and set(first) <= set(w.KINDS)
     assert all(f.kind == k for k, f in first.items())

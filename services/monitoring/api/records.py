@@ -174,7 +174,9 @@ async def alerts(
 
 
 @router.post("/alerts/{alert_id}/assign", response_model=AlertOut, summary="Assign an alert to a caseworker")
-async def assign(alert_id: uuid.UUID, body: AssignIn, request: Request, session: Session, principal: Writer) -> AlertOut:
+async def assign(
+    alert_id: uuid.UUID, body: AssignIn, request: Request, session: Session, principal: Writer
+) -> AlertOut:
     alert = await usecases.assign_alert(session, alert_id, assignee=body.assignee, by=principal.sub)
     await record_read(session, principal, request, alert.person_id, action="write")
     await session.commit()
@@ -182,7 +184,9 @@ async def assign(alert_id: uuid.UUID, body: AssignIn, request: Request, session:
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, summary="Resolve an alert, saying what was done")
-async def resolve(alert_id: uuid.UUID, body: ResolveIn, request: Request, session: Session, principal: Writer) -> AlertOut:
+async def resolve(
+    alert_id: uuid.UUID, body: ResolveIn, request: Request, session: Session, principal: Writer
+) -> AlertOut:
     alert = await usecases.resolve_alert(session, alert_id, resolution=body.resolution, by=principal.sub)
     await record_read(session, principal, request, alert.person_id, action="write")
     await session.commit()

@@ -26,7 +26,12 @@ from shared.problems import Forbidden, Invalid
 router = APIRouter(prefix="/v1", tags=["warnings"])
 Reader = Annotated[Principal, require("monitoring:read")]
 Writer = Annotated[Principal, require("monitoring:write")]
-_FORMATS = {"application/x-ndjson": "ndjson", "application/ndjson": "ndjson", "application/jsonl": "ndjson", "text/csv": "csv"}
+_FORMATS = {
+    "application/x-ndjson": "ndjson",
+    "application/ndjson": "ndjson",
+    "application/jsonl": "ndjson",
+    "text/csv": "csv",
+}
 
 
 def _district_only(principal: Principal) -> None:
@@ -76,10 +81,18 @@ def import_out(row: Import) -> ImportOut:
     response_model=ImportOut,
     status_code=status.HTTP_201_CREATED,
     summary="Import the anti-poverty monitoring list or marginal families (CSV with id_number, or NDJSON)",
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "text/csv": {"schema": {"type": "string"}, "example": "id_number\n340207194005011238\n"},
-        "application/x-ndjson": {"schema": {"type": "string"}, "example": '{"id_number":"340207194005011238"}\n'},
-    }}},  # fmt: skip
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}, "example": "id_number\n340207194005011238\n"},
+                "application/x-ndjson": {
+                    "schema": {"type": "string"},
+                    "example": '{"id_number":"340207194005011238"}\n',
+                },
+            },
+        }
+    },  # fmt: skip
 )
 async def import_list(
     request: Request,
@@ -116,7 +129,9 @@ async def stats(
     living = select(Record).where(in_scope, Record.status == "active", Record.created_at < end).subquery()
     category = func.jsonb_array_elements_text(living.c.categories).table_valued("value").alias("c")
     program = func.jsonb_each_text(living.c.programs).table_valued("key", "value").alias("p")
-    by_category = select(category.c.value, func.count()).select_from(living).join(category, true()).group_by(category.c.value)
+    by_category = (
+        select(category.c.value, func.count()).select_from(living).join(category, true()).group_by(category.c.value)
+    )
     by_program = (
         select(program.c.key, func.count()).select_from(living).join(program, true())
         .where(program.c.value == "active").group_by(program.c.key)

@@ -38,4 +38,7 @@ def active_benefits(programs: dict[str, str]) -> list[str]:
 
 def death_summary(benefits: list[str], date_of_death: str) -> str:
     listed = ", ".join(PROGRAM_NAMES.get(b, b) for b in benefits) or "none on file yet"
-    return f"beneficiary died on {date_of_death}; benefits active at death: {listed}. Check payments after that date and recover them."
+    return (
+        f"beneficiary died on {date_of_death}; benefits active at death: {listed}. "
+        "Check payments after that date and recover them."
+    )

@@ -242,10 +242,14 @@ def child_turning_adult(s: Situation, t: Thresholds) -> Finding | None:
 
 RULES: tuple[NamedRule, ...] = (
     NamedRule("beneficiary_died", beneficiary_died, "the death was revoked"),
-    NamedRule("beneficiary_moved_out", moved_out, "the person is registered in the district again or no benefit is at stake"),
+    NamedRule(
+        "beneficiary_moved_out", moved_out, "the person is registered in the district again or no benefit is at stake"
+    ),
     NamedRule("paid_after_death", paid_after_death, "the overpayment was recovered or written off"),
     NamedRule("income_above_standard", income_above_standard, "income fell below the standard or the case left dibao"),
-    NamedRule("high_medical_expense", high_medical_expense, "no longer a low-income household or the expense was settled"),
+    NamedRule(
+        "high_medical_expense", high_medical_expense, "no longer a low-income household or the expense was settled"
+    ),
     NamedRule("household_changed", household_changed, "the household was reviewed after the change"),
     NamedRule("review_overdue", review_overdue, "the review was done"),
     NamedRule("uncovered_need", uncovered, "the person is now covered by a program or left the list"),

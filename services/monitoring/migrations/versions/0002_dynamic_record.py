@@ -35,7 +35,9 @@ def upgrade() -> None:
         op.add_column("records", column)
     op.create_index("ix_records_household_id", "records", ["household_id"])
     op.add_column("alerts", sa.Column("severity", sa.String(10), server_default="high", nullable=False))
-    op.create_index("ix_alerts_open_raised_at", "alerts", ["raised_at"], postgresql_where=sa.text("status <> 'resolved'"))
+    op.create_index(
+        "ix_alerts_open_raised_at", "alerts", ["raised_at"], postgresql_where=sa.text("status <> 'resolved'")
+    )
     op.create_table(
         "alert_comments",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -64,8 +66,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("effective_from", name=op.f("uq_warning_thresholds_effective_from")),
     )
     op.execute(
-        "INSERT INTO warning_thresholds (effective_from, dibao_standard, marginal_multiplier, medical_expense_threshold,"
-        " allowance_age, child_exit_age, review_grace_days, source, created_by) VALUES ('2022-01-01', 800.00, 1.5,"
+        "INSERT INTO warning_thresholds (effective_from, dibao_standard, marginal_multiplier,"
+        " medical_expense_threshold, allowance_age, child_exit_age, review_grace_days, source, created_by)"
+        " VALUES ('2022-01-01', 800.00, 1.5,"
         " 5000.00, 80, 18, 0, 'POLICY.md dibao standard 800 (assumed there); RULES.md §4.1 marginal 1.5 (NAT);"
         " medical threshold 5000 assumed; allowance at 80 (RULES.md §5.1); exit at 18 (RULES.md §6.1)', 'seed')"
     )
@@ -91,6 +94,16 @@ def downgrade() -> None:
     op.drop_index("ix_alerts_open_raised_at", table_name="alerts")
     op.drop_column("alerts", "severity")
     op.drop_index("ix_records_household_id", table_name="records")
-    for name in ("medical_expense", "per_capita_income", "household_changed_on", "review_due_on", "markers", "listed",
-                 "amounts", "household_id", "in_district", "birth_date"):
+    for name in (
+        "medical_expense",
+        "per_capita_income",
+        "household_changed_on",
+        "review_due_on",
+        "markers",
+        "listed",
+        "amounts",
+        "household_id",
+        "in_district",
+        "birth_date",
+    ):
         op.drop_column("records", name)
