@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     consumer_group: str = ""
     consumers_enabled: bool = True
     daily_discovery: bool = True  # eldercare's nightly allowance discovery (off: ELDERCARE_DAILY_DISCOVERY=off)
+    daily_warnings: bool = True  # monitoring's nightly warnings run (off: MONITORING_DAILY_WARNINGS=off)
     consumer_session_timeout_ms: int = 10_000
     consumer_fetch_max_wait_ms: int = Field(50, ge=1, le=5000)
     consumer_batch_size: int = Field(100, ge=1, le=1000)

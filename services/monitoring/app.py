@@ -1,15 +1,60 @@
-"""Builds the monitoring service."""
+"""Builds the monitoring service: routers, consumers, and the nightly warnings run in its lifespan."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+
+import structlog
 from fastapi import FastAPI
 
 from services import MODULES
-from services.monitoring import SERVICE
+from services.monitoring import SERVICE, usecases
 from services.monitoring.api import records, warnings
 from services.monitoring.handlers import partner_reports, service_events
+from shared import divisions
 from shared import settings as settings_mod
 from shared.app import create_app
+
+log = structlog.get_logger("monitoring.warnings")
+WARNINGS_AT_MINUTES = 30  # past midnight, local time: after the registry's milestones (00:10)
+
+
+def seconds_until_next_run(now: datetime) -> float:
+    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=WARNINGS_AT_MINUTES, second=0, microsecond=0)
+    return (tomorrow - now).total_seconds()
+
+
+async def _nightly_warnings(app: FastAPI) -> None:
+    """The calendar rules (review overdue, 80 without the allowance, 18 in a child's program) need a daily look.
+
+    Every rule is idempotent over open alerts, so replicas may all run it: the second finds nothing new.
+    """
+    while True:
+        await asyncio.sleep(seconds_until_next_run(datetime.now()))
+        try:
+            async with app.state.sessionmaker() as session:
+                totals = await usecases.run_warnings(session, date.today(), divisions.DISTRICT)
+            log.info("nightly warnings run", **totals)
+        except Exception as exc:  # tomorrow's run sees the same situations again
+            log.warning("nightly warnings run failed", error=str(exc))
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Monitoring's own background work, when switched on (MONITORING_DAILY_WARNINGS), stopped with the service."""
+    if not app.state.settings.daily_warnings:
+        yield
+        return
+    task = asyncio.create_task(_nightly_warnings(app), name="monitoring-warnings-daily")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def create(settings: settings_mod.Settings | None = None) -> FastAPI:
@@ -20,4 +65,5 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
         routers=[records.router, warnings.router],
         migrations_dir=MODULES[SERVICE].migrations,
         consumers=[service_events, partner_reports],
+        service_lifespan=lifespan,
     )

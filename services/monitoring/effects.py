@@ -75,12 +75,16 @@ SERVICE_HANDLED = (
     "assistance.case.suspended",
     "assistance.case.terminated",
     "assistance.review.due",
+    "assistance.overpayment.detected",
+    "registry.household.changed",
     "eldercare.allowance.enrolled",
     "eldercare.allowance.stopped",
+    "eldercare.overpayment.detected",
 )
 PARTNER_HANDLED = ("partner.income.reported", "partner.medical-expense.reported")
 HANDLED = SERVICE_HANDLED  # kept for the per-event fallback of the service consumer
 APPLIED = frozenset(SERVICE_HANDLED + PARTNER_HANDLED + (LISTED_TYPE,))
+PARTNER_MODELS = (ev.PartnerIncome, ev.PartnerMedicalExpense)
 UNKNOWN_PERSON = "id_number: no person with this identity number is known to monitoring"
 
 RECORD_COLUMNS = {
@@ -100,6 +104,9 @@ RECORD_COLUMNS = {
     "review_due_on": "date",
     "per_capita_income": "numeric",
     "medical_expense": "numeric",
+    "open_overpayments": "numeric",
+    "household_changed_on": "date",
+    "last_review_on": "date",
 }
 NEW_RECORD_COLUMNS = {
     "id": "uuid",
@@ -156,6 +163,9 @@ class RecordRow:
     review_due_on: date | None
     per_capita_income: Decimal | None
     medical_expense: Decimal | None
+    open_overpayments: Decimal
+    household_changed_on: date | None
+    last_review_on: date | None
     changed: bool = False
 
 
@@ -201,6 +211,9 @@ class Fold:
         return by_number.get(p.id_number)
 
     def apply(self, event: ReceivedEvent) -> None:
+        if isinstance(event.payload, ev.HouseholdChanged):
+            self._household(event, event.payload)
+            return
         record = self.record_of(event)
         if record is None:
             self.refused[event.id] = UNKNOWN_PERSON
@@ -224,6 +237,10 @@ class Fold:
             self._benefit(record, event, p.program, p)
         elif isinstance(p, ev.AllowanceEvent):
             self._benefit(record, event, ALLOWANCE, p)
+        elif isinstance(p, ev.OverpaymentDetected):
+            record.open_overpayments += p.amount
+            change = {"overpayment": f"{p.amount:.2f}", "program": p.program, "reason": p.reason}
+            self._changed(record, event, change)
         elif isinstance(p, ev.ReviewDue):
             record.review_due_on = p.due_on
             self._changed(record, event, {"review_due_on": p.due_on.isoformat(), "program": p.program})
@@ -240,6 +257,20 @@ class Fold:
             record.listed = sorted({*record.listed, p.list})
             self._recount(record)
             self._changed(record, event, {"listed": p.list, "import": p.reference})
+
+    def _household(self, event: ReceivedEvent, p: ev.HouseholdChanged) -> None:
+        """Members who stay or join: a changed household, to reassess; members who leave: no longer of it."""
+        after = {m.person_id for m in p.members_after}
+        for person_id in sorted(after | {m.person_id for m in p.members_before}):
+            record = self.records.get(person_id)
+            if record is None:
+                continue  # monitoring has not heard of this member: nothing of theirs to keep in step
+            staying = person_id in after
+            record.household_id = p.household_id if staying else None
+            record.household_changed_on = self.today if staying else record.household_changed_on
+            change = {"household_id": str(record.household_id) if staying else None, "reason": p.reason}
+            self._changed(record, event, change)
+            self.review(record)
 
     def _died(self, record: RecordRow, event: ReceivedEvent, p: ev.PersonDied) -> None:
         record.status, record.date_of_death = "deceased", p.date_of_death
@@ -275,6 +306,8 @@ class Fold:
             self._set_program(record, event, program, "stopped", p.monthly_amount)
         else:
             self._set_program(record, event, program, "active" if not stopped else p.status, p.monthly_amount)
+        if isinstance(p, ev.CaseAmountChanged):
+            record.last_review_on = max(record.last_review_on or p.effective_date, p.effective_date)
 
     def _set_program(self, record: RecordRow, event: ReceivedEvent, program: str, status: str, amount: Decimal) -> None:
         record.programs = {**record.programs, program: status}
@@ -333,6 +366,9 @@ class Fold:
             categories=frozenset(r.listed),
             per_capita_income=r.per_capita_income,
             latest_medical_expense=r.medical_expense,
+            open_overpayments=r.open_overpayments,
+            household_changed_on=r.household_changed_on,
+            last_review_on=r.last_review_on,
             review_due_on=r.review_due_on,
         )
 
@@ -381,8 +417,9 @@ async def apply(session: AsyncSession, events: Sequence[ReceivedEvent], today: d
     if not relevant:
         return fold
     firsts = {e.payload.person_id: e.payload for e in reversed(relevant) if isinstance(e.payload, ev.PersonRef)}
-    numbers = sorted({e.payload.id_number for e in relevant if not isinstance(e.payload, ev.PersonRef)})
-    fold.records = await _lock_records(session, list(firsts), numbers)
+    numbers = sorted({e.payload.id_number for e in relevant if isinstance(e.payload, PARTNER_MODELS)})
+    members = {m.person_id for e in relevant if isinstance(e.payload, ev.HouseholdChanged) for m in _members(e.payload)}
+    fold.records = await _lock_records(session, sorted(set(firsts) | members), numbers)
     missing = [firsts[pid] for pid in sorted(firsts) if pid not in fold.records]
     if missing:  # persons not heard of before: made, then locked like the others
         await _make_records(session, missing)
@@ -442,6 +479,10 @@ def thresholds_of(row: WarningThresholds) -> w.Thresholds:
         child_exit_age=row.child_exit_age,
         review_grace_days=row.review_grace_days,
     )  # fmt: skip
+
+
+def _members(p: ev.HouseholdChanged) -> list[ev.HouseholdMember]:
+    return [*p.members_before, *p.members_after]
 
 
 def _birth_date(id_number: str) -> date | None:

@@ -56,6 +56,8 @@ class Record(DivisionScoped, Base):
     household_changed_on: Mapped[date | None] = mapped_column(Date)
     per_capita_income: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # the latest reported, monthly
     medical_expense: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # the latest out-of-pocket bill
+    open_overpayments: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))  # paid after death
+    last_review_on: Mapped[date | None] = mapped_column(Date)  # the last reassessment of a case (amount changed)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -10,9 +10,10 @@ import io
 import json
 import uuid
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring import effects
@@ -52,6 +53,12 @@ async def resolve_alert(session: AsyncSession, alert_id: uuid.UUID, *, resolutio
     alert.resolution = resolution
     alert.resolved_at = utcnow()
     alert.details = {**alert.details, "resolved_by": by}
+    if alert.kind == "paid_after_death" and alert.person_id is not None:
+        # Nobody publishes a recovery: the caseworker's resolution is the news that the money is settled,
+        # so the next event about the person does not raise the same overpayment again.
+        await session.execute(
+            update(Record).where(Record.person_id == alert.person_id).values(open_overpayments=Decimal("0"))
+        )
     await session.flush()
     await _publish_alert(session, alert, ev.AlertResolved)
     return alert
