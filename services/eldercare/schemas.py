@@ -347,7 +347,9 @@ class ElderOut(BaseModel):
 class PayrollIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    month: Month = Field(description="the month paid, YYYY-MM", examples=["2026-12"])
+    month: str = Field(
+        pattern=r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$", description="the month paid, YYYY-MM", examples=["2026-12"]
+    )  # as assistance's payroll takes it
 
 
 class BracketUsedOut(BaseModel):

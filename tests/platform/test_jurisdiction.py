@@ -804,6 +804,29 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
             Call("GET", "/v1/rosters/insurance", params={"as_of": TODAY.isoformat()}),
             Call("GET", "/v1/rosters/insurance", params={"as_of": TODAY.isoformat(), "format": "csv"}),
         ],
+        ("eldercare", "GET", "/v1/elders"): [
+            Call("GET", "/v1/elders"),
+            Call("GET", "/v1/elders", params={"division": TOWN_A}),
+        ],
+        ("eldercare", "POST", "/v1/allowances/discover"): [
+            Call("POST", "/v1/allowances/discover", {"as_of": TODAY.isoformat()}, expect=(404,))
+        ],
+        ("eldercare", "POST", "/v1/payrolls"): [Call("POST", "/v1/payrolls", {"month": a["month"]}, expect=(404,))],
+        ("eldercare", "GET", "/v1/payrolls/{payroll_id}"): [Call("GET", "/v1/payrolls/{payroll}")],
+        ("eldercare", "GET", "/v1/payrolls/{payroll_id}/lines"): [
+            Call("GET", "/v1/payrolls/{payroll}/lines", params={"id_number": p}),
+        ],
+        ("eldercare", "GET", "/v1/payrolls/{payroll_id}/export"): [Call("GET", "/v1/payrolls/{payroll}/export")],
+        ("eldercare", "GET", "/v1/overpayments"): [
+            Call("GET", "/v1/overpayments"),
+            Call("GET", "/v1/overpayments", params={"id_number": q}),
+        ],
+        ("eldercare", "POST", "/v1/overpayments/{overpayment_id}/recover"): [
+            Call("POST", "/v1/overpayments/{overpayment}/recover", {"note": "乙"}, expect=(404,))
+        ],
+        ("eldercare", "POST", "/v1/overpayments/{overpayment_id}/write-off"): [
+            Call("POST", "/v1/overpayments/{overpayment}/write-off", expect=(404,))
+        ],
         ("assistance", "POST", "/v1/payrolls"): [Call("POST", "/v1/payrolls", {"month": a["month"]}, expect=(404,))],
         ("assistance", "GET", "/v1/payrolls/{payroll_id}"): [Call("GET", "/v1/payrolls/{payroll}")],
         ("assistance", "GET", "/v1/payrolls/{payroll_id}/lines"): [
