@@ -202,13 +202,15 @@ class Fold:
     refused: dict[str, str] = field(default_factory=dict)  # event id -> why it cannot apply
     raised: int = 0
     closed: int = 0
+    by_number: dict[str, RecordRow] | None = None
 
     def record_of(self, event: ReceivedEvent) -> RecordRow | None:
         p = event.payload
         if isinstance(p, ev.PersonRef):
             return self.records[p.person_id]
-        by_number = {r.id_number: r for r in self.records.values()}
-        return by_number.get(p.id_number)
+        if self.by_number is None:  # partners name persons by identity number: indexed once per chunk
+            self.by_number = {r.id_number: r for r in self.records.values()}
+        return self.by_number.get(p.id_number)
 
     def apply(self, event: ReceivedEvent) -> None:
         if isinstance(event.payload, ev.HouseholdChanged):
@@ -375,12 +377,13 @@ class Fold:
     def review(self, record: RecordRow) -> None:
         """The rules over the person's situation now, reconciled with their open alerts."""
         open_alerts = self.alerts.get(record.person_id, {})
-        plan = w.reconcile(open_alerts, w.evaluate(self.situation(record), self.thresholds))
+        situation = self.situation(record)
+        plan = w.reconcile(open_alerts, w.evaluate(situation, self.thresholds))
         for kind, reason in sorted(plan.close.items()):
             self._close(open_alerts[kind], reason)
         for kind, finding in sorted(plan.raise_.items()):
             if self.raise_calendar or kind not in CALENDAR_KINDS:
-                self._raise(record, finding, self.situation(record).benefits_at_stake)
+                self._raise(record, finding, situation.benefits_at_stake)
 
     def _raise(self, record: RecordRow, finding: w.Finding, benefits: list[str]) -> None:
         alert = AlertRow(
