@@ -140,4 +140,5 @@ class StatsOut(BaseModel):
     people_by_category: dict[str, int]
     people_by_program: dict[str, int]
     people_by_division: dict[str, int]
+    monthly_amounts_by_program: dict[str, str] = Field(description="the monthly amounts in force, yuan, exact")
     alerts_by_kind: dict[str, dict[str, int]]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
-from tests.support import Stack, eventually, new_id_number, produce
+from tests.support import Stack, eventually, new_id_number, produce, token
 
 YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
 
@@ -228,6 +229,12 @@ async def test_alerts_take_comments_and_filters_and_the_thresholds_are_effective
         assert r.status_code == 201 and r.json()["created_by"] == "tester", r.text
         assert (await m.post("/v1/settings/warnings", json=new)).status_code == 409
         stats = (await m.get("/v1/stats", params={"month": date.today().strftime("%Y-%m")})).json()
-        assert (
-            stats["people_by_category"]["dibao"] >= 1 and stats["alerts_by_kind"]["income_above_standard"]["open"] >= 1
-        )
+        assert stats["people_by_category"]["dibao"] >= 1 and stats["people_by_program"]["dibao"] >= 1
+        assert stats["alerts_by_kind"]["income_above_standard"]["open"] >= 1
+        assert Decimal(stats["monthly_amounts_by_program"]["dibao"]) >= Decimal("500.00")
+        # A town sees its own: another town's dibao people and amounts are not counted.
+        other_town = {"Authorization": f"Bearer {token(division='340207104')}"}
+        theirs = (await m.get("/v1/stats", headers=other_town)).json()
+        assert theirs["division"] == "340207104" and set(theirs["people_by_division"]) <= {"340207104"}
+        mine = stats["people_by_division"]
+        assert "340207002001" in mine

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
-from sqlalchemy import func, select, true
+from sqlalchemy import Numeric, cast, func, select, true
 
 from services.monitoring import usecases
 from services.monitoring.models import Alert, Import, Record, WarningThresholds
@@ -115,7 +115,11 @@ async def import_list(
     return import_out(row)
 
 
-@router.get("/stats", response_model=StatsOut, summary="People by category, program and division; alerts by kind")
+@router.get(
+    "/stats",
+    response_model=StatsOut,
+    summary="People by category, program and division; monthly amounts in force by program; alerts by kind",
+)
 async def stats(
     session: Session,
     principal: Reader,
@@ -136,6 +140,11 @@ async def stats(
         select(program.c.key, func.count()).select_from(living).join(program, true())
         .where(program.c.value == "active").group_by(program.c.key)
     )  # fmt: skip
+    amount = func.jsonb_each_text(living.c.amounts).table_valued("key", "value").alias("a")
+    by_amount = (
+        select(amount.c.key, func.sum(cast(amount.c.value, Numeric(14, 2)))).select_from(living)
+        .join(amount, true()).group_by(amount.c.key)
+    )  # fmt: skip
     by_division = select(living.c.hukou_division, func.count()).group_by(living.c.hukou_division)
     alerts_in_scope = divisions.covers_clause(Alert.hukou_division, scope)
     by_kind = select(Alert.kind, Alert.status, func.count()).where(alerts_in_scope, Alert.raised_at < end)
@@ -148,6 +157,7 @@ async def stats(
         people_by_category=dict((await session.execute(by_category)).tuples().all()),
         people_by_program=dict((await session.execute(by_program)).tuples().all()),
         people_by_division=dict((await session.execute(by_division)).tuples().all()),
+        monthly_amounts_by_program={k: f"{v:.2f}" for k, v in (await session.execute(by_amount)).tuples()},
         alerts_by_kind=kinds,
     )  # fmt: skip
 
