@@ -101,18 +101,24 @@ def fold(row: dict[str, Any] | None, payload: ev.PersonRef) -> dict[str, Any]:
     return new
 
 
-async def learn_many(session: AsyncSession, payloads: Sequence[BaseModel]) -> None:
+async def learn_many(
+    session: AsyncSession, payloads: Sequence[BaseModel], known: dict[uuid.UUID, dict[str, Any]] | None = None
+) -> None:
     """Keep the copy in step with a chunk of registry events, in order, in two statements.
 
     The persons' rows are read at once, each person's events folded over their
-    row in order, and the final rows written with one upsert.
+    row in order, and the final rows written with one upsert. A caller that has
+    already read the rows (`known`, by person id, the COLUMNS of those found)
+    saves the read.
     """
     refs = [p for p in payloads if isinstance(p, ev.PersonRef)]
     if not refs:
         return
-    ids = list(dict.fromkeys(p.person_id for p in refs))
-    found = await session.execute(select(people).where(people.c.person_id == any_(cast(ids, ARRAY(UUID())))))
-    rows: dict[uuid.UUID, dict[str, Any]] = {r["person_id"]: {c: r[c] for c in COLUMNS} for r in found.mappings()}
+    if known is None:
+        ids = list(dict.fromkeys(p.person_id for p in refs))
+        found = await session.execute(select(people).where(people.c.person_id == any_(cast(ids, ARRAY(UUID())))))
+        known = {r["person_id"]: {c: r[c] for c in COLUMNS} for r in found.mappings()}
+    rows: dict[uuid.UUID, dict[str, Any]] = {k: dict(v) for k, v in known.items()}
     for payload in refs:
         rows[payload.person_id] = fold(rows.get(payload.person_id), payload)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "person_id")

@@ -3,39 +3,64 @@
 A death stops the person's active allowance (reason `death`) and cancels
 their open home-care orders, a revoked death restores an allowance the death
 stopped, a hukou change moves the allowance to the person's new division, a
-move out of the district stops it at the end of the month of the move. A
-milestone of 80 or a move in enrols whoever is then eligible (discover.enrol).
-As in assistance, the chunk takes a fixed number of statements: the allowances of every person named are read
-and locked at once, each person's events are folded in order in Python, and
-the changed rows and their events are written in bulk.
+move out of the district stops it at the end of the month of the move, and a
+milestone of 80 or a move in enrols whoever is then eligible (80+, alive,
+registered in the district), by the rule discovery applies (same amount, same
+allowance id), so an event and a later discovery give one allowance.
+
+As in assistance, the chunk takes a fixed number of statements: the people
+copy and the allowances of every person named are read (the allowances
+locked) by one statement, each person's events are folded in order in Python
+(a person's state after each event decides, as applying the events one by one
+would), and the people copy, the changed and new allowances and their events
+are written in bulk.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import any_, cast, select
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.eldercare.allowances import deaths as deaths_mod
+from services.eldercare.allowances import brackets as br
 from services.eldercare.allowances import discover
-from services.eldercare.allowances.brackets import month_end
 from services.eldercare.care import homecare, institutions
-from services.eldercare.models import Allowance
+from services.eldercare.care.rosters import born_by
+from services.eldercare.domain.allowance import Bracket
 from services.eldercare.usecases import allowance_event
-from shared import bulk
+from shared import bulk, people
 from shared import event_types as ev
 from shared.events import publish_many
 
-# The columns a registry event can change, as they travel in bulk.
-WRITTEN = {"id": "uuid", "status": "text", "stopped_on": "date", "stop_reason": "text", "hukou_division": "text"}
-Relevant = ev.PersonDied | ev.DeathRevoked | ev.HukouChanged
+# The columns an event can change, and those of a new allowance, as they travel in bulk.
+WRITTEN = {
+    "id": "uuid", "status": "text", "monthly_amount": "numeric", "explanation": "text", "started_on": "date",
+    "stopped_on": "date", "stop_reason": "text", "hukou_division": "text",
+}
+NEW = WRITTEN | {"person_id": "uuid", "id_number": "text"}
+Relevant = ev.PersonDied | ev.DeathRevoked | ev.HukouChanged | ev.PersonMilestone
+_ALLOWANCE = ("id", "person_id", "id_number", "status", "monthly_amount", "explanation", "started_on", "stopped_on",
+              "stop_reason", "hukou_division")  # fmt: skip
+
+# The people copy of the persons named, beside their allowance, locked (one statement).
+_READ = f"""
+    WITH locked AS MATERIALIZED (
+        SELECT {", ".join(_ALLOWANCE)} FROM allowances
+        WHERE person_id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR UPDATE
+    )
+    SELECT i.person_id AS key, {", ".join(f"p.{c} AS p_{c}" for c in people.COLUMNS)},
+           {", ".join(f"l.{c} AS a_{c}" for c in _ALLOWANCE)}
+    FROM unnest(CAST(:ids AS uuid[])) AS i(person_id)
+    LEFT JOIN people p ON p.person_id = i.person_id
+    LEFT JOIN locked l ON l.person_id = i.person_id
+"""  # noqa: S608 - column names are constants
 
 
 @dataclass
@@ -47,21 +72,61 @@ class AllowanceRow:
     id_number: str
     status: str
     monthly_amount: Decimal
+    explanation: str
     started_on: date
     stopped_on: date | None
     stop_reason: str | None
     hukou_division: str
     changed: bool = False
+    new: bool = False
+
+
+@dataclass
+class Chunk:
+    """What a chunk's fold starts from: the persons' rows of the people copy (those found), their allowances."""
+
+    people: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    allowances: dict[uuid.UUID, AllowanceRow] = field(default_factory=dict)
+    brackets: list[Bracket] = field(default_factory=list)
+    today: date = field(default_factory=date.today)
+
+
+async def read(session: AsyncSession, payloads: Sequence[BaseModel]) -> Chunk:
+    """The people copy and the allowances (locked) of every person the chunk names, before it is applied."""
+    ids = sorted({p.person_id for p in payloads if isinstance(p, ev.PersonRef)})
+    chunk = Chunk()
+    if not ids:
+        return chunk
+    for row in (await session.execute(text(_READ), {"ids": ids})).mappings():
+        if row["p_person_id"] is not None:
+            chunk.people[row["key"]] = {c: row[f"p_{c}"] for c in people.COLUMNS}
+        if row["a_id"] is not None:
+            chunk.allowances[row["key"]] = AllowanceRow(**{c: row[f"a_{c}"] for c in _ALLOWANCE})
+    if any(_arrival(p) for p in payloads):
+        try:
+            chunk.brackets = await br.in_force(session, chunk.today)
+        except br.NoStandard:
+            chunk.brackets = []  # no standard in force: nobody can be enrolled (the daily discovery catches up)
+    return chunk
+
+
+def _arrival(payload: BaseModel) -> bool:
+    """An event after which the person may have become eligible: turned 80, or moved into the district."""
+    if isinstance(payload, ev.PersonMilestone):
+        return payload.age >= discover.ELIGIBLE_AGE
+    return isinstance(payload, ev.HukouChanged) and payload.in_district
 
 
 def step(a: AllowanceRow, payload: Relevant) -> ev.AllowanceEvent | None:
     """One registry event applied to a person's allowance; the event it then publishes, if any."""
+    if isinstance(payload, ev.PersonMilestone):
+        return None
     if isinstance(payload, ev.HukouChanged):
         a.hukou_division, a.changed = payload.hukou_division, True
         if payload.in_district or a.status != "active":
-            return None  # a move in is enrolled by `discover.enrol`, after the fold
+            return None  # a move in enrols in `enrol`, after this step
         # A move out: paid to the end of the month of the move, then stopped.
-        a.status, a.stopped_on, a.stop_reason = "stopped", month_end(payload.effective_date), "moved_out"
+        a.status, a.stopped_on, a.stop_reason = "stopped", br.month_end(payload.effective_date), "moved_out"
         return allowance_event(ev.AllowanceStopped, a, reason="moved_out")
     if isinstance(payload, ev.PersonDied):
         if a.status != "active":
@@ -74,57 +139,58 @@ def step(a: AllowanceRow, payload: Relevant) -> ev.AllowanceEvent | None:
     return allowance_event(ev.AllowanceEnrolled, a, reason="death revoked")
 
 
-async def apply(session: AsyncSession, payloads: Sequence[BaseModel]) -> list[ev.AllowanceEvent]:
-    """Apply a chunk of registry events to the allowances, in order; return the events published."""
-    emitted = await _fold(session, payloads)
-    await deaths_mod.learn(session, payloads)  # the gate's deaths in review; a confirmed one's overpayments
-    if arrivals := _arrivals(payloads):
-        await discover.enrol(session, date.today(), arrivals)
-    return emitted
+def enrol(chunk: Chunk, person: dict[str, Any]) -> ev.AllowanceEvent | None:
+    """Enrol the person if, as the copy now stands, they are eligible and have no active allowance."""
+    a = chunk.allowances.get(person["person_id"])
+    born = person["birth_date"]
+    if not chunk.brackets or born is None or (a is not None and a.status == "active"):
+        return None
+    too_young = born > born_by(chunk.today, discover.ELIGIBLE_AGE)
+    if not person["in_district"] or person["status"] == "deceased" or too_young:
+        return None
+    if a is None:
+        a = AllowanceRow(
+            id=discover.allowance_id(person["person_id"]), person_id=person["person_id"],
+            id_number=person["id_number"], status="active", monthly_amount=Decimal("0.00"), explanation="",
+            started_on=chunk.today, stopped_on=None, stop_reason=None, hukou_division=person["hukou_division"],
+            new=True,
+        )
+        chunk.allowances[a.person_id] = a
+    a.status, a.stopped_on, a.stop_reason, a.started_on = "active", None, None, chunk.today
+    a.monthly_amount = br.amount_for(chunk.brackets, born, chunk.today)
+    a.explanation = discover.EXPLAINED.format(on=chunk.today.isoformat())
+    a.hukou_division, a.changed = person["hukou_division"], True
+    return allowance_event(ev.AllowanceEnrolled, a)
 
 
-async def _fold(session: AsyncSession, payloads: Sequence[BaseModel]) -> list[ev.AllowanceEvent]:
-    """Deaths, revocations and hukou changes folded over the allowances they name, in order."""
-    relevant = [p for p in payloads if isinstance(p, Relevant)]
-    if not relevant:
-        return []
-    by_person = await _lock_allowances(session, {p.person_id for p in relevant})
-    emitted = [e for p in relevant if (a := by_person.get(p.person_id)) and (e := step(a, p))]
-    changed = [vars(a) for a in by_person.values() if a.changed]
+async def apply(session: AsyncSession, payloads: Sequence[BaseModel], chunk: Chunk) -> list[ev.AllowanceEvent]:
+    """Apply a chunk of registry events to the allowances, in order, from the state `read` found."""
+    state = {k: dict(v) for k, v in chunk.people.items()}
+    emitted: list[ev.AllowanceEvent] = []
+    for p in payloads:
+        if not isinstance(p, ev.PersonRef):
+            continue
+        state[p.person_id] = person = people.fold(state.get(p.person_id), p)  # as the copy stands after it
+        if not isinstance(p, Relevant):
+            continue
+        if (a := chunk.allowances.get(p.person_id)) and (e := step(a, p)):
+            emitted.append(e)
+        if _arrival(p) and (e := enrol(chunk, person)):
+            emitted.append(e)
+    rows = chunk.allowances.values()
+    # A discovery committing the same person meanwhile wins; its own event tells of the enrolment.
+    new = [{c: getattr(a, c) for c in NEW} for a in rows if a.new]
+    await bulk.insert(session, "allowances", NEW, new, on_conflict="ON CONFLICT (person_id) DO NOTHING")
+    changed = [{c: getattr(a, c) for c in WRITTEN} for a in rows if a.changed and not a.new]
     await bulk.update(session, "allowances", "id", WRITTEN, changed, also="updated_at = now()")
     await publish_many(session, emitted)
-    died = sorted({p.person_id for p in relevant if isinstance(p, ev.PersonDied)})
-    if died:  # home-care orders not yet delivered are cancelled (a revoked death does not reopen them)
-        await homecare.cancel_open_orders(session, died, date.today())
-        # A death ends a stay in an institution on the date of death (frees the bed).
-        deaths = {p.person_id: p.date_of_death for p in relevant if isinstance(p, ev.PersonDied)}
-        await institutions.discharge_on_death(session, deaths)
+    await _after_deaths(session, payloads)
     return emitted
 
 
-def _arrivals(payloads: Sequence[BaseModel]) -> list[uuid.UUID]:
-    """Persons a chunk may make eligible: turned 80 (the registry's milestone) or moved into the district.
-
-    Enrolment judges each on the people copy as the chunk left it (a move out
-    later in the chunk, or a death, makes them ineligible), by the same
-    statement discovery runs, so the event and a later discovery give one allowance.
-    """
-    ids = [
-        p.person_id for p in payloads
-        if (isinstance(p, ev.PersonMilestone) and p.age >= discover.ELIGIBLE_AGE)
-        or (isinstance(p, ev.HukouChanged) and p.in_district)
-    ]
-    return list(dict.fromkeys(ids))
-
-
-async def _lock_allowances(session: AsyncSession, person_ids: set[uuid.UUID]) -> dict[uuid.UUID, AllowanceRow]:
-    """The allowance of each of these persons that has one, locked, in a fixed order."""
-    t = Allowance.__table__
-    columns = [t.c[f] for f in AllowanceRow.__dataclass_fields__ if f != "changed"]
-    stmt = (
-        select(*columns)
-        .where(t.c.person_id == any_(cast(sorted(person_ids), ARRAY(UUID()))))
-        .order_by(t.c.id)
-        .with_for_update()
-    )
-    return {row["person_id"]: AllowanceRow(**row) for row in (await session.execute(stmt)).mappings()}
+async def _after_deaths(session: AsyncSession, payloads: Sequence[BaseModel]) -> None:
+    """Home-care orders not yet delivered are cancelled; a stay in an institution ends on the date of death."""
+    deaths = {p.person_id: p.date_of_death for p in payloads if isinstance(p, ev.PersonDied)}
+    if deaths:  # a revoked death does not reopen the orders
+        await homecare.cancel_open_orders(session, sorted(deaths), date.today())
+        await institutions.discharge_on_death(session, deaths)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.eldercare import effects
+from services.eldercare.allowances import deaths
 from services.eldercare.guarantees import assistance_events  # noqa: F401 - registered here so the contract lists it
 from shared import event_types as ev
 from shared import people
@@ -27,10 +28,12 @@ HANDLED = (
 
 @registry_events.batch
 async def on_registry_events(session: AsyncSession, events: list[ReceivedEvent]) -> dict[str, str]:
-    """A chunk of registry events: the people copy, then the allowances, each in a fixed number of statements."""
+    """A chunk of registry events: the people copy, the allowances, the deaths, in a fixed number of statements."""
     payloads = [e.payload for e in events if e.type in HANDLED]
-    await people.learn_many(session, payloads)
-    await effects.apply(session, payloads)
+    chunk = await effects.read(session, payloads)  # the people copy as it stood, and the allowances, locked
+    await people.learn_many(session, payloads, known=chunk.people)
+    await effects.apply(session, payloads, chunk)
+    await deaths.learn(session, payloads)  # the payroll gate's deaths in review; a confirmed one's overpayments
     return {}  # nothing here is refused: the catalogue has already checked every payload
 
 

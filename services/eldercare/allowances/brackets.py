@@ -77,6 +77,15 @@ def amount_case(brackets: list[Bracket], month: date, *, otherwise: Decimal | No
     return AmountSql("CASE " + " ".join(whens) + " ELSE CAST(:otherwise AS numeric) END", params)
 
 
+def amount_for(brackets: list[Bracket], birth_date: date, month: date) -> Decimal:
+    """`amount_case` for one person, as discovery computes it (the youngest bracket at least)."""
+    day = reached_by(month)
+    for b in reversed(brackets):
+        if birth_date <= born_by(day, b.min_age):
+            return b.monthly_amount
+    return brackets[0].monthly_amount
+
+
 def described(brackets: list[Bracket]) -> list[dict[str, str]]:
     """The brackets a payroll used, for its record."""
     return [

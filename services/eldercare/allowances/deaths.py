@@ -4,10 +4,11 @@ The payroll's gate needs to know whether a death is still in review (reported
 or in conflict) or confirmed, which the people copy does not say: the reports
 are kept here, the last event of each death winning (one upsert per chunk).
 When a death is confirmed, allowance paid for months after the month of death
-is an overpayment: one `INSERT ... SELECT` over the paid lines of the persons
-confirmed dead, its `eldercare.overpayment.detected` events written by the
-same statement. An allowance has at most one overpayment (unique), so a death
-confirmed twice (a second source, then a registrar) records it once.
+is an overpayment: the reports of a chunk are upserted and the paid lines of
+the persons confirmed dead summed into overpayments, with their
+`eldercare.overpayment.detected` events, all by one statement. An allowance
+has at most one overpayment (unique), so a death confirmed twice (a second
+source, then a registrar) records it once.
 """
 
 from __future__ import annotations
@@ -20,13 +21,19 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.eldercare.allowances import outbox
-from shared import bulk
 from shared import event_types as ev
 
-COLUMNS = {"death_id": "uuid", "person_id": "uuid", "date_of_death": "date", "status": "text"}
-
-_DETECT = """
-    WITH detected AS (
+# The chunk's deaths upserted (the last event of each death wins); the paid lines after a death confirmed
+# in this chunk recorded as an overpayment, in the same statement as its events (deaths.learn).
+_LEARN_AND_DETECT = """
+    WITH learned AS (
+        INSERT INTO death_reports AS r (death_id, person_id, date_of_death, status)
+        SELECT * FROM unnest(CAST(:death_ids AS uuid[]), CAST(:person_ids AS uuid[]), CAST(:dates AS date[]),
+                             CAST(:statuses AS text[]))
+        ON CONFLICT (death_id) DO UPDATE
+            SET status = EXCLUDED.status, date_of_death = EXCLUDED.date_of_death, updated_at = now()
+        RETURNING r.person_id, r.date_of_death, r.status
+    ), detected AS (
         INSERT INTO overpayments AS o (id, allowance_id, person_id, id_number, hukou_division, amount, months,
                                        reason, status)
         SELECT uuidv7(), l.allowance_id, l.person_id, min(l.id_number), min(l.hukou_division), sum(l.amount),
@@ -34,9 +41,8 @@ _DETECT = """
                'paid for months after the death on ' || to_char(d.date_of_death, 'YYYY-MM-DD') || ' (confirmed)',
                'open'
         FROM payroll_lines l
-        JOIN death_reports d ON d.person_id = l.person_id AND d.status = 'confirmed'
-        WHERE l.person_id = ANY(CAST(:ids AS uuid[])) AND l.status = 'paid'
-          AND l.for_month > d.date_of_death
+        JOIN learned d ON d.person_id = l.person_id AND d.status = 'confirmed'
+        WHERE l.status = 'paid' AND l.for_month > d.date_of_death
         GROUP BY l.allowance_id, l.person_id, d.date_of_death
         ON CONFLICT (allowance_id) DO NOTHING
         RETURNING o.id, o.person_id, o.id_number, o.hukou_division, o.amount, o.reason
@@ -60,31 +66,18 @@ def _status(payload: BaseModel) -> str | None:
 
 
 async def learn(session: AsyncSession, payloads: Sequence[BaseModel]) -> None:
-    """Keep the death reports in step with a chunk of registry events (the last event of each death wins)."""
-    latest: dict[Any, dict[str, Any]] = {}
+    """Keep the death reports in step with a chunk, and record what a confirmed death shows overpaid (one statement)."""
+    latest: dict[Any, tuple[Any, Any, Any, str]] = {}
     for p in payloads:
         if (status := _status(p)) is not None:
             death: Any = p
-            latest[death.death_id] = {
-                "death_id": death.death_id, "person_id": death.person_id,
-                "date_of_death": death.date_of_death, "status": status,
-            }
-    if latest:
-        await bulk.insert(
-            session, "death_reports", COLUMNS, list(latest.values()),
-            on_conflict="ON CONFLICT (death_id) DO UPDATE SET status = EXCLUDED.status, "
-            "date_of_death = EXCLUDED.date_of_death, updated_at = now()",
-        )
-    confirmed = sorted({p.person_id for p in payloads if _status(p) == "confirmed"})  # type: ignore[attr-defined]
-    if confirmed:
-        await detect_overpayments(session, confirmed)
-
-
-async def detect_overpayments(session: AsyncSession, person_ids: Sequence[Any]) -> int:
-    """Record what was paid after these persons' confirmed deaths; the number of overpayments recorded."""
-    statement = text(_DETECT + outbox.insert_sql("detected", _DATA))
-    result = await session.execute(
-        statement, {"ids": list(person_ids), **outbox.params("eldercare.overpayment.detected")}
+            latest[death.death_id] = (death.death_id, death.person_id, death.date_of_death, status)
+    if not latest:
+        return
+    death_ids, person_ids, dates, statuses = (list(column) for column in zip(*latest.values(), strict=True))
+    await session.execute(
+        text(_LEARN_AND_DETECT + outbox.insert_sql("detected", _DATA)),
+        {"death_ids": death_ids, "person_ids": person_ids, "dates": dates, "statuses": statuses,
+         **outbox.params("eldercare.overpayment.detected")},
     )
     await outbox.notify(session)
-    return result.rowcount  # type: ignore[attr-defined]

@@ -12,19 +12,19 @@ events to the outbox in the same statement):
 - stop: active allowances of people now recorded as dead (on the date of
   death) or moved out (at the end of the month of `as_of`).
 
-A second run finds nothing to do, so it changes nothing. The same enrolment
-statements, restricted to a few persons, are what a milestone (80) or a move in
-does (effects.py), so an event and a later discovery give one allowance.
-Enrolment takes one advisory lock, so the daily run, a manual run and a chunk
-of events never enrol one person twice (the unique person id is the second
-lock), and new allowances are a plain `INSERT ... SELECT`, without the cost of
-a speculative insertion per row that `ON CONFLICT` would add.
+A second run finds nothing to do, so it changes nothing. A milestone (80) or
+a move in enrols by the same rule in the registry events' fold (effects.py);
+either way the allowance id is derived from the person id (`allowance_id`), so
+an event and a later discovery give one allowance. Discovery takes one
+advisory lock (two runs never overlap), and new allowances are a plain
+`INSERT ... SELECT`, without the cost of a speculative insertion per row that
+`ON CONFLICT` would add; the unique person id is the second lock.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -37,19 +37,17 @@ from services.eldercare.care.rosters import born_by
 from shared import locks
 
 ELIGIBLE_AGE = 80  # the youngest bracket is the policy's; this is what the registry's milestone announces
+EXPLAINED = "found without asking: aged 80+ with registration in the district on {on}"
 LOCK = "eldercare.allowance-discovery"
 
-_EXPLAINED = (
-    "'found without asking: aged 80+ with registration in the district on ' "
-    "|| to_char(CAST(:as_of AS date), 'YYYY-MM-DD')"
-)
+_EXPLAINED = "CAST(:explained AS text)"
 
-# The eligible on `as_of` (only some persons, when `only` names them); `{amount}` and `{only}` are filled later.
+# The eligible on `as_of`; `{amount}` is filled in by `enrol`.
 _ELIGIBLE = """
     eligible AS (
         SELECT p.person_id, p.id_number, p.hukou_division, {amount} AS amount
         FROM people p
-        WHERE p.in_district AND p.status <> 'deceased' AND p.birth_date <= :born_by {only}
+        WHERE p.in_district AND p.status <> 'deceased' AND p.birth_date <= :born_by
     )
 """
 _RETURNED = """
@@ -63,8 +61,8 @@ _ENROL_NEW = f"""
     WITH {_ELIGIBLE}, enrolled AS (
         INSERT INTO allowances AS a (id, person_id, id_number, status, monthly_amount, explanation, started_on,
                                      stopped_on, stop_reason, hukou_division)
-        SELECT uuidv7(), e.person_id, e.id_number, 'active', e.amount, {{explained}}, CAST(:as_of AS date), NULL,
-               NULL, e.hukou_division
+        SELECT md5(e.person_id::text)::uuid, e.person_id, e.id_number, 'active', e.amount, {{explained}},
+               CAST(:as_of AS date), NULL, NULL, e.hukou_division
         FROM eligible e
         WHERE NOT EXISTS (SELECT 1 FROM allowances x WHERE x.person_id = e.person_id)
         {_RETURNED})
@@ -133,21 +131,22 @@ async def discover(session: AsyncSession, as_of: date) -> Counts:
     return Counts(enrolled, raised.rowcount, stopped.rowcount)  # type: ignore[attr-defined]
 
 
-async def enrol(session: AsyncSession, as_of: date, person_ids: Sequence[uuid.UUID] | None = None) -> int:
-    """Enrol everyone eligible on `as_of` (only these persons, if named) who has no active allowance."""
-    await locks.hold(session, LOCK)
+def allowance_id(person_id: uuid.UUID) -> uuid.UUID:
+    """A person's allowance id, the same whoever enrols them (an event or discovery): md5 of the person id, as SQL."""
+    return uuid.UUID(hashlib.md5(str(person_id).encode(), usedforsecurity=False).hexdigest())
+
+
+async def enrol(session: AsyncSession, as_of: date) -> int:
+    """Enrol everyone eligible on `as_of` who has no active allowance (two statements)."""
     brackets = await br.in_force(session, as_of)
     amount = br.amount_case(brackets, as_of, otherwise=brackets[0].monthly_amount)
-    only = "" if person_ids is None else "AND p.person_id = ANY(CAST(:ids AS uuid[]))"
     params = {
         **amount.params, "as_of": as_of, "born_by": born_by(as_of, ELIGIBLE_AGE),
-        **outbox.params("eldercare.allowance.enrolled"),
+        "explained": EXPLAINED.format(on=as_of.isoformat()), **outbox.params("eldercare.allowance.enrolled"),
     }
-    if person_ids is not None:
-        params["ids"] = list(person_ids)
     enrolled = 0
     for sql in (_ENROL_NEW, _ENROL_AGAIN):
-        statement = sql.format(amount=amount.sql, only=only, explained=_EXPLAINED)
+        statement = sql.format(amount=amount.sql, explained=_EXPLAINED)
         statement += outbox.insert_sql("enrolled", outbox.ALLOWANCE_DATA, subject="s.id")
         enrolled += (await session.execute(text(statement), params)).rowcount  # type: ignore[attr-defined]
     await outbox.notify(session)
