@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from services import MODULES
 from services.monitoring import SERVICE, usecases
-from services.monitoring.api import records, warnings
+from services.monitoring.api import comparisons, records, warnings
 from services.monitoring.handlers import partner_reports, service_events
 from shared import divisions
 from shared import settings as settings_mod
@@ -62,7 +62,7 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
         settings or settings_mod.load(SERVICE),
         title="Minzheng monitoring (动态监测)",
         description="The low-income population database, kept in step across departments, and its early warnings.",
-        routers=[records.router, warnings.router],
+        routers=[records.router, warnings.router, comparisons.router],
         migrations_dir=MODULES[SERVICE].migrations,
         consumers=[service_events, partner_reports],
         service_lifespan=lifespan,

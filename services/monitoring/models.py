@@ -148,3 +148,35 @@ class Import(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     counts: Mapped[dict[str, int]] = mapped_column(JSONB)
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+
+
+class Comparison(DivisionScoped, Base):
+    """比对: a list from another department matched against the records; the caller's division is its scope."""
+
+    __tablename__ = "comparisons"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    source: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(20))  # running | finished
+    created_by: Mapped[str] = mapped_column(String(200))
+    lines: Mapped[int] = mapped_column(Integer, default=0)
+    matched: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    findings: Mapped[int] = mapped_column(Integer, default=0)
+    alerts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ComparisonFinding(Base):
+    """A line of a comparison that matters, with the rule that judged it."""
+
+    __tablename__ = "comparison_findings"
+    __table_args__ = (Index("ix_comparison_findings_comparison_id", "comparison_id", "line"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    comparison_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("comparisons.id"))
+    line: Mapped[int] = mapped_column(Integer)
+    person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    rule: Mapped[str] = mapped_column(String(50))
+    summary: Mapped[str] = mapped_column(Text)

@@ -142,3 +142,24 @@ class StatsOut(BaseModel):
     people_by_division: dict[str, int]
     monthly_amounts_by_program: dict[str, str] = Field(description="the monthly amounts in force, yuan, exact")
     alerts_by_kind: dict[str, dict[str, int]]
+
+
+class FindingOut(BaseModel):
+    line: int
+    person_id: uuid.UUID
+    rule: str
+    summary: str
+
+
+class ComparisonOut(BaseModel):
+    id: uuid.UUID
+    source: str
+    status: str = Field(description="running, then finished")
+    lines: int = Field(description="lines read so far: the progress while it runs")
+    matched: int
+    rejected: int = Field(description="lines without a valid identity number")
+    findings: int
+    alerts: int
+    started_at: datetime
+    finished_at: datetime | None
+    items: list[FindingOut] = Field(description="the findings, a page at a time (limit, offset)")

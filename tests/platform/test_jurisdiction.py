@@ -397,6 +397,10 @@ def _ran_for_own_town(body: dict[str, Any], a: TownA) -> None:
     assert body["as_of"] == TODAY.isoformat()
 
 
+def _compared_nothing(body: dict[str, Any], a: TownA) -> None:
+    assert body["lines"] == 1 and body["matched"] == 0 and body["items"] == [], body
+
+
 def _import_refused(body: dict[str, Any], a: TownA) -> None:
     assert body["counts"] == {"lines": 1, "listed": 0, "rejected": 1}, body
 
@@ -878,6 +882,14 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
                  expect=(201,), check=_import_refused)
         ],  # fmt: skip
         ("monitoring", "GET", "/v1/stats"): [Call("GET", "/v1/stats")],
+        ("monitoring", "POST", "/v1/comparisons"): [
+            Call("POST", "/v1/comparisons", params={"source": "cremation"},
+                 content=f"id_number\n{a['q_number']}\n".encode(), headers={"content-type": "text/csv"},
+                 expect=(201,), check=_compared_nothing)
+        ],  # fmt: skip
+        ("monitoring", "GET", "/v1/comparisons/{comparison_id}"): [
+            Call("GET", "/v1/comparisons/{alert}", expect=(404,))  # an id of A's (a comparison of B's is B's own)
+        ],
     }
     for service in SERVICES:
         for path in PUBLIC:
