@@ -99,10 +99,25 @@ def wrk(stack: BenchStack, name: str, service: str, lines: list[str], method: st
     script.write_text(LUA)
     path = "/" if method == "GET" else READS[service].split("?")[0]
     command = [
-        "wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s", str(script),
-        "-H", f"Authorization: Bearer {token}", "-H", "Content-Type: application/json",
-        f"{stack.url(service)}{path}", "--", str(data), method, "2",
-    ]  # fmt: skip
+        "wrk",
+        "-t2",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(script),
+        "-H",
+        f"Authorization: Bearer {token}",
+        "-H",
+        "Content-Type: application/json",
+        f"{stack.url(service)}{path}",
+        "--",
+        str(data),
+        method,
+        "2",
+    ]
     pid = stack.procs[list(READS).index(service)].pid
     cpu_before = cpu_seconds(pid)
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -165,8 +180,15 @@ async def main(seconds: int, persons: int) -> None:
         audits: list[str] = []
         for service, template in READS.items():
             before = await audit_rows(stack, service)
-            run = wrk(stack, f"GET {template.split('?')[0]}", service, [template.format(n) for n in ids], "GET", token,
-                      seconds)  # fmt: skip
+            run = wrk(
+                stack,
+                f"GET {template.split('?')[0]}",
+                service,
+                [template.format(n) for n in ids],
+                "GET",
+                token,
+                seconds,
+            )
             runs.append(run)
             print(run.line(), flush=True)
             audited = await audit_rows(stack, service) - before

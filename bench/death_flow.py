@@ -75,21 +75,51 @@ async def seed(stack: BenchStack, ids: list[str]) -> dict[str, uuid.UUID]:
     person_ids = {n: uuid.uuid4() for n in ids}
     rows = [(pid, n, TOWNS[i % 4]) for i, (n, pid) in enumerate(person_ids.items())]
     tables = {
-        "registry": ("persons", ["id", "id_number", "name", "sex", "birth_date", "registered_division",
-                                 "hukou_division", "in_district", "status"],
-                     [(p, n, "测试", identity.parse(n).sex, identity.parse(n).birth_date, t, t, True, "alive")
-                      for p, n, t in rows]),
-        "assistance": ("cases", ["id", "person_id", "id_number", "program", "monthly_amount", "status",
-                                 "started_on", "hukou_division"],
-                       [(uuid.uuid4(), p, n, "dibao", 780, "active", date(2025, 1, 1), t) for p, n, t in rows]),
-        "eldercare": ("allowances", ["id", "person_id", "id_number", "status", "monthly_amount", "explanation",
-                                     "started_on", "hukou_division"],
-                      [(uuid.uuid4(), p, n, "active", 30, "seeded", date(2025, 1, 1), t) for p, n, t in rows]),
-        "monitoring": ("records", ["id", "person_id", "id_number", "hukou_division", "status", "categories",
-                                   "programs"],
-                       [(uuid.uuid4(), p, n, t, "active", '["dibao", "elder"]',
-                         '{"dibao": "active", "old_age_allowance": "active"}') for p, n, t in rows]),
-    }  # fmt: skip
+        "registry": (
+            "persons",
+            [
+                "id",
+                "id_number",
+                "name",
+                "sex",
+                "birth_date",
+                "registered_division",
+                "hukou_division",
+                "in_district",
+                "status",
+            ],
+            [
+                (p, n, "测试", identity.parse(n).sex, identity.parse(n).birth_date, t, t, True, "alive")
+                for p, n, t in rows
+            ],
+        ),
+        "assistance": (
+            "cases",
+            ["id", "person_id", "id_number", "program", "monthly_amount", "status", "started_on", "hukou_division"],
+            [(uuid.uuid4(), p, n, "dibao", 780, "active", date(2025, 1, 1), t) for p, n, t in rows],
+        ),
+        "eldercare": (
+            "allowances",
+            ["id", "person_id", "id_number", "status", "monthly_amount", "explanation", "started_on", "hukou_division"],
+            [(uuid.uuid4(), p, n, "active", 30, "seeded", date(2025, 1, 1), t) for p, n, t in rows],
+        ),
+        "monitoring": (
+            "records",
+            ["id", "person_id", "id_number", "hukou_division", "status", "categories", "programs"],
+            [
+                (
+                    uuid.uuid4(),
+                    p,
+                    n,
+                    t,
+                    "active",
+                    '["dibao", "elder"]',
+                    '{"dibao": "active", "old_age_allowance": "active"}',
+                )
+                for p, n, t in rows
+            ],
+        ),
+    }
     for db, (table, columns, records) in tables.items():
         conn = await asyncpg.connect(dsn(stack.pg, db))
         await conn.copy_records_to_table(table, columns=columns, records=records)
@@ -99,11 +129,22 @@ async def seed(stack: BenchStack, ids: list[str]) -> dict[str, uuid.UUID]:
 
 def death_event(id_number: str, i: int) -> bytes:
     died = (date.today() - timedelta(days=1)).isoformat()
-    return json.dumps({
-        "specversion": "1.0", "id": str(uuid.uuid4()), "source": "/partners/hospital",
-        "type": "partner.death.reported", "time": datetime.now(UTC).isoformat(), "datacontenttype": "application/json",
-        "data": {"id_number": id_number, "date_of_death": died, "source": "hospital", "reference": f"BENCH-{i:08d}"},
-    }).encode()  # fmt: skip
+    return json.dumps(
+        {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": "/partners/hospital",
+            "type": "partner.death.reported",
+            "time": datetime.now(UTC).isoformat(),
+            "datacontenttype": "application/json",
+            "data": {
+                "id_number": id_number,
+                "date_of_death": died,
+                "source": "hospital",
+                "reference": f"BENCH-{i:08d}",
+            },
+        }
+    ).encode()
 
 
 # -- the raw limit -------------------------------------------------------------------
@@ -129,9 +170,14 @@ async def raw_limit(stack: BenchStack, messages: list[bytes]) -> RawLimit:
         " processed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer, event_id))"
     )
     consumer = AIOKafkaConsumer(
-        "bench.raw", bootstrap_servers=bootstrap, group_id="bench-raw", auto_offset_reset="earliest",
-        enable_auto_commit=False, fetch_max_wait_ms=50, max_poll_records=500,
-    )  # fmt: skip
+        "bench.raw",
+        bootstrap_servers=bootstrap,
+        group_id="bench-raw",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=50,
+        max_poll_records=500,
+    )
     await consumer.start()
     while not consumer.assignment():  # join the group on the empty topic: the join is not timed
         await consumer.getmany(timeout_ms=100)
@@ -360,13 +406,17 @@ async def main(n: int, rate: float | None, seconds: float, trickle: int) -> None
         print(f"  first publish → last effect: {secs:.1f} s ({count / secs:,.0f} deaths/s end to end)")
         print_latencies("publish → effect committed", lat)
         print("  consumers (events / seconds between first and last commit), beside the raw limit:")
-        print(f"    raw limit: produce {raw.produce_per_s:,.0f}/s; produce → consume → insert ids → commit offsets "
-              f"{raw.consume_per_s:,.0f}/s")  # fmt: skip
+        print(
+            f"    raw limit: produce {raw.produce_per_s:,.0f}/s; produce → consume → insert ids → commit offsets "
+            f"{raw.consume_per_s:,.0f}/s"
+        )
         for name, (events, per_s) in sorted(rates.items()):
             print(f"    {name:<34} {events:>7,} events {per_s:>8,.0f}/s  {per_s / raw.consume_per_s:>6.1%} of raw")
         if quiet:
-            print(f"  one at a time, queues empty ({len(quiet)}/{len(quiet_ids)} deaths): publish → last effect "
-                  f"p50 {pct(quiet, 50):,.0f} ms, p99 {pct(quiet, 99):,.0f} ms, max {max(quiet):,.0f} ms")  # fmt: skip
+            print(
+                f"  one at a time, queues empty ({len(quiet)}/{len(quiet_ids)} deaths): publish → last effect "
+                f"p50 {pct(quiet, 50):,.0f} ms, p99 {pct(quiet, 99):,.0f} ms, max {max(quiet):,.0f} ms"
+            )
         print(f"  load average at the end: {os.getloadavg()[0]:.1f} (other work shares the two cores)")
         flags = f"--rate {rate:g} --seconds {seconds:g}" if rate else f"--n {n}"
         print(f"\nreproduce: .venv/bin/python bench/death_flow.py {flags} --trickle {trickle}")

@@ -45,8 +45,9 @@ _INSERT = """
     FROM generate_series(CAST(:first AS int), CAST(:last AS int)) g
 """
 # Aged 80+ as a district has them: 85 in 100 in their eighties, 13 in their nineties, 2 aged 100 or more.
-_AGED = text(_INSERT.format(spread="CASE WHEN g % 100 < 85 THEN g % 10 WHEN g % 100 < 98 THEN 10 + g % 10 "
-                                   "ELSE 20 + g % 5 END"))
+_AGED = text(
+    _INSERT.format(spread="CASE WHEN g % 100 < 85 THEN g % 10 WHEN g % 100 < 98 THEN 10 + g % 10 ELSE 20 + g % 5 END")
+)
 _YOUNGER = text(_INSERT.format(spread="g % 60"))  # 20-79
 
 
@@ -76,8 +77,10 @@ async def calibrate(sm: async_sessionmaker[AsyncSession]) -> None:
     async with sm() as s:
         await s.execute(text("SELECT count(*) FROM generate_series(1, 5000000)"))
     load = os.getloadavg()[0]
-    print(f"machine check: count(*) over generate_series(1, 5000000) took {time.perf_counter() - start:.2f} s "
-          f"(about 0.4 s on an idle core: the figures below scale with it); load average {load}")
+    print(
+        f"machine check: count(*) over generate_series(1, 5000000) took {time.perf_counter() - start:.2f} s "
+        f"(about 0.4 s on an idle core: the figures below scale with it); load average {load}"
+    )
 
 
 # What a production server would set for bulk writes (the development server keeps PostgreSQL's defaults:
@@ -115,22 +118,28 @@ async def main(residents: int, aged: int, tuned: bool) -> None:
         seconds = await fill(sm, residents, aged, today)
         print(f"people copy: {residents:,} residents ({aged:,} aged 80+) inserted set-based in {seconds:.2f} s")
         first, counts = await timed_discover(sm, today)
-        print(f"discover #1: enrolled {counts.enrolled:,}, raised {counts.raised:,}, stopped {counts.stopped:,} "
-              f"in {first:.2f} s (target under 5 s)")
+        print(
+            f"discover #1: enrolled {counts.enrolled:,}, raised {counts.raised:,}, stopped {counts.stopped:,} "
+            f"in {first:.2f} s (target under 5 s)"
+        )
         async with sm() as s:
             events = (await s.execute(text("SELECT count(*) FROM outbox"))).scalar_one()
             await s.execute(text("ANALYZE allowances, outbox"))
             await s.commit()
         print(f"            {events:,} eldercare.allowance.enrolled events in the outbox, by the same statement")
         second, counts = await timed_discover(sm, today)
-        print(f"discover #2: enrolled {counts.enrolled:,}, raised {counts.raised:,}, stopped {counts.stopped:,} "
-              f"in {second:.2f} s (target under 1 s)")
+        print(
+            f"discover #2: enrolled {counts.enrolled:,}, raised {counts.raised:,}, stopped {counts.stopped:,} "
+            f"in {second:.2f} s (target under 1 s)"
+        )
         await engine.dispose()
     finally:
         pg.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"command: .venv/bin/python bench/discover.py --residents {residents} --aged {aged}"
-          + (" --tuned" if tuned else ""))
+    print(
+        f"command: .venv/bin/python bench/discover.py --residents {residents} --aged {aged}"
+        + (" --tuned" if tuned else "")
+    )
 
 
 if __name__ == "__main__":

@@ -63,15 +63,24 @@ class Person:
 
     def case_suspended(self) -> BaseModel:
         return ev.CaseSuspended(
-            **self.ref(), case_id=self.case_id, program="dibao", status="suspended",
-            monthly_amount=Decimal("780.00"), effective_date=DOD, reason="death",
-        )  # fmt: skip
+            **self.ref(),
+            case_id=self.case_id,
+            program="dibao",
+            status="suspended",
+            monthly_amount=Decimal("780.00"),
+            effective_date=DOD,
+            reason="death",
+        )
 
     def allowance_stopped(self) -> BaseModel:
         return ev.AllowanceStopped(
-            **self.ref(), allowance_id=self.allowance_id, status="stopped",
-            monthly_amount=Decimal("100.00"), effective_date=DOD, reason="death",
-        )  # fmt: skip
+            **self.ref(),
+            allowance_id=self.allowance_id,
+            status="stopped",
+            monthly_amount=Decimal("100.00"),
+            effective_date=DOD,
+            reason="death",
+        )
 
 
 def received(payload: BaseModel) -> ReceivedEvent:
@@ -85,26 +94,55 @@ def received(payload: BaseModel) -> ReceivedEvent:
 async def seed(sessionmakers: dict[str, async_sessionmaker[AsyncSession]], persons: Sequence[Person]) -> None:
     started = date(2024, 1, 1)
     async with sessionmakers["assistance"]() as s, s.begin():
-        await s.execute(insert(Case), [
-            {"id": p.case_id, "person_id": p.id, "id_number": p.id_number, "program": "dibao",
-             "monthly_amount": Decimal("780.00"), "status": "active", "started_on": started,
-             "hukou_division": p.division}
-            for p in persons
-        ])  # fmt: skip
+        await s.execute(
+            insert(Case),
+            [
+                {
+                    "id": p.case_id,
+                    "person_id": p.id,
+                    "id_number": p.id_number,
+                    "program": "dibao",
+                    "monthly_amount": Decimal("780.00"),
+                    "status": "active",
+                    "started_on": started,
+                    "hukou_division": p.division,
+                }
+                for p in persons
+            ],
+        )
     async with sessionmakers["eldercare"]() as s, s.begin():
-        await s.execute(insert(Allowance), [
-            {"id": p.allowance_id, "person_id": p.id, "id_number": p.id_number, "status": "active",
-             "monthly_amount": Decimal("100.00"), "explanation": "90-99", "started_on": started,
-             "hukou_division": p.division}
-            for p in persons
-        ])  # fmt: skip
+        await s.execute(
+            insert(Allowance),
+            [
+                {
+                    "id": p.allowance_id,
+                    "person_id": p.id,
+                    "id_number": p.id_number,
+                    "status": "active",
+                    "monthly_amount": Decimal("100.00"),
+                    "explanation": "90-99",
+                    "started_on": started,
+                    "hukou_division": p.division,
+                }
+                for p in persons
+            ],
+        )
     async with sessionmakers["monitoring"]() as s, s.begin():
-        await s.execute(insert(Record), [
-            {"id": uuid.uuid4(), "person_id": p.id, "id_number": p.id_number, "hukou_division": p.division,
-             "status": "active", "categories": ["dibao", "elder"],
-             "programs": {"dibao": "active", "old_age_allowance": "active"}}
-            for p in persons
-        ])  # fmt: skip
+        await s.execute(
+            insert(Record),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "person_id": p.id,
+                    "id_number": p.id_number,
+                    "hukou_division": p.division,
+                    "status": "active",
+                    "categories": ["dibao", "elder"],
+                    "programs": {"dibao": "active", "old_age_allowance": "active"},
+                }
+                for p in persons
+            ],
+        )
 
 
 Sessions = async_sessionmaker[AsyncSession]

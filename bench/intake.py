@@ -221,13 +221,17 @@ async def main(n: int) -> None:
         counts = ", ".join(f"{k} {summary[k]:,}" for k in ("lines", "accepted", "duplicate", "rejected", "in_review"))
         print(f"  answer: {counts} (review items: {reviews:,})")
         print(f"  to the answer: {accepted_secs:,.1f} s, {n / accepted_secs:,.0f} lines/s")
-        print(f"  to events on registry.events.v1 ({events:,} events acknowledged by the broker):"
-              f" {published_secs:,.1f} s, {n / published_secs:,.0f} lines/s")  # fmt: skip
+        print(
+            f"  to events on registry.events.v1 ({events:,} events acknowledged by the broker):"
+            f" {published_secs:,.1f} s, {n / published_secs:,.0f} lines/s"
+        )
         load = os.getloadavg()[0]
         print(f"  registry CPU: {cpu:,.1f} s, {n / cpu:,.0f} lines per CPU-second; load average {load:.1f}")
         sampled = f"min {min(samples or [0]) / 1024:,.0f} MB, max {max(samples or [0]) / 1024:,.0f} MB"
-        print(f"  registry RSS: {rss_before / 1024:,.0f} MB before, peak {peak / 1024:,.0f} MB"
-              f" (sampled during the upload: {sampled})")  # fmt: skip
+        print(
+            f"  registry RSS: {rss_before / 1024:,.0f} MB before, peak {peak / 1024:,.0f} MB"
+            f" (sampled during the upload: {sampled})"
+        )
         print(f"\nreproduce: .venv/bin/python bench/intake.py --n {n}")
     finally:
         stack.stop()

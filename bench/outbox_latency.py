@@ -90,10 +90,14 @@ async def main(n: int) -> None:
         relay = [(r["at"] - committed[uuid.UUID(r["key"])]) * 1000 for r in acked if uuid.UUID(r["key"]) in committed]
         lat = [(arrived[r["id"]] - r["at"]) * 1000 for r in rows]
         print(f"\noutbox relay, N={n} events, each committed by an HTTP request and read back from registry.events.v1")
-        print(f"  commit → consumed from the topic: p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms, "
-              f"max {max(lat):.1f} ms ({len(lat)} events)")  # fmt: skip
-        print(f"  of which the relay, commit → acknowledged by the broker and marked published:"
-              f" p50 {pct(relay, 50):.1f} ms, p99 {pct(relay, 99):.1f} ms")  # fmt: skip
+        print(
+            f"  commit → consumed from the topic: p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms, "
+            f"max {max(lat):.1f} ms ({len(lat)} events)"
+        )
+        print(
+            f"  of which the relay, commit → acknowledged by the broker and marked published:"
+            f" p50 {pct(relay, 50):.1f} ms, p99 {pct(relay, 99):.1f} ms"
+        )
         print(f"\nreproduce: .venv/bin/python bench/outbox_latency.py --n {n}")
     finally:
         stack.stop()

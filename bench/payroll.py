@@ -74,8 +74,9 @@ async def insert_cases(
     sm: async_sessionmaker[AsyncSession], first: int, count: int, program: str, amount: Decimal
 ) -> int:
     async with sm() as s:
-        await s.execute(_INSERT, {"first": first, "last": first + count - 1, "towns": TOWNS, "program": program,
-                                  "amount": amount})
+        await s.execute(
+            _INSERT, {"first": first, "last": first + count - 1, "towns": TOWNS, "program": program, "amount": amount}
+        )
         await s.commit()
     return first + count
 
@@ -120,8 +121,10 @@ async def calibrate(sm: async_sessionmaker[AsyncSession]) -> None:
     start = time.perf_counter()
     async with sm() as s:
         await s.execute(text("SELECT count(*) FROM generate_series(1, 5000000)"))
-    print(f"machine check: count(*) over generate_series(1, 5000000) took {time.perf_counter() - start:.2f} s "
-          f"(about 0.4 s on an idle core: the figures below scale with it); load average {_load()}")
+    print(
+        f"machine check: count(*) over generate_series(1, 5000000) took {time.perf_counter() - start:.2f} s "
+        f"(about 0.4 s on an idle core: the figures below scale with it); load average {_load()}"
+    )
 
 
 def _load() -> str:
@@ -139,8 +142,10 @@ async def district(sm: async_sessionmaker[AsyncSession]) -> None:
     inserted = time.perf_counter() - start
     await analyze(sm)
     seconds, built, t = await timed_build(sm, date(2026, 11, 1))
-    print(f"district data set: {nxt - 1:,} cases inserted set-based in {inserted:.2f} s "
-          f"(5,647 dibao households are the registry's; 8,204 dibao people)")
+    print(
+        f"district data set: {nxt - 1:,} cases inserted set-based in {inserted:.2f} s "
+        f"(5,647 dibao households are the registry's; 8,204 dibao people)"
+    )
     print(f"payroll 2026-11: {t.paid_lines:,} lines paid, total {t.total:,} yuan, built in {seconds:.2f} s")
     print(f"{'program':<20}{'people':>8}{'payroll':>16}{'report / month':>18}")
     for program, people, report, _average in DISTRICT:

@@ -41,7 +41,14 @@ class Principal:
 def issue_token(settings: Settings, *, sub: str, scopes: str, division: str, ttl_seconds: int = 8 * 3600) -> str:
     divisions.validate(division)
     now = int(time.time())
-    claims = {"sub": sub, "scope": scopes, "division": division, "iat": now, "exp": now + ttl_seconds, "iss": "minzheng"}
+    claims = {
+        "sub": sub,
+        "scope": scopes,
+        "division": division,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "iss": "minzheng",
+    }
     return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
 
 

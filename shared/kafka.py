@@ -62,9 +62,7 @@ async def create_topics(bootstrap: str, partitions: int = 3, replication: int = 
         missing = [t for t in ALL_TOPICS if t not in existing]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(
-                    [NewTopic(t, _partitions(t, partitions), replication) for t in missing]
-                )
+                await admin.create_topics([NewTopic(t, _partitions(t, partitions), replication) for t in missing])
         return missing
     finally:
         await admin.close()

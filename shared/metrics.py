@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-HTTP_REQUESTS = Counter(
-    "http_requests", "HTTP requests served", ["service", "method", "route", "status"]
-)
+HTTP_REQUESTS = Counter("http_requests", "HTTP requests served", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram(
     "http_request_duration_seconds",
     "HTTP request latency",

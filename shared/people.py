@@ -123,7 +123,10 @@ async def learn_many(
         rows[payload.person_id] = fold(rows.get(payload.person_id), payload)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "person_id")
     await bulk.insert(
-        session, "people", COLUMNS, list(rows.values()),
+        session,
+        "people",
+        COLUMNS,
+        list(rows.values()),
         on_conflict=f"ON CONFLICT (person_id) DO UPDATE SET {updates}, updated_at = now()",
     )
 

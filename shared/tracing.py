@@ -104,7 +104,15 @@ def span_id() -> str | None:
 
 @contextmanager
 def consumer_span(
-    tracer: trace.Tracer, *, topic: str, group: str, event_id: str, event_type: str, partition: int, offset: int, headers: Mapping[str, Any] | None
+    tracer: trace.Tracer,
+    *,
+    topic: str,
+    group: str,
+    event_id: str,
+    event_type: str,
+    partition: int,
+    offset: int,
+    headers: Mapping[str, Any] | None,
 ) -> Iterator[Span]:
     """A consumer span for one event, child of the producer's context carried in the message."""
     with tracer.start_as_current_span(
@@ -132,9 +140,13 @@ def consumer_span(
 
 
 @asynccontextmanager
-async def batch_span(tracer: trace.Tracer, *, topic: str, group: str, headers: list[Mapping[str, Any]]) -> AsyncIterator[Span]:
+async def batch_span(
+    tracer: trace.Tracer, *, topic: str, group: str, headers: list[Mapping[str, Any]]
+) -> AsyncIterator[Span]:
     """One consumer span for a chunk applied in one call, linked to each event's producer context."""
-    links = [trace.Link(ctx) for h in headers if (ctx := trace.get_current_span(extract(h)).get_span_context()).is_valid]
+    links = [
+        trace.Link(ctx) for h in headers if (ctx := trace.get_current_span(extract(h)).get_span_context()).is_valid
+    ]
     with tracer.start_as_current_span(
         f"{topic} process",
         context=Context(),  # a new trace: the events' own traces are linked, not continued

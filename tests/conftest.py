@@ -44,7 +44,9 @@ async def stack(infra: Infra) -> AsyncIterator[Stack]:
     registry_settings = infra.settings("registry")
     stack.services["registry"] = await start_service("registry", registry_settings)
     for name in ("assistance", "eldercare", "monitoring"):
-        stack.services[name] = await start_service(name, infra.settings(name, registry_url=stack.services["registry"].url))
+        stack.services[name] = await start_service(
+            name, infra.settings(name, registry_url=stack.services["registry"].url)
+        )
     await wait_consumers_assigned(*stack.services.values())
     try:
         yield stack

@@ -79,7 +79,9 @@ class Infra:
 
 
 def token(sub: str = "tester", scopes: str = ALL_SCOPES, division: str = "340207", secret: str = JWT_SECRET) -> str:
-    return issue_token(settings_mod.Settings(service="registry", jwt_secret=secret), sub=sub, scopes=scopes, division=division)
+    return issue_token(
+        settings_mod.Settings(service="registry", jwt_secret=secret), sub=sub, scopes=scopes, division=division
+    )
 
 
 @dataclass
@@ -143,7 +145,13 @@ class Stack:
         return self.services[name]
 
 
-async def produce(bootstrap: str, topic: str, value: bytes | dict[str, Any], key: str | None = None, headers: list[tuple[str, bytes]] | None = None) -> None:
+async def produce(
+    bootstrap: str,
+    topic: str,
+    value: bytes | dict[str, Any],
+    key: str | None = None,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
@@ -153,7 +161,9 @@ async def produce(bootstrap: str, topic: str, value: bytes | dict[str, Any], key
         await producer.stop()
 
 
-def partner_death(id_number: str, date_of_death: str, source: str = "hospital", reference: str | None = None) -> dict[str, Any]:
+def partner_death(
+    id_number: str, date_of_death: str, source: str = "hospital", reference: str | None = None
+) -> dict[str, Any]:
     return {
         "specversion": "1.0",
         "id": str(uuid.uuid4()),
@@ -161,7 +171,12 @@ def partner_death(id_number: str, date_of_death: str, source: str = "hospital", 
         "type": "partner.death.reported",
         "time": "2026-01-01T00:00:00Z",
         "datacontenttype": "application/json",
-        "data": {"id_number": id_number, "date_of_death": date_of_death, "source": source, "reference": reference or f"REF-{uuid.uuid4().hex[:10]}"},
+        "data": {
+            "id_number": id_number,
+            "date_of_death": date_of_death,
+            "source": source,
+            "reference": reference or f"REF-{uuid.uuid4().hex[:10]}",
+        },
     }
 
 

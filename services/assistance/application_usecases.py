@@ -76,8 +76,9 @@ def check_shape(body: ApplicationIn) -> None:
     """The program's own block is there, and every expense names a listed member."""
     needed = {"tekun": body.tekun, "temporary": body.temporary, "orphan": body.orphan}
     if body.program.value in needed and needed[body.program.value] is None:
-        raise Invalid(f"a {body.program.value} application needs its `{body.program.value}` block",
-                      field=body.program.value)
+        raise Invalid(
+            f"a {body.program.value} application needs its `{body.program.value}` block", field=body.program.value
+        )
     for i, e in enumerate(body.rigid_expenses):
         if e.member >= len(body.members):
             raise Invalid(f"there is no member {e.member}", field=f"rigid_expenses[{i}].member")
@@ -87,15 +88,17 @@ def household_of(body: ApplicationIn, found: list[people.KnownPerson], on: date)
     members = []
     for m, person in zip(body.members, found, strict=True):
         birth = person.birth_date or identity.parse(person.id_number).birth_date
-        members.append(Member(
-            relation=m.relation.value,
-            age=age_on(birth, on),
-            incomes=tuple(Income(x.kind, x.monthly_amount, x.note) for x in m.incomes),
-            employment_cost=m.employment_cost,
-            disability=Disability(m.disability.grade, m.disability.kind) if m.disability else None,
-            seriously_ill=m.seriously_ill,
-            labour_capacity=m.labour_capacity,
-        ))
+        members.append(
+            Member(
+                relation=m.relation.value,
+                age=age_on(birth, on),
+                incomes=tuple(Income(x.kind, x.monthly_amount, x.note) for x in m.incomes),
+                employment_cost=m.employment_cost,
+                disability=Disability(m.disability.grade, m.disability.kind) if m.disability else None,
+                seriously_ill=m.seriously_ill,
+                labour_capacity=m.labour_capacity,
+            )
+        )
     expenses = tuple(RigidExpense(e.member, e.kind, e.monthly_amount, e.note) for e in body.rigid_expenses)
     a = body.assets
     return Household(tuple(members), expenses, Assets(a.financial, a.homes, a.vehicles))
@@ -104,10 +107,13 @@ def household_of(body: ApplicationIn, found: list[people.KnownPerson], on: date)
 async def held_programs(session: AsyncSession, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Decimal]]:
     """Each person's active or suspended programs with their amounts, district-wide (a rule, not a read)."""
     with unscoped(session):
-        rows = (await session.execute(
-            select(Case.person_id, Case.program, Case.monthly_amount)
-            .where(Case.person_id.in_(person_ids), Case.status.in_([s.value for s in HELD]))
-        )).all()
+        rows = (
+            await session.execute(
+                select(Case.person_id, Case.program, Case.monthly_amount).where(
+                    Case.person_id.in_(person_ids), Case.status.in_([s.value for s in HELD])
+                )
+            )
+        ).all()
     held: dict[uuid.UUID, dict[str, Decimal]] = {p: {} for p in person_ids}
     for person_id, program, amount in rows:
         held[person_id][program] = held[person_id].get(program, Decimal("0.00")) + amount
@@ -118,13 +124,17 @@ async def reserve_left(session: AsyncSession, town: str, standards: Standards) -
     """The town's reserve fund (备用金) less this year's grants it paid."""
     year_start = date(standards.on.year, 1, 1)
     with unscoped(session):
-        spent = (await session.execute(
-            select(func.coalesce(func.sum(Application.monthly_total), 0)).where(
-                Application.program == "temporary", Application.status == Status.CONFIRMED.value,
-                Application.confirmed_on >= year_start, divisions.covers_clause(Application.hukou_division, town),
-                Application.assessment["from_reserve"].as_boolean(),
+        spent = (
+            await session.execute(
+                select(func.coalesce(func.sum(Application.monthly_total), 0)).where(
+                    Application.program == "temporary",
+                    Application.status == Status.CONFIRMED.value,
+                    Application.confirmed_on >= year_start,
+                    divisions.covers_clause(Application.hukou_division, town),
+                    Application.assessment["from_reserve"].as_boolean(),
+                )
             )
-        )).scalar_one()
+        ).scalar_one()
     return standards.get("temporary.town_reserve") - Decimal(spent)
 
 
@@ -136,8 +146,12 @@ def family_status(held: dict[uuid.UUID, dict[str, Decimal]]) -> disability.Famil
 
 
 async def assess(
-    session: AsyncSession, body: ApplicationIn, household: Household, found: list[people.KnownPerson],
-    held: dict[uuid.UUID, dict[str, Decimal]], standards: Standards,
+    session: AsyncSession,
+    body: ApplicationIn,
+    household: Household,
+    found: list[people.KnownPerson],
+    held: dict[uuid.UUID, dict[str, Decimal]],
+    standards: Standards,
 ) -> tuple[Assessment, dict[str, Any]]:
     """The program's rule applied to the household; extra facts (approver, reserve) beside it."""
     applicant = household.members[0]
@@ -172,7 +186,10 @@ def program_of_cases(program: str, kind: str) -> str:
 
 
 def check_programs(
-    program: str, enrolled: list[int], person_ids: list[uuid.UUID], held: dict[uuid.UUID, dict[str, Decimal]],
+    program: str,
+    enrolled: list[int],
+    person_ids: list[uuid.UUID],
+    held: dict[uuid.UUID, dict[str, Decimal]],
     error: type[Invalid] | type[Conflict],
 ) -> None:
     """One active case per person and program; contradictory programs refused, naming the member."""
@@ -194,18 +211,24 @@ def household_json(body: ApplicationIn, found: list[people.KnownPerson]) -> dict
 
 
 def step(app: Application, name: str, principal: Principal, note: str | None = None) -> ApplicationStep:
-    return ApplicationStep(application_id=app.id, step=name, actor=principal.sub, note=note, at=utcnow(),
-                           hukou_division=app.hukou_division)
+    return ApplicationStep(
+        application_id=app.id, step=name, actor=principal.sub, note=note, at=utcnow(), hukou_division=app.hukou_division
+    )
 
 
 async def open_application(session: AsyncSession, person_id: uuid.UUID, program: str) -> uuid.UUID | None:
     """The applicant's application of this program still in the workflow, if any."""
-    return (await session.execute(
-        select(Application.id).where(
-            Application.applicant_person_id == person_id, Application.program == program,
-            Application.status.in_([s.value for s in workflow.OPEN]),
-        ).limit(1)
-    )).scalar_one_or_none()
+    return (
+        await session.execute(
+            select(Application.id)
+            .where(
+                Application.applicant_person_id == person_id,
+                Application.program == program,
+                Application.status.in_([s.value for s in workflow.OPEN]),
+            )
+            .limit(1)
+        )
+    ).scalar_one_or_none()
 
 
 async def assessed(
@@ -236,8 +259,10 @@ async def submit(session: AsyncSession, settings: Settings, principal: Principal
     if body.program.value != "temporary":  # a new emergency is a new application
         existing = await open_application(session, found[0].person_id, body.program.value)
         if existing:
-            raise Conflict(f"the applicant already has an open {body.program.value} application ({existing})",
-                           field="members[0].id_number")
+            raise Conflict(
+                f"the applicant already has an open {body.program.value} application ({existing})",
+                field="members[0].id_number",
+            )
     today = date.today()
     assessment, extra, standards = await assessed(session, body, found, today)
     try:
@@ -245,19 +270,33 @@ async def submit(session: AsyncSession, settings: Settings, principal: Principal
     except MissingStandard as exc:
         raise Invalid(f"{exc}: the standards must be set first", field="program") from exc
     app = Application(
-        id=uuid.uuid4(), program=body.program.value, status=Status.SUBMITTED.value,
-        applicant_person_id=found[0].person_id, applicant_id_number=found[0].id_number,
-        household=household_json(body, found), assessment=assessment_json(assessment, extra),
-        eligible=assessment.eligible, monthly_total=assessment.total, submitted_on=today,
-        review_due_on=review_due, due_on=due, hukou_division=found[0].hukou_division,
+        id=uuid.uuid4(),
+        program=body.program.value,
+        status=Status.SUBMITTED.value,
+        applicant_person_id=found[0].person_id,
+        applicant_id_number=found[0].id_number,
+        household=household_json(body, found),
+        assessment=assessment_json(assessment, extra),
+        eligible=assessment.eligible,
+        monthly_total=assessment.total,
+        submitted_on=today,
+        review_due_on=review_due,
+        due_on=due,
+        hukou_division=found[0].hukou_division,
     )
     session.add(app)
     session.add(step(app, "submitted", principal))
     await session.flush()
-    await publish(session, ev.ApplicationSubmitted(
-        person_id=app.applicant_person_id, id_number=app.applicant_id_number,
-        hukou_division=app.hukou_division, application_id=app.id, program=app.program,
-    ))
+    await publish(
+        session,
+        ev.ApplicationSubmitted(
+            person_id=app.applicant_person_id,
+            id_number=app.applicant_id_number,
+            hukou_division=app.hukou_division,
+            application_id=app.id,
+            program=app.program,
+        ),
+    )
     return app
 
 
@@ -293,7 +332,11 @@ async def reassess(
 
 
 async def review(
-    session: AsyncSession, settings: Settings, principal: Principal, application_id: uuid.UUID, notes: str,
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    application_id: uuid.UUID,
+    notes: str,
     corrected: ApplicationIn | None = None,
 ) -> Application:
     """审核: the town's review after the household survey; dibao and tekun then go on public notice.
@@ -327,8 +370,14 @@ async def object_to(session: AsyncSession, principal: Principal, application_id:
         raise _refused(exc) from exc
     standards = await standard_usecases.load(session, app.submitted_on)
     app.due_on = max(app.due_on, workflow.extended_due(app.submitted_on, standards))
-    objection = Objection(id=uuid.uuid4(), application_id=app.id, content=content, recorded_by=principal.sub,
-                          recorded_at=utcnow(), hukou_division=app.hukou_division)
+    objection = Objection(
+        id=uuid.uuid4(),
+        application_id=app.id,
+        content=content,
+        recorded_by=principal.sub,
+        recorded_at=utcnow(),
+        hukou_division=app.hukou_division,
+    )
     session.add(objection)
     session.add(step(app, "objection_recorded", principal, content))
     await session.flush()
@@ -336,14 +385,18 @@ async def object_to(session: AsyncSession, principal: Principal, application_id:
 
 
 async def settle(
-    session: AsyncSession, principal: Principal, application_id: uuid.UUID, objection_id: uuid.UUID,
-    outcome: str, settlement: str,
+    session: AsyncSession,
+    principal: Principal,
+    application_id: uuid.UUID,
+    objection_id: uuid.UUID,
+    outcome: str,
+    settlement: str,
 ) -> Application:
     """Settle an objection: dismissed, the notice stands; upheld, the town investigates and reviews again."""
     app = await get(session, application_id, lock=True)
-    objection = (await session.execute(
-        select(Objection).where(Objection.id == objection_id, Objection.application_id == app.id)
-    )).scalar_one_or_none()
+    objection = (
+        await session.execute(select(Objection).where(Objection.id == objection_id, Objection.application_id == app.id))
+    ).scalar_one_or_none()
     if objection is None:
         raise NotFound("no such objection on this application", field="objection_id")
     if objection.outcome is not None:
@@ -357,10 +410,13 @@ async def settle(
 
 
 async def open_objections(session: AsyncSession, app: Application) -> int:
-    return (await session.execute(
-        select(func.count()).select_from(Objection)
-        .where(Objection.application_id == app.id, Objection.outcome.is_(None))
-    )).scalar_one()
+    return (
+        await session.execute(
+            select(func.count())
+            .select_from(Objection)
+            .where(Objection.application_id == app.id, Objection.outcome.is_(None))
+        )
+    ).scalar_one()
 
 
 async def confirm(session: AsyncSession, principal: Principal, application_id: uuid.UUID, note: str) -> Application:
@@ -372,8 +428,9 @@ async def confirm(session: AsyncSession, principal: Principal, application_id: u
         if pay_first and not app.eligible:
             raise StepRefused("the assessment found no grant to pay first")
         if not pay_first:
-            workflow.check_confirm(Status(app.status), today, app.notice_until,
-                                   await open_objections(session, app), app.eligible)
+            workflow.check_confirm(
+                Status(app.status), today, app.notice_until, await open_objections(session, app), app.eligible
+            )
     except StepRefused as exc:
         raise _refused(exc) from exc
     members = app.household["members"]
@@ -397,9 +454,16 @@ async def enrol_members(session: AsyncSession, app: Application, assessment: Ass
     for m in assessment.members:
         member = members[m.member]
         case = Case(
-            id=uuid.uuid4(), person_id=uuid.UUID(member["person_id"]), id_number=member["id_number"],
-            program=program, monthly_amount=m.amount, status=CaseStatus.ACTIVE.value, started_on=app.paid_from,
-            hukou_division=member["hukou_division"], origin="application", application_id=app.id,
+            id=uuid.uuid4(),
+            person_id=uuid.UUID(member["person_id"]),
+            id_number=member["id_number"],
+            program=program,
+            monthly_amount=m.amount,
+            status=CaseStatus.ACTIVE.value,
+            started_on=app.paid_from,
+            hukou_division=member["hukou_division"],
+            origin="application",
+            application_id=app.id,
         )
         session.add(case)
         await session.flush()
@@ -451,8 +515,15 @@ def overdue_clause(today: date) -> Any:
 
 
 async def search(
-    session: AsyncSession, *, status: str | None, program: str | None, overdue: bool | None,
-    id_number: str | None, division: str | None = None, limit: int, offset: int,
+    session: AsyncSession,
+    *,
+    status: str | None,
+    program: str | None,
+    overdue: bool | None,
+    id_number: str | None,
+    division: str | None = None,
+    limit: int,
+    offset: int,
 ) -> tuple[int, list[Application]]:
     stmt = select(Application)
     if division:
@@ -467,7 +538,15 @@ async def search(
         clause = overdue_clause(date.today())
         stmt = stmt.where(clause if overdue else ~clause)
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = (await session.execute(
-        stmt.order_by(Application.submitted_on, Application.created_at, Application.id).limit(limit).offset(offset)
-    )).scalars().all()
+    rows = (
+        (
+            await session.execute(
+                stmt.order_by(Application.submitted_on, Application.created_at, Application.id)
+                .limit(limit)
+                .offset(offset)
+            )
+        )
+        .scalars()
+        .all()
+    )
     return total, list(rows)

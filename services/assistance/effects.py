@@ -115,8 +115,14 @@ def _review(case: CaseRow, today: date) -> ev.ReviewDue | None:
     if case.status == rules.CaseStatus.TERMINATED:
         return None
     case.review_due_on, case.changed = today, True
-    return ev.ReviewDue(person_id=case.person_id, id_number=case.id_number, hukou_division=case.hukou_division,
-                        case_id=case.id, program=case.program, due_on=today)
+    return ev.ReviewDue(
+        person_id=case.person_id,
+        id_number=case.id_number,
+        hukou_division=case.hukou_division,
+        case_id=case.id,
+        program=case.program,
+        due_on=today,
+    )
 
 
 def _terminate(case: CaseRow, died_on: date) -> ev.CaseTerminated | None:
@@ -160,10 +166,17 @@ async def _remember_deaths(session: AsyncSession, payloads: Sequence[Relevant]) 
     for p in payloads:
         if isinstance(p, ev.PersonDied | ev.DeathConfirmed | ev.DeathRevoked):
             status = p.status if isinstance(p, ev.PersonDied | ev.DeathConfirmed) else "revoked"
-            latest[p.death_id] = {"death_id": p.death_id, "person_id": p.person_id,
-                                  "date_of_death": p.date_of_death, "status": status}
+            latest[p.death_id] = {
+                "death_id": p.death_id,
+                "person_id": p.person_id,
+                "date_of_death": p.date_of_death,
+                "status": status,
+            }
     await bulk.insert(
-        session, "death_reports", DEATH_REPORT, list(latest.values()),
+        session,
+        "death_reports",
+        DEATH_REPORT,
+        list(latest.values()),
         on_conflict="ON CONFLICT (death_id) DO UPDATE SET status = EXCLUDED.status, "
         "date_of_death = EXCLUDED.date_of_death, updated_at = now()",
     )
@@ -210,8 +223,13 @@ async def _detect_overpayments(session: AsyncSession, terminated: list[CaseRow])
     )
     return [
         ev.AssistanceOverpaymentDetected(
-            person_id=r.person_id, id_number=r.id_number, hukou_division=r.hukou_division, overpayment_id=r.id,
-            program=r.program, amount=r.amount, reason=r.reason,
+            person_id=r.person_id,
+            id_number=r.id_number,
+            hukou_division=r.hukou_division,
+            overpayment_id=r.id,
+            program=r.program,
+            amount=r.amount,
+            reason=r.reason,
         )
         for r in found
     ]

@@ -211,13 +211,21 @@ async def _publish_payments(session: AsyncSession, payroll_id: uuid.UUID) -> Non
     if spec.key_field != "person_id" or spec.subject_field != "person_id":
         raise RuntimeError("assistance.payment.issued is keyed by person: the payroll's outbox insert assumes it")
     base = {
-        "specversion": "1.0", "source": _checked_source(spec.service, spec.type), "type": spec.type,
-        "time": datetime.now(UTC).isoformat(), "datacontenttype": "application/json",
+        "specversion": "1.0",
+        "source": _checked_source(spec.service, spec.type),
+        "type": spec.type,
+        "time": datetime.now(UTC).isoformat(),
+        "datacontenttype": "application/json",
     }
     await session.execute(
         _INSERT_PAYMENTS,
-        {"payroll_id": payroll_id, "topic": spec.topic, "type": spec.type, "base": json.dumps(base),
-         "headers": json.dumps(tracing.inject_headers())},
+        {
+            "payroll_id": payroll_id,
+            "topic": spec.topic,
+            "type": spec.type,
+            "base": json.dumps(base),
+            "headers": json.dumps(tracing.inject_headers()),
+        },
     )
     await _notify_relay(session)
 
@@ -289,8 +297,13 @@ async def export_rows(session: AsyncSession, payroll_id: uuid.UUID) -> AsyncIter
 
     stmt = (
         select(
-            PayrollLine.id, PayrollLine.id_number, people.c.name, PayrollLine.program,
-            func.to_char(PayrollLine.for_month, "YYYY-MM"), PayrollLine.kind, PayrollLine.amount,
+            PayrollLine.id,
+            PayrollLine.id_number,
+            people.c.name,
+            PayrollLine.program,
+            func.to_char(PayrollLine.for_month, "YYYY-MM"),
+            PayrollLine.kind,
+            PayrollLine.amount,
             PayrollLine.hukou_division,
         )
         .outerjoin(people, people.c.person_id == PayrollLine.person_id)

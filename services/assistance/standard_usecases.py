@@ -51,14 +51,20 @@ async def add(
         )
     ).scalar_one_or_none()
     if same_day is None:
-        same_day = Standard(key=key, value=value, effective_from=effective_from, source=source,
-                            created_by=principal.sub)
+        same_day = Standard(
+            key=key, value=value, effective_from=effective_from, source=source, created_by=principal.sub
+        )
         session.add(same_day)
     else:
         same_day.value, same_day.source, same_day.created_by = value, source, principal.sub
     change = StandardChange(
-        key=key, effective_from=effective_from, old_value=before.value if before else None, new_value=value,
-        source=source, changed_by=principal.sub, changed_division=principal.division,
+        key=key,
+        effective_from=effective_from,
+        old_value=before.value if before else None,
+        new_value=value,
+        source=source,
+        changed_by=principal.sub,
+        changed_division=principal.division,
     )
     session.add(change)
     await session.flush()

@@ -43,7 +43,9 @@ async def emit(session: AsyncSession, model: type[ev.CaseEvent], case: Case, rea
 
 async def _open_case(session: AsyncSession, person_id: uuid.UUID, program: str) -> bool:
     """An active or suspended case of the person in the program: enrolling again would pay twice."""
-    open_case = select(Case.id).where(Case.person_id == person_id, Case.program == program, Case.status != rules.CaseStatus.TERMINATED)
+    open_case = select(Case.id).where(
+        Case.person_id == person_id, Case.program == program, Case.status != rules.CaseStatus.TERMINATED
+    )
     return (await session.execute(open_case.limit(1))).first() is not None
 
 

@@ -41,13 +41,29 @@ from shared.events import publish_many
 
 # The columns an event can change, and those of a new allowance, as they travel in bulk.
 WRITTEN = {
-    "id": "uuid", "status": "text", "monthly_amount": "numeric", "explanation": "text", "started_on": "date",
-    "stopped_on": "date", "stop_reason": "text", "hukou_division": "text",
+    "id": "uuid",
+    "status": "text",
+    "monthly_amount": "numeric",
+    "explanation": "text",
+    "started_on": "date",
+    "stopped_on": "date",
+    "stop_reason": "text",
+    "hukou_division": "text",
 }
 NEW = WRITTEN | {"person_id": "uuid", "id_number": "text"}
 Relevant = ev.PersonDied | ev.DeathRevoked | ev.HukouChanged | ev.PersonMilestone
-_ALLOWANCE = ("id", "person_id", "id_number", "status", "monthly_amount", "explanation", "started_on", "stopped_on",
-              "stop_reason", "hukou_division")  # fmt: skip
+_ALLOWANCE = (
+    "id",
+    "person_id",
+    "id_number",
+    "status",
+    "monthly_amount",
+    "explanation",
+    "started_on",
+    "stopped_on",
+    "stop_reason",
+    "hukou_division",
+)
 
 # The people copy of the persons named, beside their allowance, locked (one statement).
 _READ = f"""
@@ -150,9 +166,16 @@ def enrol(chunk: Chunk, person: dict[str, Any]) -> ev.AllowanceEvent | None:
         return None
     if a is None:
         a = AllowanceRow(
-            id=discover.allowance_id(person["person_id"]), person_id=person["person_id"],
-            id_number=person["id_number"], status="active", monthly_amount=Decimal("0.00"), explanation="",
-            started_on=chunk.today, stopped_on=None, stop_reason=None, hukou_division=person["hukou_division"],
+            id=discover.allowance_id(person["person_id"]),
+            person_id=person["person_id"],
+            id_number=person["id_number"],
+            status="active",
+            monthly_amount=Decimal("0.00"),
+            explanation="",
+            started_on=chunk.today,
+            stopped_on=None,
+            stop_reason=None,
+            hukou_division=person["hukou_division"],
             new=True,
         )
         chunk.allowances[a.person_id] = a

@@ -43,20 +43,32 @@ def _query(session: AsyncSession, f: Filters, today: date) -> Select[Any]:
     """The elders matching the filters, within the caller's division."""
     g = Guarantee.__table__
     guarantee = (
-        select(func.min(g.c.program)).where(g.c.person_id == people.c.person_id, g.c.status == "active")
-        .correlate(people).scalar_subquery()
+        select(func.min(g.c.program))
+        .where(g.c.person_id == people.c.person_id, g.c.status == "active")
+        .correlate(people)
+        .scalar_subquery()
     )
     a = Assessment.__table__
     level = (
-        select(a.c.level).where(a.c.person_id == people.c.person_id, a.c.superseded_by.is_(None))
-        .correlate(people).scalar_subquery()
+        select(a.c.level)
+        .where(a.c.person_id == people.c.person_id, a.c.superseded_by.is_(None))
+        .correlate(people)
+        .scalar_subquery()
     )
     al = Allowance.__table__
     stmt = (
         select(
-            people.c.person_id, people.c.id_number, people.c.name, people.c.sex, people.c.birth_date,
-            people.c.hukou_division, people.c.status, guarantee.label("guarantee"), level.label("care_level"),
-            al.c.status.label("allowance_status"), al.c.monthly_amount.label("allowance_monthly_amount"),
+            people.c.person_id,
+            people.c.id_number,
+            people.c.name,
+            people.c.sex,
+            people.c.birth_date,
+            people.c.hukou_division,
+            people.c.status,
+            guarantee.label("guarantee"),
+            level.label("care_level"),
+            al.c.status.label("allowance_status"),
+            al.c.monthly_amount.label("allowance_monthly_amount"),
             literal(None).label("living_alone"),
         )
         .outerjoin(al, and_(al.c.person_id == people.c.person_id))

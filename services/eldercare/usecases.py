@@ -48,10 +48,18 @@ async def enrol(session: AsyncSession, settings: Settings, *, id_number: str, on
     guard(session, person.hukou_division, field="id_number", detail=people.UNKNOWN)  # elsewhere answers as unknown
     on = on or date.today()
     assert person.birth_date is not None
-    ent = rules.entitlement(person.birth_date, on, await brackets(session), in_district=person.in_district, alive=person.status != "deceased")
+    ent = rules.entitlement(
+        person.birth_date,
+        on,
+        await brackets(session),
+        in_district=person.in_district,
+        alive=person.status != "deceased",
+    )
     if not ent.eligible:
         raise Invalid(ent.explanation, field="id_number")
-    existing = (await session.execute(select(Allowance).where(Allowance.person_id == person.person_id).with_for_update())).scalar_one_or_none()
+    existing = (
+        await session.execute(select(Allowance).where(Allowance.person_id == person.person_id).with_for_update())
+    ).scalar_one_or_none()
     if existing is not None and existing.status == "active":
         raise Conflict("the person already receives the allowance", field="id_number")
     a = existing or Allowance(id=uuid.uuid4(), person_id=person.person_id, id_number=person.id_number)

@@ -44,9 +44,13 @@ class Person(DivisionScoped, Base):
     status: Mapped[str] = mapped_column(String(20), default="alive")  # alive | deceased
     date_of_death: Mapped[date | None] = mapped_column(Date)
     household_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("households.id"), index=True)
-    marital_status: Mapped[str] = mapped_column(String(20), default="unmarried", server_default="unmarried")  # unmarried | married | divorced | widowed
+    marital_status: Mapped[str] = mapped_column(
+        String(20), default="unmarried", server_default="unmarried"
+    )  # unmarried | married | divorced | widowed
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class Household(DivisionScoped, Base):
@@ -106,7 +110,9 @@ class DeathReport(Base):
     source: Mapped[str] = mapped_column(String(30))
     reference: Mapped[str] = mapped_column(String(100))
     channel: Mapped[str] = mapped_column(String(20))  # http | kafka | batch
-    outcome: Mapped[str] = mapped_column(String(20))  # recorded | confirmed | corroborated | duplicate | conflict | pending | review | rejected
+    outcome: Mapped[str] = mapped_column(
+        String(20)
+    )  # recorded | confirmed | corroborated | duplicate | conflict | pending | review | rejected
     explanation: Mapped[str] = mapped_column(String(300), default="")
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -27,18 +27,25 @@ money = st.decimals(min_value=0, max_value=200_000, places=2, allow_nan=False, a
 incomes = st.builds(Income, st.sampled_from(list(IncomeKind)), money)
 disabilities = st.none() | st.builds(Disability, st.integers(1, 4), st.sampled_from(list(DisabilityKind)))
 members = st.builds(
-    Member, st.just("member"), st.integers(0, 110), st.lists(incomes, max_size=4).map(tuple),
-    money, disabilities, st.booleans(),
+    Member,
+    st.just("member"),
+    st.integers(0, 110),
+    st.lists(incomes, max_size=4).map(tuple),
+    money,
+    disabilities,
+    st.booleans(),
 )
 
 
 @st.composite
 def households(draw: st.DrawFn) -> Household:
     people = draw(st.lists(members, min_size=1, max_size=6))
-    expenses = draw(st.lists(
-        st.builds(RigidExpense, st.integers(0, len(people) - 1), st.sampled_from(list(ExpenseKind)), money),
-        max_size=3,
-    ))
+    expenses = draw(
+        st.lists(
+            st.builds(RigidExpense, st.integers(0, len(people) - 1), st.sampled_from(list(ExpenseKind)), money),
+            max_size=3,
+        )
+    )
     assets = draw(st.builds(Assets, money, st.integers(0, 3), st.integers(0, 2)))
     return Household(tuple(people), tuple(expenses), assets)
 
@@ -59,8 +66,12 @@ def test_dibao_amounts_are_never_negative_never_float(household: Household) -> N
 
 
 @settings(max_examples=60, deadline=None)
-@given(members, st.sampled_from(list(tekun.Supporter)), st.sampled_from(list(tekun.Placement)),
-       st.sampled_from(list(tekun.CareLevel)))
+@given(
+    members,
+    st.sampled_from(list(tekun.Supporter)),
+    st.sampled_from(list(tekun.Placement)),
+    st.sampled_from(list(tekun.CareLevel)),
+)
 def test_tekun_amounts_are_never_negative_never_float(
     member: Member, supporter: tekun.Supporter, placement: tekun.Placement, level: tekun.CareLevel
 ) -> None:
@@ -78,8 +89,12 @@ def test_temporary_grants_are_never_negative_and_never_above_ten_times(
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(0, 20), st.tuples(st.sampled_from(list(orphan.Parent)), st.sampled_from(list(orphan.Parent))),
-       st.sampled_from(list(orphan.Placement)), st.dictionaries(st.sampled_from(orphan.TOPPED_UP), money))
+@given(
+    st.integers(0, 20),
+    st.tuples(st.sampled_from(list(orphan.Parent)), st.sampled_from(list(orphan.Parent))),
+    st.sampled_from(list(orphan.Placement)),
+    st.dictionaries(st.sampled_from(orphan.TOPPED_UP), money),
+)
 def test_orphan_allowance_is_never_negative(
     age: int, parents: tuple[orphan.Parent, orphan.Parent], placement: orphan.Placement, other: dict[str, Decimal]
 ) -> None:

@@ -15,8 +15,9 @@ from tests.support import ALL_SCOPES, Stack, eventually, new_id_number, token
 TOWN = "340207003"  # 官陡街道
 
 
-async def register(reg: httpx.AsyncClient, name: str, *, division: str = TOWN, min_age: int = 20,
-                   max_age: int = 70) -> str:
+async def register(
+    reg: httpx.AsyncClient, name: str, *, division: str = TOWN, min_age: int = 20, max_age: int = 70
+) -> str:
     n = new_id_number(min_age=min_age, max_age=max_age)
     r = await reg.post("/v1/persons", json={"id_number": n, "name": name, "hukou_division": division})
     assert r.status_code == 201, r.text
@@ -24,9 +25,11 @@ async def register(reg: httpx.AsyncClient, name: str, *, division: str = TOWN, m
 
 
 async def family(reg: httpx.AsyncClient) -> list[str]:
-    return [await register(reg, "张建国", min_age=40, max_age=50),
-            await register(reg, "李秀兰", min_age=40, max_age=50),
-            await register(reg, "张小明", min_age=8, max_age=12)]
+    return [
+        await register(reg, "张建国", min_age=40, max_age=50),
+        await register(reg, "李秀兰", min_age=40, max_age=50),
+        await register(reg, "张小明", min_age=8, max_age=12),
+    ]
 
 
 def dibao_application(numbers: list[str]) -> dict[str, Any]:
@@ -34,11 +37,18 @@ def dibao_application(numbers: list[str]) -> dict[str, Any]:
     return {
         "program": "dibao",
         "members": [
-            {"id_number": numbers[0], "relation": "self", "employment_cost": "300.00",
-             "incomes": [{"kind": "wage", "monthly_amount": "1200.00", "note": "factory"}]},
+            {
+                "id_number": numbers[0],
+                "relation": "self",
+                "employment_cost": "300.00",
+                "incomes": [{"kind": "wage", "monthly_amount": "1200.00", "note": "factory"}],
+            },
             {"id_number": numbers[1], "relation": "spouse", "seriously_ill": True},
-            {"id_number": numbers[2], "relation": "child",
-             "incomes": [{"kind": "scholarship", "monthly_amount": "100.00"}]},
+            {
+                "id_number": numbers[2],
+                "relation": "child",
+                "incomes": [{"kind": "scholarship", "monthly_amount": "100.00"}],
+            },
         ],
         "rigid_expenses": [{"member": 1, "kind": "medical", "monthly_amount": "150.00", "note": "dialysis"}],
         "assets": {"financial": "3000.00", "homes": 1},
@@ -87,14 +97,23 @@ async def test_dibao_application_is_assessed_noticed_objected_to_and_confirmed_i
         early = await c.post(f"/v1/applications/{app_id}/confirm", json={})
         assert early.status_code == 409 and "public notice runs until" in early.json()["detail"]
 
-        objection = (await c.post(f"/v1/applications/{app_id}/objections",
-                                  json={"content": "a neighbour says the husband drives a taxi"})).json()
-        await sql(stack, "UPDATE applications SET notice_until = :d WHERE id = :id",
-                  d=date.today() - timedelta(days=1), id=app_id)  # as if the notice began 8 days ago
+        objection = (
+            await c.post(
+                f"/v1/applications/{app_id}/objections", json={"content": "a neighbour says the husband drives a taxi"}
+            )
+        ).json()
+        await sql(
+            stack,
+            "UPDATE applications SET notice_until = :d WHERE id = :id",
+            d=date.today() - timedelta(days=1),
+            id=app_id,
+        )  # as if the notice began 8 days ago
         unsettled = await c.post(f"/v1/applications/{app_id}/confirm", json={})
         assert unsettled.status_code == 409 and "not settled" in unsettled.json()["detail"]
-        r = await c.post(f"/v1/applications/{app_id}/objections/{objection['id']}/settle",
-                         json={"outcome": "dismissed", "settlement": "checked: the taxi belongs to his brother"})
+        r = await c.post(
+            f"/v1/applications/{app_id}/objections/{objection['id']}/settle",
+            json={"outcome": "dismissed", "settlement": "checked: the taxi belongs to his brother"},
+        )
         assert r.status_code == 200, r.text
 
         r = await c.post(f"/v1/applications/{app_id}/confirm", json={"note": "confirmed by the town"})
@@ -102,37 +121,69 @@ async def test_dibao_application_is_assessed_noticed_objected_to_and_confirmed_i
         done = r.json()
     assert done["status"] == "confirmed" and done["paid_from"] == next_month(date.today()).isoformat()
     assert [s["step"] for s in done["steps"]] == [
-        "submitted", "reviewed", "notice_started", "objection_recorded", "objection_dismissed", "confirmed",
+        "submitted",
+        "reviewed",
+        "notice_started",
+        "objection_recorded",
+        "objection_dismissed",
+        "confirmed",
     ]
     assert {s["actor"] for s in done["steps"]} == {"guandou-clerk"}
-    cases = await sql(stack, "SELECT id_number, program, monthly_amount, status, started_on, origin FROM cases "
-                      "WHERE application_id = :id ORDER BY monthly_amount", id=app_id)
+    cases = await sql(
+        stack,
+        "SELECT id_number, program, monthly_amount, status, started_on, origin FROM cases "
+        "WHERE application_id = :id ORDER BY monthly_amount",
+        id=app_id,
+    )
     assert [(c[0], str(c[2]), c[5]) for c in cases] == [
-        (numbers[0], "516.67", "application"), (numbers[2], "596.67", "application"),
+        (numbers[0], "516.67", "application"),
+        (numbers[2], "596.67", "application"),
         (numbers[1], "676.67", "application"),
     ]
     assert {(c[1], c[3], c[4]) for c in cases} == {("dibao", "active", next_month(date.today()))}
-    enrolled = await sql(stack, "SELECT count(*) FROM outbox WHERE type = 'assistance.case.enrolled' "
-                         "AND envelope->'data'->>'case_id' IN (SELECT id::text FROM cases WHERE application_id = :id)",
-                         id=app_id)
-    submitted = await sql(stack, "SELECT count(*) FROM outbox WHERE type = 'assistance.application.submitted' "
-                          "AND envelope->'data'->>'application_id' = :id", id=app_id)
+    enrolled = await sql(
+        stack,
+        "SELECT count(*) FROM outbox WHERE type = 'assistance.case.enrolled' "
+        "AND envelope->'data'->>'case_id' IN (SELECT id::text FROM cases WHERE application_id = :id)",
+        id=app_id,
+    )
+    submitted = await sql(
+        stack,
+        "SELECT count(*) FROM outbox WHERE type = 'assistance.application.submitted' "
+        "AND envelope->'data'->>'application_id' = :id",
+        id=app_id,
+    )
     assert (enrolled[0][0], submitted[0][0]) == (3, 1)
 
 
 async def test_members_deceased_unknown_or_outside_the_district_are_named(stack: Stack) -> None:
     async with stack["registry"].client() as reg, stack["assistance"].client() as c:
         numbers = await family(reg)
-        r = await reg.post("/v1/deaths", json={"id_number": numbers[1], "date_of_death": date.today().isoformat(),
-                                               "source": "hospital", "reference": f"H-{numbers[1]}"})
+        r = await reg.post(
+            "/v1/deaths",
+            json={
+                "id_number": numbers[1],
+                "date_of_death": date.today().isoformat(),
+                "source": "hospital",
+                "reference": f"H-{numbers[1]}",
+            },
+        )
         assert r.status_code in (200, 201), r.text
         await learned(stack, numbers[1], "status = 'deceased'")
         dead = await c.post("/v1/applications", json=dibao_application(numbers))
         unknown = await c.post("/v1/applications", json=dibao_application([numbers[0], numbers[2], new_id_number()]))
         moved = await register(reg, "赵四")
-        r = await reg.post("/v1/hukou-changes", json={
-            "id_number": moved, "kind": "move_out", "from_division": TOWN, "to_division": "340202",
-            "effective_date": (date.today() - timedelta(days=1)).isoformat(), "reference": f"OUT-{moved}"})
+        r = await reg.post(
+            "/v1/hukou-changes",
+            json={
+                "id_number": moved,
+                "kind": "move_out",
+                "from_division": TOWN,
+                "to_division": "340202",
+                "effective_date": (date.today() - timedelta(days=1)).isoformat(),
+                "reference": f"OUT-{moved}",
+            },
+        )
         assert r.status_code in (200, 201, 202), r.text
         await learned(stack, moved, "NOT in_district")
         outside = await c.post("/v1/applications", json=dibao_application([numbers[0], moved, numbers[2]]))
@@ -168,11 +219,17 @@ async def test_dibao_with_tekun_and_a_second_dibao_case_are_refused_with_the_rea
         elder = await register(reg, "孙老汉", min_age=72, max_age=80)
         r = await c.post("/v1/cases", json={"id_number": elder, "program": "dibao", "monthly_amount": "700.00"})
         assert r.status_code == 201, r.text
-        tekun = await c.post("/v1/applications", json={
-            "program": "tekun", "members": [{"id_number": elder, "relation": "self"}],
-            "tekun": {"supporter": "none", "placement": "dispersed", "adl_items_failed": 2}})
-        dibao = await c.post("/v1/applications", json={
-            "program": "dibao", "members": [{"id_number": elder, "relation": "self"}]})
+        tekun = await c.post(
+            "/v1/applications",
+            json={
+                "program": "tekun",
+                "members": [{"id_number": elder, "relation": "self"}],
+                "tekun": {"supporter": "none", "placement": "dispersed", "adl_items_failed": 2},
+            },
+        )
+        dibao = await c.post(
+            "/v1/applications", json={"program": "dibao", "members": [{"id_number": elder, "relation": "self"}]}
+        )
     assert tekun.status_code == 422 and "exclude each other" in tekun.json()["detail"]
     assert tekun.json()["errors"][0]["field"] == "members[0].id_number"
     assert dibao.status_code == 422 and "already has an active dibao case" in dibao.json()["detail"]
@@ -183,16 +240,30 @@ async def test_dibao_with_tekun_and_a_second_dibao_case_are_refused_with_the_rea
 async def test_tekun_application_is_assessed_and_overdue_steps_are_listed(stack: Stack) -> None:
     async with stack["registry"].client() as reg, stack["assistance"].client() as c:
         elder = await register(reg, "周奶奶", min_age=75, max_age=85)
-        r = await c.post("/v1/applications", json={
-            "program": "tekun", "members": [{"id_number": elder, "relation": "self", "incomes": [
-                {"kind": "elderly_allowance", "monthly_amount": "30.00"}]}],
-            "tekun": {"supporter": "none", "placement": "dispersed", "adl_items_failed": 2}})
+        r = await c.post(
+            "/v1/applications",
+            json={
+                "program": "tekun",
+                "members": [
+                    {
+                        "id_number": elder,
+                        "relation": "self",
+                        "incomes": [{"kind": "elderly_allowance", "monthly_amount": "30.00"}],
+                    }
+                ],
+                "tekun": {"supporter": "none", "placement": "dispersed", "adl_items_failed": 2},
+            },
+        )
         assert r.status_code == 201, r.text
         app = r.json()
         assert app["assessment"]["total"] == "1370.00" and app["assessment"]["kind"] == "dispersed"
         assert app["review_due_on"] > date.today().isoformat() and app["overdue"] is None
-        await sql(stack, "UPDATE applications SET submitted_on = submitted_on - 40, review_due_on = :d WHERE id = :id",
-                  d=date.today() - timedelta(days=2), id=app["id"])
+        await sql(
+            stack,
+            "UPDATE applications SET submitted_on = submitted_on - 40, review_due_on = :d WHERE id = :id",
+            d=date.today() - timedelta(days=2),
+            id=app["id"],
+        )
         late = (await c.get("/v1/applications", params={"overdue": "true", "id_number": elder})).json()
         on_time = (await c.get("/v1/applications", params={"overdue": "false", "id_number": elder})).json()
     assert late["total"] == 1 and late["items"][0]["overdue"].startswith("review was due by")
@@ -204,8 +275,10 @@ async def test_rejection_with_a_reason_and_an_upheld_objection_sends_it_back_to_
         first = (await c.post("/v1/applications", json=dibao_application(await family(reg)))).json()["id"]
         await c.post(f"/v1/applications/{first}/review", json={"survey_notes": "visited"})
         objection = (await c.post(f"/v1/applications/{first}/objections", json={"content": "owns a shop"})).json()
-        upheld = await c.post(f"/v1/applications/{first}/objections/{objection['id']}/settle",
-                              json={"outcome": "upheld", "settlement": "the shop is hers: investigate again"})
+        upheld = await c.post(
+            f"/v1/applications/{first}/objections/{objection['id']}/settle",
+            json={"outcome": "upheld", "settlement": "the shop is hers: investigate again"},
+        )
         assert upheld.json()["status"] == "submitted" and upheld.json()["notice_until"] is None
         rejected = await c.post(f"/v1/applications/{first}/reject", json={"reason": "shop income above the standard"})
         again = await c.post(f"/v1/applications/{first}/confirm", json={})
@@ -217,15 +290,27 @@ async def test_rejection_with_a_reason_and_an_upheld_objection_sends_it_back_to_
 async def test_emergency_grant_is_paid_first_from_the_town_reserve_until_it_is_spent(stack: Stack) -> None:
     town = "340207101"  # 沈巷镇
     async with stack["registry"].client() as reg, stack["assistance"].client() as c:
-        r = await c.post("/v1/standards", json={"key": "temporary.town_reserve", "value": "2000",
-                                                "effective_from": date.today().isoformat(), "source": "test"})
+        r = await c.post(
+            "/v1/standards",
+            json={
+                "key": "temporary.town_reserve",
+                "value": "2000",
+                "effective_from": date.today().isoformat(),
+                "source": "test",
+            },
+        )
         assert r.status_code == 201, r.text
         grants = []
         for name in ("钱大", "钱二"):
             n = await register(reg, name, division=town)
-            r = await c.post("/v1/applications", json={
-                "program": "temporary", "members": [{"id_number": n, "relation": "self"}],
-                "temporary": {"type": "emergency", "need": "1000.00"}})
+            r = await c.post(
+                "/v1/applications",
+                json={
+                    "program": "temporary",
+                    "members": [{"id_number": n, "relation": "self"}],
+                    "temporary": {"type": "emergency", "need": "1000.00"},
+                },
+            )
             assert r.status_code == 201, r.text
             confirmed = await c.post(f"/v1/applications/{r.json()['id']}/confirm", json={"note": "house fire"})
             assert confirmed.status_code == 200, confirmed.text
@@ -242,9 +327,14 @@ async def test_orphan_on_dibao_gets_the_difference_without_public_notice(stack: 
     async with stack["registry"].client() as reg, stack["assistance"].client() as c:
         child = await register(reg, "吴小花", min_age=8, max_age=12)
         await c.post("/v1/cases", json={"id_number": child, "program": "dibao", "monthly_amount": "596.67"})
-        r = await c.post("/v1/applications", json={
-            "program": "orphan", "members": [{"id_number": child, "relation": "self"}],
-            "orphan": {"parents": ["dead", "dead"], "placement": "dispersed"}})
+        r = await c.post(
+            "/v1/applications",
+            json={
+                "program": "orphan",
+                "members": [{"id_number": child, "relation": "self"}],
+                "orphan": {"parents": ["dead", "dead"], "placement": "dispersed"},
+            },
+        )
         assert r.status_code == 201, r.text
         assert r.json()["assessment"]["total"] == "583.33"  # 1180 − 596.67 (补差)
         reviewed = await c.post(f"/v1/applications/{r.json()['id']}/review", json={"survey_notes": "with grandmother"})
@@ -276,8 +366,10 @@ async def test_disability_living_subsidy_needs_a_dibao_family_the_care_subsidy_a
         await c.post("/v1/cases", json={"id_number": on_dibao, "program": "dibao", "monthly_amount": "500.00"})
 
         def apply(n: str, program: str, grade: int) -> dict[str, Any]:
-            return {"program": program, "members": [
-                {"id_number": n, "relation": "self", "disability": {"grade": grade, "kind": "physical"}}]}
+            return {
+                "program": program,
+                "members": [{"id_number": n, "relation": "self", "disability": {"grade": grade, "kind": "physical"}}],
+            }
 
         living = await c.post("/v1/applications", json=apply(on_dibao, "disability_living", 3))
         refused = await c.post("/v1/applications", json=apply(not_on, "disability_living", 3))
@@ -290,7 +382,9 @@ async def test_disability_living_subsidy_needs_a_dibao_family_the_care_subsidy_a
     assert care.json()["assessment"]["total"] == "80.00"
     assert "grades 1 and 2" in mild.json()["assessment"]["reasons"][0]
     assert listed.json()["total"] == 2 and {i["program"] for i in listed.json()["items"]} == {
-        "disability_living", "disability_care"}
+        "disability_living",
+        "disability_care",
+    }
     assert all(i["steps"][0]["step"] == "submitted" for i in listed.json()["items"])
 
 
@@ -301,8 +395,9 @@ async def test_a_survey_that_finds_more_income_reassesses_the_household_at_revie
         app = (await c.post("/v1/applications", json=declared)).json()
         found = dibao_application(numbers)
         found["members"][0]["incomes"][0]["monthly_amount"] = "1800.00"  # the survey found 1800 in wages
-        r = await c.post(f"/v1/applications/{app['id']}/review",
-                         json={"survey_notes": "pay slips show 1800", "household": found})
+        r = await c.post(
+            f"/v1/applications/{app['id']}/review", json={"survey_notes": "pay slips show 1800", "household": found}
+        )
     assert r.status_code == 200, r.text
     reviewed = r.json()
     # 1800 − 200 − 150 = 1450; 1450 / 3 = 483.33; base 316.67, +160 and +80 add-ons

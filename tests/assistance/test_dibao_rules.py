@@ -37,7 +37,10 @@ def test_income_is_computed_line_by_line_with_each_deduction_and_why() -> None:
     result = per_capita_income(family_of_three(), standards())
     # 1200 wages − 200 employment cost (300 declared, capped at 200) − 150 medical = 850; 850 / 3
     assert (result.counted, result.deducted, result.net, result.per_capita) == (
-        D("1200.00"), D("350.00"), D("850.00"), D("283.33"),
+        D("1200.00"),
+        D("350.00"),
+        D("850.00"),
+        D("283.33"),
     )
     by_item = {line.item: line for line in result.lines}
     assert by_item["employment cost"].amount == D("200.00")
@@ -65,11 +68,15 @@ def test_a_small_gap_is_raised_to_the_floor() -> None:
 
 
 def test_transfers_paid_are_subtracted_and_pensions_counted() -> None:
-    elder = Member("self", 70, (
-        Income(IncomeKind.TRANSFER, D("900.00"), "enterprise pension"),
-        Income(IncomeKind.TRANSFER_PAID, D("140.00"), "medical insurance contribution"),
-        Income(IncomeKind.BASIC_PENSION, D("150.00")),
-    ))
+    elder = Member(
+        "self",
+        70,
+        (
+            Income(IncomeKind.TRANSFER, D("900.00"), "enterprise pension"),
+            Income(IncomeKind.TRANSFER_PAID, D("140.00"), "medical insurance contribution"),
+            Income(IncomeKind.BASIC_PENSION, D("150.00")),
+        ),
+    )
     a = dibao.assess(Household((elder,)), standards())
     # 900 − 140 = 760 (the basic pension is not counted); 800 − 760 = 40, +80 elderly add-on
     assert a.per_capita_income == D("760.00") and a.total == D("120.00")
@@ -81,10 +88,12 @@ def test_income_at_the_standard_is_not_eligible() -> None:
 
 
 def test_severely_disabled_member_of_a_marginal_family_is_enrolled_alone() -> None:
-    household = Household((
-        Member("self", 50, (Income(IncomeKind.WAGE, D("2000.00")),)),
-        Member("child", 24, disability=Disability(1, DisabilityKind.INTELLECTUAL)),
-    ))
+    household = Household(
+        (
+            Member("self", 50, (Income(IncomeKind.WAGE, D("2000.00")),)),
+            Member("child", 24, disability=Disability(1, DisabilityKind.INTELLECTUAL)),
+        )
+    )
     a = dibao.assess(household, standards())
     # per capita 1000: not below 800, below the marginal limit 1200; the child has no income of his own
     assert a.eligible and a.kind == "single_person" and a.per_capita_income == D("1000.00")
@@ -93,17 +102,20 @@ def test_severely_disabled_member_of_a_marginal_family_is_enrolled_alone() -> No
 
 
 def test_marginal_family_without_a_severely_disabled_or_ill_member_is_refused() -> None:
-    household = Household((
-        Member("self", 50, (Income(IncomeKind.WAGE, D("2000.00")),)),
-        Member("child", 24, disability=Disability(4, DisabilityKind.PHYSICAL)),
-    ))
+    household = Household(
+        (
+            Member("self", 50, (Income(IncomeKind.WAGE, D("2000.00")),)),
+            Member("child", 24, disability=Disability(4, DisabilityKind.PHYSICAL)),
+        )
+    )
     a = dibao.assess(household, standards())
     assert not a.eligible and a.kind == "marginal" and "单人户" in a.reasons[1]
 
 
 def test_above_the_marginal_limit_is_refused() -> None:
-    a = dibao.assess(Household((Member("self", 50, (Income(IncomeKind.WAGE, D("1300.00")),),
-                                       seriously_ill=True),)), standards())
+    a = dibao.assess(
+        Household((Member("self", 50, (Income(IncomeKind.WAGE, D("1300.00")),), seriously_ill=True),)), standards()
+    )
     assert not a.eligible and "marginal limit 1200.00" in a.reasons[0]
 
 

@@ -40,10 +40,20 @@ async def test_a_month_pays_each_case_once_with_totals_and_payment_events(stack:
         assert care_line["amount"] == "80.00"
 
     async with stack["assistance"].state.sessionmaker() as s:
-        rows = (await s.execute(text(
-            "SELECT o.envelope FROM outbox o WHERE o.type = 'assistance.payment.issued' "
-            "AND (o.envelope->'data'->>'payment_id')::uuid IN (SELECT id FROM payroll_lines WHERE payroll_id = :p)"
-        ), {"p": uuid.UUID(body["id"])})).scalars().all()
+        rows = (
+            (
+                await s.execute(
+                    text(
+                        "SELECT o.envelope FROM outbox o WHERE o.type = 'assistance.payment.issued' "
+                        "AND (o.envelope->'data'->>'payment_id')::uuid IN "
+                        "(SELECT id FROM payroll_lines WHERE payroll_id = :p)"
+                    ),
+                    {"p": uuid.UUID(body["id"])},
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert len(rows) == body["paid_lines"]  # one event per paid line, and not one more for the second call
     mine = [ev.AssistancePaymentIssued.model_validate(r["data"]) for r in rows if r["data"]["payment_id"] == line["id"]]
     assert len(mine) == 1 and mine[0].amount == Decimal("780.00") and mine[0].month == month

@@ -58,21 +58,36 @@ async def _insert(stack: Stack, cases: list[Drawn]) -> dict[uuid.UUID, Drawn]:
     async with stack["assistance"].state.sessionmaker() as s:
         for case_id, d in ids.items():
             person_id, number = uuid.uuid4(), new_id_number()
-            await s.execute(text(
-                "INSERT INTO people (person_id, id_number, hukou_division, in_district, status) "
-                "VALUES (:p, :n, '340207103001', :inside, 'alive')"
-            ), {"p": person_id, "n": number, "inside": not d.moved_out})
-            await s.execute(text(
-                "INSERT INTO cases (id, person_id, id_number, program, monthly_amount, status, status_reason, "
-                "started_on, origin, hukou_division, transfer_pending) VALUES "
-                "(:c, :p, :n, 'dibao', :a, :s, :r, DATE '2026-01-01', 'migrated', '340207103001', false)"
-            ), {"c": case_id, "p": person_id, "n": number, "a": d.amount, "s": d.status,
-                "r": "death" if d.status == "suspended" else None})
+            await s.execute(
+                text(
+                    "INSERT INTO people (person_id, id_number, hukou_division, in_district, status) "
+                    "VALUES (:p, :n, '340207103001', :inside, 'alive')"
+                ),
+                {"p": person_id, "n": number, "inside": not d.moved_out},
+            )
+            await s.execute(
+                text(
+                    "INSERT INTO cases (id, person_id, id_number, program, monthly_amount, status, status_reason, "
+                    "started_on, origin, hukou_division, transfer_pending) VALUES "
+                    "(:c, :p, :n, 'dibao', :a, :s, :r, DATE '2026-01-01', 'migrated', '340207103001', false)"
+                ),
+                {
+                    "c": case_id,
+                    "p": person_id,
+                    "n": number,
+                    "a": d.amount,
+                    "s": d.status,
+                    "r": "death" if d.status == "suspended" else None,
+                },
+            )
             if d.death_in_review:
-                await s.execute(text(
-                    "INSERT INTO death_reports (death_id, person_id, date_of_death, status) "
-                    "VALUES (:d, :p, DATE '2026-10-01', 'reported')"
-                ), {"d": uuid.uuid4(), "p": person_id})
+                await s.execute(
+                    text(
+                        "INSERT INTO death_reports (death_id, person_id, date_of_death, status) "
+                        "VALUES (:d, :p, DATE '2026-10-01', 'reported')"
+                    ),
+                    {"d": uuid.uuid4(), "p": person_id},
+                )
         await s.commit()
     return ids
 
@@ -90,9 +105,12 @@ async def test_payroll_is_idempotent_and_amounts_are_exact_and_never_negative(st
             for value in [body["total"], body["withheld_total"], *body["by_program"].values()]:
                 assert isinstance(value, str) and MONEY.match(value), value
             async with stack["assistance"].state.sessionmaker() as s:
-                rows = (await s.execute(text(
-                    "SELECT case_id, amount, status, reason_code FROM payroll_lines WHERE payroll_id = :p"
-                ), {"p": uuid.UUID(body["id"])})).all()
+                rows = (
+                    await s.execute(
+                        text("SELECT case_id, amount, status, reason_code FROM payroll_lines WHERE payroll_id = :p"),
+                        {"p": uuid.UUID(body["id"])},
+                    )
+                ).all()
             mine = [r for r in rows if r.case_id in ids]
             assert len(mine) == len(ids)  # each case once, whatever its state
             for r in mine:

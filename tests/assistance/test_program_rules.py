@@ -79,21 +79,36 @@ def test_centralised_full_care_and_self_care() -> None:
 
 
 def test_the_basic_standard_follows_a_higher_dibao_standard() -> None:
-    a = tekun.assess(alone(65), tekun.Supporter.NONE, tekun.Placement.DISPERSED, tekun.CareLevel.SELF_CARE,
-                     standards(dibao__standard="900"))
+    a = tekun.assess(
+        alone(65),
+        tekun.Supporter.NONE,
+        tekun.Placement.DISPERSED,
+        tekun.CareLevel.SELF_CARE,
+        standards(dibao__standard="900"),
+    )
     assert a.total == D("1170.00")  # 1.3 × 900 is more than the configured 1040
 
 
 def test_tekun_refuses_with_every_failed_condition() -> None:
-    a = tekun.assess(alone(45, Income(IncomeKind.WAGE, D("900.00"))), tekun.Supporter.ABLE,
-                     tekun.Placement.DISPERSED, tekun.CareLevel.SELF_CARE, standards())
+    a = tekun.assess(
+        alone(45, Income(IncomeKind.WAGE, D("900.00"))),
+        tekun.Supporter.ABLE,
+        tekun.Placement.DISPERSED,
+        tekun.CareLevel.SELF_CARE,
+        standards(),
+    )
     assert not a.eligible and len(a.reasons) == 3
     assert "ability to work" in a.reasons[0] and "900.00" in a.reasons[1] and "supporter" in a.reasons[2]
 
 
 def test_a_grade_two_physical_disability_means_no_ability_to_work() -> None:
-    a = tekun.assess(alone(40, dis=Disability(2, DisabilityKind.PHYSICAL)), tekun.Supporter.NONE,
-                     tekun.Placement.DISPERSED, tekun.CareLevel.FULL, standards())
+    a = tekun.assess(
+        alone(40, dis=Disability(2, DisabilityKind.PHYSICAL)),
+        tekun.Supporter.NONE,
+        tekun.Placement.DISPERSED,
+        tekun.CareLevel.FULL,
+        standards(),
+    )
     assert a.eligible and a.total == D("1617.50")  # 1040 + 35% of 1650 (577.50)
 
 
@@ -110,7 +125,10 @@ def test_grant_above_the_town_limit_goes_to_the_district_and_is_capped_at_ten_ti
     mid = temporary.assess(temporary.TemporaryType.EXPENDITURE, D("5000.00"), D("900"), D("50000"), s)
     big = temporary.assess(temporary.TemporaryType.EXPENDITURE, D("12000.00"), D("900"), D("50000"), s)
     assert (mid.assessment.total, mid.approver, mid.from_reserve, mid.pay_first) == (
-        D("5000.00"), "district", False, False,
+        D("5000.00"),
+        "district",
+        False,
+        False,
     )
     assert big.assessment.total == D("8000.00") and "一事一议" in big.assessment.members[0].why
 
@@ -129,13 +147,16 @@ def test_a_spent_reserve_cannot_pay_and_an_expenditure_grant_needs_low_income() 
 P = orphan.Parent
 
 
-@pytest.mark.parametrize(("parents", "expected"), [
-    ((P.DEAD, P.DEAD), "orphan"),
-    ((P.DEAD, P.IMPRISONED), "de_facto_orphan"),
-    ((P.SEVERELY_DISABLED, P.OUT_OF_CONTACT), "de_facto_orphan"),
-    ((P.PRESENT, P.IMPRISONED), None),
-    ((P.DEAD, P.PRESENT), None),
-])
+@pytest.mark.parametrize(
+    ("parents", "expected"),
+    [
+        ((P.DEAD, P.DEAD), "orphan"),
+        ((P.DEAD, P.IMPRISONED), "de_facto_orphan"),
+        ((P.SEVERELY_DISABLED, P.OUT_OF_CONTACT), "de_facto_orphan"),
+        ((P.PRESENT, P.IMPRISONED), None),
+        ((P.DEAD, P.PRESENT), None),
+    ],
+)
 def test_orphan_and_de_facto_orphan(parents: tuple[orphan.Parent, orphan.Parent], expected: str | None) -> None:
     assert orphan.status(parents) == expected
 

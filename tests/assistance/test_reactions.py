@@ -23,8 +23,15 @@ DIED = (date.today() - timedelta(days=2)).isoformat()
 
 async def _report_death(stack: Stack, id_number: str, source: str = "hospital") -> dict:
     async with stack["registry"].client() as reg:
-        r = await reg.post("/v1/deaths", json={"id_number": id_number, "date_of_death": DIED, "source": source,
-                                               "reference": f"R-{uuid.uuid4().hex[:8]}"})
+        r = await reg.post(
+            "/v1/deaths",
+            json={
+                "id_number": id_number,
+                "date_of_death": DIED,
+                "source": source,
+                "reference": f"R-{uuid.uuid4().hex[:8]}",
+            },
+        )
     assert r.status_code in (200, 201), r.text
     return r.json()
 
@@ -82,7 +89,8 @@ async def test_a_revoked_death_resumes_the_case_and_the_next_payroll_pays_the_mo
         nxt = (await build(c, second)).json()
         lines = await lines_of(c, nxt["id"], person["id_number"])
         assert sorted((x["kind"], x["month"], x["amount"], x["status"]) for x in lines) == [
-            ("back_pay", first, "640.00", "paid"), ("regular", second, "640.00", "paid"),
+            ("back_pay", first, "640.00", "paid"),
+            ("regular", second, "640.00", "paid"),
         ]
         later = (await build(c, third)).json()  # the month withheld is paid once, not again
         assert [x["kind"] for x in await lines_of(c, later["id"], person["id_number"])] == ["regular"]
@@ -92,17 +100,27 @@ async def test_a_move_out_pays_to_the_end_of_the_month_and_nothing_after(stack: 
     person = await person_with_case(stack, amount="590.00")
     today = date.today()
     async with stack["registry"].client() as reg:
-        r = await reg.post("/v1/hukou-changes", json={
-            "id_number": person["id_number"], "kind": "move_out", "from_division": "340207104001",
-            "to_division": "340104000000", "effective_date": today.isoformat(),
-            "reference": f"M-{uuid.uuid4().hex[:8]}",
-        })
+        r = await reg.post(
+            "/v1/hukou-changes",
+            json={
+                "id_number": person["id_number"],
+                "kind": "move_out",
+                "from_division": "340207104001",
+                "to_division": "340104000000",
+                "effective_date": today.isoformat(),
+                "reference": f"M-{uuid.uuid4().hex[:8]}",
+            },
+        )
     assert r.status_code == 201, r.text
     async with stack["assistance"].state.sessionmaker() as s:
 
         async def marked() -> bool:
-            row = (await s.execute(text("SELECT transfer_pending, paid_until FROM cases WHERE id = :id"),
-                                   {"id": uuid.UUID(person["case_id"])})).one()
+            row = (
+                await s.execute(
+                    text("SELECT transfer_pending, paid_until FROM cases WHERE id = :id"),
+                    {"id": uuid.UUID(person["case_id"])},
+                )
+            ).one()
             await s.rollback()
             return bool(row.transfer_pending)
 
@@ -118,17 +136,30 @@ async def test_a_move_out_pays_to_the_end_of_the_month_and_nothing_after(stack: 
 async def test_a_household_change_makes_a_review_of_the_members_cases_due(stack: Stack) -> None:
     person = await person_with_case(stack, amount="560.00")
     async with stack["registry"].client() as reg:
-        r = await reg.post("/v1/households", json={
-            "hukou_division": "340207104001", "members": [{"id_number": person["id_number"], "relation": "head"}],
-        })
+        r = await reg.post(
+            "/v1/households",
+            json={
+                "hukou_division": "340207104001",
+                "members": [{"id_number": person["id_number"], "relation": "head"}],
+            },
+        )
     assert r.status_code == 201, r.text
     async with stack["assistance"].state.sessionmaker() as s:
 
         async def review_due() -> list:
-            rows = (await s.execute(text(
-                "SELECT envelope FROM outbox WHERE type = 'assistance.review.due' "
-                "AND envelope->'data'->>'case_id' = :case"
-            ), {"case": person["case_id"]})).scalars().all()
+            rows = (
+                (
+                    await s.execute(
+                        text(
+                            "SELECT envelope FROM outbox WHERE type = 'assistance.review.due' "
+                            "AND envelope->'data'->>'case_id' = :case"
+                        ),
+                        {"case": person["case_id"]},
+                    )
+                )
+                .scalars()
+                .all()
+            )
             await s.rollback()
             return rows
 

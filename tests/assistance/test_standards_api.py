@@ -29,7 +29,10 @@ async def test_district_staff_add_a_row_from_a_date_and_the_change_is_audited(st
     assert {f["key"]: f["value"] for f in after}["disability.care"] == "95"
     change = audit[0]
     assert (change["old_value"], change["new_value"], change["changed_by"], change["effective_from"]) == (
-        "80", "95", "district-officer", "2031-07-01",
+        "80",
+        "95",
+        "district-officer",
+        "2031-07-01",
     )
 
 

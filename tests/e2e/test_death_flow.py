@@ -9,12 +9,18 @@ from tests.support import Stack, eventually, new_id_number, partner_death, produ
 
 async def test_death_reported_twice_reaches_every_service_once(stack: Stack) -> None:
     id_number = new_id_number(min_age=82, max_age=88)
-    registry, assistance, eldercare, monitoring = (stack[s].client() for s in ("registry", "assistance", "eldercare", "monitoring"))
+    registry, assistance, eldercare, monitoring = (
+        stack[s].client() for s in ("registry", "assistance", "eldercare", "monitoring")
+    )
     async with registry, assistance, eldercare, monitoring:
-        r = await registry.post("/v1/persons", json={"id_number": id_number, "name": "王秀英", "hukou_division": "340207003001"})
+        r = await registry.post(
+            "/v1/persons", json={"id_number": id_number, "name": "王秀英", "hukou_division": "340207003001"}
+        )
         assert r.status_code == 201, r.text
         person_id = r.json()["person_id"]
-        r = await assistance.post("/v1/cases", json={"id_number": id_number, "program": "dibao", "monthly_amount": "780.00"})
+        r = await assistance.post(
+            "/v1/cases", json={"id_number": id_number, "program": "dibao", "monthly_amount": "780.00"}
+        )
         assert r.status_code == 201, r.text
         r = await eldercare.post("/v1/allowances", json={"id_number": id_number})
         assert r.status_code == 201, r.text
@@ -27,8 +33,16 @@ async def test_death_reported_twice_reaches_every_service_once(stack: Stack) -> 
         await eventually(monitoring_knows_benefits)
 
         died = (date.today() - timedelta(days=2)).isoformat()
-        await produce(stack.infra.broker.bootstrap, "partner.deaths.v1", partner_death(id_number, died, "hospital"), key="hospital-1")
-        r = await registry.post("/v1/deaths", json={"id_number": id_number, "date_of_death": died, "source": "funeral_home", "reference": "FH-2026-001"})
+        await produce(
+            stack.infra.broker.bootstrap,
+            "partner.deaths.v1",
+            partner_death(id_number, died, "hospital"),
+            key="hospital-1",
+        )
+        r = await registry.post(
+            "/v1/deaths",
+            json={"id_number": id_number, "date_of_death": died, "source": "funeral_home", "reference": "FH-2026-001"},
+        )
         assert r.status_code in (200, 201), r.text
 
         async def all_effects() -> bool:
@@ -58,6 +72,13 @@ async def test_death_reported_twice_reaches_every_service_once(stack: Stack) -> 
 
 async def _death_confirmed(registry, id_number: str, died: str) -> bool:  # noqa: ANN001
     # Reporting the funeral home's record again is a duplicate that shows the death's state.
-    r = await registry.post("/v1/deaths", json={"id_number": id_number, "date_of_death": died, "source": "funeral_home", "reference": "FH-2026-001"})
+    r = await registry.post(
+        "/v1/deaths",
+        json={"id_number": id_number, "date_of_death": died, "source": "funeral_home", "reference": "FH-2026-001"},
+    )
     body = r.json()
-    return body["outcome"] == "duplicate" and body["status"] == "confirmed" and body["sources"] == ["funeral_home", "hospital"]
+    return (
+        body["outcome"] == "duplicate"
+        and body["status"] == "confirmed"
+        and body["sources"] == ["funeral_home", "hospital"]
+    )

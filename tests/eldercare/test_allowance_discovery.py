@@ -156,8 +156,12 @@ async def test_a_move_out_stops_the_allowance_at_the_end_of_its_month(stack: Sta
     await discover(stack, "2024-01-05")
     async with stack["registry"].client() as registry:
         move = {
-            "id_number": number, "kind": "move_out", "from_division": DIVISION, "to_division": "340202",
-            "effective_date": "2024-03-12", "reference": f"M-{number}",
+            "id_number": number,
+            "kind": "move_out",
+            "from_division": DIVISION,
+            "to_division": "340202",
+            "effective_date": "2024-03-12",
+            "reference": f"M-{number}",
         }
         r = await registry.post("/v1/hukou-changes", json=move)
         assert r.status_code in (200, 201), r.text

@@ -32,7 +32,8 @@ async def test_eight_builds_of_one_month_give_one_payroll_paying_each_allowance_
         stack,
         "SELECT count(*) AS n FROM outbox WHERE type = 'eldercare.payment.issued' "
         "AND envelope->'data'->>'id_number' = $1 AND envelope->'data'->>'month' = $2",
-        number, MONTH,
+        number,
+        MONTH,
     )
     assert issued[0]["n"] == 1
 

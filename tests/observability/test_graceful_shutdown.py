@@ -81,7 +81,12 @@ class Process:
 
     def start(self) -> None:
         out = self.log.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "assistance"], env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "serve", "assistance"],
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         out.close()
 
     async def ready(self) -> None:
@@ -154,7 +159,9 @@ async def assistance_process(infra: Infra, tmp_path: Path) -> AsyncIterator[tupl
         process.kill()
 
 
-async def test_sigterm_mid_burst_loses_and_duplicates_nothing(infra: Infra, assistance_process: tuple[Process, str]) -> None:
+async def test_sigterm_mid_burst_loses_and_duplicates_nothing(
+    infra: Infra, assistance_process: tuple[Process, str]
+) -> None:
     process, url = assistance_process
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
     process.start()
@@ -167,7 +174,12 @@ async def test_sigterm_mid_burst_loses_and_duplicates_nothing(infra: Infra, assi
     await producer.start()
     try:
         futures = [
-            await producer.send(TOPIC, json.dumps(e).encode(), key=str(p).encode(), headers=[("content-type", b"application/cloudevents+json")])
+            await producer.send(
+                TOPIC,
+                json.dumps(e).encode(),
+                key=str(p).encode(),
+                headers=[("content-type", b"application/cloudevents+json")],
+            )
             for p, e in zip(person_ids, events, strict=True)
         ]
         await asyncio.gather(*futures)
@@ -197,7 +209,8 @@ async def test_sigterm_mid_burst_loses_and_duplicates_nothing(infra: Infra, assi
         duplicates = await process.metric("events_consumed_total", topic=TOPIC, result="duplicate")
         assert (processed, duplicates) == (N - first_run, 0)
         rows = await db.fetch(
-            "SELECT event_id, count(*) AS n FROM processed_events WHERE consumer = $1 AND event_id = ANY($2::text[]) GROUP BY event_id",
+            "SELECT event_id, count(*) AS n FROM processed_events"
+            " WHERE consumer = $1 AND event_id = ANY($2::text[]) GROUP BY event_id",
             CONSUMER,
             event_ids,
         )
@@ -226,13 +239,30 @@ async def test_relay_flushes_pending_rows_before_it_stops(infra: Infra) -> None:
         ids = [uuid.uuid4() for _ in range(7)]
         async with engine.begin() as conn:
             for event_id in ids:
-                env = envelope(service="assistance", type="assistance.review.due", subject=str(event_id), data={}, event_id=event_id)
-                await conn.execute(insert(outbox).values(id=event_id, topic="assistance.events.v1", key=str(event_id), type=env["type"], envelope=env, headers={}))
+                env = envelope(
+                    service="assistance",
+                    type="assistance.review.due",
+                    subject=str(event_id),
+                    data={},
+                    event_id=event_id,
+                )
+                await conn.execute(
+                    insert(outbox).values(
+                        id=event_id,
+                        topic="assistance.events.v1",
+                        key=str(event_id),
+                        type=env["type"],
+                        envelope=env,
+                        headers={},
+                    )
+                )
         started = time.monotonic()
         await relay.stop()
         assert time.monotonic() - started < 3
         async with engine.connect() as conn:
-            pending = (await conn.exec_driver_sql("SELECT count(*) FROM outbox WHERE published_at IS NULL")).scalar_one()
+            pending = (
+                await conn.exec_driver_sql("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            ).scalar_one()
         assert pending == 0
     finally:
         with contextlib.suppress(Exception):

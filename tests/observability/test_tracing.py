@@ -30,7 +30,9 @@ def _hex(n: int, width: int) -> str:
     return format(n, f"0{width}x")
 
 
-async def test_trace_continues_from_registry_request_to_consumers_in_other_services(stack: Stack, spans: InMemorySpanExporter) -> None:
+async def test_trace_continues_from_registry_request_to_consumers_in_other_services(
+    stack: Stack, spans: InMemorySpanExporter
+) -> None:
     trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
     headers = {"traceparent": f"00-{trace_id}-{caller_span}-01"}
     async with stack["registry"].client() as registry:
@@ -74,18 +76,26 @@ async def test_trace_continues_from_registry_request_to_consumers_in_other_servi
         assert consumer.name == "registry.events.v1 process"
 
 
-async def test_request_without_traceparent_starts_a_trace_and_probes_are_not_traced(stack: Stack, spans: InMemorySpanExporter) -> None:
+async def test_request_without_traceparent_starts_a_trace_and_probes_are_not_traced(
+    stack: Stack, spans: InMemorySpanExporter
+) -> None:
     async with stack["monitoring"].client() as monitoring:
         assert (await monitoring.get("/healthz")).status_code == 200
         assert (await monitoring.get("/v1/records", params={"status": "active"})).status_code == 200
-    finished = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER and s.resource.attributes["service.name"] == "minzheng-monitoring"]
+    finished = [
+        s
+        for s in spans.get_finished_spans()
+        if s.kind == SpanKind.SERVER and s.resource.attributes["service.name"] == "minzheng-monitoring"
+    ]
     assert [s.name for s in finished] == ["GET /v1/records"]
     assert finished[0].parent is None and finished[0].context.trace_id != 0
 
 
 def test_spans_are_exported_only_when_an_otlp_endpoint_is_configured() -> None:
     off = tracing.configure(Settings(service="registry", jwt_secret="x"))
-    on = tracing.configure(Settings(service="registry", jwt_secret="x", otel_exporter_otlp_endpoint="http://collector:4318"))
+    on = tracing.configure(
+        Settings(service="registry", jwt_secret="x", otel_exporter_otlp_endpoint="http://collector:4318")
+    )
     try:
         # No exporter: spans are made (their context is carried) but dropped at the end.
         assert off._active_span_processor._span_processors == ()  # noqa: SLF001

@@ -870,23 +870,45 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
         ("monitoring", "GET", "/v1/households/{household_id}"): [Call("GET", "/v1/households/{household}")],
         ("monitoring", "GET", "/v1/settings/warnings"): [Call("GET", "/v1/settings/warnings", expect=(200,))],
         ("monitoring", "POST", "/v1/settings/warnings"): [
-            Call("POST", "/v1/settings/warnings", {"effective_from": "2098-01-01", "dibao_standard": "1.00",
-                 "marginal_multiplier": "1.5", "medical_expense_threshold": "1.00", "source": "乙"}, expect=(403,))
-        ],  # fmt: skip
+            Call(
+                "POST",
+                "/v1/settings/warnings",
+                {
+                    "effective_from": "2098-01-01",
+                    "dibao_standard": "1.00",
+                    "marginal_multiplier": "1.5",
+                    "medical_expense_threshold": "1.00",
+                    "source": "乙",
+                },
+                expect=(403,),
+            )
+        ],
         ("monitoring", "POST", "/v1/warnings/run"): [
             Call("POST", "/v1/warnings/run", {"as_of": TODAY.isoformat()}, expect=(200,))
         ],
         ("monitoring", "POST", "/v1/imports"): [
-            Call("POST", "/v1/imports", params={"kind": "marginal", "reference": f"B-{uuid.uuid4().hex[:8]}"},
-                 content=f"id_number\n{a['p_number']}\n".encode(), headers={"content-type": "text/csv"},
-                 expect=(201,), check=_import_refused)
-        ],  # fmt: skip
+            Call(
+                "POST",
+                "/v1/imports",
+                params={"kind": "marginal", "reference": f"B-{uuid.uuid4().hex[:8]}"},
+                content=f"id_number\n{a['p_number']}\n".encode(),
+                headers={"content-type": "text/csv"},
+                expect=(201,),
+                check=_import_refused,
+            )
+        ],
         ("monitoring", "GET", "/v1/stats"): [Call("GET", "/v1/stats")],
         ("monitoring", "POST", "/v1/comparisons"): [
-            Call("POST", "/v1/comparisons", params={"source": "cremation"},
-                 content=f"id_number\n{a['q_number']}\n".encode(), headers={"content-type": "text/csv"},
-                 expect=(201,), check=_compared_nothing)
-        ],  # fmt: skip
+            Call(
+                "POST",
+                "/v1/comparisons",
+                params={"source": "cremation"},
+                content=f"id_number\n{a['q_number']}\n".encode(),
+                headers={"content-type": "text/csv"},
+                expect=(201,),
+                check=_compared_nothing,
+            )
+        ],
         ("monitoring", "GET", "/v1/comparisons/{comparison_id}"): [
             Call("GET", "/v1/comparisons/{alert}", expect=(404,))  # an id of A's (a comparison of B's is B's own)
         ],

@@ -25,14 +25,23 @@ def payloads() -> list[ev.Payload]:
     return [
         ev.CaseSuspended(**REF, case_id=uuid.uuid4(), status="suspended", reason="death", **case),
         ev.AlertRaised(
-            alert_id=uuid.uuid4(), kind="beneficiary_died", status="open", person_id=REF["person_id"],
-            hukou_division=REF["hukou_division"], summary="died", benefits=["dibao"],
-        ),  # fmt: skip
+            alert_id=uuid.uuid4(),
+            kind="beneficiary_died",
+            status="open",
+            person_id=REF["person_id"],
+            hukou_division=REF["hukou_division"],
+            summary="died",
+            benefits=["dibao"],
+        ),
         ev.CaseResumed(**REF, case_id=uuid.uuid4(), status="active", reason="death revoked", **case),
         ev.HouseholdChanged(
-            household_id=uuid.uuid4(), hukou_division="340207003001", head_person_id=None, reason="created",
-            members_before=[], members_after=[ev.HouseholdMember(person_id=REF["person_id"], relation="head")],
-        ),  # fmt: skip
+            household_id=uuid.uuid4(),
+            hukou_division="340207003001",
+            head_person_id=None,
+            reason="created",
+            members_before=[],
+            members_after=[ev.HouseholdMember(person_id=REF["person_id"], relation="head")],
+        ),
     ]
 
 
@@ -69,9 +78,13 @@ async def test_publish_many_writes_rows_in_order_that_read_back_as_the_payloads(
 async def test_publish_refuses_a_payload_that_names_no_single_type(infra: Infra) -> None:
     sessionmaker = make_sessionmaker(make_engine(infra.database(f"pub_{uuid.uuid4().hex[:8]}", "monitoring")))
     shared_model = ev.CaseEvent(
-        **REF, case_id=uuid.uuid4(), program="dibao", status="active", monthly_amount=Decimal("1.00"),
+        **REF,
+        case_id=uuid.uuid4(),
+        program="dibao",
+        status="active",
+        monthly_amount=Decimal("1.00"),
         effective_date=date(2026, 1, 1),
-    )  # fmt: skip
+    )
     partner = ev.PartnerDeathReported(
         id_number=REF["id_number"], date_of_death=date(2026, 1, 1), source="hospital", reference="H-1"
     )

@@ -74,9 +74,13 @@ class Person:
     def benefit_event(self, rng: random.Random) -> BaseModel:
         """A case or allowance event as assistance or eldercare would publish it."""
         status_by_model = {
-            ev.CaseEnrolled: "active", ev.CaseResumed: "active", ev.CaseSuspended: "suspended",
-            ev.CaseTerminated: "terminated", ev.AllowanceEnrolled: "active", ev.AllowanceStopped: "stopped",
-        }  # fmt: skip
+            ev.CaseEnrolled: "active",
+            ev.CaseResumed: "active",
+            ev.CaseSuspended: "suspended",
+            ev.CaseTerminated: "terminated",
+            ev.AllowanceEnrolled: "active",
+            ev.AllowanceStopped: "stopped",
+        }
         reason = rng.choice(["death", "death", "review"])
         on = TODAY - timedelta(days=rng.randint(1, 30))
         common = {**self.ref(), "monthly_amount": Decimal("780.00"), "effective_date": on}
@@ -84,14 +88,19 @@ class Person:
             model = rng.choice([ev.CaseEnrolled, ev.CaseResumed, ev.CaseSuspended, ev.CaseTerminated])
             program = rng.choice(PROGRAMS)
             return model(
-                **common, case_id=uuid.uuid4(), program=program, status=status_by_model[model],
+                **common,
+                case_id=uuid.uuid4(),
+                program=program,
+                status=status_by_model[model],
                 reason=reason if model in (ev.CaseSuspended, ev.CaseTerminated) else None,
-            )  # fmt: skip
+            )
         model = rng.choice([ev.AllowanceEnrolled, ev.AllowanceStopped])
         return model(
-            **common, allowance_id=uuid.uuid4(), status=status_by_model[model],
+            **common,
+            allowance_id=uuid.uuid4(),
+            status=status_by_model[model],
             reason=reason if model is ev.AllowanceStopped else None,
-        )  # fmt: skip
+        )
 
 
 def received(payload: BaseModel) -> ReceivedEvent:
@@ -129,21 +138,37 @@ def scenario(benefits: bool) -> tuple[list[Person], list[ReceivedEvent]]:
 
 async def seed_cases(session: AsyncSession, persons: list[Person]) -> None:
     rows = [
-        {"id": case_id, "person_id": p.id, "id_number": p.id_number, "program": program,
-         "monthly_amount": Decimal("780.00"), "status": "active" if n == 0 else "terminated",
-         "started_on": date(2024, 1, 1), "hukou_division": p.division}
-        for p in persons for n, (case_id, program) in enumerate(p.cases)
-    ]  # fmt: skip
+        {
+            "id": case_id,
+            "person_id": p.id,
+            "id_number": p.id_number,
+            "program": program,
+            "monthly_amount": Decimal("780.00"),
+            "status": "active" if n == 0 else "terminated",
+            "started_on": date(2024, 1, 1),
+            "hukou_division": p.division,
+        }
+        for p in persons
+        for n, (case_id, program) in enumerate(p.cases)
+    ]
     await session.execute(insert(Case), rows)
 
 
 async def seed_allowances(session: AsyncSession, persons: list[Person]) -> None:
     rows = [
-        {"id": p.allowance, "person_id": p.id, "id_number": p.id_number, "status": "active",
-         "monthly_amount": Decimal("100.00"), "explanation": "80-89", "started_on": date(2024, 1, 1),
-         "hukou_division": p.division}
-        for p in persons if p.allowance
-    ]  # fmt: skip
+        {
+            "id": p.allowance,
+            "person_id": p.id,
+            "id_number": p.id_number,
+            "status": "active",
+            "monthly_amount": Decimal("100.00"),
+            "explanation": "80-89",
+            "started_on": date(2024, 1, 1),
+            "hukou_division": p.division,
+        }
+        for p in persons
+        if p.allowance
+    ]
     await session.execute(insert(Allowance), rows)
 
 
@@ -189,9 +214,7 @@ def without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in keys}
 
 
-async def outbox(
-    sessionmaker: async_sessionmaker[AsyncSession], *generated: str
-) -> dict[str, list[tuple[Any, ...]]]:
+async def outbox(sessionmaker: async_sessionmaker[AsyncSession], *generated: str) -> dict[str, list[tuple[Any, ...]]]:
     """The events written, per person in order: type and data (ids the service generates left out)."""
     by_person: dict[str, list[tuple[Any, ...]]] = {}
     for type_, data in await rows(sessionmaker, "SELECT type, envelope->'data' FROM outbox ORDER BY seq"):

@@ -12,7 +12,9 @@ from shared import identity
 from tests.support import Stack, new_id_number
 
 
-async def register(c: httpx.AsyncClient, name: str = "张伟", division: str = "340207001001", **kw: Any) -> tuple[str, str]:
+async def register(
+    c: httpx.AsyncClient, name: str = "张伟", division: str = "340207001001", **kw: Any
+) -> tuple[str, str]:
     """(person_id, id_number) of a freshly registered person."""
     number = kw.pop("id_number", None) or new_id_number(**kw)
     r = await c.post("/v1/persons", json={"id_number": number, "name": name, "hukou_division": division})
@@ -32,5 +34,7 @@ def born(year: int, month: int = 6, day: int = 15, sex: str = "M", seq: int | No
 async def events(stack: Stack, key: str, type: str | None = None) -> list[dict[str, Any]]:
     """Events the registry wrote to its outbox for this key (person, household or marriage id), in order."""
     async with stack["registry"].state.sessionmaker() as s:
-        rows = (await s.execute(text("SELECT type, envelope FROM outbox WHERE key = :k ORDER BY seq"), {"k": key})).all()
+        rows = (
+            await s.execute(text("SELECT type, envelope FROM outbox WHERE key = :k ORDER BY seq"), {"k": key})
+        ).all()
     return [env for t, env in rows if type is None or t == type]

@@ -41,5 +41,7 @@ def test_a_different_date_is_a_conflict() -> None:
 
 def test_impossible_dates() -> None:
     assert check_date(date(2030, 1, 1), date(1950, 1, 1), date(2026, 1, 1)) == "date of death is in the future"
-    assert check_date(date(1949, 1, 1), date(1950, 1, 1), date(2026, 1, 1)) == "date of death is before the date of birth"
+    assert (
+        check_date(date(1949, 1, 1), date(1950, 1, 1), date(2026, 1, 1)) == "date of death is before the date of birth"
+    )
     assert check_date(D, date(1950, 1, 1), date(2026, 11, 1)) is None

@@ -19,21 +19,78 @@ async def test_ndjson_batch_reports_each_line_and_a_bad_line_stops_nothing(stack
         _, mismatch = await register(c, "林涛", division="340207005")
         unknown = new_id_number()
         lines = [
-            json.dumps({"type": "death", "id_number": n, "name": "陈平", "date_of_death": YESTERDAY, "source": "funeral_home", "reference": f"B-{n}"}),
+            json.dumps(
+                {
+                    "type": "death",
+                    "id_number": n,
+                    "name": "陈平",
+                    "date_of_death": YESTERDAY,
+                    "source": "funeral_home",
+                    "reference": f"B-{n}",
+                }
+            ),
             "{not json",
-            json.dumps({"type": "death", "id_number": n, "date_of_death": YESTERDAY, "source": "funeral_home", "reference": f"B-{n}"}),  # the same again
+            json.dumps(
+                {
+                    "type": "death",
+                    "id_number": n,
+                    "date_of_death": YESTERDAY,
+                    "source": "funeral_home",
+                    "reference": f"B-{n}",
+                }
+            ),  # the same again
             "",
-            json.dumps({"type": "death", "id_number": mismatch, "name": "林滔", "date_of_death": YESTERDAY, "source": "hospital", "reference": f"B-{mismatch}"}),
-            json.dumps({"type": "hukou", "id_number": unknown, "kind": "move_in", "from_division": "340202", "to_division": "340207005", "effective_date": YESTERDAY, "reference": f"B-{unknown}"}),
-            json.dumps({"type": "death", "id_number": n, "date_of_death": "2999-01-01", "source": "hospital", "reference": "future"}),
+            json.dumps(
+                {
+                    "type": "death",
+                    "id_number": mismatch,
+                    "name": "林滔",
+                    "date_of_death": YESTERDAY,
+                    "source": "hospital",
+                    "reference": f"B-{mismatch}",
+                }
+            ),
+            json.dumps(
+                {
+                    "type": "hukou",
+                    "id_number": unknown,
+                    "kind": "move_in",
+                    "from_division": "340202",
+                    "to_division": "340207005",
+                    "effective_date": YESTERDAY,
+                    "reference": f"B-{unknown}",
+                }
+            ),
+            json.dumps(
+                {
+                    "type": "death",
+                    "id_number": n,
+                    "date_of_death": "2999-01-01",
+                    "source": "hospital",
+                    "reference": "future",
+                }
+            ),
         ]
         body = ("\n".join(lines) + "\n").encode()
-        r = await c.post("/v1/intake/batches", content=body, headers={"Content-Type": "application/x-ndjson"}, params={"include_lines": True, "filename": "fh.ndjson"})
+        r = await c.post(
+            "/v1/intake/batches",
+            content=body,
+            headers={"Content-Type": "application/x-ndjson"},
+            params={"include_lines": True, "filename": "fh.ndjson"},
+        )
         assert r.status_code == 201, r.text
         batch = r.json()
-        assert (batch["lines"], batch["accepted"], batch["duplicate"], batch["rejected"], batch["in_review"]) == (6, 3, 1, 2, 2)
+        assert (batch["lines"], batch["accepted"], batch["duplicate"], batch["rejected"], batch["in_review"]) == (
+            6,
+            3,
+            1,
+            2,
+            2,
+        )
         report = {line["line_no"]: line for line in batch["report"]}
-        assert report[1]["status"] == "accepted" and report[1]["outcome"] == "recorded" and report[1]["person_id"] == pid
+        assert (
+            report[1]["status"] == "accepted" and report[1]["outcome"] == "recorded" and report[1]["person_id"] == pid
+        )
         assert report[2]["status"] == "rejected" and report[2]["field"] == "line"
         assert report[3]["status"] == "duplicate"
         assert 4 not in report  # blank lines are skipped, numbering follows the file
@@ -43,7 +100,9 @@ async def test_ndjson_batch_reports_each_line_and_a_bad_line_stops_nothing(stack
         assert len(await events(stack, pid, "registry.person.died")) == 1
 
         again = (await c.get(f"/v1/intake/batches/{batch['batch_id']}")).json()
-        assert {k: again[k] for k in ("lines", "accepted", "duplicate", "rejected", "status")} == {k: batch[k] for k in ("lines", "accepted", "duplicate", "rejected", "status")}
+        assert {k: again[k] for k in ("lines", "accepted", "duplicate", "rejected", "status")} == {
+            k: batch[k] for k in ("lines", "accepted", "duplicate", "rejected", "status")
+        }
         rejected = (await c.get(f"/v1/intake/batches/{batch['batch_id']}/lines", params={"status": "rejected"})).json()
         assert rejected["total"] == 2 and [x["line_no"] for x in rejected["items"]] == [2, 7]
         # Sending the same file again changes nothing.
@@ -63,7 +122,12 @@ async def test_csv_batch_of_hukou_changes_in_any_order(stack: Stack) -> None:
             f"hukou,{n},,police_station,C2-{n},,transfer,340207102,340207101,{d(1)}\n"
             "hukou,too,few\n"
         )
-        r = await c.post("/v1/intake/batches", content=csv.encode(), headers={"Content-Type": "text/csv"}, params={"include_lines": True})
+        r = await c.post(
+            "/v1/intake/batches",
+            content=csv.encode(),
+            headers={"Content-Type": "text/csv"},
+            params={"include_lines": True},
+        )
         assert r.status_code == 201, r.text
         report = {x["line_no"]: x for x in r.json()["report"]}
         assert report[2]["outcome"] == report[3]["outcome"] == "recorded"
@@ -78,7 +142,15 @@ async def test_a_batch_needs_a_format_and_write_scope(stack: Stack) -> None:
     async with stack["registry"].client() as c:
         r = await c.post("/v1/intake/batches", content=b"{}", headers={"Content-Type": "application/octet-stream"})
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "format"
-        r = await c.post("/v1/intake/batches", content=b"{}", headers={"Content-Type": "text/csv", "Authorization": f"Bearer {token(scopes='registry:read')}"})
+        r = await c.post(
+            "/v1/intake/batches",
+            content=b"{}",
+            headers={"Content-Type": "text/csv", "Authorization": f"Bearer {token(scopes='registry:read')}"},
+        )
         assert r.status_code == 403
     async with stack["registry"].state.sessionmaker() as s:
-        assert (await s.execute(text("SELECT count(*) FROM intake_batches WHERE format = 'csv' AND lines = 0 AND status <> 'done'"))).scalar_one() == 0
+        assert (
+            await s.execute(
+                text("SELECT count(*) FROM intake_batches WHERE format = 'csv' AND lines = 0 AND status <> 'done'")
+            )
+        ).scalar_one() == 0

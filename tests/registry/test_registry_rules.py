@@ -31,9 +31,24 @@ def _party(field: str, sex: str, born: date, status: str = "unmarried", alive: b
     [
         (_party("party_a", "M", date(2005, 1, 1)), _party("party_b", "F", date(2000, 1, 1)), "party_a", "at least 22"),
         (_party("party_a", "M", date(2000, 1, 1)), _party("party_b", "F", date(2007, 1, 1)), "party_b", "at least 20"),
-        (_party("party_a", "M", date(1990, 1, 1), "married"), _party("party_b", "F", date(1990, 1, 1)), "party_a", "already married"),
-        (_party("party_a", "M", date(1990, 1, 1)), _party("party_b", "F", date(1990, 1, 1), alive=False), "party_b", "deceased"),
-        (_party("party_a", "M", date(1990, 1, 1)), _party("party_b", "M", date(1990, 1, 1)), "party_b", "a man and a woman"),
+        (
+            _party("party_a", "M", date(1990, 1, 1), "married"),
+            _party("party_b", "F", date(1990, 1, 1)),
+            "party_a",
+            "already married",
+        ),
+        (
+            _party("party_a", "M", date(1990, 1, 1)),
+            _party("party_b", "F", date(1990, 1, 1), alive=False),
+            "party_b",
+            "deceased",
+        ),
+        (
+            _party("party_a", "M", date(1990, 1, 1)),
+            _party("party_b", "M", date(1990, 1, 1)),
+            "party_b",
+            "a man and a woman",
+        ),
     ],
 )
 def test_marriage_refusals_name_the_party(a: marriage.Party, b: marriage.Party, field: str, words: str) -> None:
@@ -46,7 +61,10 @@ def test_legal_age_is_counted_to_the_day_and_offices_of_the_city_may_register() 
     woman = _party("party_b", "F", date(2006, 6, 2))
     assert marriage.check_marriage(man, woman, TODAY, "340202", TODAY).field == "party_b"  # turns 20 tomorrow
     assert marriage.check_marriage(man, _party("party_b", "F", date(2006, 6, 1)), TODAY, "340202", TODAY) is None
-    assert marriage.check_marriage(man, _party("party_b", "F", date(2000, 1, 1)), TODAY, "320102", TODAY).field == "registration_division"
+    assert (
+        marriage.check_marriage(man, _party("party_b", "F", date(2000, 1, 1)), TODAY, "320102", TODAY).field
+        == "registration_division"
+    )
 
 
 def test_divorce_only_of_a_marriage_in_force() -> None:
@@ -60,7 +78,10 @@ def test_adoption_rules() -> None:
     child = adoption.Person("child_id_number", "F", date(2020, 1, 1), True)
     young = adoption.Person("adopters.0", "F", date(2000, 1, 1), True)
     assert adoption.check_adoption(child, [young], False, TODAY, TODAY).field == "adopters.0"
-    a, b = adoption.Person("adopters.0", "M", date(1980, 1, 1), True), adoption.Person("adopters.1", "F", date(1982, 1, 1), True)
+    a, b = (
+        adoption.Person("adopters.0", "M", date(1980, 1, 1), True),
+        adoption.Person("adopters.1", "F", date(1982, 1, 1), True),
+    )
     assert adoption.check_adoption(child, [a, b], False, TODAY, TODAY).field == "adopters"
     assert adoption.check_adoption(child, [a, b], True, TODAY, TODAY) is None
     assert adoption.check_adoption(child, [a], False, TODAY, TODAY) is None  # 40 years older: allowed
@@ -93,16 +114,54 @@ def test_intake_lines_parse_or_name_the_field() -> None:
     from shared import identity
 
     n = identity.make("340207", date(1950, 1, 1), 11)
-    d = rules.parse({"type": "death", "id_number": n, "date_of_death": "2026-01-02", "source": "hospital", "reference": "H1"}, today=TODAY)
+    d = rules.parse(
+        {"type": "death", "id_number": n, "date_of_death": "2026-01-02", "source": "hospital", "reference": "H1"},
+        today=TODAY,
+    )
     assert isinstance(d, rules.DeathRecord) and d.date_of_death == date(2026, 1, 2)
-    envelope = {"specversion": "1.0", "type": "partner.hukou.changed", "data": {"id_number": n, "kind": "move_in", "to_division": "340207001", "effective_date": "2026-01-01", "reference": "P1"}}
+    envelope = {
+        "specversion": "1.0",
+        "type": "partner.hukou.changed",
+        "data": {
+            "id_number": n,
+            "kind": "move_in",
+            "to_division": "340207001",
+            "effective_date": "2026-01-01",
+            "reference": "P1",
+        },
+    }
     h = rules.parse(envelope, today=TODAY)
     assert isinstance(h, rules.HukouRecord) and h.source == "public_security"
     for bad, field in [
-        ({"type": "death", "id_number": n[:-1] + ("0" if n[-1] != "0" else "1"), "date_of_death": "2026-01-02", "source": "hospital", "reference": "X"}, "id_number"),
-        ({"type": "death", "id_number": n, "date_of_death": "2027-01-02", "source": "hospital", "reference": "X"}, "date_of_death"),
-        ({"type": "death", "id_number": n, "date_of_death": "2026-01-02", "source": "rumour", "reference": "X"}, "source"),
-        ({"type": "hukou", "id_number": n, "kind": "move_in", "to_division": "110101", "effective_date": "2026-01-01", "reference": "X"}, "to_division"),
+        (
+            {
+                "type": "death",
+                "id_number": n[:-1] + ("0" if n[-1] != "0" else "1"),
+                "date_of_death": "2026-01-02",
+                "source": "hospital",
+                "reference": "X",
+            },
+            "id_number",
+        ),
+        (
+            {"type": "death", "id_number": n, "date_of_death": "2027-01-02", "source": "hospital", "reference": "X"},
+            "date_of_death",
+        ),
+        (
+            {"type": "death", "id_number": n, "date_of_death": "2026-01-02", "source": "rumour", "reference": "X"},
+            "source",
+        ),
+        (
+            {
+                "type": "hukou",
+                "id_number": n,
+                "kind": "move_in",
+                "to_division": "110101",
+                "effective_date": "2026-01-01",
+                "reference": "X",
+            },
+            "to_division",
+        ),
         ({"type": "marriage", "id_number": n}, "type"),
         ({"type": "death", "id_number": n, "date_of_death": "2026-01-02", "source": "hospital"}, "reference"),
     ]:

@@ -41,7 +41,10 @@ Writer = Annotated[Principal, require("assistance:write")]
 def members_out(app: Application, principal: Principal) -> list[HouseholdMemberOut]:
     return [
         HouseholdMemberOut(
-            member=i, person_id=m["person_id"], name=m.get("name"), relation=m["relation"],
+            member=i,
+            person_id=m["person_id"],
+            name=m.get("name"),
+            relation=m["relation"],
             id_number=m["id_number"] if principal.sees_pii else identity.mask(m["id_number"]),
             hukou_division=m["hukou_division"],
         )
@@ -52,12 +55,22 @@ def members_out(app: Application, principal: Principal) -> list[HouseholdMemberO
 def application_out(app: Application, details: usecases.Details, principal: Principal) -> ApplicationOut:
     steps, objections, case_ids = details
     return ApplicationOut(
-        id=app.id, program=app.program, status=app.status, hukou_division=app.hukou_division,
-        members=members_out(app, principal), assessment=AssessmentOut.model_validate(app.assessment),
-        submitted_on=app.submitted_on, review_due_on=app.review_due_on, due_on=app.due_on,
+        id=app.id,
+        program=app.program,
+        status=app.status,
+        hukou_division=app.hukou_division,
+        members=members_out(app, principal),
+        assessment=AssessmentOut.model_validate(app.assessment),
+        submitted_on=app.submitted_on,
+        review_due_on=app.review_due_on,
+        due_on=app.due_on,
         overdue=workflow.overdue_step(workflow.Status(app.status), date.today(), app.review_due_on, app.due_on),
-        survey_notes=app.survey_notes, notice_from=app.notice_from, notice_until=app.notice_until,
-        confirmed_on=app.confirmed_on, paid_from=app.paid_from, rejected_reason=app.rejected_reason,
+        survey_notes=app.survey_notes,
+        notice_from=app.notice_from,
+        notice_until=app.notice_until,
+        confirmed_on=app.confirmed_on,
+        paid_from=app.paid_from,
+        rejected_reason=app.rejected_reason,
         steps=[StepOut.model_validate(s, from_attributes=True) for s in steps],
         objections=[ObjectionOut.model_validate(o, from_attributes=True) for o in objections],
         case_ids=case_ids,
@@ -74,15 +87,22 @@ async def answer(request: Request, session: Session, app: Application, principal
     return out
 
 
-@router.post("", response_model=ApplicationOut, status_code=status.HTTP_201_CREATED,
-             summary="Submit an application; the answer carries the assessment and its explanation")
+@router.post(
+    "",
+    response_model=ApplicationOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Submit an application; the answer carries the assessment and its explanation",
+)
 async def submit(body: ApplicationIn, request: Request, session: Session, principal: Writer) -> ApplicationOut:
     app = await usecases.submit(session, request.app.state.settings, principal, body)
     return await answer(request, session, app, principal)
 
 
-@router.get("", response_model=Page[ApplicationOut],
-            summary="List applications (filter by status, program, applicant, division; overdue=true for late steps)")
+@router.get(
+    "",
+    response_model=Page[ApplicationOut],
+    summary="List applications (filter by status, program, applicant, division; overdue=true for late steps)",
+)
 async def list_applications(
     request: Request,
     session: Session,
@@ -96,8 +116,14 @@ async def list_applications(
     offset: Offset = 0,
 ) -> Page[ApplicationOut]:
     total, rows = await usecases.search(
-        session, status=status.value if status else None, program=program.value if program else None,
-        overdue=overdue, id_number=id_number, division=division, limit=limit, offset=offset,
+        session,
+        status=status.value if status else None,
+        program=program.value if program else None,
+        overdue=overdue,
+        id_number=id_number,
+        division=division,
+        limit=limit,
+        offset=offset,
     )
     details = await usecases.details(session, rows)
     items = [application_out(a, details[a.id], principal) for a in rows]
@@ -114,44 +140,67 @@ async def get_application(
     return await answer(request, session, await usecases.get(session, application_id), principal)
 
 
-@router.post("/{application_id}/review", response_model=ApplicationOut,
-             summary="审核: the town's review with the household survey notes (dibao and tekun go on notice)")
-async def review(application_id: uuid.UUID, body: ReviewIn, request: Request, session: Session,
-                 principal: Writer) -> ApplicationOut:
+@router.post(
+    "/{application_id}/review",
+    response_model=ApplicationOut,
+    summary="审核: the town's review with the household survey notes (dibao and tekun go on notice)",
+)
+async def review(
+    application_id: uuid.UUID, body: ReviewIn, request: Request, session: Session, principal: Writer
+) -> ApplicationOut:
     settings = request.app.state.settings
     app = await usecases.review(session, settings, principal, application_id, body.survey_notes, body.household)
     return await answer(request, session, app, principal)
 
 
-@router.post("/{application_id}/objections", response_model=ObjectionOut, status_code=status.HTTP_201_CREATED,
-             summary="Record an objection raised during the public notice")
-async def object_to(
-    application_id: uuid.UUID, body: ObjectionIn, session: Session, principal: Writer
-) -> ObjectionOut:
+@router.post(
+    "/{application_id}/objections",
+    response_model=ObjectionOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record an objection raised during the public notice",
+)
+async def object_to(application_id: uuid.UUID, body: ObjectionIn, session: Session, principal: Writer) -> ObjectionOut:
     objection = await usecases.object_to(session, principal, application_id, body.content)
     await session.commit()
     return ObjectionOut.model_validate(objection, from_attributes=True)
 
 
-@router.post("/{application_id}/objections/{objection_id}/settle", response_model=ApplicationOut,
-             summary="Settle an objection: dismissed (the notice stands) or upheld (investigate and review again)")
-async def settle(application_id: uuid.UUID, objection_id: uuid.UUID, body: SettleIn, request: Request,
-                 session: Session, principal: Writer) -> ApplicationOut:
+@router.post(
+    "/{application_id}/objections/{objection_id}/settle",
+    response_model=ApplicationOut,
+    summary="Settle an objection: dismissed (the notice stands) or upheld (investigate and review again)",
+)
+async def settle(
+    application_id: uuid.UUID,
+    objection_id: uuid.UUID,
+    body: SettleIn,
+    request: Request,
+    session: Session,
+    principal: Writer,
+) -> ApplicationOut:
     app = await usecases.settle(session, principal, application_id, objection_id, body.outcome, body.settlement)
     return await answer(request, session, app, principal)
 
 
-@router.post("/{application_id}/confirm", response_model=ApplicationOut,
-             summary="确认: confirm after the notice; cases are paid from the next month")
-async def confirm(application_id: uuid.UUID, body: ConfirmIn, request: Request, session: Session,
-                  principal: Writer) -> ApplicationOut:
+@router.post(
+    "/{application_id}/confirm",
+    response_model=ApplicationOut,
+    summary="确认: confirm after the notice; cases are paid from the next month",
+)
+async def confirm(
+    application_id: uuid.UUID, body: ConfirmIn, request: Request, session: Session, principal: Writer
+) -> ApplicationOut:
     app = await usecases.confirm(session, principal, application_id, body.note)
     return await answer(request, session, app, principal)
 
 
-@router.post("/{application_id}/reject", response_model=ApplicationOut,
-             summary="Reject at any step before confirmation, with the reason")
-async def reject(application_id: uuid.UUID, body: RejectIn, request: Request, session: Session,
-                 principal: Writer) -> ApplicationOut:
+@router.post(
+    "/{application_id}/reject",
+    response_model=ApplicationOut,
+    summary="Reject at any step before confirmation, with the reason",
+)
+async def reject(
+    application_id: uuid.UUID, body: RejectIn, request: Request, session: Session, principal: Writer
+) -> ApplicationOut:
     app = await usecases.reject(session, principal, application_id, body.reason)
     return await answer(request, session, app, principal)

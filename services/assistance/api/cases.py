@@ -43,9 +43,14 @@ def case_out(case: Case, principal: Principal) -> CaseOut:
 
 
 @router.post("", response_model=CaseOut, status_code=status.HTTP_201_CREATED, summary="Enrol a person in a program")
-async def enrol(body: CaseIn, request: Request, session: Session, principal: Annotated[Principal, require("assistance:write")]) -> CaseOut:
+async def enrol(
+    body: CaseIn, request: Request, session: Session, principal: Annotated[Principal, require("assistance:write")]
+) -> CaseOut:
     case = await usecases.enrol(
-        session, request.app.state.settings, id_number=body.id_number, program=body.program.value,
+        session,
+        request.app.state.settings,
+        id_number=body.id_number,
+        program=body.program.value,
         monthly_amount=body.monthly_amount,
     )
     await session.commit()
@@ -83,10 +88,15 @@ async def list_cases(
     return Page(items=[case_out(c, principal) for c in rows], total=total, limit=limit, offset=offset)
 
 
-@router.post("/{case_id}/gradual-exit", response_model=CaseOut,
-             summary="渐退: income above the standard; paid on for the configured months, then ends")
+@router.post(
+    "/{case_id}/gradual-exit",
+    response_model=CaseOut,
+    summary="渐退: income above the standard; paid on for the configured months, then ends",
+)
 async def gradual_exit(
-    case_id: uuid.UUID, body: GradualExitIn, session: Session,
+    case_id: uuid.UUID,
+    body: GradualExitIn,
+    session: Session,
     principal: Annotated[Principal, require("assistance:write")],
 ) -> CaseOut:
     case = await gradual_exit_usecases.start(session, case_id, body.reason)

@@ -29,25 +29,41 @@ router = APIRouter(prefix="/v1/payrolls", tags=["payrolls"])
 async def payroll_out(session: Session, payroll: Payroll) -> PayrollOut:
     t = await usecases.totals(session, payroll.id)
     return PayrollOut(
-        id=payroll.id, month=payroll.month.strftime("%Y-%m"), total=t.total, withheld_total=t.withheld_total,
-        paid_lines=t.paid_lines, withheld_lines=t.withheld_lines, by_program=t.by_program, by_division=t.by_division,
-        standards=[FigureUsedOut(**f) for f in payroll.standards], created_by=payroll.created_by,
+        id=payroll.id,
+        month=payroll.month.strftime("%Y-%m"),
+        total=t.total,
+        withheld_total=t.withheld_total,
+        paid_lines=t.paid_lines,
+        withheld_lines=t.withheld_lines,
+        by_program=t.by_program,
+        by_division=t.by_division,
+        standards=[FigureUsedOut(**f) for f in payroll.standards],
+        created_by=payroll.created_by,
         created_at=payroll.created_at,
     )
 
 
 def line_out(line: PayrollLine, principal: Principal) -> PayrollLineOut:
     return PayrollLineOut(
-        id=line.id, case_id=line.case_id, person_id=line.person_id,
+        id=line.id,
+        case_id=line.case_id,
+        person_id=line.person_id,
         id_number=line.id_number if principal.sees_pii else identity.mask(line.id_number),
-        program=line.program, month=line.for_month.strftime("%Y-%m"), kind=line.kind,  # type: ignore[arg-type]
-        amount=line.amount, status=line.status, reason_code=line.reason_code, reason=line.reason,  # type: ignore[arg-type]
+        program=line.program,
+        month=line.for_month.strftime("%Y-%m"),
+        kind=line.kind,  # type: ignore[arg-type]
+        amount=line.amount,
+        status=line.status,
+        reason_code=line.reason_code,
+        reason=line.reason,  # type: ignore[arg-type]
         hukou_division=line.hukou_division,
     )
 
 
 @router.post(
-    "", response_model=PayrollOut, status_code=status.HTTP_201_CREATED,
+    "",
+    response_model=PayrollOut,
+    status_code=status.HTTP_201_CREATED,
     summary="Build a month's payroll (district staff); the same month again answers the same payroll (200)",
     responses={200: {"model": PayrollOut, "description": "the payroll of this month, built before"}},
 )
@@ -92,17 +108,22 @@ async def lines(
 
 
 @router.get(
-    "/{payroll_id}/export", summary="The bank file: paid lines as CSV, streamed",
-    response_class=StreamingResponse, responses={200: {"content": {"text/csv": {}}}},
+    "/{payroll_id}/export",
+    summary="The bank file: paid lines as CSV, streamed",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
 )
 async def export(
-    payroll_id: uuid.UUID, request: Request, session: Session,
+    payroll_id: uuid.UUID,
+    request: Request,
+    session: Session,
     principal: Annotated[Principal, require("assistance:read")],
 ) -> StreamingResponse:
     payroll = await usecases.get(session, payroll_id)
     name = f"payroll-{payroll.month.strftime('%Y-%m')}.csv"
     return StreamingResponse(
-        _csv(request.app.state.sessionmaker, payroll_id, principal), media_type="text/csv; charset=utf-8",
+        _csv(request.app.state.sessionmaker, payroll_id, principal),
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 

@@ -20,8 +20,14 @@ router = APIRouter(prefix="/v1/standards", tags=["standards"])
 
 def figure_out(row: StandardRow) -> FigureOut:
     spec = FIGURES[row.key]
-    return FigureOut(key=row.key, label=spec.label, unit=spec.unit, value=row.value,
-                     effective_from=row.effective_from, source=row.source)
+    return FigureOut(
+        key=row.key,
+        label=spec.label,
+        unit=spec.unit,
+        value=row.value,
+        effective_from=row.effective_from,
+        source=row.source,
+    )
 
 
 @router.get("", response_model=StandardsOut, summary="The figures in force on a date (default today)")
@@ -35,8 +41,12 @@ async def in_force(
     return StandardsOut(on=day, items=[figure_out(r) for r in rows if r.key in FIGURES])
 
 
-@router.post("", response_model=FigureOut, status_code=status.HTTP_201_CREATED,
-             summary="Add a row of a figure from an effective date (district staff; audited)")
+@router.post(
+    "",
+    response_model=FigureOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a row of a figure from an effective date (district staff; audited)",
+)
 async def add(
     body: StandardIn, session: Session, principal: Annotated[Principal, require("assistance:write")]
 ) -> FigureOut:

@@ -55,7 +55,13 @@ def refused(
 ) -> Assessment:
     """A refusal that still shows the sums behind it."""
     return Assessment(
-        program, on, False, kind, tuple(reasons), standard,
-        income.per_capita if income else ZERO, income.lines if income else (),
+        program,
+        on,
+        False,
+        kind,
+        tuple(reasons),
+        standard,
+        income.per_capita if income else ZERO,
+        income.lines if income else (),
         figures=tuple(figures),
     )

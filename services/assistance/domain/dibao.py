@@ -100,7 +100,8 @@ def review_interval(household: Household, standards: Standards) -> tuple[int, st
     unstable is the caseworker's finding, so members able to work stand for it here (an assumption).
     """
     workers = [
-        i for i, m in enumerate(household.members)
+        i
+        for i, m in enumerate(household.members)
         if m.labour_capacity != LabourCapacity.NONE and ADULT_AGE <= m.age < standards.get("dibao.elderly_age")
     ]
     if workers:
@@ -117,8 +118,18 @@ def _eligible(
     total = sum((m.amount for m in members), ZERO)
     months, review_why = review_interval(household, standards)
     return Assessment(
-        PROGRAM, standards.on, True, kind, (why, review_why), standard, income.per_capita,
-        income.lines, tuple(members), total, tuple(standards.used()), months,
+        PROGRAM,
+        standards.on,
+        True,
+        kind,
+        (why, review_why),
+        standard,
+        income.per_capita,
+        income.lines,
+        tuple(members),
+        total,
+        tuple(standards.used()),
+        months,
     )
 
 
@@ -129,11 +140,19 @@ def single_person(household: Household, standards: Standards, standard: Decimal,
     ]
     chosen = [i for i in candidates if per_capita_income(household.alone(i), standards).per_capita < standard]
     if not chosen:
-        return refused(PROGRAM, standards.on, [
-            f"per-capita income {income.per_capita} is not below the standard {standard}",
-            "低保边缘家庭 (below the marginal limit), but no severely disabled or seriously ill member "
-            "whose own income is below the standard (单人户, 审核确认办法 Art 8)",
-        ], standards.used(), standard=standard, income=income, kind="marginal")
+        return refused(
+            PROGRAM,
+            standards.on,
+            [
+                f"per-capita income {income.per_capita} is not below the standard {standard}",
+                "低保边缘家庭 (below the marginal limit), but no severely disabled or seriously ill member "
+                "whose own income is below the standard (单人户, 审核确认办法 Art 8)",
+            ],
+            standards.used(),
+            standard=standard,
+            income=income,
+            kind="marginal",
+        )
     members: list[MemberAmount] = []
     lines = list(income.lines)
     for i in chosen:
@@ -147,8 +166,18 @@ def single_person(household: Household, standards: Standards, standard: Decimal,
     total = sum((m.amount for m in members), ZERO)
     months = int(standards.get("review.stable_months"))
     return Assessment(
-        PROGRAM, standards.on, True, "single_person", (why, f"reviewed every {months} months"), standard,
-        income.per_capita, tuple(lines), tuple(members), total, tuple(standards.used()), months,
+        PROGRAM,
+        standards.on,
+        True,
+        "single_person",
+        (why, f"reviewed every {months} months"),
+        standard,
+        income.per_capita,
+        tuple(lines),
+        tuple(members),
+        total,
+        tuple(standards.used()),
+        months,
     )
 
 
@@ -165,7 +194,14 @@ def assess(household: Household, standards: Standards) -> Assessment:
     marginal = round_yuan(standards.get("dibao.marginal_multiple") * standard)
     if income.per_capita < marginal:
         return single_person(household, standards, standard, income)
-    return refused(PROGRAM, standards.on, [
-        f"per-capita income {income.per_capita} is not below the standard {standard}, "
-        f"nor below the marginal limit {marginal}",
-    ], standards.used(), standard=standard, income=income)
+    return refused(
+        PROGRAM,
+        standards.on,
+        [
+            f"per-capita income {income.per_capita} is not below the standard {standard}, "
+            f"nor below the marginal limit {marginal}",
+        ],
+        standards.used(),
+        standard=standard,
+        income=income,
+    )

@@ -27,8 +27,17 @@ class FamilyStatus(StrEnum):
 def _granted(program: str, standards: Standards, key: str, why: str) -> Assessment:
     amount = standards.get(key)
     return Assessment(
-        program, standards.on, True, program, (why,), amount, ZERO, (),
-        (MemberAmount(0, amount, ZERO, amount, why),), amount, tuple(standards.used()),
+        program,
+        standards.on,
+        True,
+        program,
+        (why,),
+        amount,
+        ZERO,
+        (),
+        (MemberAmount(0, amount, ZERO, amount, why),),
+        amount,
+        tuple(standards.used()),
     )
 
 
@@ -48,14 +57,12 @@ def living_subsidy(
     if reasons:
         return refused(program, standards.on, reasons, standards.used())
     assert disability is not None
-    return _granted(program, standards, "disability.living",
-                    f"disability grade {disability.grade} in a dibao family")
+    return _granted(program, standards, "disability.living", f"disability grade {disability.grade} in a dibao family")
 
 
 def care_subsidy(disability: Disability | None, standards: Standards) -> Assessment:
     program = "disability_care"
     if disability is None or disability.grade > 2:
         grade = "no certificate" if disability is None else f"grade {disability.grade}"
-        return refused(program, standards.on, [f"{grade}: the care subsidy is for grades 1 and 2"],
-                       standards.used())
+        return refused(program, standards.on, [f"{grade}: the care subsidy is for grades 1 and 2"], standards.used())
     return _granted(program, standards, "disability.care", f"severe disability, grade {disability.grade}")

@@ -44,12 +44,11 @@ class Parent(StrEnum):
 
 
 GONE = {Parent.DEAD, Parent.MISSING}
-UNABLE = {Parent.SEVERELY_DISABLED, Parent.SERIOUSLY_ILL, Parent.IMPRISONED, Parent.DETAINED,
-          Parent.OUT_OF_CONTACT}
+UNABLE = {Parent.SEVERELY_DISABLED, Parent.SERIOUSLY_ILL, Parent.IMPRISONED, Parent.DETAINED, Parent.OUT_OF_CONTACT}
 
 
 def status(parents: tuple[Parent, Parent]) -> str | None:
-    """"orphan", "de_facto_orphan" or None (the child has a parent able to care)."""
+    """ "orphan", "de_facto_orphan" or None (the child has a parent able to care)."""
     a, b = parents
     if a == Parent.DEAD and b == Parent.DEAD:
         return "orphan"
@@ -78,15 +77,30 @@ def assess(
     standard = standards.get(f"orphan.{placement.value}")
     already = sum((other.get(p, ZERO) for p in TOPPED_UP), ZERO)
     if already >= standard:
-        return refused(PROGRAM, standards.on, [
-            f"already receives {already} from {', '.join(p for p in TOPPED_UP if p in other)}, "
-            f"not below the {placement.value} standard {standard}: no difference to pay (补差)",
-        ], standards.used(), standard=standard)
+        return refused(
+            PROGRAM,
+            standards.on,
+            [
+                f"already receives {already} from {', '.join(p for p in TOPPED_UP if p in other)}, "
+                f"not below the {placement.value} standard {standard}: no difference to pay (补差)",
+            ],
+            standards.used(),
+            standard=standard,
+        )
     amount = standard - already
     why = f"{placement.value} standard {standard}"
     if already:
         why += f" − {already} already received from {', '.join(p for p in TOPPED_UP if p in other)} (补差)"
     return Assessment(
-        PROGRAM, standards.on, True, which, (f"{which.replace('_', ' ')} aged {age}",), standard,
-        ZERO, (), (MemberAmount(0, standard, -already, amount, why),), amount, tuple(standards.used()),
+        PROGRAM,
+        standards.on,
+        True,
+        which,
+        (f"{which.replace('_', ' ')} aged {age}",),
+        standard,
+        ZERO,
+        (),
+        (MemberAmount(0, standard, -already, amount, why),),
+        amount,
+        tuple(standards.used()),
     )

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 CONTRADICTORY: dict[frozenset[str], str] = {
     frozenset({"dibao", "tekun"}): (
-        "dibao and tekun exclude each other: tekun support already covers basic living "
-        "(社会救助暂行办法 Arts 9, 14-15)"
+        "dibao and tekun exclude each other: tekun support already covers basic living (社会救助暂行办法 Arts 9, 14-15)"
     ),
     frozenset({"tekun", "disability_living"}): (
         "tekun support already covers living: no disability living subsidy with it"

@@ -47,24 +47,16 @@ FIGURES: dict[str, FigureSpec] = {
     "dibao.addon.severely_disabled": _spec(
         "分类施保 add-on, severely disabled member, share of the standard", SHARE, "0", "1"
     ),
-    "dibao.addon.seriously_ill": _spec(
-        "分类施保 add-on, seriously ill member, share of the standard", SHARE, "0", "1"
-    ),
+    "dibao.addon.seriously_ill": _spec("分类施保 add-on, seriously ill member, share of the standard", SHARE, "0", "1"),
     "dibao.elderly_age": _spec("age from which the elderly add-on applies", "years", "50", "100"),
     "dibao.marginal_multiple": _spec("低保边缘 income limit, multiple of the standard", MULTIPLE, "1", "5"),
-    "dibao.asset_months": _spec(
-        "per-capita financial assets allowed, months of the standard", "months", "0", "120"
-    ),
+    "dibao.asset_months": _spec("per-capita financial assets allowed, months of the standard", "months", "0", "120"),
     "dibao.max_homes": _spec("homes a household may own", "count", "0", "10"),
     "dibao.max_vehicles": _spec("non-essential vehicles a household may own", "count", "0", "10"),
-    "dibao.employment_cost_cap": _spec(
-        "就业成本 deduction, most per working member", YUAN_MONTH, "0", "100000"
-    ),
+    "dibao.employment_cost_cap": _spec("就业成本 deduction, most per working member", YUAN_MONTH, "0", "100000"),
     "gradual_exit.months": _spec("渐退 gradual exit", "months", "1", "12"),
     "review.stable_months": _spec("复核 interval, stable households", "months", "1", "24"),
-    "review.unstable_months": _spec(
-        "复核 interval, unstable income with members able to work", "months", "1", "24"
-    ),
+    "review.unstable_months": _spec("复核 interval, unstable income with members able to work", "months", "1", "24"),
     "death_recheck.months": _spec("re-check of a household after a member's death", "months", "1", "12"),
     # 特困人员救助供养
     "tekun.basic_multiple": _spec("特困 basic standard, least multiple of the dibao standard", MULTIPLE, "1", "5"),

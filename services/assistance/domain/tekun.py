@@ -116,9 +116,18 @@ def assess(
     total = round_yuan(basic + care)
     why = f"basic standard {basic} (at least {multiple} × the dibao standard {standard}); {care_why}"
     return Assessment(
-        PROGRAM, standards.on, True, placement.value,
-        (f"三无: no ability to work ({why_unable}), own income below the standard, "
-         f"no supporter able to support ({supporter.value})",),
-        standard, income.per_capita, income.lines,
-        (MemberAmount(0, basic, care, total, why),), total, tuple(standards.used()),
+        PROGRAM,
+        standards.on,
+        True,
+        placement.value,
+        (
+            f"三无: no ability to work ({why_unable}), own income below the standard, "
+            f"no supporter able to support ({supporter.value})",
+        ),
+        standard,
+        income.per_capita,
+        income.lines,
+        (MemberAmount(0, basic, care, total, why),),
+        total,
+        tuple(standards.used()),
     )

@@ -59,8 +59,9 @@ def assess(
                 f"支出型: per-capita income {per_capita_income} is not below last year's "
                 f"per-capita disposable income {line}"
             ]
-            return Grant(refused(PROGRAM, standards.on, reasons, standards.used(), standard=standard),
-                         "town", False, False)
+            return Grant(
+                refused(PROGRAM, standards.on, reasons, standards.used(), standard=standard), "town", False, False
+            )
     cap = round_yuan(standards.get("temporary.max_multiple") * standard)
     grant, why = need, f"documented need {need}"
     if kind == TemporaryType.EMERGENCY:
@@ -73,14 +74,23 @@ def assess(
     approver = "town" if grant <= town_limit else "district"
     from_reserve = approver == "town" and grant <= reserve_left
     route = (
-        f"the town approves alone (up to {town_limit})" if approver == "town"
+        f"the town approves alone (up to {town_limit})"
+        if approver == "town"
         else f"above the town's limit {town_limit}: the district approves"
     )
     if approver == "town":
         route += "; paid from the town reserve fund" if from_reserve else "; the reserve fund is spent"
     assessment = Assessment(
-        PROGRAM, standards.on, True, kind.value, (f"{kind.value} grant {grant}: {route}",),
-        standard, per_capita_income, (), (MemberAmount(0, grant, ZERO, grant, why),), grant,
+        PROGRAM,
+        standards.on,
+        True,
+        kind.value,
+        (f"{kind.value} grant {grant}: {route}",),
+        standard,
+        per_capita_income,
+        (),
+        (MemberAmount(0, grant, ZERO, grant, why),),
+        grant,
         tuple(standards.used()),
     )
     return Grant(assessment, approver, from_reserve, kind == TemporaryType.EMERGENCY)

@@ -100,9 +100,7 @@ def first_paid_month(confirmed_on: date) -> date:
     return date(confirmed_on.year + confirmed_on.month // 12, confirmed_on.month % 12 + 1, 1)
 
 
-def overdue_step(
-    status: Status, today: date, review_due: date, due: date
-) -> str | None:
+def overdue_step(status: Status, today: date, review_due: date, due: date) -> str | None:
     """Which step is late on `today`, or None."""
     if status == Status.SUBMITTED and today > review_due:
         return f"review was due by {review_due}"

@@ -89,7 +89,11 @@ def amount_for(brackets: list[Bracket], birth_date: date, month: date) -> Decima
 def described(brackets: list[Bracket]) -> list[dict[str, str]]:
     """The brackets a payroll used, for its record."""
     return [
-        {"min_age": str(b.min_age), "max_age": "" if b.max_age is None else str(b.max_age),
-         "monthly_amount": str(b.monthly_amount), "effective_from": b.effective_from.isoformat()}
+        {
+            "min_age": str(b.min_age),
+            "max_age": "" if b.max_age is None else str(b.max_age),
+            "monthly_amount": str(b.monthly_amount),
+            "effective_from": b.effective_from.isoformat(),
+        }
         for b in brackets
     ]

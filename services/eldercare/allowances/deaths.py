@@ -77,7 +77,12 @@ async def learn(session: AsyncSession, payloads: Sequence[BaseModel]) -> None:
     death_ids, person_ids, dates, statuses = (list(column) for column in zip(*latest.values(), strict=True))
     await session.execute(
         text(_LEARN_AND_DETECT + outbox.insert_sql("detected", _DATA)),
-        {"death_ids": death_ids, "person_ids": person_ids, "dates": dates, "statuses": statuses,
-         **outbox.params("eldercare.overpayment.detected")},
+        {
+            "death_ids": death_ids,
+            "person_ids": person_ids,
+            "dates": dates,
+            "statuses": statuses,
+            **outbox.params("eldercare.overpayment.detected"),
+        },
     )
     await outbox.notify(session)

@@ -141,8 +141,11 @@ async def enrol(session: AsyncSession, as_of: date) -> int:
     brackets = await br.in_force(session, as_of)
     amount = br.amount_case(brackets, as_of, otherwise=brackets[0].monthly_amount)
     params = {
-        **amount.params, "as_of": as_of, "born_by": born_by(as_of, ELIGIBLE_AGE),
-        "explained": EXPLAINED.format(on=as_of.isoformat()), **outbox.params("eldercare.allowance.enrolled"),
+        **amount.params,
+        "as_of": as_of,
+        "born_by": born_by(as_of, ELIGIBLE_AGE),
+        "explained": EXPLAINED.format(on=as_of.isoformat()),
+        **outbox.params("eldercare.allowance.enrolled"),
     }
     enrolled = 0
     for sql in (_ENROL_NEW, _ENROL_AGAIN):

@@ -36,8 +36,11 @@ def params(type_: str) -> dict[str, Any]:
     if spec.key_field != "person_id":
         raise RuntimeError(f"{type_} is keyed by person: the outbox insert assumes it")
     base = {
-        "specversion": "1.0", "source": _checked_source(spec.service, spec.type), "type": spec.type,
-        "time": datetime.now(UTC).isoformat(), "datacontenttype": "application/json",
+        "specversion": "1.0",
+        "source": _checked_source(spec.service, spec.type),
+        "type": spec.type,
+        "time": datetime.now(UTC).isoformat(),
+        "datacontenttype": "application/json",
     }
     headers = json.dumps(tracing.inject_headers())
     return {"topic": spec.topic, "type": spec.type, "base": json.dumps(base), "headers": headers}

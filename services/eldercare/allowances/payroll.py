@@ -214,8 +214,13 @@ async def export_rows(session: AsyncSession, payroll_id: uuid.UUID) -> AsyncIter
     """The paid lines the caller sees, with the payee's name, read from a server-side cursor."""
     stmt = (
         select(
-            PayrollLine.id, PayrollLine.id_number, people.c.name, literal(PROGRAM),
-            func.to_char(PayrollLine.for_month, "YYYY-MM"), PayrollLine.kind, PayrollLine.amount,
+            PayrollLine.id,
+            PayrollLine.id_number,
+            people.c.name,
+            literal(PROGRAM),
+            func.to_char(PayrollLine.for_month, "YYYY-MM"),
+            PayrollLine.kind,
+            PayrollLine.amount,
             PayrollLine.hukou_division,
         )
         .outerjoin(people, people.c.person_id == PayrollLine.person_id)

@@ -38,7 +38,9 @@ def allowance_out(a: Allowance, principal: Principal) -> AllowanceOut:
 
 
 @router.post(
-    "", response_model=AllowanceOut, status_code=status.HTTP_201_CREATED,
+    "",
+    response_model=AllowanceOut,
+    status_code=status.HTTP_201_CREATED,
     summary="Enrol a person aged 80+ in the old-age allowance",
 )
 async def enrol(
@@ -79,7 +81,8 @@ async def list_allowances(
 
 
 @router.post(
-    "/discover", response_model=DiscoverOut,
+    "/discover",
+    response_model=DiscoverOut,
     summary="Enrol everyone eligible who was missed, raise brackets due, stop those no longer eligible (district)",
 )
 async def discover(

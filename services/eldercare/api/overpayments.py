@@ -49,7 +49,9 @@ async def listing(
 
 @router.post("/{overpayment_id}/recover", response_model=OverpaymentOut, summary="Recorded as recovered (who, when)")
 async def recover(
-    overpayment_id: uuid.UUID, session: Session, principal: Annotated[Principal, require("eldercare:write")],
+    overpayment_id: uuid.UUID,
+    session: Session,
+    principal: Annotated[Principal, require("eldercare:write")],
     body: ResolutionIn | None = None,
 ) -> OverpaymentOut:
     o = await usecases.resolve(session, principal, overpayment_id, usecases.RECOVERED, body.note if body else None)
@@ -59,7 +61,9 @@ async def recover(
 
 @router.post("/{overpayment_id}/write-off", response_model=OverpaymentOut, summary="Written off (who, when, why)")
 async def write_off(
-    overpayment_id: uuid.UUID, session: Session, principal: Annotated[Principal, require("eldercare:write")],
+    overpayment_id: uuid.UUID,
+    session: Session,
+    principal: Annotated[Principal, require("eldercare:write")],
     body: ResolutionIn | None = None,
 ) -> OverpaymentOut:
     o = await usecases.resolve(session, principal, overpayment_id, usecases.WRITTEN_OFF, body.note if body else None)

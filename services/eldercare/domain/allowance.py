@@ -31,7 +31,9 @@ def age_on(birth_date: date, on: date) -> int:
     return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
 
 
-def entitlement(birth_date: date, on: date, brackets: list[Bracket], *, in_district: bool = True, alive: bool = True) -> Entitlement:
+def entitlement(
+    birth_date: date, on: date, brackets: list[Bracket], *, in_district: bool = True, alive: bool = True
+) -> Entitlement:
     age = age_on(birth_date, on)
     if not alive:
         return Entitlement(False, age, Decimal("0.00"), "the person is recorded as deceased")
@@ -44,6 +46,11 @@ def entitlement(birth_date: date, on: date, brackets: list[Bracket], *, in_distr
     for b in sorted((b for b in in_force if b.effective_from == latest), key=lambda b: b.min_age):
         if age >= b.min_age and (b.max_age is None or age <= b.max_age):
             upper = f"–{b.max_age}" if b.max_age is not None else "+"
-            return Entitlement(True, age, b.monthly_amount, f"aged {age}: bracket {b.min_age}{upper}, {b.monthly_amount} yuan a month (standard of {latest})")
+            return Entitlement(
+                True,
+                age,
+                b.monthly_amount,
+                f"aged {age}: bracket {b.min_age}{upper}, {b.monthly_amount} yuan a month (standard of {latest})",
+            )
     youngest = min(b.min_age for b in in_force if b.effective_from == latest)
     return Entitlement(False, age, Decimal("0.00"), f"aged {age}: the allowance starts at {youngest}")

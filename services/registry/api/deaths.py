@@ -53,7 +53,10 @@ def death_out(result: usecases.DeathResult) -> DeathOut:
     summary="Report a death",
     responses={
         200: {"model": DeathOut, "description": "confirmed, duplicate or conflicting report of a death on file"},
-        202: {"model": DeathOut, "description": "kept: the person is not registered yet, or the report waits for review"},
+        202: {
+            "model": DeathOut,
+            "description": "kept: the person is not registered yet, or the report waits for review",
+        },
     },
 )
 async def report(
@@ -68,12 +71,28 @@ async def report(
 async def _detail(session: Session, death: Death) -> DeathDetailOut:
     reports = await death_cases.death_reports(session, death.id)
     return DeathDetailOut(
-        death_id=death.id, person_id=death.person_id, date_of_death=death.date_of_death, status=death.status,
+        death_id=death.id,
+        person_id=death.person_id,
+        date_of_death=death.date_of_death,
+        status=death.status,
         sources=sorted({r.source for r in reports}),
-        reports=[{"report_id": str(r.id), "source": r.source, "reference": r.reference, "date_of_death": r.date_of_death.isoformat(),
-                  "channel": r.channel, "outcome": r.outcome, "received_at": r.received_at.isoformat()} for r in reports],
-        confirmed_at=death.confirmed_at, confirmed_by=death.confirmed_by, revoked_at=death.revoked_at, revoked_reason=death.revoked_reason,
-    )  # fmt: skip
+        reports=[
+            {
+                "report_id": str(r.id),
+                "source": r.source,
+                "reference": r.reference,
+                "date_of_death": r.date_of_death.isoformat(),
+                "channel": r.channel,
+                "outcome": r.outcome,
+                "received_at": r.received_at.isoformat(),
+            }
+            for r in reports
+        ],
+        confirmed_at=death.confirmed_at,
+        confirmed_by=death.confirmed_by,
+        revoked_at=death.revoked_at,
+        revoked_reason=death.revoked_reason,
+    )
 
 
 @router.get("", response_model=Page[DeathDetailOut], summary="List deaths (e.g. conflicts awaiting a registrar)")
@@ -93,7 +112,9 @@ async def find(
 
 
 @router.get("/{death_id}", response_model=DeathDetailOut, summary="One death with every report of it")
-async def get(death_id: uuid.UUID, request: Request, session: Session, principal: Annotated[Principal, require("registry:read")]) -> DeathDetailOut:
+async def get(
+    death_id: uuid.UUID, request: Request, session: Session, principal: Annotated[Principal, require("registry:read")]
+) -> DeathDetailOut:
     death, person = await death_cases.get_death(session, death_id)
     out = await _detail(session, death)
     await record_read(session, principal, request, person.id)
@@ -101,16 +122,36 @@ async def get(death_id: uuid.UUID, request: Request, session: Session, principal
     return out
 
 
-@router.post("/{death_id}/confirm", response_model=DeathDetailOut, summary="A registrar confirms the death (settling a conflict by naming the date)")
-async def confirm(death_id: uuid.UUID, body: DeathConfirmIn, session: Session, principal: Annotated[Principal, require("registry:write")]) -> DeathDetailOut:
-    death = await death_cases.confirm_death(session, death_id, registrar=principal.sub, date_of_death=body.date_of_death, note=body.note)
+@router.post(
+    "/{death_id}/confirm",
+    response_model=DeathDetailOut,
+    summary="A registrar confirms the death (settling a conflict by naming the date)",
+)
+async def confirm(
+    death_id: uuid.UUID,
+    body: DeathConfirmIn,
+    session: Session,
+    principal: Annotated[Principal, require("registry:write")],
+) -> DeathDetailOut:
+    death = await death_cases.confirm_death(
+        session, death_id, registrar=principal.sub, date_of_death=body.date_of_death, note=body.note
+    )
     out = await _detail(session, death)
     await session.commit()
     return out
 
 
-@router.post("/{death_id}/revoke", response_model=DeathDetailOut, summary="Revoke a death recorded in error (registry.death.revoked)")
-async def revoke(death_id: uuid.UUID, body: DeathRevokeIn, session: Session, principal: Annotated[Principal, require("registry:write")]) -> DeathDetailOut:
+@router.post(
+    "/{death_id}/revoke",
+    response_model=DeathDetailOut,
+    summary="Revoke a death recorded in error (registry.death.revoked)",
+)
+async def revoke(
+    death_id: uuid.UUID,
+    body: DeathRevokeIn,
+    session: Session,
+    principal: Annotated[Principal, require("registry:write")],
+) -> DeathDetailOut:
     death = await death_cases.revoke_death(session, death_id, registrar=principal.sub, reason=body.reason)
     out = await _detail(session, death)
     await session.commit()

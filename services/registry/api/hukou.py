@@ -21,12 +21,20 @@ _STATUS = {"recorded": 201, "review": 202, "pending": 202}
     response_model=HukouChangeOut,
     status_code=status.HTTP_201_CREATED,
     summary="Record a household-registration change",
-    responses={200: {"model": HukouChangeOut, "description": "the same change again"}, 202: {"model": HukouChangeOut, "description": "kept for review, or until the person is registered"}},
+    responses={
+        200: {"model": HukouChangeOut, "description": "the same change again"},
+        202: {"model": HukouChangeOut, "description": "kept for review, or until the person is registered"},
+    },
 )
 async def record(
-    body: HukouChangeIn, response: Response, session: Session, principal: Annotated[Principal, require("registry:write")]
+    body: HukouChangeIn,
+    response: Response,
+    session: Session,
+    principal: Annotated[Principal, require("registry:write")],
 ) -> HukouChangeOut:
-    outcome, person = await usecases.change_hukou(session, **body.model_dump(), channel="http", scope=principal.division)
+    outcome, person = await usecases.change_hukou(
+        session, **body.model_dump(), channel="http", scope=principal.division
+    )
     await session.commit()
     response.status_code = _STATUS.get(outcome.outcome or "", 200)
     applied = outcome.outcome == "recorded"

@@ -17,16 +17,32 @@ from shared.problems import Invalid, NotFound
 
 router = APIRouter(prefix="/v1/intake/batches", tags=["intake"])
 
-_FORMATS = {"application/x-ndjson": "ndjson", "application/ndjson": "ndjson", "application/jsonl": "ndjson", "text/csv": "csv"}
+_FORMATS = {
+    "application/x-ndjson": "ndjson",
+    "application/ndjson": "ndjson",
+    "application/jsonl": "ndjson",
+    "text/csv": "csv",
+}
 
 
 def batch_out(b: IntakeBatch, report: list[dict[str, object]] | None = None) -> IntakeBatchOut:
     return IntakeBatchOut(
-        batch_id=b.id, status=b.status, format=b.format, filename=b.filename, lines=b.lines, accepted=b.accepted,
-        duplicate=b.duplicate, rejected=b.rejected, in_review=b.in_review, started_at=b.started_at, finished_at=b.finished_at,
+        batch_id=b.id,
+        status=b.status,
+        format=b.format,
+        filename=b.filename,
+        lines=b.lines,
+        accepted=b.accepted,
+        duplicate=b.duplicate,
+        rejected=b.rejected,
+        in_review=b.in_review,
+        started_at=b.started_at,
+        finished_at=b.finished_at,
         lines_url=f"/v1/intake/batches/{b.id}/lines",
-        report=[IntakeLineOut.model_validate({k: v for k, v in r.items() if k != "batch_id"}) for r in report] if report is not None else None,
-    )  # fmt: skip
+        report=[IntakeLineOut.model_validate({k: v for k, v in r.items() if k != "batch_id"}) for r in report]
+        if report is not None
+        else None,
+    )
 
 
 @router.post(
@@ -34,10 +50,27 @@ def batch_out(b: IntakeBatch, report: list[dict[str, object]] | None = None) -> 
     response_model=IntakeBatchOut,
     status_code=status.HTTP_201_CREATED,
     summary="Send a partner file of deaths and hukou changes (NDJSON or CSV, streamed)",
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/x-ndjson": {"schema": {"type": "string"}, "example": '{"type":"death","id_number":"340207194005011238","name":"王秀英","date_of_death":"2026-01-02","source":"funeral_home","reference":"FH-1"}\n'},
-        "text/csv": {"schema": {"type": "string"}, "example": "type,id_number,name,source,reference,date_of_death,kind,from_division,to_division,effective_date\n"},
-    }}},  # fmt: skip
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-ndjson": {
+                    "schema": {"type": "string"},
+                    "example": (
+                        '{"type":"death","id_number":"340207194005011238","name":"王秀英",'
+                        '"date_of_death":"2026-01-02","source":"funeral_home","reference":"FH-1"}\n'
+                    ),
+                },
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": (
+                        "type,id_number,name,source,reference,date_of_death,kind,from_division,to_division,"
+                        "effective_date\n"
+                    ),
+                },
+            },
+        }
+    },
 )
 async def submit(
     request: Request,
@@ -50,7 +83,9 @@ async def submit(
     fmt = format or _FORMATS.get(request.headers.get("content-type", "").split(";")[0].strip().lower())
     if fmt is None:
         raise Invalid("send Content-Type application/x-ndjson or text/csv, or name the format", field="format")
-    batch = await cases.create_batch(session, submitted_by=principal.sub, division=principal.division, format=fmt, filename=filename)
+    batch = await cases.create_batch(
+        session, submitted_by=principal.sub, division=principal.division, format=fmt, filename=filename
+    )
     await session.commit()
     run = cases.BatchRun(request.app.state.sessionmaker, batch.id, scope=principal.division, keep_inline=include_lines)
     await run.run(request.stream(), fmt)
@@ -79,7 +114,9 @@ def _line(line: object) -> dict[str, object]:
     return {k: getattr(line, k) for k in IntakeLineOut.model_fields}
 
 
-@router.get("/{batch_id}/lines", response_model=Page[IntakeLineOut], summary="The per-line report, paged (filter by status)")
+@router.get(
+    "/{batch_id}/lines", response_model=Page[IntakeLineOut], summary="The per-line report, paged (filter by status)"
+)
 async def lines(
     batch_id: uuid.UUID,
     session: Session,

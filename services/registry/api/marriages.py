@@ -20,19 +20,38 @@ router = APIRouter(prefix="/v1/marriages", tags=["marriages"])
 
 def marriage_out(m: Marriage) -> MarriageOut:
     return MarriageOut(
-        marriage_id=m.id, party_a=m.party_a, party_b=m.party_b, registered_on=m.registered_on, registration_division=m.registration_division,
-        certificate_no=m.certificate_no, status=m.status, divorced_on=m.divorced_on, divorce_certificate_no=m.divorce_certificate_no,
-    )  # fmt: skip
+        marriage_id=m.id,
+        party_a=m.party_a,
+        party_b=m.party_b,
+        registered_on=m.registered_on,
+        registration_division=m.registration_division,
+        certificate_no=m.certificate_no,
+        status=m.status,
+        divorced_on=m.divorced_on,
+        divorce_certificate_no=m.divorce_certificate_no,
+    )
 
 
-@router.post("", response_model=MarriageOut, status_code=status.HTTP_201_CREATED, summary="Register a marriage",
-             responses={200: {"model": MarriageOut, "description": "the same certificate again: the marriage on file"}})
-async def register(body: MarriageIn, response: Response, session: Session, principal: Annotated[Principal, require("registry:write")]) -> MarriageOut:
+@router.post(
+    "",
+    response_model=MarriageOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a marriage",
+    responses={200: {"model": MarriageOut, "description": "the same certificate again: the marriage on file"}},
+)
+async def register(
+    body: MarriageIn, response: Response, session: Session, principal: Annotated[Principal, require("registry:write")]
+) -> MarriageOut:
     marriage, created = await cases.register_marriage(
-        session, party_a=body.party_a, party_b=body.party_b, registered_on=body.registered_on,
-        registration_division=body.registration_division, certificate_no=body.certificate_no,
-        household_id=body.household.household_id if body.household else None, joining=body.household.joining if body.household else None,
-    )  # fmt: skip
+        session,
+        party_a=body.party_a,
+        party_b=body.party_b,
+        registered_on=body.registered_on,
+        registration_division=body.registration_division,
+        certificate_no=body.certificate_no,
+        household_id=body.household.household_id if body.household else None,
+        joining=body.household.joining if body.household else None,
+    )
     await session.commit()
     if not created:
         response.status_code = 200
@@ -56,7 +75,12 @@ async def find(
 
 
 @router.get("/{marriage_id}", response_model=MarriageOut, summary="One marriage")
-async def get(marriage_id: uuid.UUID, request: Request, session: Session, principal: Annotated[Principal, require("registry:read")]) -> MarriageOut:
+async def get(
+    marriage_id: uuid.UUID,
+    request: Request,
+    session: Session,
+    principal: Annotated[Principal, require("registry:read")],
+) -> MarriageOut:
     marriage = await cases.get_marriage(session, marriage_id)
     await record_read(session, principal, request, [marriage.party_a, marriage.party_b])
     await session.commit()
@@ -64,16 +88,39 @@ async def get(marriage_id: uuid.UUID, request: Request, session: Session, princi
 
 
 def reissue_out(r: CertificateReissue) -> ReissueOut:
-    return ReissueOut(reissue_id=r.id, marriage_id=r.marriage_id, kind=r.kind, applicant_person_id=r.applicant_person_id, certificate_no=r.certificate_no, issued_on=r.issued_on)
+    return ReissueOut(
+        reissue_id=r.id,
+        marriage_id=r.marriage_id,
+        kind=r.kind,
+        applicant_person_id=r.applicant_person_id,
+        certificate_no=r.certificate_no,
+        issued_on=r.issued_on,
+    )
 
 
-@router.post("/{marriage_id}/reissues", response_model=ReissueOut, status_code=status.HTTP_201_CREATED, summary="补领结婚证/离婚证: reissue a certificate",
-             responses={200: {"model": ReissueOut, "description": "the same reissue again"}})
-async def reissue(marriage_id: uuid.UUID, body: ReissueIn, response: Response, session: Session, principal: Annotated[Principal, require("registry:write")]) -> ReissueOut:
+@router.post(
+    "/{marriage_id}/reissues",
+    response_model=ReissueOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="补领结婚证/离婚证: reissue a certificate",
+    responses={200: {"model": ReissueOut, "description": "the same reissue again"}},
+)
+async def reissue(
+    marriage_id: uuid.UUID,
+    body: ReissueIn,
+    response: Response,
+    session: Session,
+    principal: Annotated[Principal, require("registry:write")],
+) -> ReissueOut:
     r, created = await cases.reissue_certificate(
-        session, marriage_id=marriage_id, kind=body.kind, applicant=body.applicant_id_number, reason=body.reason,
-        certificate_no=body.certificate_no, issued_on=body.issued_on,
-    )  # fmt: skip
+        session,
+        marriage_id=marriage_id,
+        kind=body.kind,
+        applicant=body.applicant_id_number,
+        reason=body.reason,
+        certificate_no=body.certificate_no,
+        issued_on=body.issued_on,
+    )
     await session.commit()
     if not created:
         response.status_code = 200

@@ -70,7 +70,9 @@ async def find(
     request: Request,
     session: Session,
     principal: Annotated[Principal, require("registry:read")],
-    id_number: Annotated[str | None, Query(description="exact identity number (POST /v1/persons/search keeps it out of the URL)")] = None,
+    id_number: Annotated[
+        str | None, Query(description="exact identity number (POST /v1/persons/search keeps it out of the URL)")
+    ] = None,
     name: Annotated[str | None, Query(max_length=100, description="name or the start of it")] = None,
     division: Annotated[str | None, Query(max_length=12, description="division code prefix")] = None,
     household_id: Annotated[uuid.UUID | None, Query(description="members of this household")] = None,
@@ -78,7 +80,15 @@ async def find(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[PersonOut]:
-    filters = PersonSearch(id_number=id_number, name=name, division=division, household_id=household_id, status=status, limit=limit, offset=offset)
+    filters = PersonSearch(
+        id_number=id_number,
+        name=name,
+        division=division,
+        household_id=household_id,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
     return await _search(session, principal, request, filters)
 
 
@@ -105,7 +115,11 @@ async def _search(session: AsyncSession, principal: Principal, request: Request,
     if f.division:
         stmt = stmt.where(divisions.covers_clause(Person.hukou_division, f.division))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    persons = (await session.execute(stmt.order_by(Person.created_at, Person.id).limit(f.limit).offset(f.offset))).scalars().all()
+    persons = (
+        (await session.execute(stmt.order_by(Person.created_at, Person.id).limit(f.limit).offset(f.offset)))
+        .scalars()
+        .all()
+    )
     await record_read(session, principal, request, [p.id for p in persons])
     await session.commit()
     return Page(items=[person_out(p, principal) for p in persons], total=total, limit=f.limit, offset=f.offset)
@@ -123,7 +137,9 @@ async def get(
     return person_out(person, principal)
 
 
-@router.get("/{person_id}/history", response_model=Page[PersonEventOut], summary="A person's full history of life events")
+@router.get(
+    "/{person_id}/history", response_model=Page[PersonEventOut], summary="A person's full history of life events"
+)
 async def history(
     person_id: uuid.UUID,
     request: Request,
@@ -136,6 +152,18 @@ async def history(
     await record_read(session, principal, request, person_id)
     await session.commit()
     return Page(
-        items=[PersonEventOut(seq=e.seq, kind=e.kind, occurred_on=e.occurred_on, summary=e.summary, ref_id=e.ref_id, recorded_at=e.recorded_at) for e in rows],
-        total=total, limit=limit, offset=offset,
+        items=[
+            PersonEventOut(
+                seq=e.seq,
+                kind=e.kind,
+                occurred_on=e.occurred_on,
+                summary=e.summary,
+                ref_id=e.ref_id,
+                recorded_at=e.recorded_at,
+            )
+            for e in rows
+        ],
+        total=total,
+        limit=limit,
+        offset=offset,
     )

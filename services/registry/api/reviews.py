@@ -25,12 +25,24 @@ def review_out(r: ReviewItem, principal: Principal) -> ReviewOut:
     if not principal.sees_pii:
         report["id_number"] = identity.mask(r.id_number)
     return ReviewOut(
-        review_id=r.id, kind=r.kind, source=r.source, reference=r.reference, channel=r.channel,
-        id_number=r.id_number if principal.sees_pii else identity.mask(r.id_number), name=r.name,
-        reason_code=r.reason_code, reason=r.reason, confidence=r.confidence, candidate_person_id=r.candidate_person_id,
-        status=r.status, hukou_division=r.hukou_division, report=report, resolved_person_id=r.resolved_person_id,
-        resolution_note=r.resolution_note, created_at=r.created_at,
-    )  # fmt: skip
+        review_id=r.id,
+        kind=r.kind,
+        source=r.source,
+        reference=r.reference,
+        channel=r.channel,
+        id_number=r.id_number if principal.sees_pii else identity.mask(r.id_number),
+        name=r.name,
+        reason_code=r.reason_code,
+        reason=r.reason,
+        confidence=r.confidence,
+        candidate_person_id=r.candidate_person_id,
+        status=r.status,
+        hukou_division=r.hukou_division,
+        report=report,
+        resolved_person_id=r.resolved_person_id,
+        resolution_note=r.resolution_note,
+        created_at=r.created_at,
+    )
 
 
 @router.get("", response_model=Page[ReviewOut], summary="The review queue of your division")
@@ -44,23 +56,39 @@ async def find(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ReviewOut]:
-    total, items = await cases.list_reviews(session, status=status, kind=kind, reason_code=reason_code, limit=limit, offset=offset)
-    await record_read(session, principal, request, [r.candidate_person_id for r in items if r.candidate_person_id], subject="review queue")
+    total, items = await cases.list_reviews(
+        session, status=status, kind=kind, reason_code=reason_code, limit=limit, offset=offset
+    )
+    await record_read(
+        session,
+        principal,
+        request,
+        [r.candidate_person_id for r in items if r.candidate_person_id],
+        subject="review queue",
+    )
     await session.commit()
     return Page(items=[review_out(r, principal) for r in items], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{review_id}", response_model=ReviewOut, summary="One review item")
-async def get(review_id: uuid.UUID, request: Request, session: Session, principal: Annotated[Principal, require("registry:read")]) -> ReviewOut:
+async def get(
+    review_id: uuid.UUID, request: Request, session: Session, principal: Annotated[Principal, require("registry:read")]
+) -> ReviewOut:
     review = await cases.get_review(session, review_id)
     await record_read(session, principal, request, review.candidate_person_id, subject=f"review {review.id}")
     await session.commit()
     return review_out(review, principal)
 
 
-@router.post("/{review_id}/resolve", response_model=ReviewOut, summary="Match the report to a person, reject it, or let it wait")
-async def resolve(review_id: uuid.UUID, body: ResolveIn, session: Session, principal: Annotated[Principal, require("registry:write")]) -> ReviewOut:
-    review, _ = await cases.resolve(session, review_id, action=body.action, person_id=body.person_id, note=body.note, actor=principal.sub)
+@router.post(
+    "/{review_id}/resolve", response_model=ReviewOut, summary="Match the report to a person, reject it, or let it wait"
+)
+async def resolve(
+    review_id: uuid.UUID, body: ResolveIn, session: Session, principal: Annotated[Principal, require("registry:write")]
+) -> ReviewOut:
+    review, _ = await cases.resolve(
+        session, review_id, action=body.action, person_id=body.person_id, note=body.note, actor=principal.sub
+    )
     out = review_out(review, principal)
     await session.commit()
     return out

@@ -25,7 +25,9 @@ class Person:
     alive: bool
 
 
-def check_adoption(child: Person, adopters: list[Person], married_to_each_other: bool, registered_on: date, today: date) -> Refusal | None:
+def check_adoption(
+    child: Person, adopters: list[Person], married_to_each_other: bool, registered_on: date, today: date
+) -> Refusal | None:
     if registered_on > today:
         return Refusal("registered_on", "the registration date is in the future")
     if not child.alive:
@@ -42,5 +44,9 @@ def check_adoption(child: Person, adopters: list[Person], married_to_each_other:
     if len(adopters) == 1 and adopters[0].sex != child.sex:
         gap = age_on(adopters[0].birth_date, child.birth_date) if adopters[0].birth_date <= child.birth_date else 0
         if gap < SINGLE_OPPOSITE_SEX_GAP:
-            return Refusal(adopters[0].field, f"a single adopter of the other sex must be at least {SINGLE_OPPOSITE_SEX_GAP} years older than the child (Civil Code Art 1102)")
+            return Refusal(
+                adopters[0].field,
+                f"a single adopter of the other sex must be at least {SINGLE_OPPOSITE_SEX_GAP} years older"
+                " than the child (Civil Code Art 1102)",
+            )
     return None

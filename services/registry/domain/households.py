@@ -28,7 +28,9 @@ def check_leave(members: dict[uuid.UUID, str], leaving: uuid.UUID, new_head: uui
     return None
 
 
-def check_split(members: dict[uuid.UUID, str], moving: dict[uuid.UUID, str], new_head_of_remainder: uuid.UUID | None) -> Refusal | None:
+def check_split(
+    members: dict[uuid.UUID, str], moving: dict[uuid.UUID, str], new_head_of_remainder: uuid.UUID | None
+) -> Refusal | None:
     if not moving:
         return Refusal("members", "name the members who form the new household")
     if any(pid not in members for pid in moving):
@@ -41,11 +43,15 @@ def check_split(members: dict[uuid.UUID, str], moving: dict[uuid.UUID, str], new
     head = next((pid for pid, rel in members.items() if rel == "head"), None)
     if head in moving:
         if new_head_of_remainder is None or new_head_of_remainder not in remaining:
-            return Refusal("new_head_person_id", "the head moves to the new household: name a new head among those who remain")
+            return Refusal(
+                "new_head_person_id", "the head moves to the new household: name a new head among those who remain"
+            )
     return None
 
 
-def check_merge(target: uuid.UUID, other: uuid.UUID, other_members: set[uuid.UUID], relations: dict[uuid.UUID, str]) -> Refusal | None:
+def check_merge(
+    target: uuid.UUID, other: uuid.UUID, other_members: set[uuid.UUID], relations: dict[uuid.UUID, str]
+) -> Refusal | None:
     if target == other:
         return Refusal("from_household_id", "a household cannot merge with itself")
     if not other_members:

@@ -33,7 +33,11 @@ def in_district(code: str | None) -> bool:
 
 
 def event_type(kind: str) -> str:
-    return {"move_in": "registry.hukou.moved-in", "move_out": "registry.hukou.moved-out", "transfer": "registry.hukou.transferred"}[kind]
+    return {
+        "move_in": "registry.hukou.moved-in",
+        "move_out": "registry.hukou.moved-out",
+        "transfer": "registry.hukou.transferred",
+    }[kind]
 
 
 def validate(kind: str, from_division: str | None, to_division: str | None) -> tuple[str, str] | None:

@@ -19,9 +19,17 @@ from shared.inputs import unstorable
 DEATH_SOURCES = ("hospital", "public_security", "funeral_home", "civil_affairs")
 HUKOU_KINDS = ("move_in", "move_out", "transfer")
 CSV_COLUMNS = (
-    "type", "id_number", "name", "source", "reference",
-    "date_of_death", "kind", "from_division", "to_division", "effective_date",
-)  # fmt: skip
+    "type",
+    "id_number",
+    "name",
+    "source",
+    "reference",
+    "date_of_death",
+    "kind",
+    "from_division",
+    "to_division",
+    "effective_date",
+)
 _TYPES = {"death": "death", "partner.death.reported": "death", "hukou": "hukou", "partner.hukou.changed": "hukou"}
 
 
@@ -90,7 +98,10 @@ def _division(d: dict[str, Any], field: str) -> str | None:
 
 
 def read(d: Any, *, today: date) -> Record | LineError:
-    """`parse`, with a refusal returned rather than raised: a report that fails is a line of the report, not an exception."""
+    """`parse`, with a refusal returned rather than raised.
+
+    A report that fails is a line of the report, not an exception.
+    """
     try:
         return parse(d, today=today)
     except LineError as exc:

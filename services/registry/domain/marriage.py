@@ -41,7 +41,9 @@ def check_marriage(a: Party, b: Party, registered_on: date, office_division: str
     if registered_on > today:
         return Refusal("registered_on", "the registration date is in the future")
     if not office_division.startswith(CITY_PREFIX) or len(office_division) not in (6, 9, 12):
-        return Refusal("registration_division", f"{office_division} is not a registration office of the city ({CITY_PREFIX})")
+        return Refusal(
+            "registration_division", f"{office_division} is not a registration office of the city ({CITY_PREFIX})"
+        )
     for p in (a, b):
         if not p.alive:
             return Refusal(p.field, "this party is recorded as deceased")
@@ -51,7 +53,9 @@ def check_marriage(a: Party, b: Party, registered_on: date, office_division: str
         minimum = LEGAL_AGE[p.sex]
         if age_on(p.birth_date, registered_on) < minimum:
             who = "a man" if p.sex == "M" else "a woman"
-            return Refusal(p.field, f"below the legal age of marriage: {who} must be at least {minimum} (Civil Code Art 1047)")
+            return Refusal(
+                p.field, f"below the legal age of marriage: {who} must be at least {minimum} (Civil Code Art 1047)"
+            )
     for p in (a, b):
         if p.marital_status == "married":
             return Refusal(p.field, "this party is already married")

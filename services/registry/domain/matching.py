@@ -42,7 +42,8 @@ def name_confidence(reported: str | None, on_file: str) -> Match:
     return Match(
         min(score, 80),
         False,
-        f"name mismatch: the report says {reported!r}, the registry has {on_file!r} ({common} of {longest} characters in common, {surname})",
+        f"name mismatch: the report says {reported!r}, the registry has {on_file!r}"
+        f" ({common} of {longest} characters in common, {surname})",
     )
 
 

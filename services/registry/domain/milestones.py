@@ -32,5 +32,7 @@ class Due:
 
 
 def due(birth_date: date, as_of: date, already: set[int]) -> Due:
-    reached = [(age, birthday(birth_date, age)) for age in AGES if age not in already and birthday(birth_date, age) <= as_of]
+    reached = [
+        (age, birthday(birth_date, age)) for age in AGES if age not in already and birthday(birth_date, age) <= as_of
+    ]
     return Due(reached, reached[-1] if reached else None)

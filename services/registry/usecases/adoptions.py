@@ -33,7 +33,9 @@ async def register_adoption(
     kid = await _party(session, child, "child_id_number")
     parents = [await _party(session, n, f"adopters.{i}") for i, n in enumerate(adopters)]
     _one_is_yours(session, "child_id_number", kid, *parents)
-    existing = (await session.execute(select(Adoption).where(Adoption.certificate_no == certificate_no))).scalar_one_or_none()
+    existing = (
+        await session.execute(select(Adoption).where(Adoption.certificate_no == certificate_no))
+    ).scalar_one_or_none()
     if existing is not None:
         if existing.child_person_id == kid.id:
             return existing, False
@@ -43,12 +45,23 @@ async def register_adoption(
     married = False
     if len(parents) == 2:
         a, b = parents[0].id, parents[1].id
-        married = (await session.execute(select(Marriage.id).where(Marriage.status == "married", or_(
-            and_(Marriage.party_a == a, Marriage.party_b == b), and_(Marriage.party_a == b, Marriage.party_b == a))))).first() is not None
+        married = (
+            await session.execute(
+                select(Marriage.id).where(
+                    Marriage.status == "married",
+                    or_(
+                        and_(Marriage.party_a == a, Marriage.party_b == b),
+                        and_(Marriage.party_a == b, Marriage.party_b == a),
+                    ),
+                )
+            )
+        ).first() is not None
     refusal = rules.check_adoption(
         rules.Person("child_id_number", kid.sex, kid.birth_date, kid.status == "alive"),
         [rules.Person(f"adopters.{i}", p.sex, p.birth_date, p.status == "alive") for i, p in enumerate(parents)],
-        married, registered_on, today or date.today(),
+        married,
+        registered_on,
+        today or date.today(),
     )
     if refusal:
         raise Invalid(refusal.reason, field=refusal.field)
@@ -57,15 +70,31 @@ async def register_adoption(
         household = await get_household(session, target_id, lock=True, field="household_id")
         if not any(p.household_id == household.id for p in parents):
             raise Invalid("the household must be an adopter's", field="household_id")
-    adoption = Adoption(id=uuid.uuid4(), child_person_id=kid.id, adopter_a=parents[0].id, adopter_b=parents[1].id if len(parents) > 1 else None,
-                        registered_on=registered_on, certificate_no=certificate_no, household_id=target_id)  # fmt: skip
+    adoption = Adoption(
+        id=uuid.uuid4(),
+        child_person_id=kid.id,
+        adopter_a=parents[0].id,
+        adopter_b=parents[1].id if len(parents) > 1 else None,
+        registered_on=registered_on,
+        certificate_no=certificate_no,
+        household_id=target_id,
+    )
     session.add(adoption)
     await session.flush()
     for p in (kid, *parents):
-        await history(session, p.id, "adoption_registered", registered_on, f"adoption registered ({certificate_no})", adoption.id)
-    await publish(session, ev.AdoptionRegistered(
-        adoption_id=adoption.id, child_person_id=kid.id, adopter_person_ids=[p.id for p in parents], registered_on=registered_on,
-        household_id=target_id))  # type: ignore[arg-type]
+        await history(
+            session, p.id, "adoption_registered", registered_on, f"adoption registered ({certificate_no})", adoption.id
+        )
+    await publish(
+        session,
+        ev.AdoptionRegistered(
+            adoption_id=adoption.id,
+            child_person_id=kid.id,
+            adopter_person_ids=[p.id for p in parents],
+            registered_on=registered_on,
+            household_id=target_id,
+        ),
+    )  # type: ignore[arg-type]
     if target_id is not None and kid.household_id != target_id:
         await move_member(session, household, kid, "child", "adoption", who="the child", field="child_id_number")
     return adoption, True

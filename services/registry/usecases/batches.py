@@ -83,19 +83,37 @@ class _Csv:
 async def create_batch(
     session: AsyncSession, *, submitted_by: str, division: str, format: str, filename: str | None
 ) -> IntakeBatch:
-    batch = IntakeBatch(id=uuid.uuid4(), submitted_by=submitted_by, hukou_division=division, format=format,
-                        filename=filename, status="processing", lines=0, accepted=0, duplicate=0, rejected=0,
-                        in_review=0)  # fmt: skip
+    batch = IntakeBatch(
+        id=uuid.uuid4(),
+        submitted_by=submitted_by,
+        hukou_division=division,
+        format=format,
+        filename=filename,
+        status="processing",
+        lines=0,
+        accepted=0,
+        duplicate=0,
+        rejected=0,
+        in_review=0,
+    )
     session.add(batch)
     await session.flush()
     return batch
 
 
 def _line_row(batch_id: uuid.UUID, line_no: int, o: LineOutcome) -> dict[str, object]:
-    return {"batch_id": batch_id, "line_no": line_no, "status": o.status, "outcome": o.outcome,
-            "record_type": o.record_type, "reference": o.reference, "field": o.field,
-            "reason": mask_text(o.reason)[:300] if o.reason else None,
-            "person_id": o.person_id, "review_id": o.review_id}  # fmt: skip
+    return {
+        "batch_id": batch_id,
+        "line_no": line_no,
+        "status": o.status,
+        "outcome": o.outcome,
+        "record_type": o.record_type,
+        "reference": o.reference,
+        "field": o.field,
+        "reason": mask_text(o.reason)[:300] if o.reason else None,
+        "person_id": o.person_id,
+        "review_id": o.review_id,
+    }
 
 
 class BatchRun:

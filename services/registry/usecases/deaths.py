@@ -49,12 +49,23 @@ async def report_death(
     """
     today = today or date.today()
     await locks.hold(session, "person", id_number)  # identical reports at once: the second is the duplicate
-    fields = {"type": "death", "id_number": id_number, "date_of_death": date_of_death.isoformat(), "source": source, "reference": reference, "name": name}
+    fields = {
+        "type": "death",
+        "id_number": id_number,
+        "date_of_death": date_of_death.isoformat(),
+        "source": source,
+        "reference": reference,
+        "name": name,
+    }
     record = rules.read(fields, today=today)
     [outcome] = await Intake(session, channel=channel, today=today).run([Item(record)])
     outcome.raise_if_rejected()
     if outcome.status == "duplicate" and outcome.record_id is None:
-        existing = (await session.execute(select(DeathReport).where(DeathReport.source == source, DeathReport.reference == reference))).scalar_one()
+        existing = (
+            await session.execute(
+                select(DeathReport).where(DeathReport.source == source, DeathReport.reference == reference)
+            )
+        ).scalar_one()
         if isinstance(record, rules.DeathRecord) and existing.id_number != record.id_number:
             raise Conflict("this source and reference belong to another report", field="reference")
         return await death_result(session, existing, outcome="duplicate")
@@ -63,14 +74,22 @@ async def report_death(
     return await death_result(session, report, review_id=outcome.review_id)
 
 
-async def death_result(session: AsyncSession, report: DeathReport, outcome: str | None = None, review_id: uuid.UUID | None = None) -> DeathResult:
+async def death_result(
+    session: AsyncSession, report: DeathReport, outcome: str | None = None, review_id: uuid.UUID | None = None
+) -> DeathResult:
     death = person = None
     reports = [report]
     if report.death_id:
         death = await session.get(Death, report.death_id, populate_existing=True)
         if death is not None:
             person = await session.get(Person, death.person_id, populate_existing=True)
-            reports = list((await session.execute(select(DeathReport).where(DeathReport.death_id == death.id).order_by(DeathReport.seq))).scalars())
+            reports = list(
+                (
+                    await session.execute(
+                        select(DeathReport).where(DeathReport.death_id == death.id).order_by(DeathReport.seq)
+                    )
+                ).scalars()
+            )
     if outcome:
         report = DeathReport(**{c.key: getattr(report, c.key) for c in DeathReport.__table__.columns})
         report.outcome = outcome
@@ -90,10 +109,21 @@ async def get_death(session: AsyncSession, death_id: uuid.UUID, *, lock: bool = 
 
 
 async def death_reports(session: AsyncSession, death_id: uuid.UUID) -> list[DeathReport]:
-    return list((await session.execute(select(DeathReport).where(DeathReport.death_id == death_id).order_by(DeathReport.seq))).scalars())
+    return list(
+        (
+            await session.execute(select(DeathReport).where(DeathReport.death_id == death_id).order_by(DeathReport.seq))
+        ).scalars()
+    )
 
 
-async def confirm_death(session: AsyncSession, death_id: uuid.UUID, *, registrar: str, date_of_death: date | None = None, note: str | None = None) -> Death:
+async def confirm_death(
+    session: AsyncSession,
+    death_id: uuid.UUID,
+    *,
+    registrar: str,
+    date_of_death: date | None = None,
+    note: str | None = None,
+) -> Death:
     """A registrar confirms a death (死亡确认) on file, settling a conflict by naming the date."""
     death, person = await get_death(session, death_id, lock=True)
     if death.status == "revoked":
@@ -110,10 +140,26 @@ async def confirm_death(session: AsyncSession, death_id: uuid.UUID, *, registrar
     death.status, death.confirmed_at, death.confirmed_by = "confirmed", utcnow(), registrar
     sources = sorted({r.source for r in await death_reports(session, death.id)})
     await session.flush()
-    await publish(session, ev.DeathConfirmed(
-        **ref(person), death_id=death.id, date_of_death=death.date_of_death, source="civil_affairs", status="confirmed",  # type: ignore[arg-type]
-        sources=sources, confirmed_by="registrar"))
-    await history(session, person.id, "death_confirmed", death.date_of_death, f"death confirmed by a registrar{': ' + note if note else ''}", death.id)
+    await publish(
+        session,
+        ev.DeathConfirmed(
+            **ref(person),
+            death_id=death.id,
+            date_of_death=death.date_of_death,
+            source="civil_affairs",
+            status="confirmed",  # type: ignore[arg-type]
+            sources=sources,
+            confirmed_by="registrar",
+        ),
+    )
+    await history(
+        session,
+        person.id,
+        "death_confirmed",
+        death.date_of_death,
+        f"death confirmed by a registrar{': ' + note if note else ''}",
+        death.id,
+    )
     return death
 
 
@@ -125,12 +171,16 @@ async def revoke_death(session: AsyncSession, death_id: uuid.UUID, *, registrar:
     death.status, death.revoked_at, death.revoked_by, death.revoked_reason = "revoked", utcnow(), registrar, reason
     person.status, person.date_of_death = "alive", None
     await session.flush()
-    await publish(session, ev.DeathRevoked(**ref(person), death_id=death.id, date_of_death=death.date_of_death, reason=reason))  # type: ignore[arg-type]
+    await publish(
+        session, ev.DeathRevoked(**ref(person), death_id=death.id, date_of_death=death.date_of_death, reason=reason)
+    )  # type: ignore[arg-type]
     await history(session, person.id, "death_revoked", death.date_of_death, f"death revoked: {reason}", death.id)
     return death
 
 
-async def list_deaths(session: AsyncSession, *, status: str | None, limit: int, offset: int) -> tuple[int, list[tuple[Death, Person]]]:
+async def list_deaths(
+    session: AsyncSession, *, status: str | None, limit: int, offset: int
+) -> tuple[int, list[tuple[Death, Person]]]:
     from sqlalchemy import func
 
     stmt = select(Death, Person).join(Person, Person.id == Death.person_id)

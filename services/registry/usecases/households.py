@@ -38,15 +38,22 @@ async def household_members(session: AsyncSession, household_id: uuid.UUID) -> l
 
 
 async def _members(session: AsyncSession, household_id: uuid.UUID) -> dict[uuid.UUID, str]:
-    rows = await session.execute(select(HouseholdMember.person_id, HouseholdMember.relation).where(HouseholdMember.household_id == household_id))
+    rows = await session.execute(
+        select(HouseholdMember.person_id, HouseholdMember.relation).where(HouseholdMember.household_id == household_id)
+    )
     return {pid: rel for pid, rel in rows.all()}
 
 
 def _snapshot(members: dict[uuid.UUID, str]) -> list[ev.HouseholdMember]:
-    return [ev.HouseholdMember(person_id=pid, relation=rel) for pid, rel in sorted(members.items(), key=lambda kv: (kv[1] != "head", str(kv[0])))]
+    return [
+        ev.HouseholdMember(person_id=pid, relation=rel)
+        for pid, rel in sorted(members.items(), key=lambda kv: (kv[1] != "head", str(kv[0])))
+    ]
 
 
-async def get_household(session: AsyncSession, household_id: uuid.UUID, *, lock: bool = False, field: str = "household_id") -> Household:
+async def get_household(
+    session: AsyncSession, household_id: uuid.UUID, *, lock: bool = False, field: str = "household_id"
+) -> Household:
     stmt = select(Household).where(Household.id == household_id)
     if lock:
         stmt = stmt.with_for_update()
@@ -56,13 +63,25 @@ async def get_household(session: AsyncSession, household_id: uuid.UUID, *, lock:
     return household
 
 
-async def _publish(session: AsyncSession, household: Household, reason: str, before: dict[uuid.UUID, str], after: dict[uuid.UUID, str]) -> None:
-    await publish(session, ev.HouseholdChanged(
-        household_id=household.id, hukou_division=household.hukou_division, head_person_id=household.head_person_id,
-        reason=reason, members_before=_snapshot(before), members_after=_snapshot(after)))
+async def _publish(
+    session: AsyncSession, household: Household, reason: str, before: dict[uuid.UUID, str], after: dict[uuid.UUID, str]
+) -> None:
+    await publish(
+        session,
+        ev.HouseholdChanged(
+            household_id=household.id,
+            hukou_division=household.hukou_division,
+            head_person_id=household.head_person_id,
+            reason=reason,
+            members_before=_snapshot(before),
+            members_after=_snapshot(after),
+        ),
+    )
 
 
-async def create_household(session: AsyncSession, *, hukou_division: str, address: str | None, members: list[tuple[str, str]]) -> Household:
+async def create_household(
+    session: AsyncSession, *, hukou_division: str, address: str | None, members: list[tuple[str, str]]
+) -> Household:
     guard(session, hukou_division, field="hukou_division", detail="no such division in your jurisdiction")
     household = Household(id=uuid.uuid4(), hukou_division=hukou_division, address=address, status="active")
     session.add(household)
@@ -79,7 +98,14 @@ async def create_household(session: AsyncSession, *, hukou_division: str, addres
         if relation == "head":
             household.head_person_id = person.id
         after[person.id] = relation
-        await history(session, person.id, "household_joined", date.today(), f"member of a new household ({relation})", household.id)
+        await history(
+            session,
+            person.id,
+            "household_joined",
+            date.today(),
+            f"member of a new household ({relation})",
+            household.id,
+        )
     await session.flush()
     await _publish(session, household, "created", {}, after)
     return household
@@ -97,16 +123,29 @@ async def add_member(session: AsyncSession, household: Household, person: Person
     person.household_id = household.id
     session.add(HouseholdMember(household_id=household.id, person_id=person.id, relation=relation))
     await session.flush()
-    await history(session, person.id, "household_joined", date.today(), f"joined a household as {relation} ({reason})", household.id)
+    await history(
+        session,
+        person.id,
+        "household_joined",
+        date.today(),
+        f"joined a household as {relation} ({reason})",
+        household.id,
+    )
     await _publish(session, household, f"joined: {reason}", before, {**before, person.id: relation})
 
 
-async def remove_member(session: AsyncSession, household: Household, person: Person, reason: str, new_head: uuid.UUID | None = None) -> None:
+async def remove_member(
+    session: AsyncSession, household: Household, person: Person, reason: str, new_head: uuid.UUID | None = None
+) -> None:
     before = await _members(session, household.id)
     _refuse(rules.check_leave(before, person.id, new_head))
     if reason == "death" and person.status != "deceased":
         raise Invalid("the person is not recorded as deceased", field="reason")
-    await session.execute(delete(HouseholdMember).where(HouseholdMember.household_id == household.id, HouseholdMember.person_id == person.id))
+    await session.execute(
+        delete(HouseholdMember).where(
+            HouseholdMember.household_id == household.id, HouseholdMember.person_id == person.id
+        )
+    )
     person.household_id = None
     after = {pid: rel for pid, rel in before.items() if pid != person.id}
     if before[person.id] == "head":
@@ -141,13 +180,17 @@ async def _set_relation(session: AsyncSession, household_id: uuid.UUID, person_i
 
 
 async def _person(session: AsyncSession, person_id: uuid.UUID, field: str) -> Person:
-    person = (await session.execute(select(Person).where(Person.id == person_id).with_for_update())).scalar_one_or_none()
+    person = (
+        await session.execute(select(Person).where(Person.id == person_id).with_for_update())
+    ).scalar_one_or_none()
     if person is None:
         raise NotFound("no such person in your division", field=field)
     return person
 
 
-async def join(session: AsyncSession, household_id: uuid.UUID, *, id_number: str, relation: str, reason: str) -> Household:
+async def join(
+    session: AsyncSession, household_id: uuid.UUID, *, id_number: str, relation: str, reason: str
+) -> Household:
     household = await get_household(session, household_id, lock=True)
     person = await person_by_id_number(session, id_number, lock=True)
     if person is None:
@@ -158,7 +201,9 @@ async def join(session: AsyncSession, household_id: uuid.UUID, *, id_number: str
     return household
 
 
-async def leave(session: AsyncSession, household_id: uuid.UUID, person_id: uuid.UUID, *, reason: str, new_head: uuid.UUID | None) -> Household:
+async def leave(
+    session: AsyncSession, household_id: uuid.UUID, person_id: uuid.UUID, *, reason: str, new_head: uuid.UUID | None
+) -> Household:
     household = await get_household(session, household_id, lock=True)
     person = await _person(session, person_id, "person_id")
     await remove_member(session, household, person, reason, new_head)
@@ -166,7 +211,12 @@ async def leave(session: AsyncSession, household_id: uuid.UUID, person_id: uuid.
 
 
 async def split(
-    session: AsyncSession, household_id: uuid.UUID, *, moving: dict[uuid.UUID, str], address: str | None, new_head: uuid.UUID | None
+    session: AsyncSession,
+    household_id: uuid.UUID,
+    *,
+    moving: dict[uuid.UUID, str],
+    address: str | None,
+    new_head: uuid.UUID | None,
 ) -> tuple[Household, Household]:
     """分户: some members form a new household in the same division."""
     source = await get_household(session, household_id, lock=True)
@@ -176,13 +226,17 @@ async def split(
     session.add(new)
     await session.flush()
     for pid, rel in moving.items():
-        await session.execute(delete(HouseholdMember).where(HouseholdMember.household_id == source.id, HouseholdMember.person_id == pid))
+        await session.execute(
+            delete(HouseholdMember).where(HouseholdMember.household_id == source.id, HouseholdMember.person_id == pid)
+        )
         session.add(HouseholdMember(household_id=new.id, person_id=pid, relation=rel))
         person = await _person(session, pid, "members")
         person.household_id = new.id
         if rel == "head":
             new.head_person_id = pid
-        await history(session, pid, "household_split", date.today(), f"moved to a new household by a split, as {rel}", new.id)
+        await history(
+            session, pid, "household_split", date.today(), f"moved to a new household by a split, as {rel}", new.id
+        )
     remaining = {pid: rel for pid, rel in before.items() if pid not in moving}
     if source.head_person_id in moving:
         source.head_person_id = new_head
@@ -196,7 +250,9 @@ async def split(
     return source, new
 
 
-async def merge(session: AsyncSession, household_id: uuid.UUID, *, from_household_id: uuid.UUID, relations: dict[uuid.UUID, str]) -> Household:
+async def merge(
+    session: AsyncSession, household_id: uuid.UUID, *, from_household_id: uuid.UUID, relations: dict[uuid.UUID, str]
+) -> Household:
     """合户: every member of the other household joins this one, which keeps its head; the other is dissolved."""
     target = await get_household(session, household_id, lock=True)
     other = await get_household(session, from_household_id, lock=True, field="from_household_id")
@@ -207,12 +263,16 @@ async def merge(session: AsyncSession, household_id: uuid.UUID, *, from_househol
     after_t = dict(before_t)
     for pid in before_o:
         rel = relations.get(pid, "other")
-        await session.execute(delete(HouseholdMember).where(HouseholdMember.household_id == other.id, HouseholdMember.person_id == pid))
+        await session.execute(
+            delete(HouseholdMember).where(HouseholdMember.household_id == other.id, HouseholdMember.person_id == pid)
+        )
         session.add(HouseholdMember(household_id=target.id, person_id=pid, relation=rel))
         person = await _person(session, pid, "from_household_id")
         person.household_id = target.id
         after_t[pid] = rel
-        await history(session, pid, "household_merged", date.today(), f"joined another household by a merge, as {rel}", target.id)
+        await history(
+            session, pid, "household_merged", date.today(), f"joined another household by a merge, as {rel}", target.id
+        )
     other.status, other.head_person_id = "dissolved", None
     await session.flush()
     await _publish(session, target, "merge", before_t, after_t)
@@ -220,12 +280,18 @@ async def merge(session: AsyncSession, household_id: uuid.UUID, *, from_househol
     return target
 
 
-async def list_households(session: AsyncSession, *, division: str | None, status: str | None, limit: int, offset: int) -> tuple[int, Sequence[Household]]:
+async def list_households(
+    session: AsyncSession, *, division: str | None, status: str | None, limit: int, offset: int
+) -> tuple[int, Sequence[Household]]:
     stmt = select(Household)
     if division:
         stmt = stmt.where(divisions.covers_clause(Household.hukou_division, division))
     if status:
         stmt = stmt.where(Household.status == status)
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = (await session.execute(stmt.order_by(Household.created_at, Household.id).limit(limit).offset(offset))).scalars().all()
+    rows = (
+        (await session.execute(stmt.order_by(Household.created_at, Household.id).limit(limit).offset(offset)))
+        .scalars()
+        .all()
+    )
     return total, rows

@@ -27,11 +27,19 @@ async def change_hukou(
     today: date | None = None,
 ) -> tuple[LineOutcome, Person | None]:
     today = today or date.today()
-    fields = {"type": "hukou", "id_number": id_number, "kind": kind, "from_division": from_division, "to_division": to_division,
-              "effective_date": effective_date.isoformat(), "source": source, "reference": reference, "name": name}  # fmt: skip
+    fields = {
+        "type": "hukou",
+        "id_number": id_number,
+        "kind": kind,
+        "from_division": from_division,
+        "to_division": to_division,
+        "effective_date": effective_date.isoformat(),
+        "source": source,
+        "reference": reference,
+        "name": name,
+    }
     record = rules.read(fields, today=today)
     [outcome] = await Intake(session, channel=channel, scope=scope, today=today).run([Item(record)])
     outcome.raise_if_rejected()
     person = await session.get(Person, outcome.person_id, populate_existing=True) if outcome.person_id else None
     return outcome, person
-

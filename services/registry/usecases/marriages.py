@@ -46,7 +46,13 @@ def _one_is_yours(session: AsyncSession, field: str, *persons: Person) -> None:
 
 
 def _event(m: Marriage) -> dict[str, object]:
-    return {"marriage_id": m.id, "party_a": m.party_a, "party_b": m.party_b, "registered_on": m.registered_on, "division": m.registration_division}
+    return {
+        "marriage_id": m.id,
+        "party_a": m.party_a,
+        "party_b": m.party_b,
+        "registered_on": m.registered_on,
+        "division": m.registration_division,
+    }
 
 
 async def register_marriage(
@@ -63,7 +69,9 @@ async def register_marriage(
 ) -> tuple[Marriage, bool]:
     """Register a marriage; (marriage, created). The same certificate again answers the marriage on file."""
     await locks.hold(session, "marriage", certificate_no)  # the same certificate at once: the second finds the first
-    existing = (await session.execute(select(Marriage).where(Marriage.certificate_no == certificate_no))).scalar_one_or_none()
+    existing = (
+        await session.execute(select(Marriage).where(Marriage.certificate_no == certificate_no))
+    ).scalar_one_or_none()
     if party_a == party_b:
         raise Invalid("the two parties are the same person", field="party_b")
     a, b = await _party(session, party_a, "party_a"), await _party(session, party_b, "party_b")
@@ -72,25 +80,45 @@ async def register_marriage(
         if {existing.party_a, existing.party_b} == {a.id, b.id}:
             return existing, False
         raise Conflict("this certificate number belongs to another marriage", field="certificate_no")
-    _refuse(rules.check_marriage(
-        rules.Party("party_a", a.sex, a.birth_date, a.status == "alive", a.marital_status),
-        rules.Party("party_b", b.sex, b.birth_date, b.status == "alive", b.marital_status),
-        registered_on, registration_division, today or date.today(),
-    ))
-    marriage = Marriage(id=uuid.uuid4(), party_a=a.id, party_b=b.id, registered_on=registered_on, registration_division=registration_division,
-                        certificate_no=certificate_no, status="married")  # fmt: skip
+    _refuse(
+        rules.check_marriage(
+            rules.Party("party_a", a.sex, a.birth_date, a.status == "alive", a.marital_status),
+            rules.Party("party_b", b.sex, b.birth_date, b.status == "alive", b.marital_status),
+            registered_on,
+            registration_division,
+            today or date.today(),
+        )
+    )
+    marriage = Marriage(
+        id=uuid.uuid4(),
+        party_a=a.id,
+        party_b=b.id,
+        registered_on=registered_on,
+        registration_division=registration_division,
+        certificate_no=certificate_no,
+        status="married",
+    )
     session.add(marriage)
     a.marital_status = b.marital_status = "married"
     await session.flush()
     for p in (a, b):
-        await history(session, p.id, "marriage_registered", registered_on, f"married ({certificate_no}) at {registration_division}", marriage.id)
+        await history(
+            session,
+            p.id,
+            "marriage_registered",
+            registered_on,
+            f"married ({certificate_no}) at {registration_division}",
+            marriage.id,
+        )
     await publish(session, ev.MarriageRegistered(**_event(marriage)))  # type: ignore[arg-type]
     if household_id is not None:
         joiner, stayer = (a, b) if joining == "party_a" else (b, a)
         household = await get_household(session, household_id, lock=True)
         if stayer.household_id != household.id:
             raise Invalid("the household must be the other party's", field="household.household_id")
-        await move_member(session, household, joiner, "spouse", "marriage", who="the joining party", field="household.joining")
+        await move_member(
+            session, household, joiner, "spouse", "marriage", who="the joining party", field="household.joining"
+        )
     return marriage, True
 
 
@@ -102,22 +130,38 @@ async def get_marriage(session: AsyncSession, marriage_id: uuid.UUID, *, lock: b
     if marriage is None:
         raise NotFound("no such marriage", field="marriage_id")
     # Visible when one party lies in the caller's division (Person is division-scoped).
-    visible = (await session.execute(select(func.count()).select_from(Person).where(Person.id.in_([marriage.party_a, marriage.party_b])))).scalar_one()
+    visible = (
+        await session.execute(
+            select(func.count()).select_from(Person).where(Person.id.in_([marriage.party_a, marriage.party_b]))
+        )
+    ).scalar_one()
     if not visible:
         raise NotFound("no such marriage in your division", field="marriage_id")
     return marriage
 
 
-async def register_divorce(session: AsyncSession, *, marriage_id: uuid.UUID, divorced_on: date, certificate_no: str, today: date | None = None) -> tuple[Marriage, bool]:
+async def register_divorce(
+    session: AsyncSession, *, marriage_id: uuid.UUID, divorced_on: date, certificate_no: str, today: date | None = None
+) -> tuple[Marriage, bool]:
     marriage = await get_marriage(session, marriage_id, lock=True)
     if marriage.status == "divorced" and marriage.divorce_certificate_no == certificate_no:
         return marriage, False
-    clash = (await session.execute(select(Marriage.id).where(Marriage.divorce_certificate_no == certificate_no))).scalar_one_or_none()
+    clash = (
+        await session.execute(select(Marriage.id).where(Marriage.divorce_certificate_no == certificate_no))
+    ).scalar_one_or_none()
     if clash is not None:
         raise Conflict("this divorce certificate number belongs to another divorce", field="certificate_no")
     _refuse(rules.check_divorce(marriage.status, marriage.registered_on, divorced_on, today or date.today()))
     with unscoped(session):  # the marriage is the caller's (get_marriage); its other party may live elsewhere
-        parties = (await session.execute(select(Person).where(Person.id.in_([marriage.party_a, marriage.party_b])).with_for_update())).scalars().all()
+        parties = (
+            (
+                await session.execute(
+                    select(Person).where(Person.id.in_([marriage.party_a, marriage.party_b])).with_for_update()
+                )
+            )
+            .scalars()
+            .all()
+        )
     marriage.status, marriage.divorced_on, marriage.divorce_certificate_no = "divorced", divorced_on, certificate_no
     for p in parties:
         if p.marital_status == "married":
@@ -129,10 +173,19 @@ async def register_divorce(session: AsyncSession, *, marriage_id: uuid.UUID, div
 
 
 async def reissue_certificate(
-    session: AsyncSession, *, marriage_id: uuid.UUID, kind: str, applicant: str, reason: str, certificate_no: str, issued_on: date
+    session: AsyncSession,
+    *,
+    marriage_id: uuid.UUID,
+    kind: str,
+    applicant: str,
+    reason: str,
+    certificate_no: str,
+    issued_on: date,
 ) -> tuple[CertificateReissue, bool]:
     marriage = await get_marriage(session, marriage_id, lock=True)
-    existing = (await session.execute(select(CertificateReissue).where(CertificateReissue.certificate_no == certificate_no))).scalar_one_or_none()
+    existing = (
+        await session.execute(select(CertificateReissue).where(CertificateReissue.certificate_no == certificate_no))
+    ).scalar_one_or_none()
     if existing is not None:
         if existing.marriage_id == marriage.id and existing.kind == kind:
             return existing, False
@@ -143,17 +196,42 @@ async def reissue_certificate(
     person = await _party(session, applicant, "applicant_id_number")
     if person.id not in (marriage.party_a, marriage.party_b):
         raise Invalid("the applicant is not a party to this marriage", field="applicant_id_number")
-    reissue = CertificateReissue(id=uuid.uuid4(), marriage_id=marriage.id, kind=kind, applicant_person_id=person.id,
-                                 certificate_no=certificate_no, issued_on=issued_on, reason=reason)  # fmt: skip
+    reissue = CertificateReissue(
+        id=uuid.uuid4(),
+        marriage_id=marriage.id,
+        kind=kind,
+        applicant_person_id=person.id,
+        certificate_no=certificate_no,
+        issued_on=issued_on,
+        reason=reason,
+    )
     session.add(reissue)
     await session.flush()
-    await history(session, person.id, f"{kind}_certificate_reissued", issued_on, f"{kind} certificate reissued ({certificate_no}): {reason}", reissue.id)
-    await publish(session, ev.CertificateReissued(
-        reissue_id=reissue.id, marriage_id=marriage.id, kind=kind, applicant_person_id=person.id, certificate_no=certificate_no, issued_on=issued_on))  # type: ignore[arg-type]
+    await history(
+        session,
+        person.id,
+        f"{kind}_certificate_reissued",
+        issued_on,
+        f"{kind} certificate reissued ({certificate_no}): {reason}",
+        reissue.id,
+    )
+    await publish(
+        session,
+        ev.CertificateReissued(
+            reissue_id=reissue.id,
+            marriage_id=marriage.id,
+            kind=kind,
+            applicant_person_id=person.id,
+            certificate_no=certificate_no,
+            issued_on=issued_on,
+        ),
+    )  # type: ignore[arg-type]
     return reissue, True
 
 
-async def list_marriages(session: AsyncSession, *, person_id: uuid.UUID | None, status: str | None, limit: int, offset: int) -> tuple[int, list[Marriage]]:
+async def list_marriages(
+    session: AsyncSession, *, person_id: uuid.UUID | None, status: str | None, limit: int, offset: int
+) -> tuple[int, list[Marriage]]:
     visible = select(Person.id)  # division-scoped: marriages with a party in the caller's division
     stmt = select(Marriage).where(or_(Marriage.party_a.in_(visible), Marriage.party_b.in_(visible)))
     if person_id:
@@ -161,5 +239,9 @@ async def list_marriages(session: AsyncSession, *, person_id: uuid.UUID | None, 
     if status:
         stmt = stmt.where(Marriage.status == status)
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = (await session.execute(stmt.order_by(Marriage.registered_on.desc(), Marriage.id).limit(limit).offset(offset))).scalars().all()
+    rows = (
+        (await session.execute(stmt.order_by(Marriage.registered_on.desc(), Marriage.id).limit(limit).offset(offset)))
+        .scalars()
+        .all()
+    )
     return total, list(rows)

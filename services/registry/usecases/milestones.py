@@ -31,7 +31,9 @@ class RunResult:
     published: int = 0
 
 
-async def run(session: AsyncSession, as_of: date, *, after: uuid.UUID | None = None) -> tuple[RunResult, uuid.UUID | None]:
+async def run(
+    session: AsyncSession, as_of: date, *, after: uuid.UUID | None = None
+) -> tuple[RunResult, uuid.UUID | None]:
     """One chunk of living, in-district persons old enough for the first milestone; (result, last id) to go on from."""
     result = RunResult(as_of)
     # Only those born by the end of the year they could turn the first age: a cheap filter; the rule decides.
@@ -54,12 +56,28 @@ async def run(session: AsyncSession, as_of: date, *, after: uuid.UUID | None = N
         due = rules.due(person.birth_date, as_of, set(ages or []))
         if not due.reached:
             continue
-        inserted = (await session.execute(
-            pg_insert(PersonMilestone)
-            .values([{"person_id": person.id, "age": age, "reached_on": on, "published": (age, on) == due.publish} for age, on in due.reached])
-            .on_conflict_do_nothing()
-            .returning(PersonMilestone.age)
-        )).scalars().all()
+        inserted = (
+            (
+                await session.execute(
+                    pg_insert(PersonMilestone)
+                    .values(
+                        [
+                            {
+                                "person_id": person.id,
+                                "age": age,
+                                "reached_on": on,
+                                "published": (age, on) == due.publish,
+                            }
+                            for age, on in due.reached
+                        ]
+                    )
+                    .on_conflict_do_nothing()
+                    .returning(PersonMilestone.age)
+                )
+            )
+            .scalars()
+            .all()
+        )
         result.recorded += len(inserted)
         if due.publish and due.publish[0] in inserted:
             age, on = due.publish

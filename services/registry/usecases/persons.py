@@ -64,7 +64,9 @@ async def get_person(session: AsyncSession, person_id: uuid.UUID) -> Person:
     return person
 
 
-async def person_history(session: AsyncSession, person_id: uuid.UUID, *, limit: int, offset: int) -> tuple[int, list[PersonEvent]]:
+async def person_history(
+    session: AsyncSession, person_id: uuid.UUID, *, limit: int, offset: int
+) -> tuple[int, list[PersonEvent]]:
     await get_person(session, person_id)  # division check
     stmt = select(PersonEvent).where(PersonEvent.person_id == person_id)
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()

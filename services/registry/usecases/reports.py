@@ -89,6 +89,8 @@ async def _known_keys(session: AsyncSession, query: Any, keys: set[tuple[str, st
     stmt = query.bindparams(bindparam("sources", type_=ARRAY(String)), bindparam("refs", type_=ARRAY(String)))
     found = await session.execute(stmt, {"sources": [k[0] for k in keys], "refs": [k[1] for k in keys]})
     return {(source, reference) for source, reference in found.all()}
+
+
 REPORTED_BY = "reported_by"  # a parked report keeps the division of whoever sent it (payload key)
 OUT_OF_DIVISION = "out_of_division"  # review reason: the sender does not cover where the person was registered
 KEPT = "kept for review by the division the person is registered in"  # all a sender from elsewhere is told
@@ -129,14 +131,38 @@ class LineOutcome:
 
 def payload_of(record: Record) -> dict[str, Any]:
     if isinstance(record, DeathRecord):
-        return {"type": "death", "id_number": record.id_number, "name": record.name, "source": record.source,
-                "reference": record.reference, "date_of_death": record.date_of_death.isoformat()}  # fmt: skip
-    return {"type": "hukou", "id_number": record.id_number, "name": record.name, "source": record.source,
-            "reference": record.reference, "kind": record.kind, "from_division": record.from_division,
-            "to_division": record.to_division, "effective_date": record.effective_date.isoformat()}  # fmt: skip
+        return {
+            "type": "death",
+            "id_number": record.id_number,
+            "name": record.name,
+            "source": record.source,
+            "reference": record.reference,
+            "date_of_death": record.date_of_death.isoformat(),
+        }
+    return {
+        "type": "hukou",
+        "id_number": record.id_number,
+        "name": record.name,
+        "source": record.source,
+        "reference": record.reference,
+        "kind": record.kind,
+        "from_division": record.from_division,
+        "to_division": record.to_division,
+        "effective_date": record.effective_date.isoformat(),
+    }
 
 
-_PERSON_COLUMNS = ("id", "id_number", "name", "birth_date", "registered_division", "hukou_division", "in_district", "status", "date_of_death")
+_PERSON_COLUMNS = (
+    "id",
+    "id_number",
+    "name",
+    "birth_date",
+    "registered_division",
+    "hukou_division",
+    "in_district",
+    "status",
+    "date_of_death",
+)
 
 
 @dataclass(slots=True)
@@ -172,8 +198,14 @@ class _NewDeath:
     confirmed_by: str | None = None
 
     def row(self) -> dict[str, Any]:
-        return {"id": self.id, "person_id": self.person_id, "date_of_death": self.date_of_death, "status": self.status,
-                "confirmed_at": self.confirmed_at, "confirmed_by": self.confirmed_by}  # fmt: skip
+        return {
+            "id": self.id,
+            "person_id": self.person_id,
+            "date_of_death": self.date_of_death,
+            "status": self.status,
+            "confirmed_at": self.confirmed_at,
+            "confirmed_by": self.confirmed_by,
+        }
 
 
 @dataclass
@@ -198,7 +230,9 @@ class Intake:
 
     async def policies(self) -> dict[tuple[str, str], str]:
         if self._policies is None:
-            rows = (await self.session.execute(select(IntakePolicy.report_type, IntakePolicy.source, IntakePolicy.action))).all()
+            rows = (
+                await self.session.execute(select(IntakePolicy.report_type, IntakePolicy.source, IntakePolicy.action))
+            ).all()
             self._policies = {(t, s): a for t, s, a in rows}
         return self._policies
 
@@ -206,7 +240,11 @@ class Intake:
         s = self.session
         policies = await self.policies()
         records = [it.record for it in items if not isinstance(it.record, LineError)]
-        fresh = [it.record for it in items if not isinstance(it.record, LineError) and it.report_row is None and it.review is None]
+        fresh = [
+            it.record
+            for it in items
+            if not isinstance(it.record, LineError) and it.report_row is None and it.review is None
+        ]
         seen = {"death": set(), "hukou": set()}  # type: dict[str, set[tuple[str, str]]]
         death_keys = {(r.source, r.reference) for r in fresh if isinstance(r, DeathRecord)}
         hukou_keys = {(r.source, r.reference) for r in fresh if isinstance(r, HukouRecord)}
@@ -269,14 +307,31 @@ class Intake:
             key = (r.source, r.reference)
             if it.report_row is None and it.review is None:
                 if key in seen[r.type]:
-                    out.append(LineOutcome("duplicate", "duplicate", reason="the same report (source and reference) was received before", record_type=r.type, reference=r.reference))
+                    out.append(
+                        LineOutcome(
+                            "duplicate",
+                            "duplicate",
+                            reason="the same report (source and reference) was received before",
+                            record_type=r.type,
+                            reference=r.reference,
+                        )
+                    )
                     continue
                 seen[r.type].add(key)
             if person is None:
                 out.append(self._park(w, it, r, None, matching.UNKNOWN, "unknown_person"))
                 continue
             if isinstance(r, DeathRecord) and r.date_of_death < person.birth_date:
-                out.append(LineOutcome("rejected", field="date_of_death", reason="date of death is before the date of birth", problem="invalid", record_type=r.type, reference=r.reference))
+                out.append(
+                    LineOutcome(
+                        "rejected",
+                        field="date_of_death",
+                        reason="date of death is before the date of birth",
+                        problem="invalid",
+                        record_type=r.type,
+                        reference=r.reference,
+                    )
+                )
                 continue
             if it.checks and (kept := self._sent_from_elsewhere(w, it, r, person)) is not None:
                 out.append(kept)
@@ -290,7 +345,9 @@ class Intake:
                 on_file = death is not None and death.status != "revoked"
                 action = policies.get((r.type, r.source))
                 if rules.needs_review(action, on_file):
-                    why = f"policy for {r.type} reports from {r.source}: {action or 'no policy, so it waits'}" + ("" if on_file else "; no death on file yet")
+                    why = f"policy for {r.type} reports from {r.source}: {action or 'no policy, so it waits'}" + (
+                        "" if on_file else "; no death on file yet"
+                    )
                     out.append(self._park(w, it, r, person, matching.Match(m.confidence, False, why), "policy"))
                     continue
             if isinstance(r, DeathRecord):
@@ -301,11 +358,16 @@ class Intake:
 
         changed = [p for p in by_id.values() if isinstance(p, _PersonRow) and p.changed]
         if changed:
-            await s.execute(_UPDATE_PERSONS, {
-                "ids": [p.id for p in changed], "statuses": [p.status for p in changed],
-                "deaths": [p.date_of_death for p in changed], "divisions": [p.hukou_division for p in changed],
-                "in_district": [p.in_district for p in changed],
-            })  # fmt: skip
+            await s.execute(
+                _UPDATE_PERSONS,
+                {
+                    "ids": [p.id for p in changed],
+                    "statuses": [p.status for p in changed],
+                    "deaths": [p.date_of_death for p in changed],
+                    "divisions": [p.hukou_division for p in changed],
+                    "in_district": [p.in_district for p in changed],
+                },
+            )
         await copy_rows(s, Death.__table__, [d.row() for d in w.deaths])  # type: ignore[arg-type]  # before the reports that refer to them
         await s.flush()  # ORM objects: parked reports, review items, deaths already on file
         await copy_rows(s, ReviewItem.__table__, w.reviews)  # type: ignore[arg-type]
@@ -330,9 +392,13 @@ class Intake:
         the district is no secret: registering it again says so).
         """
         refused = LineOutcome(
-            "rejected", field="id_number", reason="no such person in your division", problem="not_found",
-            record_type=r.type, reference=r.reference,
-        )  # fmt: skip
+            "rejected",
+            field="id_number",
+            reason="no such person in your division",
+            problem="not_found",
+            record_type=r.type,
+            reference=r.reference,
+        )
         if person is None:
             ends = (r.from_division, r.to_division) if isinstance(r, HukouRecord) else ()
             return refused if ends and not any(divisions.covers(self.scope, d) for d in ends) else None
@@ -369,13 +435,24 @@ class Intake:
             review_id = review.id
         else:
             review_id = uuid.uuid4()
-            w.reviews.append({
-                "id": review_id, "kind": r.type, "source": r.source, "reference": r.reference, "channel": self.channel,
-                "id_number": r.id_number, "name": r.name, "reason_code": code,
-                "payload": {**payload_of(r), REPORTED_BY: self.scope or divisions.DISTRICT},
-                "reason": m.reason[:300], "confidence": m.confidence, "candidate_person_id": person.id if person else None,
-                "status": "open", "hukou_division": division,
-            })  # fmt: skip
+            w.reviews.append(
+                {
+                    "id": review_id,
+                    "kind": r.type,
+                    "source": r.source,
+                    "reference": r.reference,
+                    "channel": self.channel,
+                    "id_number": r.id_number,
+                    "name": r.name,
+                    "reason_code": code,
+                    "payload": {**payload_of(r), REPORTED_BY: self.scope or divisions.DISTRICT},
+                    "reason": m.reason[:300],
+                    "confidence": m.confidence,
+                    "candidate_person_id": person.id if person else None,
+                    "status": "open",
+                    "hukou_division": division,
+                }
+            )
         record_id = None
         if isinstance(r, DeathRecord):
             if it.report_row is not None:
@@ -385,18 +462,57 @@ class Intake:
                 record_id = uuid.uuid4()
                 w.reports.append(self._report_row(record_id, r, None, outcome, m.reason))
         if person is not None and not divisions.covers(self.scope, person.hukou_division):  # a move-in from elsewhere
-            return LineOutcome("accepted", outcome, reason=KEPT, record_id=record_id, review_id=review_id,
-                               record_type=r.type, reference=r.reference)  # fmt: skip
-        return LineOutcome("accepted", outcome, reason=m.reason, person_id=person.id if person else None, record_id=record_id, review_id=review_id, record_type=r.type, reference=r.reference)
+            return LineOutcome(
+                "accepted",
+                outcome,
+                reason=KEPT,
+                record_id=record_id,
+                review_id=review_id,
+                record_type=r.type,
+                reference=r.reference,
+            )
+        return LineOutcome(
+            "accepted",
+            outcome,
+            reason=m.reason,
+            person_id=person.id if person else None,
+            record_id=record_id,
+            review_id=review_id,
+            record_type=r.type,
+            reference=r.reference,
+        )
 
-    def _report_row(self, rid: uuid.UUID, r: DeathRecord, death_id: uuid.UUID | None, outcome: str, explanation: str) -> dict[str, Any]:
-        return {"id": rid, "death_id": death_id, "id_number": r.id_number, "name": r.name, "date_of_death": r.date_of_death,
-                "source": r.source, "reference": r.reference, "channel": self.channel, "outcome": outcome,
-                "explanation": explanation[:300]}  # fmt: skip
+    def _report_row(
+        self, rid: uuid.UUID, r: DeathRecord, death_id: uuid.UUID | None, outcome: str, explanation: str
+    ) -> dict[str, Any]:
+        return {
+            "id": rid,
+            "death_id": death_id,
+            "id_number": r.id_number,
+            "name": r.name,
+            "date_of_death": r.date_of_death,
+            "source": r.source,
+            "reference": r.reference,
+            "channel": self.channel,
+            "outcome": outcome,
+            "explanation": explanation[:300],
+        }
 
-    def _apply_death(self, w: _Writes, it: Item, r: DeathRecord, person: Any, deaths: dict[uuid.UUID, Any], prior: dict[uuid.UUID, list[death_rules.Report]]) -> LineOutcome:
+    def _apply_death(
+        self,
+        w: _Writes,
+        it: Item,
+        r: DeathRecord,
+        person: Any,
+        deaths: dict[uuid.UUID, Any],
+        prior: dict[uuid.UUID, list[death_rules.Report]],
+    ) -> LineOutcome:
         death = deaths.get(person.id)
-        state = death_rules.DeathState(death.date_of_death, death_rules.DeathStatus(death.status), prior[death.id]) if death else None
+        state = (
+            death_rules.DeathState(death.date_of_death, death_rules.DeathStatus(death.status), prior[death.id])
+            if death
+            else None
+        )
         report = death_rules.Report(r.source, r.reference, r.date_of_death)
         decision = death_rules.decide(state, report)
         if decision.outcome == death_rules.Outcome.RECORDED:
@@ -410,18 +526,59 @@ class Intake:
                 death.confirmed_at = death.confirmed_by = None
             person.status, person.date_of_death = "deceased", r.date_of_death
             _touch(person)
-            w.events.append(ev.PersonDied(**ref(person), death_id=death.id, date_of_death=death.date_of_death, source=r.source, status="reported"))  # type: ignore[arg-type]
-            w.history.append({"person_id": person.id, "kind": "death_recorded", "occurred_on": r.date_of_death, "summary": f"death reported by {r.source} ({r.reference})", "ref_id": death.id})
+            w.events.append(
+                ev.PersonDied(
+                    **ref(person),
+                    death_id=death.id,
+                    date_of_death=death.date_of_death,
+                    source=r.source,
+                    status="reported",
+                )
+            )  # type: ignore[arg-type]
+            w.history.append(
+                {
+                    "person_id": person.id,
+                    "kind": "death_recorded",
+                    "occurred_on": r.date_of_death,
+                    "summary": f"death reported by {r.source} ({r.reference})",
+                    "ref_id": death.id,
+                }
+            )
         else:
             assert death is not None
             death.status = decision.status.value
             if decision.outcome == death_rules.Outcome.CONFIRMED:
                 death.confirmed_at = utcnow()
                 sources = sorted({p.source for p in prior[death.id]} | {r.source})
-                w.events.append(ev.DeathConfirmed(**ref(person), death_id=death.id, date_of_death=death.date_of_death, source=r.source, status="confirmed", sources=sources))  # type: ignore[arg-type]
-                w.history.append({"person_id": person.id, "kind": "death_confirmed", "occurred_on": death.date_of_death, "summary": f"death confirmed by a second source, {r.source}", "ref_id": death.id})
+                w.events.append(
+                    ev.DeathConfirmed(
+                        **ref(person),
+                        death_id=death.id,
+                        date_of_death=death.date_of_death,
+                        source=r.source,
+                        status="confirmed",
+                        sources=sources,
+                    )
+                )  # type: ignore[arg-type]
+                w.history.append(
+                    {
+                        "person_id": person.id,
+                        "kind": "death_confirmed",
+                        "occurred_on": death.date_of_death,
+                        "summary": f"death confirmed by a second source, {r.source}",
+                        "ref_id": death.id,
+                    }
+                )
             elif decision.outcome == death_rules.Outcome.CONFLICT:
-                w.history.append({"person_id": person.id, "kind": "death_conflict", "occurred_on": r.date_of_death, "summary": decision.explanation, "ref_id": death.id})
+                w.history.append(
+                    {
+                        "person_id": person.id,
+                        "kind": "death_conflict",
+                        "occurred_on": r.date_of_death,
+                        "summary": decision.explanation,
+                        "ref_id": death.id,
+                    }
+                )
         prior[death.id].append(report)
         if it.report_row is not None:
             row = it.report_row
@@ -431,19 +588,59 @@ class Intake:
             rid = uuid.uuid4()
             w.reports.append(self._report_row(rid, r, death.id, decision.outcome.value, decision.explanation))
         status = "duplicate" if decision.outcome == death_rules.Outcome.DUPLICATE else "accepted"
-        return LineOutcome(status, decision.outcome.value, reason=decision.explanation, person_id=person.id, record_id=rid, death_id=death.id, record_type=r.type, reference=r.reference)
+        return LineOutcome(
+            status,
+            decision.outcome.value,
+            reason=decision.explanation,
+            person_id=person.id,
+            record_id=rid,
+            death_id=death.id,
+            record_type=r.type,
+            reference=r.reference,
+        )
 
-    def _apply_hukou(self, w: _Writes, r: HukouRecord, person: Any, hist: list[hukou_rules.Change], seq: int) -> LineOutcome:
+    def _apply_hukou(
+        self, w: _Writes, r: HukouRecord, person: Any, hist: list[hukou_rules.Change], seq: int
+    ) -> LineOutcome:
         change_id = uuid.uuid4()
         hist.append(hukou_rules.Change(r.kind, r.from_division, r.to_division, r.effective_date, seq))
         residence = hukou_rules.current(hist, person.registered_division)
         person.hukou_division, person.in_district = residence.hukou_division, residence.in_district
         _touch(person)
-        w.changes.append({"id": change_id, "person_id": person.id, "kind": r.kind, "from_division": r.from_division, "to_division": r.to_division,
-                          "effective_date": r.effective_date, "source": r.source, "reference": r.reference, "channel": self.channel})  # fmt: skip
-        w.events.append(ev.model_for(hukou_rules.event_type(r.kind))(
-            **ref(person), change_id=change_id, kind=r.kind, from_division=r.from_division, to_division=r.to_division,  # type: ignore[arg-type]
-            effective_date=r.effective_date, in_district=residence.in_district))
-        w.history.append({"person_id": person.id, "kind": f"hukou_{r.kind}", "occurred_on": r.effective_date,
-                          "summary": f"{r.kind.replace('_', ' ')} {r.from_division or '-'} → {r.to_division or '-'} ({r.source} {r.reference})", "ref_id": change_id})  # fmt: skip
-        return LineOutcome("accepted", "recorded", person_id=person.id, record_id=change_id, record_type=r.type, reference=r.reference)
+        w.changes.append(
+            {
+                "id": change_id,
+                "person_id": person.id,
+                "kind": r.kind,
+                "from_division": r.from_division,
+                "to_division": r.to_division,
+                "effective_date": r.effective_date,
+                "source": r.source,
+                "reference": r.reference,
+                "channel": self.channel,
+            }
+        )
+        w.events.append(
+            ev.model_for(hukou_rules.event_type(r.kind))(
+                **ref(person),
+                change_id=change_id,
+                kind=r.kind,
+                from_division=r.from_division,
+                to_division=r.to_division,  # type: ignore[arg-type]
+                effective_date=r.effective_date,
+                in_district=residence.in_district,
+            )
+        )
+        w.history.append(
+            {
+                "person_id": person.id,
+                "kind": f"hukou_{r.kind}",
+                "occurred_on": r.effective_date,
+                "summary": f"{r.kind.replace('_', ' ')} {r.from_division or '-'} → {r.to_division or '-'}"
+                f" ({r.source} {r.reference})",
+                "ref_id": change_id,
+            }
+        )
+        return LineOutcome(
+            "accepted", "recorded", person_id=person.id, record_id=change_id, record_type=r.type, reference=r.reference
+        )

@@ -23,7 +23,9 @@ from shared.problems import Conflict, Invalid, NotFound
 OPEN = ("open", "waiting")
 
 
-async def list_reviews(session: AsyncSession, *, status: str | None, kind: str | None, reason_code: str | None, limit: int, offset: int) -> tuple[int, list[ReviewItem]]:
+async def list_reviews(
+    session: AsyncSession, *, status: str | None, kind: str | None, reason_code: str | None, limit: int, offset: int
+) -> tuple[int, list[ReviewItem]]:
     stmt = select(ReviewItem)
     if status:
         stmt = stmt.where(ReviewItem.status == status)
@@ -32,7 +34,11 @@ async def list_reviews(session: AsyncSession, *, status: str | None, kind: str |
     if reason_code:
         stmt = stmt.where(ReviewItem.reason_code == reason_code)
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    items = (await session.execute(stmt.order_by(ReviewItem.created_at, ReviewItem.id).limit(limit).offset(offset))).scalars().all()
+    items = (
+        (await session.execute(stmt.order_by(ReviewItem.created_at, ReviewItem.id).limit(limit).offset(offset)))
+        .scalars()
+        .all()
+    )
     return total, list(items)
 
 
@@ -50,11 +56,25 @@ async def _item_for(session: AsyncSession, review: ReviewItem, person: Person, c
     record = rules.read(review.payload, today=date.today())
     row = None
     if review.kind == "death":
-        row = (await session.execute(select(DeathReport).where(DeathReport.source == review.source, DeathReport.reference == review.reference))).scalar_one_or_none()
+        row = (
+            await session.execute(
+                select(DeathReport).where(
+                    DeathReport.source == review.source, DeathReport.reference == review.reference
+                )
+            )
+        ).scalar_one_or_none()
     return Item(record, person=person, checks=checks, report_row=row, review=review)
 
 
-async def resolve(session: AsyncSession, review_id: uuid.UUID, *, action: str, person_id: uuid.UUID | None, note: str | None, actor: str) -> tuple[ReviewItem, LineOutcome | None]:
+async def resolve(
+    session: AsyncSession,
+    review_id: uuid.UUID,
+    *,
+    action: str,
+    person_id: uuid.UUID | None,
+    note: str | None,
+    actor: str,
+) -> tuple[ReviewItem, LineOutcome | None]:
     """match: apply the report to the person named (the registrar vouches for it); reject; wait."""
     review = await get_review(session, review_id, lock=True)
     if review.status not in OPEN:
@@ -63,7 +83,9 @@ async def resolve(session: AsyncSession, review_id: uuid.UUID, *, action: str, p
     if action == "match":
         if person_id is None:
             raise Invalid("name the person the report is about", field="person_id")
-        person = (await session.execute(select(Person).where(Person.id == person_id).with_for_update())).scalar_one_or_none()
+        person = (
+            await session.execute(select(Person).where(Person.id == person_id).with_for_update())
+        ).scalar_one_or_none()
         if person is None:
             raise NotFound("no such person in your division", field="person_id")
         item = await _item_for(session, review, person, checks=False)
@@ -73,7 +95,13 @@ async def resolve(session: AsyncSession, review_id: uuid.UUID, *, action: str, p
     elif action == "reject":
         review.status = "rejected"
         if review.kind == "death":
-            row = (await session.execute(select(DeathReport).where(DeathReport.source == review.source, DeathReport.reference == review.reference))).scalar_one_or_none()
+            row = (
+                await session.execute(
+                    select(DeathReport).where(
+                        DeathReport.source == review.source, DeathReport.reference == review.reference
+                    )
+                )
+            ).scalar_one_or_none()
             if row is not None:
                 row.outcome, row.explanation = "rejected", (note or "rejected on review")[:300]
     else:
@@ -92,10 +120,22 @@ async def apply_waiting_for(session: AsyncSession, person: Person) -> list[LineO
     division; the rest wait for a registrar there.
     """
     with unscoped(session):
-        waiting = (await session.execute(
-            select(ReviewItem).where(ReviewItem.id_number == person.id_number, ReviewItem.reason_code == "unknown_person", ReviewItem.status.in_(OPEN))
-            .order_by(ReviewItem.created_at, ReviewItem.id).with_for_update()
-        )).scalars().all()
+        waiting = (
+            (
+                await session.execute(
+                    select(ReviewItem)
+                    .where(
+                        ReviewItem.id_number == person.id_number,
+                        ReviewItem.reason_code == "unknown_person",
+                        ReviewItem.status.in_(OPEN),
+                    )
+                    .order_by(ReviewItem.created_at, ReviewItem.id)
+                    .with_for_update()
+                )
+            )
+            .scalars()
+            .all()
+        )
         if not waiting:
             return []
         items = [await _item_for(session, r, person, checks=True) for r in waiting]
@@ -103,6 +143,10 @@ async def apply_waiting_for(session: AsyncSession, person: Person) -> list[LineO
     for review, outcome in zip(waiting, outcomes, strict=True):
         if outcome.status != "accepted" or outcome.outcome not in ("review", "pending"):
             review.status, review.resolved_person_id, review.resolved_at = "applied", person.id, utcnow()
-            review.resolution_note = "applied when the person was registered" if outcome.status != "rejected" else f"rejected on registration: {outcome.reason}"
+            review.resolution_note = (
+                "applied when the person was registered"
+                if outcome.status != "rejected"
+                else f"rejected on registration: {outcome.reason}"
+            )
     await session.flush()
     return outcomes

@@ -53,8 +53,11 @@ SEED: list[tuple[str, str, str]] = [
     ("temporary.max_multiple", "10", f"{POLICY}; {RULES} §3.3: at most 10× (AH, 青阳 2023)"),
     ("temporary.town_limit_multiple", "3", f"{POLICY}: town approves alone up to 3×, assumed"),
     ("temporary.town_reserve", "50000", f"{POLICY}; {RULES} §3.2 备用金: 50,000 a year (AH, 安庆)"),
-    ("income.prev_year_disposable", "3000",
-     f"{RULES} §3.1 支出型 test: previous year's per-capita disposable income per month, assumed"),
+    (
+        "income.prev_year_disposable",
+        "3000",
+        f"{RULES} §3.1 支出型 test: previous year's per-capita disposable income per month, assumed",
+    ),
     ("orphan.dispersed", "1180", f"{POLICY}: derived (706,650 ÷ 10 ÷ 60)"),
     ("orphan.institutional", "1600", f"{POLICY}: assumed"),
     ("disability.living", "80", f"{POLICY}: derived (9.88796 M ÷ 10 ÷ 12,357)"),
@@ -108,8 +111,14 @@ def upgrade() -> None:
     op.bulk_insert(
         standards,
         [
-            {"id": uuid.uuid4(), "key": key, "value": Decimal(value), "effective_from": date(2022, 1, 1),
-             "source": source, "created_by": "seed"}
+            {
+                "id": uuid.uuid4(),
+                "key": key,
+                "value": Decimal(value),
+                "effective_from": date(2022, 1, 1),
+                "source": source,
+                "created_by": "seed",
+            }
             for key, value, source in SEED
         ],
     )

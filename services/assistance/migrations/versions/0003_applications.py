@@ -22,8 +22,11 @@ depends_on: str | Sequence[str] | None = None
 
 # Figures the workflow needs beyond those of 0002, effective from 2022-01-01 like them.
 SEED: list[tuple[str, str, str]] = [
-    ("workflow.dibao.review_working_days", "10",
-     "RULES.md §1.9: assumed (10 of the 20 working days, leaving the 7-day notice and confirmation)"),
+    (
+        "workflow.dibao.review_working_days",
+        "10",
+        "RULES.md §1.9: assumed (10 of the 20 working days, leaving the 7-day notice and confirmation)",
+    ),
 ]
 
 
@@ -70,8 +73,9 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
         _scoped(),
-        sa.ForeignKeyConstraint(["application_id"], ["applications.id"],
-                                name=op.f("fk_application_steps_application_id_applications")),
+        sa.ForeignKeyConstraint(
+            ["application_id"], ["applications.id"], name=op.f("fk_application_steps_application_id_applications")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_application_steps")),
     )
     for column in ("application_id", "hukou_division"):
@@ -88,21 +92,36 @@ def upgrade() -> None:
         sa.Column("settled_by", sa.String(length=200), nullable=True),
         sa.Column("settled_at", sa.DateTime(timezone=True), nullable=True),
         _scoped(),
-        sa.ForeignKeyConstraint(["application_id"], ["applications.id"],
-                                name=op.f("fk_objections_application_id_applications")),
+        sa.ForeignKeyConstraint(
+            ["application_id"], ["applications.id"], name=op.f("fk_objections_application_id_applications")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_objections")),
     )
     for column in ("application_id", "hukou_division"):
         op.create_index(op.f(f"ix_objections_{column}"), "objections", [column], unique=False)
     standards = sa.table(
-        "standards", sa.column("id", sa.UUID()), sa.column("key", sa.String), sa.column("value", sa.Numeric),
-        sa.column("effective_from", sa.Date), sa.column("source", sa.String), sa.column("created_by", sa.String),
+        "standards",
+        sa.column("id", sa.UUID()),
+        sa.column("key", sa.String),
+        sa.column("value", sa.Numeric),
+        sa.column("effective_from", sa.Date),
+        sa.column("source", sa.String),
+        sa.column("created_by", sa.String),
     )
-    op.bulk_insert(standards, [
-        {"id": uuid.uuid4(), "key": key, "value": Decimal(value), "effective_from": date(2022, 1, 1),
-         "source": source, "created_by": "seed"}
-        for key, value, source in SEED
-    ])
+    op.bulk_insert(
+        standards,
+        [
+            {
+                "id": uuid.uuid4(),
+                "key": key,
+                "value": Decimal(value),
+                "effective_from": date(2022, 1, 1),
+                "source": source,
+                "created_by": "seed",
+            }
+            for key, value, source in SEED
+        ],
+    )
 
 
 def downgrade() -> None:

@@ -59,7 +59,10 @@ def upgrade() -> None:
     op.create_index("ix_payroll_lines_payroll_id", "payroll_lines", ["payroll_id", "id_number"])
     # A case is paid at most once for a month, whichever payroll (regular or back-pay) pays it.
     op.create_index(
-        "uq_payroll_lines_paid_once", "payroll_lines", ["case_id", "for_month"], unique=True,
+        "uq_payroll_lines_paid_once",
+        "payroll_lines",
+        ["case_id", "for_month"],
+        unique=True,
         postgresql_where=sa.text("status = 'paid'"),
     )
     op.create_index(
@@ -96,7 +99,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("death_id", name=op.f("pk_death_reports")),
     )
     op.create_index(
-        "ix_death_reports_open", "death_reports", ["person_id"],
+        "ix_death_reports_open",
+        "death_reports",
+        ["person_id"],
         postgresql_where=sa.text("status IN ('reported', 'conflict')"),
     )
 

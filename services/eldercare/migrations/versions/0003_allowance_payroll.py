@@ -62,7 +62,10 @@ def upgrade() -> None:
     op.create_index("ix_payroll_lines_person", "payroll_lines", ["person_id"])
     # The second lock on the door: one paid line per allowance and month paid for.
     op.create_index(
-        "uq_payroll_lines_paid", "payroll_lines", ["allowance_id", "for_month"], unique=True,
+        "uq_payroll_lines_paid",
+        "payroll_lines",
+        ["allowance_id", "for_month"],
+        unique=True,
         postgresql_where=sa.text("status = 'paid'"),
     )
     op.create_table(
