@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from shared.money import Money
 from shared.paging import Page  # noqa: F401 - re-exported for the routers
@@ -96,7 +96,11 @@ class ThresholdsIn(BaseModel):
 
     effective_from: date
     dibao_standard: Money
-    marginal_multiplier: Decimal = Field(gt=1, le=5, decimal_places=3)
+    marginal_multiplier: Annotated[
+        Decimal,
+        Field(gt=1, le=5, max_digits=4, decimal_places=3),
+        WithJsonSchema({"type": "string", "pattern": r"^[0-9](\.[0-9]{1,3})?$", "maxLength": 5, "examples": ["1.5"]}),
+    ]
     medical_expense_threshold: Money
     allowance_age: int = Field(80, ge=60, le=120)
     child_exit_age: int = Field(18, ge=16, le=25)

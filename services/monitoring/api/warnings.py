@@ -154,10 +154,10 @@ async def stats(
         kinds.setdefault(kind, {})[state] = n
     return StatsOut(
         month=month, date=on, division=principal.division,
-        people_by_category=dict((await session.execute(by_category)).tuples().all()),
-        people_by_program=dict((await session.execute(by_program)).tuples().all()),
-        people_by_division=dict((await session.execute(by_division)).tuples().all()),
-        monthly_amounts_by_program={k: f"{v:.2f}" for k, v in (await session.execute(by_amount)).tuples()},
+        people_by_category=dict((await session.execute(by_category)).all()),
+        people_by_program=dict((await session.execute(by_program)).all()),
+        people_by_division=dict((await session.execute(by_division)).all()),
+        monthly_amounts_by_program={k: f"{v:.2f}" for k, v in (await session.execute(by_amount)).all()},
         alerts_by_kind=kinds,
     )  # fmt: skip
 
