@@ -18,12 +18,15 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/minzheng up
 
-## test: the whole suite against real PostgreSQL and the real broker
+## test: lint (ruff check and format), then the whole suite against real PostgreSQL and the real broker
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
 	$(BIN)/python bench/death_flow.py

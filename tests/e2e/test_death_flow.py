@@ -51,7 +51,8 @@ async def test_death_reported_twice_reaches_every_service_once(stack: Stack) -> 
             record = (await monitoring.get("/v1/records", params={"id_number": id_number})).json()["items"]
             alerts = (await monitoring.get("/v1/alerts", params={"id_number": id_number})).json()["items"]
             return (
-                case[0]["status"] == "suspended"
+                # Two sources confirm the death: the case is terminated (a first report alone suspends it).
+                case[0]["status"] == "terminated"
                 and allowance[0]["status"] == "stopped"
                 and record[0]["status"] == "deceased"
                 and len(alerts) == 1

@@ -880,7 +880,7 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
                     "medical_expense_threshold": "1.00",
                     "source": "乙",
                 },
-                expect=(403,),
+                expect=(404,),
             )
         ],
         ("monitoring", "POST", "/v1/warnings/run"): [

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy import Numeric, cast, func, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring import usecases
 from services.monitoring.models import Alert, Import, Record, WarningThresholds
@@ -21,7 +22,8 @@ from services.monitoring.schemas import (
 from shared import divisions
 from shared.app import Session
 from shared.auth import Principal, require
-from shared.problems import Forbidden, Invalid
+from shared.db import guard
+from shared.problems import Invalid
 
 router = APIRouter(prefix="/v1", tags=["warnings"])
 Reader = Annotated[Principal, require("monitoring:read")]
@@ -34,10 +36,12 @@ _FORMATS = {
 }
 
 
-def _district_only(principal: Principal) -> None:
-    """The thresholds are the district's policy: a town may read them, only the district changes them."""
-    if principal.division != divisions.DISTRICT:
-        raise Forbidden("only district staff change the warning thresholds")
+def _district_only(session: AsyncSession) -> None:
+    """The thresholds are the district's policy: a town may read them, only the district changes them.
+
+    A town's attempt answers 404 like every write outside the caller's division (existence does not leak).
+    """
+    guard(session, divisions.DISTRICT, field="effective_from", detail="the warning thresholds are the district's")
 
 
 def thresholds_out(row: WarningThresholds) -> ThresholdsOut:
@@ -57,7 +61,7 @@ async def thresholds(session: Session, principal: Reader) -> list[ThresholdsOut]
     summary="Add thresholds in force from a date (the earlier rows stay, with who added each)",
 )
 async def add_thresholds(body: ThresholdsIn, session: Session, principal: Writer) -> ThresholdsOut:
-    _district_only(principal)
+    _district_only(session)
     row = await usecases.add_thresholds(session, body.model_dump(), by=principal.sub)
     await session.commit()
     return thresholds_out(row)
