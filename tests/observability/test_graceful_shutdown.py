@@ -147,8 +147,10 @@ async def assistance_process(infra: Infra, tmp_path: Path) -> AsyncIterator[tupl
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "INFO",
         "SHUTDOWN_GRACE_SECONDS": str(GRACE - 2),
-        # Small transactions, so SIGTERM lands between many of them.
-        "CONSUMER_BATCH_SIZE": "10",
+        # One event a transaction, so SIGTERM lands between many of them (a set-based
+        # chunk of ten applies so fast that the whole burst could end before uvicorn's
+        # shutdown reaches the consumer).
+        "CONSUMER_BATCH_SIZE": "1",
         # The broker waits out a departed member's session before it reassigns its partitions.
         "CONSUMER_SESSION_TIMEOUT_MS": "1500",
     }
