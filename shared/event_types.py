@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared import divisions, identity
+from shared import identity
 from shared.money import Money
 
 DeathSource = Literal["hospital", "public_security", "funeral_home", "civil_affairs"]
@@ -456,7 +456,3 @@ def spec_of(payload: BaseModel) -> EventSpec:
 def model_for(event_type: str) -> type[BaseModel]:
     """The payload model of an event type (for code that picks the type by a rule, e.g. the hukou change's kind)."""
     return CATALOGUE[event_type].model
-
-
-def check_division(code: str) -> str:
-    return divisions.validate(code)

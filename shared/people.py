@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import auth, bulk
 from shared import event_types as ev
 from shared.db import NAMING
-from shared.events import ReceivedEvent
 from shared.problems import DomainError, NotFound
 from shared.settings import Settings
 
@@ -129,11 +128,6 @@ async def learn_many(
         list(rows.values()),
         on_conflict=f"ON CONFLICT (person_id) DO UPDATE SET {updates}, updated_at = now()",
     )
-
-
-async def learn(session: AsyncSession, event: ReceivedEvent) -> None:
-    """Keep the copy in step with one registry event (the typed payload the runner validated)."""
-    await learn_many(session, [event.payload])
 
 
 async def find(session: AsyncSession, id_number: str) -> KnownPerson | None:

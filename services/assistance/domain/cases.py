@@ -26,10 +26,6 @@ class CaseStatus(StrEnum):
     TERMINATED = "terminated"
 
 
-class CaseError(ValueError):
-    pass
-
-
 def can_enrol(person_status: str) -> str | None:
     """Why a person cannot be enrolled, or None."""
     if person_status == "deceased":

@@ -9,7 +9,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.domain import adoption as rules
-from services.registry.models import Adoption, Marriage, Person
+from services.registry.models import Adoption, Marriage
 from services.registry.usecases.common import history
 from services.registry.usecases.households import get_household, move_member
 from services.registry.usecases.marriages import _one_is_yours, _party
@@ -98,7 +98,3 @@ async def register_adoption(
     if target_id is not None and kid.household_id != target_id:
         await move_member(session, household, kid, "child", "adoption", who="the child", field="child_id_number")
     return adoption, True
-
-
-async def adoption_person(session: AsyncSession, adoption: Adoption) -> Person | None:
-    return (await session.execute(select(Person).where(Person.id == adoption.child_person_id))).scalar_one_or_none()
