@@ -23,8 +23,9 @@ from shared import identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
+from shared.fields import id_number_param
 from shared.paging import Limit, Offset, Page
-from shared.problems import Conflict, Invalid, NotFound
+from shared.problems import Conflict, NotFound
 
 OPEN, RECOVERED, WRITTEN_OFF = "open", "recovered", "written_off"
 
@@ -78,12 +79,7 @@ def router(service: str, model: Any, out: type[BaseModel], resolution: type[Base
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[Any]:
-        number = None
-        if id_number is not None:
-            try:
-                number = identity.parse(id_number).value
-            except identity.InvalidIdNumber as exc:
-                raise Invalid(f"invalid identity number: {exc}", field="id_number") from exc
+        number = id_number_param(id_number)
         rows, total = await page_of(session, model, id_number=number, status=status, limit=limit, offset=offset)
         await record_read(session, principal, request, sorted({r.person_id for r in rows}))
         await session.commit()

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 from shared import divisions, identity
+from shared.problems import Invalid
 
 EARLIEST = date(1850, 1, 1)  # the earliest birth date a valid identity number carries
 LATEST = date(2199, 12, 31)
@@ -33,6 +34,16 @@ def _id_number(value: Any) -> str:
         return identity.parse(value).value
     except identity.InvalidIdNumber as exc:
         raise ValueError(f"invalid identity number: {exc}") from exc
+
+
+def id_number_param(value: str | None, field: str = "id_number") -> str | None:
+    """An identity number given as a query parameter: None when absent, else checked (422 naming the field)."""
+    if value is None:
+        return None
+    try:
+        return identity.parse(value).value
+    except identity.InvalidIdNumber as exc:
+        raise Invalid(f"invalid identity number: {exc}", field=field) from exc
 
 
 IdNumberText = Annotated[

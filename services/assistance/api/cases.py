@@ -17,8 +17,8 @@ from shared import divisions, identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
+from shared.fields import id_number_param
 from shared.paging import Limit, Offset
-from shared.problems import Invalid
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
@@ -71,10 +71,7 @@ async def list_cases(
 ) -> Page[CaseOut]:
     stmt = select(Case)
     if id_number is not None:
-        try:
-            stmt = stmt.where(Case.id_number == identity.parse(id_number).value)
-        except identity.InvalidIdNumber as exc:
-            raise Invalid(f"invalid identity number: {exc}", field="id_number") from exc
+        stmt = stmt.where(Case.id_number == id_number_param(id_number))
     if program:
         stmt = stmt.where(Case.program == program.value)
     if status:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services import bank_file
 from services.assistance import payroll as usecases
 from services.assistance.models import Payroll, PayrollLine
 from services.assistance.schemas import FigureUsedOut, Page, PayrollIn, PayrollLineOut, PayrollOut
@@ -20,8 +17,8 @@ from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
 from shared.db import guard
+from shared.fields import id_number_param
 from shared.paging import Limit, Offset
-from shared.problems import Invalid
 
 router = APIRouter(prefix="/v1/payrolls", tags=["payrolls"])
 
@@ -95,12 +92,7 @@ async def lines(
     offset: Offset = 0,
 ) -> Page[PayrollLineOut]:
     await usecases.get(session, payroll_id)
-    number = None
-    if id_number is not None:
-        try:
-            number = identity.parse(id_number).value
-        except identity.InvalidIdNumber as exc:
-            raise Invalid(f"invalid identity number: {exc}", field="id_number") from exc
+    number = id_number_param(id_number)
     rows, total = await usecases.lines(session, payroll_id, id_number=number, limit=limit, offset=offset)
     await record_read(session, principal, request, sorted({r.person_id for r in rows}))
     await session.commit()
@@ -121,38 +113,4 @@ async def export(
 ) -> StreamingResponse:
     payroll = await usecases.get(session, payroll_id)
     name = f"payroll-{payroll.month.strftime('%Y-%m')}.csv"
-    return StreamingResponse(
-        _csv(request.app.state.sessionmaker, payroll_id, principal),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
-async def _csv(
-    sessionmaker: async_sessionmaker[AsyncSession], payroll_id: uuid.UUID, principal: Principal
-) -> AsyncIterator[str]:
-    """Rows in chunks of a few thousand: the file is never held whole in memory.
-
-    The rows are read in a session of the stream's own (scoped like the request's),
-    which lives as long as the response is being sent.
-    """
-    async with sessionmaker() as session:
-        session.info["division"] = principal.division
-        async for chunk in _csv_chunks(session, payroll_id, principal):
-            yield chunk
-
-
-async def _csv_chunks(session: AsyncSession, payroll_id: uuid.UUID, principal: Principal) -> AsyncIterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(usecases.EXPORT_HEADER)
-    count = 0
-    async for row in usecases.export_rows(session, payroll_id):
-        number = row[1] if principal.sees_pii else identity.mask(row[1])
-        writer.writerow((row[0], number, *row[2:6], f"{row[6]:.2f}", row[7]))
-        count += 1
-        if count % 2000 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    return bank_file.response(request, payroll_id, principal, filename=name, rows=usecases.export_rows)

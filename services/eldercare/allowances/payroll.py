@@ -207,9 +207,6 @@ async def lines(
     return list((await session.execute(page.limit(limit).offset(offset))).scalars()), total
 
 
-EXPORT_HEADER = ("payment_id", "id_number", "name", "program", "month", "kind", "amount", "hukou_division")
-
-
 async def export_rows(session: AsyncSession, payroll_id: uuid.UUID) -> AsyncIterator[tuple[Any, ...]]:
     """The paid lines the caller sees, with the payee's name, read from a server-side cursor."""
     stmt = (

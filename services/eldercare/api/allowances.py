@@ -16,8 +16,8 @@ from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
 from shared.db import guard
+from shared.fields import id_number_param
 from shared.paging import Limit, Offset
-from shared.problems import Invalid
 
 router = APIRouter(prefix="/v1/allowances", tags=["allowances"])
 
@@ -64,10 +64,7 @@ async def list_allowances(
 ) -> Page[AllowanceOut]:
     stmt = select(Allowance)
     if id_number is not None:
-        try:
-            stmt = stmt.where(Allowance.id_number == identity.parse(id_number).value)
-        except identity.InvalidIdNumber as exc:
-            raise Invalid(f"invalid identity number: {exc}", field="id_number") from exc
+        stmt = stmt.where(Allowance.id_number == id_number_param(id_number))
     if status:
         stmt = stmt.where(Allowance.status == status)
     if division:

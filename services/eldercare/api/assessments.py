@@ -16,8 +16,8 @@ from shared import divisions, identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
+from shared.fields import id_number_param
 from shared.paging import Limit, Offset
-from shared.problems import Invalid
 
 router = APIRouter(prefix="/v1/assessments", tags=["assessments"])
 
@@ -44,13 +44,6 @@ def assessment_out(a: Assessment, principal: Principal) -> AssessmentOut:
         current=a.superseded_by is None,
         superseded_by=a.superseded_by,
     )
-
-
-def parse_id_number(value: str) -> str:
-    try:
-        return identity.parse(value).value
-    except identity.InvalidIdNumber as exc:
-        raise Invalid(f"invalid identity number: {exc}", field="id_number") from exc
 
 
 @router.post(
@@ -91,7 +84,7 @@ async def list_assessments(
 ) -> Page[AssessmentOut]:
     stmt = select(Assessment)
     if id_number is not None:
-        stmt = stmt.where(Assessment.id_number == parse_id_number(id_number))
+        stmt = stmt.where(Assessment.id_number == id_number_param(id_number))
     if level is not None:
         stmt = stmt.where(Assessment.level == level)
     if division:

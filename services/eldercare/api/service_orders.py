@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import func, select
 
-from services.eldercare.api.assessments import parse_id_number
 from services.eldercare.care import homecare as usecases
 from services.eldercare.models import ServiceOrder
 from services.eldercare.schemas import CancelIn, DeliveryIn, Month, Page, ServiceOrderIn, ServiceOrderOut
@@ -17,6 +16,7 @@ from shared import identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
+from shared.fields import id_number_param
 from shared.paging import Limit, Offset
 
 router = APIRouter(prefix="/v1/service-orders", tags=["home care"])
@@ -74,7 +74,7 @@ async def list_orders(
 ) -> Page[ServiceOrderOut]:
     stmt = select(ServiceOrder)
     if id_number is not None:
-        stmt = stmt.where(ServiceOrder.id_number == parse_id_number(id_number))
+        stmt = stmt.where(ServiceOrder.id_number == id_number_param(id_number))
     if provider_id is not None:
         stmt = stmt.where(ServiceOrder.provider_id == provider_id)
     if month is not None:

@@ -27,8 +27,9 @@ from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
 from shared.db import utcnow
+from shared.fields import id_number_param
 from shared.paging import Limit, Offset
-from shared.problems import Invalid, NotFound
+from shared.problems import NotFound
 
 router = APIRouter(prefix="/v1", tags=["records", "alerts"])
 Reader = Annotated[Principal, require("monitoring:read")]
@@ -39,10 +40,7 @@ Division = Annotated[str | None, Query(max_length=12)]
 def _id_filter(column, id_number: str | None):  # noqa: ANN001, ANN202
     if id_number is None:
         return None
-    try:
-        return column == identity.parse(id_number).value
-    except identity.InvalidIdNumber as exc:
-        raise Invalid(f"invalid identity number: {exc}", field="id_number") from exc
+    return column == id_number_param(id_number)
 
 
 def alert_out(a: Alert, principal: Principal) -> AlertOut:

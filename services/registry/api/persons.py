@@ -18,8 +18,9 @@ from shared import divisions, identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
+from shared.fields import id_number_param
 from shared.paging import Limit, Offset
-from shared.problems import Invalid, NotFound
+from shared.problems import NotFound
 
 router = APIRouter(prefix="/v1/persons", tags=["persons"])
 
@@ -102,10 +103,7 @@ async def search(
 async def _search(session: AsyncSession, principal: Principal, request: Request, f: PersonSearch) -> Page[PersonOut]:
     stmt = select(Person)
     if f.id_number is not None:
-        try:
-            stmt = stmt.where(Person.id_number == identity.parse(f.id_number).value)
-        except identity.InvalidIdNumber as exc:
-            raise Invalid(f"invalid identity number: {exc}", field="id_number") from exc
+        stmt = stmt.where(Person.id_number == id_number_param(f.id_number))
     if f.name:
         stmt = stmt.where(Person.name.startswith(f.name.strip(), autoescape=True))
     if f.household_id:
