@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import httpx
 
 from services import ADMIN_SCOPES
-from shared import identity, settings
+from shared import clock, identity, settings
 from shared.auth import issue_token
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -61,7 +61,7 @@ async def load(url: Mapping[str, str]) -> str:
                     )
                     made["cases"] += r.status_code == 201
             born = identity.parse(p["id_number"]).birth_date
-            if (date.today() - born).days >= 80 * 365.25:
+            if (clock.today() - born).days >= 80 * 365.25:
                 r = await c.post(f"{url['eldercare']}/v1/allowances", json={"id_number": p["id_number"]})
                 made["allowances"] += r.status_code == 201
         first = persons[1]
@@ -69,7 +69,7 @@ async def load(url: Mapping[str, str]) -> str:
             f"{url['registry']}/v1/deaths",
             json={
                 "id_number": first["id_number"],
-                "date_of_death": (date.today() - timedelta(days=3)).isoformat(),
+                "date_of_death": (clock.today() - timedelta(days=3)).isoformat(),
                 "source": "hospital",
                 "reference": "DEMO-H-0001",
             },

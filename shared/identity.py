@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from shared import clock
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 # ASCII digits only: `\d` would also take fullwidth (１) and Arabic-Indic (١) digits, so one
@@ -58,7 +60,7 @@ def parse(raw: str, *, today: date | None = None) -> IdNumber:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError as exc:
         raise InvalidIdNumber(f"birth date {value[6:14]} is not a calendar date") from exc
-    if born.year < 1850 or born > (today or date.today()):
+    if born.year < 1850 or born > (today or clock.today()):
         raise InvalidIdNumber(f"birth date {born.isoformat()} is out of range")
     if check_character(value[:17]) != value[17]:
         raise InvalidIdNumber("check character does not match (GB 11643)")

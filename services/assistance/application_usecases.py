@@ -34,7 +34,7 @@ from services.assistance.domain.standards import MissingStandard, Standards
 from services.assistance.domain.workflow import Status, StepRefused
 from services.assistance.models import Application, ApplicationStep, Case, Objection
 from services.assistance.schemas import ApplicationIn, AssessmentOut, MemberIn
-from shared import divisions, identity, locks, people
+from shared import clock, divisions, identity, locks, people
 from shared import event_types as ev
 from shared.auth import Principal
 from shared.db import guard, unscoped, utcnow
@@ -263,7 +263,7 @@ async def submit(session: AsyncSession, settings: Settings, principal: Principal
                 f"the applicant already has an open {body.program.value} application ({existing})",
                 field="members[0].id_number",
             )
-    today = date.today()
+    today = clock.today()
     assessment, extra, standards = await assessed(session, body, found, today)
     try:
         review_due, due = workflow.due_dates(body.program.value, today, standards)
@@ -323,7 +323,7 @@ async def reassess(
     found = await resolve_members(session, settings, corrected.members)
     if found[0].person_id != app.applicant_person_id:
         raise Invalid("the corrected household has another applicant", field="household.members[0].id_number")
-    assessment, extra, _ = await assessed(session, corrected, found, date.today())
+    assessment, extra, _ = await assessed(session, corrected, found, clock.today())
     before = app.assessment.get("total")
     app.household, app.assessment = household_json(corrected, found), assessment_json(assessment, extra)
     app.eligible, app.monthly_total = assessment.eligible, assessment.total
@@ -354,7 +354,7 @@ async def review(
     app.survey_notes = notes
     session.add(step(app, "reviewed", principal, notes))
     if app.status == Status.NOTICE:
-        today = date.today()
+        today = clock.today()
         standards = await standard_usecases.load(session, today)
         app.notice_from, app.notice_until = today, workflow.notice_ends(today, standards)
         session.add(step(app, "notice_started", principal, f"public notice until {app.notice_until}"))
@@ -422,7 +422,7 @@ async def open_objections(session: AsyncSession, app: Application) -> int:
 async def confirm(session: AsyncSession, principal: Principal, application_id: uuid.UUID, note: str) -> Application:
     """确认: the town confirms; cases start the month after, one per enrolled member, each published."""
     app = await get(session, application_id, lock=True)
-    today = date.today()
+    today = clock.today()
     pay_first = bool(app.assessment.get("pay_first")) and app.status == Status.SUBMITTED
     try:
         if pay_first and not app.eligible:
@@ -535,7 +535,7 @@ async def search(
     if id_number:
         stmt = stmt.where(Application.applicant_id_number == id_number)
     if overdue is not None:
-        clause = overdue_clause(date.today())
+        clause = overdue_clause(clock.today())
         stmt = stmt.where(clause if overdue else ~clause)
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = (

@@ -36,7 +36,7 @@ from services.assistance.domain import cases as rules
 from services.assistance.models import Case
 from services.assistance.payroll import month_end
 from services.assistance.usecases import case_event
-from shared import bulk
+from shared import bulk, clock
 from shared import event_types as ev
 from shared.events import publish_many
 
@@ -147,7 +147,7 @@ async def apply(session: AsyncSession, payloads: Sequence[BaseModel], today: dat
     if not relevant:
         return []
     by_person = await _lock_cases(session, {pid for p in relevant for pid in _persons(p)})
-    today = today or date.today()
+    today = today or clock.today()
     emitted: list[ev.Payload] = [
         e for p in relevant for pid in _persons(p) for case in by_person.get(pid, []) if (e := step(case, p, today))
     ]

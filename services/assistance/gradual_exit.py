@@ -17,6 +17,7 @@ from services.assistance import standard_usecases
 from services.assistance.domain import cases as rules
 from services.assistance.models import Case
 from services.assistance.payroll import month_end
+from shared import clock
 from shared.problems import Conflict, NotFound
 
 
@@ -28,7 +29,7 @@ def last_month_paid(decided_on: date, months: int) -> date:
 
 async def start(session: AsyncSession, case_id: uuid.UUID, reason: str, today: date | None = None) -> Case:
     """Put an active case into gradual exit with the months in force today."""
-    today = today or date.today()
+    today = today or clock.today()
     case = (await session.execute(select(Case).where(Case.id == case_id).with_for_update())).scalar_one_or_none()
     if case is None:  # also a case of another division: the session's filter hides it
         raise NotFound("no such case", field="case_id")

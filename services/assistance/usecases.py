@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -13,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.assistance.domain import cases as rules
 from services.assistance.domain import programs
 from services.assistance.models import Case
+from shared import clock, locks, people
 from shared import event_types as ev
-from shared import locks, people
 from shared.db import guard
 from shared.events import publish
 from shared.problems import Conflict, Invalid
@@ -75,7 +74,7 @@ async def enrol(
         program=program,
         monthly_amount=monthly_amount,
         status=rules.CaseStatus.ACTIVE,
-        started_on=date.today(),
+        started_on=clock.today(),
         hukou_division=person.hukou_division,
     )
     session.add(case)

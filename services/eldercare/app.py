@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from fastapi import FastAPI
@@ -26,6 +26,7 @@ from services.eldercare.api import (
 )
 from services.eldercare.guarantees import assistance_events
 from services.eldercare.handlers import registry_events
+from shared import clock
 from shared import settings as settings_mod
 from shared.app import create_app
 
@@ -45,7 +46,7 @@ async def _daily_discovery(app: FastAPI) -> None:
         await asyncio.sleep(seconds_until_next_run(datetime.now()))
         try:
             async with app.state.sessionmaker() as session:
-                counts = await discover.discover(session, date.today())
+                counts = await discover.discover(session, clock.today())
                 await session.commit()
             log.info("daily allowance discovery", **vars(counts))
         except Exception as exc:  # the next day's run catches up: it finds whatever is still due

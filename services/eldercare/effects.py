@@ -35,7 +35,7 @@ from services.eldercare.care import homecare, institutions
 from services.eldercare.care.rosters import born_by
 from services.eldercare.domain.allowance import Bracket
 from services.eldercare.usecases import allowance_event
-from shared import bulk, people
+from shared import bulk, clock, people
 from shared import event_types as ev
 from shared.events import publish_many
 
@@ -215,5 +215,5 @@ async def _after_deaths(session: AsyncSession, payloads: Sequence[BaseModel]) ->
     """Home-care orders not yet delivered are cancelled; a stay in an institution ends on the date of death."""
     deaths = {p.person_id: p.date_of_death for p in payloads if isinstance(p, ev.PersonDied)}
     if deaths:  # a revoked death does not reopen the orders
-        await homecare.cancel_open_orders(session, sorted(deaths), date.today())
+        await homecare.cancel_open_orders(session, sorted(deaths), clock.today())
         await institutions.discharge_on_death(session, deaths)

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.eldercare.domain import allowance as rules
 from services.eldercare.models import Allowance, AllowanceBracket
+from shared import clock, people
 from shared import event_types as ev
-from shared import people
 from shared.db import guard
 from shared.events import publish
 from shared.problems import Conflict, Invalid
@@ -46,7 +46,7 @@ async def brackets(session: AsyncSession) -> list[rules.Bracket]:
 async def enrol(session: AsyncSession, settings: Settings, *, id_number: str, on: date | None = None) -> Allowance:
     person = await people.resolve(session, settings, id_number)
     guard(session, person.hukou_division, field="id_number", detail=people.UNKNOWN)  # elsewhere answers as unknown
-    on = on or date.today()
+    on = on or clock.today()
     assert person.birth_date is not None
     ent = rules.entitlement(
         person.birth_date,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from fastapi import FastAPI
@@ -14,7 +14,7 @@ from services import MODULES
 from services.monitoring import SERVICE, usecases
 from services.monitoring.api import comparisons, records, warnings
 from services.monitoring.handlers import partner_reports, service_events
-from shared import divisions
+from shared import clock, divisions
 from shared import settings as settings_mod
 from shared.app import create_app
 
@@ -36,7 +36,7 @@ async def _nightly_warnings(app: FastAPI) -> None:
         await asyncio.sleep(seconds_until_next_run(datetime.now()))
         try:
             async with app.state.sessionmaker() as session:
-                totals = await usecases.run_warnings(session, date.today(), divisions.DISTRICT)
+                totals = await usecases.run_warnings(session, clock.today(), divisions.DISTRICT)
             log.info("nightly warnings run", **totals)
         except Exception as exc:  # tomorrow's run sees the same situations again
             log.warning("nightly warnings run failed", error=str(exc))

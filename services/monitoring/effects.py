@@ -43,7 +43,7 @@ from services.monitoring.domain import alerts as rules
 from services.monitoring.domain import records as categories
 from services.monitoring.domain import warnings as w
 from services.monitoring.models import Alert, Record, WarningThresholds
-from shared import bulk, divisions, identity
+from shared import bulk, clock, divisions, identity
 from shared import event_types as ev
 from shared.db import utcnow
 from shared.events import ReceivedEvent, publish_many
@@ -415,7 +415,7 @@ def _alert_event(model: type[ev.AlertEvent], a: AlertRow) -> ev.AlertEvent:
 async def apply(session: AsyncSession, events: Sequence[ReceivedEvent], today: date | None = None) -> Fold:
     """Apply a chunk of events to records and alerts, in order, in a fixed number of statements."""
     relevant = [e for e in events if e.type in APPLIED]
-    today = today or date.today()
+    today = today or clock.today()
     fold = Fold(records={}, alerts={}, thresholds=await thresholds_on(session, today), today=today)
     if not relevant:
         return fold

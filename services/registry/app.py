@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from fastapi import FastAPI
@@ -26,6 +26,7 @@ from services.registry.api import (
 )
 from services.registry.handlers import partner_feeds
 from services.registry.usecases import milestones as milestone_cases
+from shared import clock
 from shared import settings as settings_mod
 from shared.app import create_app
 
@@ -44,7 +45,7 @@ async def _daily_milestones(app: FastAPI) -> None:
     while True:
         await asyncio.sleep(seconds_until_next_run(datetime.now()))
         try:
-            result = await milestone_cases.run_all(app.state.sessionmaker, date.today())
+            result = await milestone_cases.run_all(app.state.sessionmaker, clock.today())
             log.info("daily milestone run", recorded=result.recorded, published=result.published)
         except Exception as exc:  # the next day's run catches up: ages are recorded once reached
             log.warning("daily milestone run failed", error=str(exc))

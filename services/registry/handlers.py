@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.domain import intake as intake_rules
 from services.registry.usecases.reports import Intake, Item
+from shared import clock
 from shared import event_types as ev
 from shared.consumer import Consumer, Reject
 from shared.events import ReceivedEvent
@@ -29,7 +28,7 @@ async def on_partner_reports(session: AsyncSession, events: list[ReceivedEvent])
 
     Returns the reports refused, with the field and reason, for the dead-letter topic.
     """
-    today = date.today()
+    today = clock.today()
     refused: dict[str, str] = {}
     items: list[Item] = []
     ids: list[str] = []

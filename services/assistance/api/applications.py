@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
@@ -26,7 +25,7 @@ from services.assistance.schemas import (
     SettleIn,
     StepOut,
 )
-from shared import identity
+from shared import clock, identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
@@ -64,7 +63,7 @@ def application_out(app: Application, details: usecases.Details, principal: Prin
         submitted_on=app.submitted_on,
         review_due_on=app.review_due_on,
         due_on=app.due_on,
-        overdue=workflow.overdue_step(workflow.Status(app.status), date.today(), app.review_due_on, app.due_on),
+        overdue=workflow.overdue_step(workflow.Status(app.status), clock.today(), app.review_due_on, app.due_on),
         survey_notes=app.survey_notes,
         notice_from=app.notice_from,
         notice_until=app.notice_until,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from services.assistance import standard_usecases as usecases
 from services.assistance.domain.standards import FIGURES, StandardRow
 from services.assistance.schemas import FigureOut, StandardChangeOut, StandardIn, StandardsOut
+from shared import clock
 from shared.app import Session
 from shared.auth import Principal, require
 from shared.fields import CivilDate
@@ -36,7 +36,7 @@ async def in_force(
     _: Annotated[Principal, require("assistance:read")],
     on: Annotated[CivilDate | None, Query(description="the date (YYYY-MM-DD); today if absent")] = None,
 ) -> StandardsOut:
-    day = on or date.today()
+    day = on or clock.today()
     rows = await usecases.listing(session, day)
     return StandardsOut(on=day, items=[figure_out(r) for r in rows if r.key in FIGURES])
 

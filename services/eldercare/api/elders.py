@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from services.eldercare import elders
 from services.eldercare.domain.allowance import age_on
 from services.eldercare.schemas import ElderOut, Page
-from shared import identity
+from shared import clock, identity
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
@@ -36,7 +35,7 @@ async def listing(
 ) -> Page[ElderOut]:
     if age_max is not None and age_max < age_min:
         raise Invalid("age_max is below age_min", field="age_max")
-    today = date.today()
+    today = clock.today()
     filters = elders.Filters(division, age_min, age_max, care_level, guarantee, status)
     rows, total = await elders.search(session, filters, today=today, limit=limit, offset=offset)
     await record_read(session, principal, request, [r["person_id"] for r in rows])

@@ -13,6 +13,7 @@ from services.eldercare.domain import assessment as rules
 from services.eldercare.domain.allowance import age_on
 from services.eldercare.models import Assessment
 from services.eldercare.schemas import AssessmentIn
+from shared import clock
 from shared import event_types as ev
 from shared.events import publish
 from shared.problems import Conflict, Invalid, NotFound
@@ -51,7 +52,7 @@ async def record(
     Answers (assessment, created): the same sheet for the same day again answers the current one (no new row, no event).
     """
     result = _result(body)
-    on = not_future(body.assessed_on or date.today(), "assessed_on")
+    on = not_future(body.assessed_on or clock.today(), "assessed_on")
     person = await person_in_scope(session, settings, body.id_number)
     if person.birth_date is not None and age_on(person.birth_date, on) < MIN_AGE:
         raise Invalid(

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import people
+from shared import clock, people
 from shared.db import guard
 from shared.problems import Conflict, Invalid
 from shared.settings import Settings
@@ -27,7 +27,7 @@ async def person_in_scope(
 
 
 def not_future(on: date, field: str) -> date:
-    if on > date.today():
+    if on > clock.today():
         raise Invalid(f"{on} is in the future", field=field)
     return on
 

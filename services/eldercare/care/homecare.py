@@ -15,7 +15,7 @@ from services.eldercare.domain import homecare as rules
 from services.eldercare.domain.allowance import age_on
 from services.eldercare.models import Guarantee, HomeCareBudget, Provider, ServiceOrder, Settlement
 from services.eldercare.schemas import DeliveryIn, ProviderIn, ServiceOrderIn
-from shared import divisions
+from shared import clock, divisions
 from shared import event_types as ev
 from shared.db import guard, unscoped
 from shared.events import publish
@@ -167,7 +167,7 @@ async def cancel(session: AsyncSession, order_id: uuid.UUID, reason: str) -> Ser
     if order.status != "open":
         raise Conflict(f"the order is {order.status}", field="order_id")
     order.status = "cancelled"
-    order.cancelled_on = date.today()
+    order.cancelled_on = clock.today()
     order.cancel_reason = reason
     return order
 

@@ -13,6 +13,7 @@ from services.eldercare.care.common import flush_or_conflict, not_future, person
 from services.eldercare.domain import institutions as rules
 from services.eldercare.models import Admission, Bed, Inspection, Institution
 from services.eldercare.schemas import AdmissionIn, DischargeIn, FollowUpIn, InspectionIn, InstitutionIn
+from shared import clock
 from shared import event_types as ev
 from shared.db import guard, unscoped
 from shared.events import publish, publish_many
@@ -127,7 +128,7 @@ async def _bed_for(session: AsyncSession, institution_id: uuid.UUID, bed_id: uui
 async def admit(session: AsyncSession, settings: Settings, institution_id: uuid.UUID, body: AdmissionIn) -> Admission:
     """Admit a person to a bed (a chosen one, or the first free); a taken bed or a person already in one is a 409."""
     institution = await get(session, institution_id)
-    on = not_future(body.admitted_on or date.today(), "admitted_on")
+    on = not_future(body.admitted_on or clock.today(), "admitted_on")
     person = await person_in_scope(session, settings, body.id_number)
     bed_id = await _bed_for(session, institution.id, body.bed_id)
     admission = Admission(
@@ -182,7 +183,7 @@ async def discharge(
     ).scalar_one_or_none()
     if admission is None:
         raise NotFound("the person has no open admission in this institution", field="id_number")
-    on = not_future(body.discharged_on or date.today(), "discharged_on")
+    on = not_future(body.discharged_on or clock.today(), "discharged_on")
     if (why := rules.discharge_refusal(admission.admitted_on, on)) is not None:
         raise Invalid(why, field="discharged_on")
     admission.discharged_on = on

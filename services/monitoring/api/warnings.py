@@ -19,7 +19,7 @@ from services.monitoring.schemas import (
     WarningsRunIn,
     WarningsRunOut,
 )
-from shared import divisions
+from shared import clock, divisions
 from shared.app import Session
 from shared.auth import Principal, require
 from shared.db import guard
@@ -171,5 +171,5 @@ def _period_end(month: str | None, on: date | None) -> date:
     if month:
         year, m = int(month[:4]), int(month[5:])
         return date(year + m // 12, m % 12 + 1, 1)
-    day = on or date.today()
+    day = on or clock.today()
     return date.fromordinal(day.toordinal() + 1)

@@ -6,13 +6,13 @@ The daily run is the registry app's (services/registry/app.py); each
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Request
 
 from services.registry.schemas import MilestoneRunIn, MilestoneRunOut
 from services.registry.usecases import milestones as cases
+from shared import clock
 from shared.auth import Principal, require
 from shared.problems import Invalid
 
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1/milestones", tags=["milestones"])
 async def run(
     body: MilestoneRunIn, request: Request, principal: Annotated[Principal, require("registry:write")]
 ) -> MilestoneRunOut:
-    if body.as_of > date.today():
+    if body.as_of > clock.today():
         raise Invalid("as_of is in the future", field="as_of")
     result = await cases.run_all(
         request.app.state.sessionmaker, body.as_of, scope=principal.division

@@ -13,8 +13,8 @@ from services.registry.models import Adoption, Marriage
 from services.registry.usecases.common import history
 from services.registry.usecases.households import get_household, move_member
 from services.registry.usecases.marriages import _one_is_yours, _party
+from shared import clock, locks
 from shared import event_types as ev
-from shared import locks
 from shared.events import publish
 from shared.problems import Conflict, Invalid
 
@@ -61,7 +61,7 @@ async def register_adoption(
         [rules.Person(f"adopters.{i}", p.sex, p.birth_date, p.status == "alive") for i, p in enumerate(parents)],
         married,
         registered_on,
-        today or date.today(),
+        today or clock.today(),
     )
     if refusal:
         raise Invalid(refusal.reason, field=refusal.field)

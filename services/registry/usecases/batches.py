@@ -27,6 +27,7 @@ from services.registry.domain import intake as rules
 from services.registry.models import IntakeBatch, IntakeLine
 from services.registry.usecases.common import copy_rows
 from services.registry.usecases.reports import Intake, Item, LineOutcome
+from shared import clock
 from shared.db import utcnow
 from shared.identity import mask_text
 
@@ -126,7 +127,7 @@ class BatchRun:
         self.keep_inline = keep_inline
         self.inline: list[dict[str, object]] = []
         self.counts = {"lines": 0, "accepted": 0, "duplicate": 0, "rejected": 0, "in_review": 0}
-        self.today = date.today()
+        self.today = clock.today()
 
     async def run(self, stream: AsyncIterator[bytes], format: str) -> None:
         """Parse the stream and apply it chunk by chunk, in order.

@@ -13,8 +13,8 @@ from services.registry.domain import intake as rules
 from services.registry.models import Death, DeathReport, Person
 from services.registry.usecases.common import history, ref
 from services.registry.usecases.reports import Intake, Item
+from shared import clock, locks
 from shared import event_types as ev
-from shared import locks
 from shared.db import utcnow
 from shared.events import publish
 from shared.problems import Conflict, Invalid, NotFound
@@ -47,7 +47,7 @@ async def report_death(
     repeated (source, reference) is answered with the report on file only when
     that report is about the person this one names.
     """
-    today = today or date.today()
+    today = today or clock.today()
     await locks.hold(session, "person", id_number)  # identical reports at once: the second is the duplicate
     fields = {
         "type": "death",
@@ -133,7 +133,7 @@ async def confirm_death(
     if death.status == "conflict" and date_of_death is None:
         raise Invalid("the sources disagree on the date: name the date of death you confirm", field="date_of_death")
     if date_of_death is not None:
-        if date_of_death > date.today() or date_of_death < person.birth_date:
+        if date_of_death > clock.today() or date_of_death < person.birth_date:
             raise Invalid("the date of death is outside the person's life", field="date_of_death")
         death.date_of_death = date_of_death
         person.date_of_death = date_of_death

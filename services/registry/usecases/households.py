@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +13,7 @@ from services.registry.domain import households as rules
 from services.registry.domain.marriage import Refusal
 from services.registry.models import Household, HouseholdMember, Person
 from services.registry.usecases.common import history, person_by_id_number
-from shared import divisions
+from shared import clock, divisions
 from shared import event_types as ev
 from shared.db import guard
 from shared.events import publish
@@ -102,7 +101,7 @@ async def create_household(
             session,
             person.id,
             "household_joined",
-            date.today(),
+            clock.today(),
             f"member of a new household ({relation})",
             household.id,
         )
@@ -127,7 +126,7 @@ async def add_member(session: AsyncSession, household: Household, person: Person
         session,
         person.id,
         "household_joined",
-        date.today(),
+        clock.today(),
         f"joined a household as {relation} ({reason})",
         household.id,
     )
@@ -156,7 +155,7 @@ async def remove_member(
     if not after:
         household.status, household.head_person_id = "dissolved", None
     await session.flush()
-    await history(session, person.id, "household_left", date.today(), f"left the household ({reason})", household.id)
+    await history(session, person.id, "household_left", clock.today(), f"left the household ({reason})", household.id)
     await _publish(session, household, f"left: {reason}", before, after)
 
 
@@ -195,7 +194,7 @@ async def join(
     person = await person_by_id_number(session, id_number, lock=True)
     if person is None:
         raise NotFound("no such person in your division; register them first", field="id_number")
-    if reason == "birth" and person.birth_date < date.today().replace(year=date.today().year - 1):
+    if reason == "birth" and person.birth_date < clock.today().replace(year=clock.today().year - 1):
         raise Invalid("a birth joins a child born within the last year", field="reason")
     await add_member(session, household, person, relation, reason)
     return household
@@ -235,7 +234,7 @@ async def split(
         if rel == "head":
             new.head_person_id = pid
         await history(
-            session, pid, "household_split", date.today(), f"moved to a new household by a split, as {rel}", new.id
+            session, pid, "household_split", clock.today(), f"moved to a new household by a split, as {rel}", new.id
         )
     remaining = {pid: rel for pid, rel in before.items() if pid not in moving}
     if source.head_person_id in moving:
@@ -271,7 +270,7 @@ async def merge(
         person.household_id = target.id
         after_t[pid] = rel
         await history(
-            session, pid, "household_merged", date.today(), f"joined another household by a merge, as {rel}", target.id
+            session, pid, "household_merged", clock.today(), f"joined another household by a merge, as {rel}", target.id
         )
     other.status, other.head_person_id = "dissolved", None
     await session.flush()

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.domain import intake as rules
 from services.registry.models import Person
 from services.registry.usecases.reports import Intake, Item, LineOutcome
+from shared import clock
 
 
 async def change_hukou(
@@ -26,7 +27,7 @@ async def change_hukou(
     scope: str | None = None,
     today: date | None = None,
 ) -> tuple[LineOutcome, Person | None]:
-    today = today or date.today()
+    today = today or clock.today()
     fields = {
         "type": "hukou",
         "id_number": id_number,

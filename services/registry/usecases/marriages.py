@@ -12,7 +12,7 @@ from services.registry.domain import marriage as rules
 from services.registry.models import CertificateReissue, Marriage, Person
 from services.registry.usecases.common import history, person_by_id_number
 from services.registry.usecases.households import get_household, move_member
-from shared import divisions, locks
+from shared import clock, divisions, locks
 from shared import event_types as ev
 from shared.db import scope_of, unscoped
 from shared.events import publish
@@ -86,7 +86,7 @@ async def register_marriage(
             rules.Party("party_b", b.sex, b.birth_date, b.status == "alive", b.marital_status),
             registered_on,
             registration_division,
-            today or date.today(),
+            today or clock.today(),
         )
     )
     marriage = Marriage(
@@ -151,7 +151,7 @@ async def register_divorce(
     ).scalar_one_or_none()
     if clash is not None:
         raise Conflict("this divorce certificate number belongs to another divorce", field="certificate_no")
-    _refuse(rules.check_divorce(marriage.status, marriage.registered_on, divorced_on, today or date.today()))
+    _refuse(rules.check_divorce(marriage.status, marriage.registered_on, divorced_on, today or clock.today()))
     with unscoped(session):  # the marriage is the caller's (get_marriage); its other party may live elsewhere
         parties = (
             (
@@ -191,7 +191,7 @@ async def reissue_certificate(
             return existing, False
         raise Conflict("this certificate number was issued before", field="certificate_no")
     _refuse(rules.check_reissue(kind, marriage.status))
-    if issued_on > date.today():
+    if issued_on > clock.today():
         raise Invalid("the issue date is in the future", field="issued_on")
     person = await _party(session, applicant, "applicant_id_number")
     if person.id not in (marriage.party_a, marriage.party_b):

@@ -43,7 +43,7 @@ from services.registry.models import (
     ReviewItem,
 )
 from services.registry.usecases.common import copy_rows, ref
-from shared import divisions
+from shared import clock, divisions
 from shared import event_types as ev
 from shared.db import scope_of, utcnow
 from shared.events import publish_many
@@ -225,7 +225,7 @@ class Intake:
         self.session = session
         self.channel = channel
         self.scope = scope if scope is not None else scope_of(session)
-        self.today = today or date.today()
+        self.today = today or clock.today()
         self._policies: dict[tuple[str, str], str] | None = None
 
     async def policies(self) -> dict[tuple[str, str], str]:

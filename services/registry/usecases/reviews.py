@@ -9,7 +9,6 @@ stays for a registrar of that division (reason `out_of_division`).
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.domain import intake as rules
 from services.registry.models import DeathReport, Person, ReviewItem
 from services.registry.usecases.reports import Intake, Item, LineOutcome
+from shared import clock
 from shared.db import unscoped, utcnow
 from shared.problems import Conflict, Invalid, NotFound
 
@@ -53,7 +53,7 @@ async def get_review(session: AsyncSession, review_id: uuid.UUID, *, lock: bool 
 
 
 async def _item_for(session: AsyncSession, review: ReviewItem, person: Person, checks: bool) -> Item:
-    record = rules.read(review.payload, today=date.today())
+    record = rules.read(review.payload, today=clock.today())
     row = None
     if review.kind == "death":
         row = (
