@@ -115,6 +115,30 @@ def contracts() -> None:
         typer.echo(f"wrote {path}")
 
 
+# -- the synthetic district (issue 11) ---------------------------------------------------
+
+district_app = typer.Typer(help="The synthetic district of the bureau's 2022 report.", no_args_is_help=True)
+app.add_typer(district_app, name="district")
+DISTRICT_DIR = "District's stack directory (PostgreSQL and broker data, logs, stack.json, today)"
+
+
+@district_app.command("generate")
+def district_generate(
+    seed: Annotated[int, typer.Option(help="the same seed gives the same district")] = 1,
+    scale: Annotated[float, typer.Option(help="shrink every count, e.g. 0.01 for a quick run")] = 1.0,
+    directory: Annotated[str, typer.Option("--dir", help=DISTRICT_DIR)] = ".district",
+) -> None:
+    """Generate the district for a seed and load it through the services' public APIs (idempotent)."""
+    from pathlib import Path
+
+    from services.district import load
+
+    load.run(seed=seed, scale=scale, directory=Path(directory))
+
+
+# `district replay` and `district report` are added here, beside `generate`.
+
+
 def service_urls(host: str = "http://127.0.0.1") -> dict[str, str]:
     """Where each local service answers: its port from the environment, else its default."""
     return {s: f"{host}:{service_settings(s).port}" for s in SERVICES}
