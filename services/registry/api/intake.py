@@ -49,7 +49,23 @@ def batch_out(b: IntakeBatch, report: list[dict[str, object]] | None = None) -> 
     "",
     response_model=IntakeBatchOut,
     status_code=status.HTTP_201_CREATED,
-    summary="Send a partner file of deaths and hukou changes (NDJSON or CSV, streamed)",
+    summary="Send a partner file of deaths, hukou changes or the household-register roster (NDJSON or CSV, streamed)",
+    description=(
+        "One report per line, each answered on its own (accepted with its outcome, duplicate, or rejected with the"
+        " field and the reason); the file is streamed and applied a chunk at a time.\n\n"
+        "Line types (`type`): `death` (id_number, name, date_of_death, source, reference), `hukou` (id_number,"
+        " kind move_in|move_out|transfer, from_division, to_division, effective_date, source, reference), and"
+        " `person`: the public security bureau's household-register roster (户籍名册), which registers the person"
+        " — id_number, name, hukou_division, and optionally sex (checked against the number), household (the"
+        " bureau's household key), relation (head, spouse, child, parent, grandchild, grandparent, sibling, other;"
+        " default other) and reference. A person line publishes `registry.person.registered`; the lines with one"
+        " household key form one registry household (the same household in every later file naming that key),"
+        " its members with their relations, published as one `registry.household.changed` per household and"
+        " chunk (reason `created`, or `registered` when members join one on file). The same person again is"
+        " `duplicate`; a known number under another name is rejected on `name`; the caller must cover the hukou"
+        " division (and a household on file). Reports that waited for a person so registered apply at once."
+        " CSV: a header line naming the columns, the same fields."
+    ),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -59,6 +75,8 @@ def batch_out(b: IntakeBatch, report: list[dict[str, object]] | None = None) -> 
                     "example": (
                         '{"type":"death","id_number":"340207194005011238","name":"王秀英",'
                         '"date_of_death":"2026-01-02","source":"funeral_home","reference":"FH-1"}\n'
+                        '{"type":"person","id_number":"340207198003150013","name":"周强",'
+                        '"hukou_division":"340207003001","household":"HH-0001","relation":"head"}\n'
                     ),
                 },
                 "text/csv": {

@@ -1,7 +1,9 @@
 """Partner reports as they arrive (a batch line, a topic event, an HTTP body): parse, validate, route.
 
 Pure: a line is a dict of strings (an NDJSON object or a CSV row); the result
-is a `DeathRecord`, a `HukouRecord`, or a `LineError` naming the field. Which
+is a `DeathRecord`, a `HukouRecord`, a `PersonRecord` (batch files only: the
+public security bureau's household-register roster), or a `LineError` naming
+the field. Which
 reports apply at once and which wait for review is decided by `needs_review`
 from the policy row of the report's type and source (data, seeded by migration).
 """
@@ -30,6 +32,8 @@ CSV_COLUMNS = (
     "to_division",
     "effective_date",
 )
+RELATIONS = ("head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "other")
+ROSTER_SOURCE = "public_security"  # who keeps the household register a roster line comes from
 _TYPES = {"death": "death", "partner.death.reported": "death", "hukou": "hukou", "partner.hukou.changed": "hukou"}
 
 
@@ -63,7 +67,23 @@ class HukouRecord:
     type: str = "hukou"
 
 
-Record = DeathRecord | HukouRecord
+@dataclass(slots=True)
+class PersonRecord:
+    """A roster line: register the person (and put them in the household the partner's key names)."""
+
+    id_number: str
+    name: str
+    hukou_division: str
+    sex: str
+    birth_date: date
+    household: str | None = None  # the partner's household key: members with one key form one household
+    relation: str | None = None  # relation to the head of that household
+    reference: str | None = None
+    source: str = ROSTER_SOURCE
+    type: str = "person"
+
+
+Record = DeathRecord | HukouRecord | PersonRecord
 
 
 def _text(d: dict[str, Any], field: str, max_len: int, required: bool = True) -> str | None:
@@ -97,15 +117,53 @@ def _division(d: dict[str, Any], field: str) -> str | None:
     return v
 
 
-def read(d: Any, *, today: date) -> Record | LineError:
+def read(d: Any, *, today: date, roster: bool = False) -> Record | LineError:
     """`parse`, with a refusal returned rather than raised.
 
-    A report that fails is a line of the report, not an exception.
+    A report that fails is a line of the report, not an exception. `roster`:
+    registration lines (`"type": "person"`) are accepted too (batch files only;
+    the partner topics carry reports of deaths and moves, never registrations).
     """
     try:
+        if roster and isinstance(d, dict) and d.get("type") == "person":
+            return parse_person(d, today=today)
         return parse(d, today=today)
     except LineError as exc:
         return exc
+
+
+def parse_person(d: dict[str, Any], *, today: date) -> PersonRecord:
+    """A roster line: the number, the name and the hukou division; sex checked against the number if given."""
+    raw_id = _text(d, "id_number", 18)
+    try:
+        number = identity.parse(raw_id or "", today=today)
+    except identity.InvalidIdNumber as exc:
+        raise LineError("id_number", f"invalid identity number: {exc}") from None
+    name = _text(d, "name", 100)
+    assert name is not None
+    division = _text(d, "hukou_division", 12)
+    if not (division and divisions.is_known(division)):
+        raise LineError("hukou_division", "must be a division code of the district (6, 9 or 12 digits)")
+    sex = _text(d, "sex", 1, required=False)
+    if sex is not None and sex != number.sex:
+        raise LineError("sex", f"sex {sex} does not match the identity number ({number.sex})")
+    household = _text(d, "household", 100, required=False)
+    relation = _text(d, "relation", 20, required=False)
+    if relation is not None and relation not in RELATIONS:
+        raise LineError("relation", f"must be one of {', '.join(RELATIONS)}")
+    if relation is not None and household is None:
+        raise LineError("relation", "a relation needs the household it is a relation in")
+    reference = _text(d, "reference", 100, required=False)
+    return PersonRecord(
+        number.value,
+        name,
+        division,
+        number.sex,
+        number.birth_date,
+        household,
+        (relation or "other") if household else None,
+        reference,
+    )
 
 
 def parse(d: Any, *, today: date) -> Record:

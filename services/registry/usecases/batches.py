@@ -20,15 +20,17 @@ from collections.abc import AsyncIterator
 from datetime import date
 
 import structlog
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import String, bindparam, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.domain import intake as rules
 from services.registry.models import IntakeBatch, IntakeLine
-from services.registry.usecases.common import copy_rows
+from services.registry.usecases.common import copy_rows, person_by_id_number
 from services.registry.usecases.reports import Intake, Item, LineOutcome
+from services.registry.usecases.reviews import apply_waiting_for
 from shared import clock
-from shared.db import utcnow
+from shared.db import unscoped, utcnow
 from shared.identity import mask_text
 
 log = structlog.get_logger("registry.intake")
@@ -56,7 +58,7 @@ def _parse_ndjson(text: str, today: date) -> rules.Record | rules.LineError:
         fields = json.loads(text)
     except ValueError as exc:
         return rules.LineError("line", f"not valid JSON: {exc}")
-    return rules.read(fields, today=today)
+    return rules.read(fields, today=today, roster=True)
 
 
 class _Csv:
@@ -78,7 +80,8 @@ class _Csv:
             return None
         if len(row) != len(self.columns):
             return rules.LineError("line", f"{len(row)} values for {len(self.columns)} columns")
-        return rules.read({k: (v if v != "" else None) for k, v in zip(self.columns, row, strict=True)}, today=today)
+        fields = {k: (v if v != "" else None) for k, v in zip(self.columns, row, strict=True)}
+        return rules.read(fields, today=today, roster=True)
 
 
 async def create_batch(
@@ -115,6 +118,31 @@ def _line_row(batch_id: uuid.UUID, line_no: int, o: LineOutcome) -> dict[str, ob
         "person_id": o.person_id,
         "review_id": o.review_id,
     }
+
+
+_WAITING = text(
+    "SELECT DISTINCT id_number FROM review_items WHERE id_number = ANY(:numbers)"
+    " AND reason_code = 'unknown_person' AND status IN ('open', 'waiting')"
+).bindparams(bindparam("numbers", type_=ARRAY(String)))
+
+
+async def _apply_waiting(
+    session: AsyncSession, lines: list[tuple[int, rules.Record | rules.LineError]], outcomes: list[LineOutcome]
+) -> None:
+    """Reports that waited for a person the roster registered now take effect (one query a chunk finds them)."""
+    numbers = [
+        r.id_number
+        for (_, r), o in zip(lines, outcomes, strict=True)
+        if isinstance(r, rules.PersonRecord) and o.outcome == "registered"
+    ]
+    if not numbers:
+        return
+    waiting = (await session.execute(_WAITING, {"numbers": numbers})).scalars().all()
+    for number in waiting:  # rare: a report about someone not yet registered
+        with unscoped(session):
+            person = await person_by_id_number(session, number, lock=True)
+        if person is not None:
+            await apply_waiting_for(session, person)
 
 
 class BatchRun:
@@ -175,6 +203,7 @@ class BatchRun:
                 outcomes = await Intake(s, channel="batch", scope=self.scope, today=self.today).run(
                     [Item(r) for _, r in lines]
                 )
+                await _apply_waiting(s, lines, outcomes)
                 rows = [_line_row(self.batch_id, n, o) for (n, _), o in zip(lines, outcomes, strict=True)]
                 await copy_rows(s, IntakeLine.__table__, rows)  # type: ignore[arg-type]
                 totals = self._totals(rows)
@@ -198,6 +227,7 @@ class BatchRun:
                 try:
                     async with s.begin_nested():
                         [o] = await intake.run([Item(r)])
+                        await _apply_waiting(s, [(n, r)], [o])
                 except Exception as exc:
                     o = LineOutcome(
                         "rejected",

@@ -32,10 +32,12 @@ from services.registry.domain import deaths as death_rules
 from services.registry.domain import hukou as hukou_rules
 from services.registry.domain import intake as rules
 from services.registry.domain import matching
-from services.registry.domain.intake import DeathRecord, HukouRecord, LineError, Record
+from services.registry.domain.intake import DeathRecord, HukouRecord, LineError, PersonRecord, Record
 from services.registry.models import (
     Death,
     DeathReport,
+    Household,
+    HouseholdMember,
     HukouChange,
     IntakePolicy,
     Person,
@@ -77,6 +79,32 @@ _UPDATE_PERSONS = text(
     bindparam("divisions", type_=ARRAY(String)),
     bindparam("in_district", type_=ARRAY(Boolean)),
 )
+
+
+_HOUSEHOLDS = text("SELECT id, hukou_division, head_person_id, status FROM households WHERE id = ANY(:ids)").bindparams(
+    bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))
+)
+_HOUSEHOLD_MEMBERS = text(
+    "SELECT household_id, person_id, relation FROM household_members WHERE household_id = ANY(:ids)"
+).bindparams(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True))))
+_SET_HEADS = text(
+    "UPDATE households h SET head_person_id = u.head FROM unnest(:ids, :heads) AS u(id, head) WHERE h.id = u.id"
+).bindparams(
+    bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True))), bindparam("heads", type_=ARRAY(PG_UUID(as_uuid=True)))
+)
+# The partner's household key names one registry household, in every batch that repeats it.
+_HOUSEHOLD_KEYS = uuid.UUID("5d0c6a5e-2f7b-4c1e-9a51-7f3c2b8e4d10")
+
+
+def _snapshot(members: dict[uuid.UUID, str]) -> list[ev.HouseholdMember]:
+    """Members as a household event lists them: the head first, then by id (as usecases/households.py does)."""
+    ordered = sorted(members.items(), key=lambda kv: (kv[1] != "head", str(kv[0])))
+    return [ev.HouseholdMember(person_id=pid, relation=rel) for pid, rel in ordered]
+
+
+def household_id_of(key: str) -> uuid.UUID:
+    """The registry household a roster's household key stands for (derived, so no table maps keys)."""
+    return uuid.uuid5(_HOUSEHOLD_KEYS, f"{rules.ROSTER_SOURCE}:{key}")
 
 
 def _array(values: Any, item_type: Any) -> BindParameter[Any]:
@@ -208,8 +236,23 @@ class _NewDeath:
         }
 
 
+@dataclass(slots=True)
+class _HouseholdState:
+    """A household a roster chunk adds members to: as found (or new) and as it will be."""
+
+    id: uuid.UUID
+    hukou_division: str
+    head_person_id: uuid.UUID | None
+    status: str
+    new: bool
+    before: dict[uuid.UUID, str] = field(default_factory=dict)
+    after: dict[uuid.UUID, str] = field(default_factory=dict)
+
+
 @dataclass
 class _Writes:
+    persons: list[dict[str, Any]] = field(default_factory=list)  # registered by roster lines
+    memberships: list[dict[str, Any]] = field(default_factory=list)
     deaths: list[_NewDeath] = field(default_factory=list)
     reports: list[dict[str, Any]] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
@@ -243,7 +286,7 @@ class Intake:
         fresh = [
             it.record
             for it in items
-            if not isinstance(it.record, LineError) and it.report_row is None and it.review is None
+            if isinstance(it.record, DeathRecord | HukouRecord) and it.report_row is None and it.review is None
         ]
         seen = {"death": set(), "hukou": set()}  # type: dict[str, set[tuple[str, str]]]
         death_keys = {(r.source, r.reference) for r in fresh if isinstance(r, DeathRecord)}
@@ -291,6 +334,8 @@ class Intake:
             for pid, kind, frm, to, eff, seq in rows.all():
                 hukou_hist[pid].append(hukou_rules.Change(kind, frm, to, eff, seq))
 
+        households = await self._households({r.household for r in records if isinstance(r, PersonRecord)})
+
         w = _Writes()
         out: list[LineOutcome] = []
         provisional = _PROVISIONAL_SEQ
@@ -298,6 +343,9 @@ class Intake:
             r = it.record
             if isinstance(r, LineError):
                 out.append(LineOutcome("rejected", field=r.field, reason=r.reason, problem="invalid"))
+                continue
+            if isinstance(r, PersonRecord):
+                out.append(self._register(w, r, persons, by_id, households))
                 continue
             person = it.person or persons.get(r.id_number)
             refusal = self._out_of_scope(r, person)  # first: a repeat from elsewhere learns no more than a new report
@@ -356,6 +404,7 @@ class Intake:
                 provisional += 1
                 out.append(self._apply_hukou(w, r, person, hukou_hist.setdefault(person.id, []), provisional))
 
+        await self._write_registrations(w, households)
         changed = [p for p in by_id.values() if isinstance(p, _PersonRow) and p.changed]
         if changed:
             await s.execute(
@@ -376,6 +425,154 @@ class Intake:
         await copy_rows(s, PersonEvent.__table__, w.history)  # type: ignore[arg-type]
         await publish_many(s, w.events)
         return out
+
+    # -- roster registrations -------------------------------------------------------
+
+    async def _households(self, keys: set[str | None]) -> dict[str, _HouseholdState]:
+        """The households a chunk's roster lines name, as on file (district-wide: compared, never answered)."""
+        ids = {household_id_of(k): k for k in keys if k}
+        if not ids:
+            return {}
+        found: dict[str, _HouseholdState] = {}
+        rows = await self.session.execute(_HOUSEHOLDS, {"ids": list(ids)})
+        for hid, division, head, status in rows.all():
+            found[ids[hid]] = _HouseholdState(hid, division, head, status, new=False)
+        if found:
+            members = await self.session.execute(_HOUSEHOLD_MEMBERS, {"ids": [h.id for h in found.values()]})
+            by_id = {h.id: h for h in found.values()}
+            for hid, pid, relation in members.all():
+                by_id[hid].before[pid] = relation
+                by_id[hid].after[pid] = relation
+        return found
+
+    def _register(
+        self,
+        w: _Writes,
+        r: PersonRecord,
+        persons: dict[str, Any],
+        by_id: dict[uuid.UUID, Any],
+        households: dict[str, _HouseholdState],
+    ) -> LineOutcome:
+        """Register a roster's person once; the same person again is a duplicate, another name a mismatch."""
+
+        def refused(field_name: str, reason: str, problem: str = "invalid") -> LineOutcome:
+            return LineOutcome(
+                "rejected", field=field_name, reason=reason, problem=problem, record_type=r.type, reference=r.reference
+            )
+
+        known = persons.get(r.id_number)
+        if known is not None:
+            if not divisions.covers(self.scope, known.hukou_division):  # as POST /v1/persons answers: nothing more
+                return refused("id_number", "a person with this identity number is already registered")
+            m = matching.name_confidence(r.name, known.name)
+            if not m.matches:
+                return refused("name", m.reason)
+            return LineOutcome(
+                "duplicate",
+                "duplicate",
+                reason="this person is already registered",
+                person_id=known.id,
+                record_type=r.type,
+                reference=r.reference,
+            )
+        if not divisions.covers(self.scope, r.hukou_division):
+            return refused("hukou_division", "no such division in your jurisdiction", "not_found")
+        household = None
+        if r.household is not None:
+            household = households.get(r.household)
+            if household is None:
+                household = _HouseholdState(household_id_of(r.household), r.hukou_division, None, "active", new=True)
+                households[r.household] = household
+            if not divisions.covers(self.scope, household.hukou_division):
+                return refused("household", "no such household in your division", "not_found")
+            if household.status != "active":
+                return refused("household", "the household is dissolved")
+            if r.relation == "head" and household.head_person_id is not None:
+                return refused("relation", "the household already has a head")
+        person = _PersonRow(
+            uuid.uuid4(), r.id_number, r.name, r.birth_date, r.hukou_division, r.hukou_division, True, "alive", None
+        )
+        persons[r.id_number] = person
+        by_id[person.id] = person
+        w.persons.append(
+            {
+                "id": person.id,
+                "id_number": r.id_number,
+                "name": r.name,
+                "sex": r.sex,
+                "birth_date": r.birth_date,
+                "registered_division": r.hukou_division,
+                "hukou_division": r.hukou_division,
+                "in_district": True,
+                "status": "alive",
+                "marital_status": "unmarried",
+                "household_id": household.id if household else None,
+            }
+        )
+        w.events.append(
+            ev.PersonRegistered(
+                **ref(person),
+                name=r.name,
+                sex=r.sex,
+                birth_date=r.birth_date,
+                household_id=household.id if household else None,
+            )  # type: ignore[arg-type]
+        )
+        w.history.append(
+            {
+                "person_id": person.id,
+                "kind": "registered",
+                "occurred_on": None,
+                "summary": f"registered in {r.hukou_division} from the household register ({r.source})",
+                "ref_id": person.id,
+            }
+        )
+        if household is not None:
+            assert r.relation is not None
+            household.after[person.id] = r.relation
+            if r.relation == "head":
+                household.head_person_id = person.id
+            w.memberships.append({"household_id": household.id, "person_id": person.id, "relation": r.relation})
+            w.history.append(
+                {
+                    "person_id": person.id,
+                    "kind": "household_joined",
+                    "occurred_on": self.today,
+                    "summary": f"member of a household from the household register ({r.relation})",
+                    "ref_id": household.id,
+                }
+            )
+        return LineOutcome("accepted", "registered", person_id=person.id, record_type=r.type, reference=r.reference)
+
+    async def _write_registrations(self, w: _Writes, households: dict[str, _HouseholdState]) -> None:
+        """Households, then persons, then memberships (the keys refer that way); one household event per household."""
+        touched = [h for h in households.values() if h.after != h.before]
+        s = self.session
+        new = [h for h in touched if h.new]
+        await copy_rows(
+            s,
+            Household.__table__,  # type: ignore[arg-type]
+            [
+                {"id": h.id, "hukou_division": h.hukou_division, "head_person_id": h.head_person_id, "status": "active"}
+                for h in new
+            ],
+        )
+        await copy_rows(s, Person.__table__, w.persons)  # type: ignore[arg-type]
+        await copy_rows(s, HouseholdMember.__table__, w.memberships)  # type: ignore[arg-type]
+        heads = [h for h in touched if not h.new and h.head_person_id is not None]
+        if heads:
+            await s.execute(_SET_HEADS, {"ids": [h.id for h in heads], "heads": [h.head_person_id for h in heads]})
+        for h in touched:
+            w.events.append(
+                ev.HouseholdChanged(
+                    household_id=h.id,
+                    hukou_division=h.hukou_division,
+                    head_person_id=h.head_person_id,
+                    reason="created" if h.new else "registered",
+                    members_before=_snapshot(h.before),
+                    members_after=_snapshot(h.after),
+                )
+            )
 
     # -- one report ---------------------------------------------------------------
 
