@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     jwt_secret: str = ""
     jwt_algorithm: str = "HS256"
     registry_url: str = "http://127.0.0.1:8001"
+    assistance_url: str = "http://127.0.0.1:8002"  # monitoring's reconciliation reads cases here
+    eldercare_url: str = "http://127.0.0.1:8003"  # and allowances here
     service_token: str = ""
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT

@@ -43,10 +43,10 @@ async def stack(infra: Infra) -> AsyncIterator[Stack]:
     stack = Stack(infra)
     registry_settings = infra.settings("registry")
     stack.services["registry"] = await start_service("registry", registry_settings)
+    urls = {"registry_url": stack.services["registry"].url}
     for name in ("assistance", "eldercare", "monitoring"):
-        stack.services[name] = await start_service(
-            name, infra.settings(name, registry_url=stack.services["registry"].url)
-        )
+        stack.services[name] = await start_service(name, infra.settings(name, **urls))
+        urls[f"{name}_url"] = stack.services[name].url  # monitoring's reconciliation reads both
     await wait_consumers_assigned(*stack.services.values())
     try:
         yield stack

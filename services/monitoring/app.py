@@ -11,8 +11,8 @@ import structlog
 from fastapi import FastAPI
 
 from services import MODULES
-from services.monitoring import SERVICE, usecases
-from services.monitoring.api import comparisons, records, warnings
+from services.monitoring import SERVICE, reconciliation, usecases
+from services.monitoring.api import comparisons, reconciliations, records, warnings
 from services.monitoring.handlers import partner_reports, service_events
 from shared import clock, divisions
 from shared import settings as settings_mod
@@ -28,7 +28,8 @@ def seconds_until_next_run(now: datetime) -> float:
 
 
 async def _nightly_warnings(app: FastAPI) -> None:
-    """The calendar rules (review overdue, 80 without the allowance, 18 in a child's program) need a daily look.
+    """The calendar rules (review overdue, 80 without the allowance, 18 in a child's program) need a daily look,
+    and so does the drift a lost event leaves (the reconciliation with assistance and eldercare).
 
     Every rule is idempotent over open alerts, so replicas may all run it: the second finds nothing new.
     """
@@ -40,6 +41,12 @@ async def _nightly_warnings(app: FastAPI) -> None:
             log.info("nightly warnings run", **totals)
         except Exception as exc:  # tomorrow's run sees the same situations again
             log.warning("nightly warnings run failed", error=str(exc))
+        try:  # then the drift from lost events, repaired from assistance and eldercare
+            async with app.state.sessionmaker() as session:
+                row = await reconciliation.run(session, app.state.settings, divisions.DISTRICT, "daily")
+            log.info("nightly reconciliation", **row.counts)
+        except Exception as exc:  # an owner down tonight: tomorrow's run compares again
+            log.warning("nightly reconciliation failed", error=str(exc))
 
 
 @contextlib.asynccontextmanager
@@ -62,7 +69,7 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
         settings or settings_mod.load(SERVICE),
         title="Minzheng monitoring (动态监测)",
         description="The low-income population database, kept in step across departments, and its early warnings.",
-        routers=[records.router, warnings.router, comparisons.router],
+        routers=[records.router, warnings.router, comparisons.router, reconciliations.router],
         migrations_dir=MODULES[SERVICE].migrations,
         consumers=[service_events, partner_reports],
         service_lifespan=lifespan,

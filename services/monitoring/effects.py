@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.monitoring.domain import alerts as rules
 from services.monitoring.domain import records as categories
 from services.monitoring.domain import warnings as w
+from services.monitoring.domain.reconciliation import Repair
 from services.monitoring.models import Alert, Record, WarningThresholds
 from shared import bulk, clock, divisions, identity
 from shared import event_types as ev
@@ -53,6 +54,8 @@ DEATH_ALERT = rules.AlertKind.BENEFICIARY_DIED
 # Raised only by the warnings run (they change with the calendar, not with news); any event may close them.
 CALENDAR_KINDS = frozenset({"review_overdue", "elder_without_allowance", "child_turning_18"})
 LISTED_TYPE = "monitoring.list.imported"  # a line of a staff import, folded like an event (never published)
+REPAIRED_TYPE = "monitoring.reconciliation.repaired"  # a benefit set as its owner holds it (history only)
+REPAIRED_SOURCE = "/minzheng/monitoring/reconciliations"
 
 
 class ListedPerson(ev.PersonRef):
@@ -260,6 +263,13 @@ class Fold:
             self._recount(record)
             self._changed(record, event, {"listed": p.list, "import": p.reference})
 
+    def repair(self, record: RecordRow, fix: Repair, origin: ReceivedEvent) -> None:
+        """A benefit the owning service holds otherwise (a lost event): set as it holds it, with what it said before."""
+        amount = Decimal(fix.after.get("monthly_amount") or "0")
+        self._set_program(record, origin, fix.program, fix.after["status"], amount)
+        self.history[-1]["change"] |= {"repaired_from": fix.before, "source": fix.source}
+        self.review(record)
+
     def _household(self, event: ReceivedEvent, p: ev.HouseholdChanged) -> None:
         """Members who stay or join: a changed household, to reassess; members who leave: no longer of it."""
         after = {m.person_id for m in p.members_after}
@@ -430,6 +440,31 @@ async def apply(session: AsyncSession, events: Sequence[ReceivedEvent], today: d
     fold.alerts = await _open_alerts(session, list(fold.records))
     for event in relevant:
         fold.apply(event)
+    await _write(session, fold)
+    return fold
+
+
+async def repair(session: AsyncSession, fixes: Sequence[Repair], reference: str, today: date | None = None) -> Fold:
+    """Apply a reconciliation's repairs like events (records made where missing, history, alerts), set-based."""
+    today = today or clock.today()
+    fold = Fold(records={}, alerts={}, thresholds=await thresholds_on(session, today), today=today)
+    if not fixes:
+        return fold
+    ids = sorted({f.person_id for f in fixes})
+    fold.records = await _lock_records(session, ids, [])
+    missing = {f.person_id: f for f in fixes if f.person_id not in fold.records and f.new_record}
+    if missing:
+        refs = [ev.PersonRef(person_id=f.person_id, id_number=f.id_number, hukou_division=f.hukou_division)
+                for _, f in sorted(missing.items())]  # fmt: skip
+        await _make_records(session, refs)
+        fold.records |= await _lock_records(session, sorted(missing), [])
+    fold.alerts = await _open_alerts(session, list(fold.records))
+    for n, fix in enumerate(fixes, start=1):
+        record = fold.records.get(fix.person_id)
+        if record is not None:
+            origin = ReceivedEvent(id=f"{reference}:{n}", type=REPAIRED_TYPE, source=REPAIRED_SOURCE,
+                                   subject=None, time=None, data={}, key=None, payload=None)  # fmt: skip
+            fold.repair(record, fix, origin)
     await _write(session, fold)
     return fold
 

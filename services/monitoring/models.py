@@ -54,7 +54,8 @@ class Record(DivisionScoped, Base):
     household_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     review_due_on: Mapped[date | None] = mapped_column(Date)
     household_changed_on: Mapped[date | None] = mapped_column(Date)
-    per_capita_income: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # the latest reported, monthly
+    monthly_income: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # the person's own, latest reported
+    per_capita_income: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # the household's, monthly
     medical_expense: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # the latest out-of-pocket bill
     open_overpayments: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))  # paid after death
     last_review_on: Mapped[date | None] = mapped_column(Date)  # the last reassessment of a case (amount changed)
@@ -180,3 +181,41 @@ class ComparisonFinding(Base):
     person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     rule: Mapped[str] = mapped_column(String(50))
     summary: Mapped[str] = mapped_column(Text)
+
+
+class Reconciliation(DivisionScoped, Base):
+    """对账: the records compared with what assistance and eldercare hold now, and exactly what was repaired."""
+
+    __tablename__ = "reconciliations"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    status: Mapped[str] = mapped_column(String(20))  # running | finished | failed
+    created_by: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    counts: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict)
+    repairs: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Lead(DivisionScoped, Base):
+    """主动发现: a person whose data say they may qualify for a program, with the reason and the figures."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        Index(
+            "uq_leads_open_person_reason", "person_id", "reason", unique=True, postgresql_where=text("status = 'open'")
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    id_number: Mapped[str] = mapped_column(String(18))
+    reason: Mapped[str] = mapped_column(String(50))
+    program: Mapped[str] = mapped_column(String(50))  # the program to assess first
+    summary: Mapped[str] = mapped_column(Text)
+    figures: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)
+    status: Mapped[str] = mapped_column(String(20))  # open | closed
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_reason: Mapped[str | None] = mapped_column(Text)

@@ -167,3 +167,29 @@ class ComparisonOut(BaseModel):
     started_at: datetime
     finished_at: datetime | None
     items: list[FindingOut] = Field(description="the findings, a page at a time (limit, offset)")
+
+
+class ReconciliationOut(BaseModel):
+    id: uuid.UUID
+    hukou_division: str = Field(description="the scope reconciled: the caller's division")
+    status: str = Field(description="running, finished, or failed (an owner could not be read: nothing repaired)")
+    started_at: datetime
+    finished_at: datetime | None
+    counts: dict[str, int] = Field(description="cases and allowances read, records compared, repairs, alerts")
+    repairs: list[dict[str, Any]] = Field(description="each benefit repaired: person, program, before, after")
+    error: str | None = None
+
+
+class LeadOut(BaseModel):
+    lead_id: uuid.UUID
+    person_id: uuid.UUID
+    id_number: str
+    hukou_division: str
+    reason: str = Field(description="income_below_standard, high_medical_expense, uncovered_listed, marginal_uncovered")
+    program: str = Field(description="the program to assess first: the pre-filled application's program")
+    summary: str
+    figures: dict[str, str] = Field(description="the figures behind the lead (income, standard, expense, lists)")
+    status: str = Field(description="open, or closed when a case opens or the data no longer say so")
+    raised_at: datetime
+    closed_at: datetime | None
+    closed_reason: str | None

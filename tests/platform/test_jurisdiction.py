@@ -393,6 +393,11 @@ def _batch_lines_refused(body: dict[str, Any], a: TownA) -> None:
         assert line["status"] == "rejected" and line["field"] == "id_number" and line["person_id"] is None, line
 
 
+def _reconciled_own_town(body: dict[str, Any], a: TownA) -> None:
+    assert body["hukou_division"] != TOWN_A and not body["hukou_division"].startswith(TOWN_A), body
+    assert not {r["person_id"] for r in body["repairs"]} & a.secrets(), body["repairs"]
+
+
 def _ran_for_own_town(body: dict[str, Any], a: TownA) -> None:
     assert body["as_of"] == TODAY.isoformat()
 
@@ -911,6 +916,13 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
         ],
         ("monitoring", "GET", "/v1/comparisons/{comparison_id}"): [
             Call("GET", "/v1/comparisons/{alert}", expect=(404,))  # an id of A's (a comparison of B's is B's own)
+        ],
+        ("monitoring", "POST", "/v1/reconciliations"): [
+            Call("POST", "/v1/reconciliations", expect=(201,), check=_reconciled_own_town)
+        ],
+        ("monitoring", "GET", "/v1/reconciliations"): [Call("GET", "/v1/reconciliations")],
+        ("monitoring", "GET", "/v1/reconciliations/{reconciliation_id}"): [
+            Call("GET", "/v1/reconciliations/{alert}", expect=(404,))  # an id of A's kind (B's own are B's)
         ],
     }
     for service in SERVICES:
