@@ -271,6 +271,10 @@ class AllowanceStopped(AllowanceEvent):
     """eldercare.allowance.stopped: the old-age allowance stopped (reason `death` when the person died)."""
 
 
+class AllowanceChanged(AllowanceEvent):
+    """eldercare.allowance.changed: the old-age allowance's monthly amount changed (bracket raised at 90 or 100)."""
+
+
 class EldercarePaymentIssued(PaymentIssued):
     """eldercare.payment.issued: a month's allowance paid."""
 
@@ -425,6 +429,7 @@ CATALOGUE: dict[str, EventSpec] = {
         _spec("assistance.review.due", ASSISTANCE_EVENTS, ReviewDue),
         _spec("eldercare.allowance.enrolled", ELDERCARE_EVENTS, AllowanceEnrolled, subject_field="allowance_id"),
         _spec("eldercare.allowance.stopped", ELDERCARE_EVENTS, AllowanceStopped, subject_field="allowance_id"),
+        _spec("eldercare.allowance.changed", ELDERCARE_EVENTS, AllowanceChanged, subject_field="allowance_id"),
         _spec("eldercare.payment.issued", ELDERCARE_EVENTS, EldercarePaymentIssued),
         _spec("eldercare.overpayment.detected", ELDERCARE_EVENTS, EldercareOverpaymentDetected),
         _spec("eldercare.assessment.completed", ELDERCARE_EVENTS, AssessmentCompleted),

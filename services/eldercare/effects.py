@@ -212,8 +212,20 @@ async def apply(session: AsyncSession, payloads: Sequence[BaseModel], chunk: Chu
 
 
 async def _after_deaths(session: AsyncSession, payloads: Sequence[BaseModel]) -> None:
-    """Home-care orders not yet delivered are cancelled; a stay in an institution ends on the date of death."""
-    deaths = {p.person_id: p.date_of_death for p in payloads if isinstance(p, ev.PersonDied)}
-    if deaths:  # a revoked death does not reopen the orders
+    """Home-care orders not yet delivered are cancelled; a stay in an institution ends on the date of death.
+
+    A revoked death reopens the orders it cancelled (each person's last event of
+    the chunk decides). The stay it ended is not reopened: the bed may have been
+    given to someone else meanwhile, so a readmission is the institution's act.
+    """
+    last: dict[uuid.UUID, BaseModel] = {}
+    for p in payloads:
+        if isinstance(p, ev.PersonDied | ev.DeathRevoked):
+            last[p.person_id] = p
+    deaths = {k: p.date_of_death for k, p in last.items() if isinstance(p, ev.PersonDied)}
+    revoked = sorted(k for k, p in last.items() if isinstance(p, ev.DeathRevoked))
+    if deaths:
         await homecare.cancel_open_orders(session, sorted(deaths), clock.today())
         await institutions.discharge_on_death(session, deaths)
+    if revoked:
+        await homecare.reopen_cancelled_for_death(session, revoked)

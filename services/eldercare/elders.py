@@ -3,9 +3,8 @@
 Read from the people copy kept from `registry.events.v1` (registered, moved in
 and out, died, milestones), with what eldercare knows beside it: an active
 dibao or tekun case (guarantees.py), the level of the current capacity
-assessment, the allowance. Living alone is not known: the registry publishes
-no household membership changes yet (`household_id` at registration only), so
-it is answered as null rather than guessed.
+assessment, the allowance, and whether they live alone (households.py: from
+the registry's household changes, null when no household of theirs is known).
 
 `people` is a plain table, outside the ORM's division filter: the caller's
 division is applied here, with the one rule (divisions.covers_clause).
@@ -17,9 +16,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.eldercare import households
 from services.eldercare.care.rosters import born_by
 from services.eldercare.models import Allowance, Assessment, Guarantee
 from shared import divisions
@@ -37,6 +37,7 @@ class Filters:
     care_level: int | None = None
     guarantee: str | None = None  # dibao | tekun | none
     status: str = "alive"  # alive | deceased
+    living_alone: bool | None = None
 
 
 def _query(session: AsyncSession, f: Filters, today: date) -> Select[Any]:
@@ -56,6 +57,7 @@ def _query(session: AsyncSession, f: Filters, today: date) -> Select[Any]:
         .scalar_subquery()
     )
     al = Allowance.__table__
+    alone = households.living_alone(people.c.person_id)
     stmt = (
         select(
             people.c.person_id,
@@ -69,7 +71,7 @@ def _query(session: AsyncSession, f: Filters, today: date) -> Select[Any]:
             level.label("care_level"),
             al.c.status.label("allowance_status"),
             al.c.monthly_amount.label("allowance_monthly_amount"),
-            literal(None).label("living_alone"),
+            alone.label("living_alone"),
         )
         .outerjoin(al, and_(al.c.person_id == people.c.person_id))
         .where(
@@ -86,6 +88,8 @@ def _query(session: AsyncSession, f: Filters, today: date) -> Select[Any]:
         stmt = stmt.where(divisions.covers_clause(people.c.hukou_division, scope))
     if f.care_level is not None:
         stmt = stmt.where(level == f.care_level)
+    if f.living_alone is not None:
+        stmt = stmt.where(alone.is_(f.living_alone))
     if f.guarantee == "none":
         stmt = stmt.where(guarantee.is_(None))
     elif f.guarantee is not None:

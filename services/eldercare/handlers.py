@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.eldercare import effects
+from services.eldercare import effects, households
 from services.eldercare.allowances import deaths
 from services.eldercare.guarantees import assistance_events  # noqa: F401 - registered here so the contract lists it
 from shared import event_types as ev
@@ -23,6 +23,7 @@ HANDLED = (
     "registry.hukou.transferred",
     "registry.person.milestone",
     "registry.death.confirmed",
+    "registry.household.changed",
 )
 
 
@@ -34,6 +35,7 @@ async def on_registry_events(session: AsyncSession, events: list[ReceivedEvent])
     await people.learn_many(session, payloads, known=chunk.people)
     await effects.apply(session, payloads, chunk)
     await deaths.learn(session, payloads)  # the payroll gate's deaths in review; a confirmed one's overpayments
+    await households.learn(session, payloads)  # who lives alone
     return {}  # nothing here is refused: the catalogue has already checked every payload
 
 

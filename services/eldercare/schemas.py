@@ -336,7 +336,8 @@ class ElderOut(BaseModel):
     hukou_division: str
     status: str = Field(description="alive | deceased")
     living_alone: bool | None = Field(
-        description="not known: the registry publishes no household membership changes yet, so always null"
+        description="no other living member in their household (from the registry's household changes); "
+        "null when no household of theirs is known"
     )
     guarantee: str | None = Field(description="dibao or tekun when an active case is known, else null")
     care_level: int | None = Field(description="the level of the current capacity assessment, if any")

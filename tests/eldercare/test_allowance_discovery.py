@@ -6,6 +6,7 @@ its own residents (discovery and payrolls are district-wide).
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date
 from typing import Any
@@ -95,6 +96,16 @@ async def test_discovery_enrols_the_missed_and_raises_at_90_and_100_from_the_mon
     counts = await discover(stack, "2030-06-01")
     assert counts["raised"] >= 1
     assert (await allowance(stack, nonagenarian))["monthly_amount"] == "100.00"  # type: ignore[index]
+    [changed] = await fetch(
+        stack,
+        "SELECT envelope->'data' AS data FROM outbox WHERE type = 'eldercare.allowance.changed'"
+        " AND envelope->'data'->>'id_number' = $1",
+        nonagenarian,
+    )
+    data = json.loads(changed["data"])
+    assert (data["monthly_amount"], data["effective_date"], data["status"]) == ("100.00", "2030-06-01", "active")
+    await discover(stack, "2030-06-02")  # raised once: a later run announces nothing more
+    assert await events(stack, "eldercare.allowance.changed", nonagenarian) == 1
 
     assert await paid(stack, "2030-05", nonagenarian) == [("2030-05", "30.00", "paid", None)]
     assert await paid(stack, "2030-06", nonagenarian) == [("2030-06", "100.00", "paid", None)]

@@ -8,7 +8,9 @@ events to the outbox in the same statement):
   district, and no active allowance (a stopped one, e.g. after a move out and
   back, is made active again);
 - raise: active allowances whose bracket for the month of `as_of` is higher
-  than the amount on record (90 and 100, from the month after the birthday);
+  than the amount on record (90 and 100, from the month after the birthday),
+  each announced as `eldercare.allowance.changed` (effective from the first
+  of that month) so monitoring and partners see the new amount;
 - stop: active allowances of people now recorded as dead (on the date of
   death) or moved out (at the end of the month of `as_of`).
 
@@ -80,13 +82,19 @@ _ENROL_AGAIN = f"""
         {_RETURNED})
 """  # noqa: S608 - every fragment is a constant of this module
 
+# Raised allowances, each announced as `eldercare.allowance.changed` (effective from the first of the month).
 _RAISE = """
-    UPDATE allowances a
-    SET monthly_amount = n.amount, updated_at = now(),
-        explanation = 'bracket raised from ' || to_char(CAST(:as_of AS date), 'YYYY-MM') || ': '
-                      || n.amount::text || ' yuan a month'
-    FROM (SELECT p.person_id, {amount} AS amount FROM people p WHERE p.birth_date <= :raisable) n
-    WHERE a.person_id = n.person_id AND a.status = 'active' AND n.amount > a.monthly_amount
+    WITH raised AS (
+        UPDATE allowances a
+        SET monthly_amount = n.amount, updated_at = now(),
+            explanation = 'bracket raised from ' || to_char(CAST(:as_of AS date), 'YYYY-MM') || ': '
+                          || n.amount::text || ' yuan a month'
+        FROM (SELECT p.person_id, {amount} AS amount FROM people p WHERE p.birth_date <= :raisable) n
+        WHERE a.person_id = n.person_id AND a.status = 'active' AND n.amount > a.monthly_amount
+        RETURNING a.id, a.person_id, a.id_number, a.hukou_division, a.status, a.monthly_amount,
+                  CAST(:month_start AS date) AS started_on, CAST(NULL AS date) AS stopped_on,
+                  a.explanation AS reason
+    )
 """
 
 _STOP = """
@@ -120,8 +128,14 @@ async def discover(session: AsyncSession, as_of: date) -> Counts:
     brackets = await br.in_force(session, as_of)
     amount = br.amount_case(brackets, as_of, otherwise=brackets[0].monthly_amount)
     raised = await session.execute(
-        text(_RAISE.format(amount=amount.sql)),
-        {**amount.params, "as_of": as_of, "raisable": _raisable(brackets, as_of)},
+        text(_RAISE.format(amount=amount.sql) + outbox.insert_sql("raised", outbox.ALLOWANCE_DATA, subject="s.id")),
+        {
+            **amount.params,
+            "as_of": as_of,
+            "month_start": br.month_start(as_of),
+            "raisable": _raisable(brackets, as_of),
+            **outbox.params("eldercare.allowance.changed"),
+        },
     )
     stopped = await session.execute(
         text(_STOP + outbox.insert_sql("stopped", outbox.ALLOWANCE_DATA, subject="s.id")),

@@ -19,7 +19,9 @@ from shared.problems import Invalid
 router = APIRouter(prefix="/v1/elders", tags=["elders"])
 
 
-@router.get("", response_model=Page[ElderOut], summary="Elders (search by division, age band, care level, status)")
+@router.get(
+    "", response_model=Page[ElderOut], summary="Elders (search by division, age band, care level, status, living alone)"
+)
 async def listing(
     request: Request,
     session: Session,
@@ -30,13 +32,14 @@ async def listing(
     care_level: Annotated[int | None, Query(ge=0, le=4)] = None,
     guarantee: Literal["dibao", "tekun", "none"] | None = None,
     status: Literal["alive", "deceased"] = "alive",
+    living_alone: Annotated[bool | None, Query(description="true: no other living member in their household")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ElderOut]:
     if age_max is not None and age_max < age_min:
         raise Invalid("age_max is below age_min", field="age_max")
     today = clock.today()
-    filters = elders.Filters(division, age_min, age_max, care_level, guarantee, status)
+    filters = elders.Filters(division, age_min, age_max, care_level, guarantee, status, living_alone)
     rows, total = await elders.search(session, filters, today=today, limit=limit, offset=offset)
     await record_read(session, principal, request, [r["person_id"] for r in rows])
     await session.commit()

@@ -185,6 +185,23 @@ async def cancel_open_orders(
     return result.rowcount or 0  # type: ignore[attr-defined]
 
 
+async def reopen_cancelled_for_death(session: AsyncSession, person_ids: list[uuid.UUID]) -> int:
+    """Orders a death cancelled are open again when the death is revoked (one UPDATE); returns how many.
+
+    They were committed against the month's budget before the death and nothing
+    else could be ordered for the person while they were recorded dead, so
+    reopening them restores the plan as it stood: staff deliver or cancel each
+    as any open order (one whose day has passed is visible as overdue, not lost).
+    """
+    table = ServiceOrder.__table__
+    result = await session.execute(
+        update(table)
+        .where(table.c.person_id.in_(person_ids), table.c.status == "cancelled", table.c.cancel_reason == "death")
+        .values(status="open", cancelled_on=None, cancel_reason=None)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
 async def settle(session: AsyncSession, provider_id: uuid.UUID, month: str) -> tuple[Settlement, bool]:
     """The provider's settlement of a month (the same one again if asked twice); (settlement, created).
 
