@@ -1,0 +1,228 @@
+"""A persistent private stack for the synthetic district: PostgreSQL, the broker and the four services.
+
+Everything lives in one directory (`.district/` in the checkout by default,
+gitignored): PostgreSQL's data (kept between runs, so `generate` then `replay`
+then `report` work on the same district), the services' logs, the signing
+secret, `today` (the business date every service reads: `shared/clock.py`) and
+`stack.json` (the ports chosen at this start, the admin token, where `today`
+is). Ports are free ones chosen at each start.
+
+The broker keeps topics in memory (the wheel's tansu): `stop()` first waits
+until every service's outbox is published and its consumers have caught up, so
+nothing in flight is lost when the broker goes; the services' own databases
+hold everything that matters between runs.
+
+The nightly runs (allowance discovery, warnings) are switched off: the replay
+runs them when its calendar says so, not when the machine's clock does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from services import ADMIN_SCOPES, MODULES, SERVICES
+from shared import clock, devstack, migrations
+from shared.auth import issue_token
+from shared.kafka import create_topics
+from shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DIR = ROOT / ".district"
+READY_TIMEOUT = 90.0
+
+
+@dataclass
+class DistrictStack:
+    """The running stack; use as a context manager (`with DistrictStack(path) as stack:`)."""
+
+    directory: Path = DEFAULT_DIR
+    pg: devstack.Postgres | None = None
+    broker: devstack.Broker | None = None
+    ports: dict[str, int] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    token: str = ""
+
+    # -- paths and values ------------------------------------------------------------------
+
+    @property
+    def today_file(self) -> Path:
+        return self.directory / "today"
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def urls(self) -> dict[str, str]:
+        return {s: self.url(s) for s in SERVICES}
+
+    def today(self) -> date:
+        """The business date of the stack (the day the services see)."""
+        return date.fromisoformat(self.today_file.read_text().strip())
+
+    def set_today(self, day: date) -> None:
+        """Move every service's calendar to `day` (they re-read the file when it changes)."""
+        clock.set_today(self.today_file, day)
+
+    def secret(self) -> str:
+        """The stack's token-signing secret: made once, kept in the directory (readable by its owner only)."""
+        path = self.directory / "secret"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def mint(self, *, sub: str = "district", scopes: str = ADMIN_SCOPES, division: str = "340207") -> str:
+        """A token signed with the stack's secret (8 hours)."""
+        settings = Settings(service="registry", jwt_secret=self.secret())
+        return issue_token(settings, sub=sub, scopes=scopes, division=division)
+
+    # -- start and stop --------------------------------------------------------------------
+
+    def start(self, today: date | None = None) -> DistrictStack:
+        """Start (or reuse) PostgreSQL, start the broker and the services; migrate; write stack.json."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / "logs").mkdir(exist_ok=True)
+        if today is not None or not self.today_file.exists():
+            self.set_today(today or date.today())
+        self.pg = devstack.Postgres(self.directory / "pgdata", port=devstack.free_port())
+        self.pg.port = self.pg.serving_port() or self.pg.port
+        self.pg.start()
+        self.pg.create_databases(SERVICES)
+        for s in SERVICES:
+            migrations.upgrade(MODULES[s].migrations, self.pg.url(s))
+        self.broker = devstack.Broker(devstack.free_port(), log_path=self.directory / "logs" / "broker.log")
+        self.broker.start()
+        asyncio.run(create_topics(self.broker.bootstrap, partitions=3))
+        self._start_services()
+        self.token = self.mint()
+        self._write_state()
+        return self
+
+    def _env(self) -> dict[str, str]:
+        assert self.pg and self.broker
+        env = dict(os.environ)
+        for s in SERVICES:
+            env[f"{s.upper()}_DATABASE_URL"] = self.pg.url(s)
+        return env | {
+            "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap,
+            "JWT_SECRET": self.secret(),
+            "LOG_LEVEL": "WARNING",
+            "MINZHENG_HOME": str(self.directory),
+            "MINZHENG_TODAY_FILE": str(self.today_file),
+            "ELDERCARE_DAILY_DISCOVERY": "false",
+            "MONITORING_DAILY_WARNINGS": "false",
+            "REGISTRY_URL": f"http://127.0.0.1:{self.ports['registry']}",
+            "ASSISTANCE_URL": f"http://127.0.0.1:{self.ports['assistance']}",
+            "ELDERCARE_URL": f"http://127.0.0.1:{self.ports['eldercare']}",
+        }
+
+    def _start_services(self) -> None:
+        for s in SERVICES:
+            self.ports[s] = devstack.free_port()
+        env = self._env()
+        for s in SERVICES:
+            log = open(self.directory / "logs" / f"{s}.log", "ab")  # noqa: SIM115 - the child keeps it
+            self.procs[s] = subprocess.Popen(
+                [sys.executable, "-m", "services.cli", "serve", s],
+                env={**env, f"{s.upper()}_PORT": str(self.ports[s])},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+        deadline = time.monotonic() + READY_TIMEOUT
+        for s in SERVICES:
+            while not self._ready(s):
+                if self.procs[s].poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"{s} did not start; see {self.directory / 'logs' / (s + '.log')}")
+                time.sleep(0.2)
+
+    def _ready(self, service: str) -> bool:
+        try:
+            return httpx.get(f"{self.url(service)}/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _write_state(self) -> None:
+        assert self.pg and self.broker
+        state = {
+            "postgres_port": self.pg.port,
+            "broker": self.broker.bootstrap,
+            "services": self.urls(),
+            "today_file": str(self.today_file),
+            "admin_token": self.token,
+        }
+        path = self.directory / "stack.json"
+        path.write_text(json.dumps(state, indent=2))
+        path.chmod(0o600)
+
+    def settle(self, timeout: float = 300.0) -> None:
+        """Wait until every outbox is published and every consumer has caught up (the system is quiet)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(self._quiet(s) for s in SERVICES):
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"the services did not settle within {timeout:.0f} s")
+
+    def _quiet(self, service: str) -> bool:
+        try:
+            body = httpx.get(f"{self.url(service)}/readyz", timeout=5).json()
+        except (httpx.HTTPError, ValueError):
+            return False
+        return _backlog(body) == 0
+
+    def stop(self) -> None:
+        """Let the services drain, stop them (SIGTERM: they finish and flush), then the broker and PostgreSQL."""
+        if self.procs and all(p.poll() is None for p in self.procs.values()):
+            try:
+                self.settle(timeout=60)
+            except TimeoutError:
+                pass
+        for p in self.procs.values():
+            p.terminate()
+        for p in self.procs.values():
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.procs.clear()
+        if self.broker:
+            self.broker.stop()
+        if self.pg:
+            self.pg.stop()
+
+    def __enter__(self) -> DistrictStack:
+        return self.start() if not self.procs else self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+_WAITING = ("outbox_backlog", "lag", "consumer_lag")
+
+
+def _backlog(body: object, counting: bool = False) -> int:
+    """Outbox rows waiting plus consumer lag, from a /readyz body (the numbers under those names, at any depth)."""
+    if isinstance(body, bool):
+        return 0
+    if isinstance(body, int):
+        return body if counting else 0
+    if isinstance(body, dict):
+        return sum(_backlog(v, counting or k in _WAITING) for k, v in body.items())
+    if isinstance(body, list):
+        return sum(_backlog(v, counting) for v in body)
+    return 0
