@@ -136,7 +136,35 @@ def district_generate(
     load.run(seed=seed, scale=scale, directory=Path(directory))
 
 
-# `district replay` and `district report` are added here, beside `generate`.
+@district_app.command("replay")
+def district_replay(
+    first: Annotated[str, typer.Option("--from", help="the first month replayed, YYYY-MM")] = "2022-01",
+    last: Annotated[str, typer.Option("--to", help="the last month replayed, YYYY-MM")] = "2022-10",
+    seed: Annotated[int, typer.Option(help="the seed the district was generated with")] = 1,
+    scale: Annotated[float, typer.Option(help="the scale the district was generated with")] = 1.0,
+    directory: Annotated[str, typer.Option("--dir", help=DISTRICT_DIR)] = ".district",
+) -> None:
+    """Replay the district's months through the system: life events day by day, each month's payrolls."""
+    from pathlib import Path
+
+    from services.district import replay
+
+    replay.run(seed=seed, scale=scale, directory=Path(directory), first=first, last=last)
+
+
+@district_app.command("report")
+def district_report(
+    last: Annotated[str, typer.Option("--to", help="the last month of the report, YYYY-MM")] = "2022-10",
+    first: Annotated[str, typer.Option("--from", help="the first month, YYYY-MM")] = "2022-01",
+    scale: Annotated[float, typer.Option(help="the scale the district was generated with")] = 1.0,
+    directory: Annotated[str, typer.Option("--dir", help=DISTRICT_DIR)] = ".district",
+) -> None:
+    """The bureau's 2022 table beside the system's own figures, with what the system adds."""
+    from pathlib import Path
+
+    from services.district import report
+
+    report.run(directory=Path(directory), first=first, last=last, scale=scale)
 
 
 def service_urls(host: str = "http://127.0.0.1") -> dict[str, str]:

@@ -28,7 +28,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from services import consumers_by_service
 from services.district import plan as planning
+from services.district import population
 from services.district.model import District, Household
+from services.district.stack import DistrictStack
 from shared import clock
 from shared import event_types as ev
 
@@ -40,6 +42,9 @@ CONCURRENCY = 8  # HTTP calls in flight at once on a day (independent people)
 PAGE = 500
 REGISTRAR_DELAY_DAYS = 7  # a death reported by one source only is confirmed by the registrar after a week
 NOTICE_WAIT_DAYS = 8  # the public notice is 7 days: confirmation on the 8th day after review
+# 一次性生活补贴 to dibao (the report's 1.459 M yuan): one decision paying each person on dibao in January
+# (assumed: the amount and month are not in the report; 180 yuan x about 8,100 people comes to its total).
+ONE_OFF_SUBSIDIES = (("2022-01", "180.00", "春节一次性生活补贴, 区政府决定 (assumed)"),)
 RECOVERY_SHARE = 4  # caseworkers recover three overpayments in four each month; the rest stay listed
 
 
@@ -138,6 +143,8 @@ class Replayer:
 
     async def run(self, start: date, end: date, progress: Callable[[str], None] = print) -> Counters:
         schedule = self.plan.by_day()
+        clock.set_today(self.target.today_file, start)
+        await self.one_off_subsidies()
         for day in planning.days(start, end):
             clock.set_today(self.target.today_file, day)
             await self.one_day(day, schedule.get(day, {}))
@@ -185,6 +192,12 @@ class Replayer:
             self.counters.payrolls[f"{service}:{month}"] = await self.post(service, "/v1/payrolls", {"month": month})
         await self.drain()
         await self.follow_up_overpayments()
+
+    async def one_off_subsidies(self) -> None:
+        """The district's decision of a one-off subsidy to every person on dibao (paid in its month's payroll)."""
+        for month, amount, decision in ONE_OFF_SUBSIDIES:
+            body = {"program": "dibao", "month": month, "amount_per_person": amount, "decision": decision}
+            await self.post("assistance", "/v1/one-off-subsidies", body)
 
     # -- partner topics -------------------------------------------------------------------
 
@@ -495,3 +508,26 @@ async def replay(
         f" ({counters.drain_seconds:.0f} s waiting for consumers)"
     )
     return counters
+
+
+def stack_target(stack: DistrictStack) -> Target:
+    assert stack.broker is not None
+    return Target(urls=stack.urls(), bootstrap=stack.broker.bootstrap, today_file=stack.today_file, token=stack.token)
+
+
+def database_urls(stack: DistrictStack) -> dict[str, str]:
+    """Plain PostgreSQL URLs of the stack's databases (the report reads the services' records, never writes)."""
+    assert stack.pg is not None
+    return {s: stack.pg.url(s).replace("postgresql+asyncpg", "postgresql") for s in stack.urls()}
+
+
+def parse_month(text: str) -> date:
+    return datetime.strptime(text, "%Y-%m").date()
+
+
+def run(*, seed: int, scale: float, directory: Path, first: str, last: str) -> Counters:
+    """`minzheng district replay`: the district for the seed, replayed on the stack in `directory`."""
+    start, end = parse_month(first), month_end(parse_month(last))
+    district = population.generate(seed, scale)
+    with DistrictStack(directory) as stack:
+        return asyncio.run(replay(stack_target(stack), district, seed, start, end))

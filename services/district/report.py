@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -328,5 +329,11 @@ async def report(
     return rows, found
 
 
-def run(urls: dict[str, str], token: str, dsns: dict[str, str], first: str, last: str, scale: float) -> None:
-    asyncio.run(report(urls, token, dsns, first, last, scale))
+def run(*, directory: Path, first: str, last: str, scale: float) -> tuple[list[Row], Findings]:
+    """`minzheng district report`: the table for the stack in `directory` (started for the report, then stopped)."""
+    from services.district.replay import database_urls
+    from services.district.stack import DistrictStack
+
+    with DistrictStack(directory) as stack:
+        stack.settle()
+        return asyncio.run(report(stack.urls(), stack.token, database_urls(stack), first, last, scale))
