@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services import MODULES
 from services.assistance import SERVICE
-from services.assistance.api import applications, cases, overpayments, payrolls, standards
+from services.assistance.api import applications, cases, one_offs, overpayments, payrolls, standards
 from services.assistance.handlers import registry_events
 from shared import settings as settings_mod
 from shared.app import create_app
@@ -17,7 +17,14 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
         settings or settings_mod.load(SERVICE),
         title="Minzheng assistance (社会救助)",
         description="Social assistance: dibao, tekun, temporary assistance, orphans, disability subsidies.",
-        routers=[cases.router, standards.router, applications.router, payrolls.router, overpayments.router],
+        routers=[
+            cases.router,
+            standards.router,
+            applications.router,
+            payrolls.router,
+            one_offs.router,
+            overpayments.router,
+        ],
         migrations_dir=MODULES[SERVICE].migrations,
         consumers=[registry_events],
     )

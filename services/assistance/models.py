@@ -53,10 +53,49 @@ class Case(DivisionScoped, Base):
     transfer_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     review_due_on: Mapped[date | None] = mapped_column(Date)
     gradual_exit_until: Mapped[date | None] = mapped_column(Date)  # 渐退: the last month paid
+    # Tekun only: centralised or dispersed, and the care level (from the application or eldercare's assessment).
+    placement: Mapped[str | None] = mapped_column(String(20))
+    care_level: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class CaseAmount(Base):
+    """A case's monthly amount from a month on, with why it changed and the figures behind it.
+
+    The payroll of a month pays the row in force that month (the latest `from_month` on or before it);
+    a case without rows is paid its `monthly_amount`. The first change of a case also records the
+    amount on file before it, from the case's first month, so the history alone answers every month.
+    """
+
+    __tablename__ = "case_amounts"
+    __table_args__ = (UniqueConstraint("case_id", "from_month"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    from_month: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    previous_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    reason: Mapped[str] = mapped_column(String(300))
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class OneOffSubsidy(Base):
+    """一次性补贴: a district decision to pay every payable person of a program an amount in one month."""
+
+    __tablename__ = "one_off_subsidies"
+    __table_args__ = (UniqueConstraint("program", "month"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    program: Mapped[str] = mapped_column(String(30))
+    month: Mapped[date] = mapped_column(Date)  # the first day of the month paid
+    amount_per_person: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    decision: Mapped[str] = mapped_column(String(300))  # the decision's reference and who took it
+    decided_by: Mapped[str] = mapped_column(String(200))  # the staff member who recorded it
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Standard(Base):
@@ -167,15 +206,18 @@ class Payroll(Base):
 class PayrollLine(DivisionScoped, Base):
     """One case's payment for one month: paid, or withheld by the pre-payment gate with the reason.
 
-    `kind` is `regular` (the payroll's own month) or `back_pay` (a month withheld
-    earlier and owed after all, e.g. a revoked death), `for_month` the month paid for.
+    `kind` is `regular` (the payroll's own month), `back_pay` (a month withheld
+    earlier and owed after all, e.g. a revoked death), `one_off` (a district's one-off
+    subsidy riding on a paid regular line) or `grant` (a confirmed temporary-assistance
+    grant, paid once: it names its application and no case); `for_month` the month paid for.
     """
 
     __tablename__ = "payroll_lines"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
     payroll_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))  # no foreign key: see migration 0004
-    case_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    case_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    application_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     id_number: Mapped[str] = mapped_column(String(18))
     program: Mapped[str] = mapped_column(String(30))

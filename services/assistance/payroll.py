@@ -35,7 +35,7 @@ from services.assistance import standard_usecases
 from services.assistance.domain.standards import MissingStandard
 from services.assistance.models import Payroll, PayrollLine
 from shared import event_types as ev
-from shared import tracing
+from shared import locks, tracing
 from shared.events import _checked_source, _notify_relay
 from shared.problems import NotFound
 
@@ -65,9 +65,11 @@ if any("'" in v for v in REASONS.values()):
     raise RuntimeError("a reason is a SQL literal: no quotes in it")
 _REASON_SQL = "CASE g.code " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in REASONS.items()) + " END"
 
-# Amounts: a case's monthly amount; the flat subsidies of cases from applications at the standard in force.
+# Amounts: the case's amount in force that month (case_amounts: changes by month, each explained), else its
+# monthly amount; the flat subsidies of cases from applications at the standard in force.
 _AMOUNT = """
     CASE
+        WHEN ca.amount IS NOT NULL THEN ca.amount
         WHEN c.origin = 'application' AND c.program = 'disability_living'
             THEN coalesce(CAST(:living AS numeric), c.monthly_amount)
         WHEN c.origin = 'application' AND c.program = 'disability_care'
@@ -92,6 +94,9 @@ _INSERT_LINES = text(
         LEFT JOIN people p ON p.person_id = c.person_id
         LEFT JOIN (SELECT DISTINCT person_id FROM death_reports WHERE status IN ('reported', 'conflict')) od
             ON od.person_id = c.person_id
+        LEFT JOIN (SELECT DISTINCT ON (case_id) case_id, amount FROM case_amounts WHERE from_month <= :month
+                   ORDER BY case_id, from_month DESC) ca
+            ON ca.case_id = c.id
         WHERE c.program <> 'temporary'
           AND c.started_on <= :month_end
           AND (c.status IN ('active', 'suspended')
@@ -120,6 +125,49 @@ _INSERT_BACK_PAY = text(
                       WHERE d.person_id = c.person_id AND d.status IN ('reported', 'conflict', 'confirmed'))
     ORDER BY w.case_id, w.for_month
     """
+)
+
+# One-off subsidies (一次性补贴) decided for this month: a line beside every paid regular line of the program,
+# explained by the decision (its amount per person and reference).
+_INSERT_ONE_OFF = text(
+    """
+    INSERT INTO payroll_lines (id, payroll_id, case_id, person_id, id_number, hukou_division, program,
+                               for_month, kind, amount, status, reason_code, reason)
+    SELECT uuidv7(), :payroll_id, l.case_id, l.person_id, l.id_number, l.hukou_division, l.program,
+           :month, 'one_off', o.amount_per_person, 'paid', NULL,
+           left('one-off subsidy ' || o.amount_per_person || ' yuan per person: ' || o.decision, 200)
+    FROM payroll_lines l
+    JOIN one_off_subsidies o ON o.program = l.program AND o.month = :month
+    WHERE l.payroll_id = :payroll_id AND l.kind = 'regular' AND l.status = 'paid'
+    """
+)
+
+# Temporary-assistance grants confirmed by the end of the month and not yet in any payroll: paid once, to the
+# applicant, behind the same gate on the person (a grant has no case: its line names the application).
+_INSERT_GRANTS = text(
+    f"""
+    INSERT INTO payroll_lines (id, payroll_id, case_id, application_id, person_id, id_number, hukou_division,
+                               program, for_month, kind, amount, status, reason_code, reason)
+    SELECT uuidv7(), :payroll_id, NULL, g.id, g.person_id, g.id_number, g.hukou_division, 'temporary',
+           :month, 'grant', g.amount, CASE WHEN g.code IS NULL THEN 'paid' ELSE 'withheld' END, g.code,
+           coalesce({_REASON_SQL},
+                    'temporary assistance grant, application confirmed on ' || to_char(g.confirmed_on, 'YYYY-MM-DD'))
+    FROM (
+        SELECT a.id, a.applicant_person_id AS person_id, a.applicant_id_number AS id_number, a.hukou_division,
+               a.monthly_total AS amount, a.confirmed_on,
+               CASE
+                   WHEN EXISTS (SELECT 1 FROM death_reports d WHERE d.person_id = a.applicant_person_id
+                                AND d.status IN ('reported', 'conflict')) THEN 'death_in_review'
+                   WHEN p.status = 'deceased' THEN 'deceased'
+                   WHEN p.in_district IS FALSE THEN 'moved_out'
+               END AS code
+        FROM applications a
+        LEFT JOIN people p ON p.person_id = a.applicant_person_id
+        WHERE a.program = 'temporary' AND a.status = 'confirmed' AND a.eligible AND a.monthly_total > 0
+          AND a.paid_from <= :month_end
+          AND NOT EXISTS (SELECT 1 FROM payroll_lines q WHERE q.application_id = a.id AND q.kind = 'grant')
+    ) g
+    """  # noqa: S608 - every fragment is a constant of this module
 )
 
 # assistance.payment.issued for every paid line, the envelope assembled as shared.events does: the
@@ -174,6 +222,7 @@ class Built:
 async def build(session: AsyncSession, *, month: date, actor: str) -> Built:
     """The payroll of `month`: built now if it is the first call, else the one built before."""
     standards, amounts = await _flat_amounts(session, month)
+    await locks.hold(session, "payroll", month.isoformat())  # a one-off decision for the month is in or refused
     new_id = uuid.uuid4()
     inserted = await session.execute(
         pg_insert(Payroll)
@@ -186,6 +235,8 @@ async def build(session: AsyncSession, *, month: date, actor: str) -> Built:
     params = {"payroll_id": new_id, "month": month, "month_end": month_end(month), **amounts}
     await session.execute(_INSERT_LINES, params)
     await session.execute(_INSERT_BACK_PAY, {"payroll_id": new_id, "month": month, "death_codes": list(DEATH_CODES)})
+    await session.execute(_INSERT_ONE_OFF, {"payroll_id": new_id, "month": month})
+    await session.execute(_INSERT_GRANTS, {"payroll_id": new_id, "month": month, "month_end": month_end(month)})
     await _publish_payments(session, new_id)
     return Built(await _by_month(session, month), created=True)
 
@@ -251,29 +302,35 @@ class Totals:
     withheld_lines: int
     by_program: dict[str, Decimal]
     by_division: dict[str, Decimal]
+    by_kind: dict[str, Decimal]
 
 
 async def totals(session: AsyncSession, payroll_id: uuid.UUID) -> Totals:
     """Sums of the lines the caller's division covers (the session's filter scopes the lines)."""
     town = func.left(PayrollLine.hukou_division, 9)
+    groups = (PayrollLine.status, PayrollLine.program, town, PayrollLine.kind)
     stmt = (
-        select(PayrollLine.status, PayrollLine.program, town, func.sum(PayrollLine.amount), func.count())
+        select(*groups, func.sum(PayrollLine.amount), func.count())
         .where(PayrollLine.payroll_id == payroll_id)
-        .group_by(PayrollLine.status, PayrollLine.program, town)
+        .group_by(*groups)
     )
     paid, withheld, paid_n, withheld_n = Decimal("0.00"), Decimal("0.00"), 0, 0
     by_program: dict[str, Decimal] = {}
     by_division: dict[str, Decimal] = {}
-    for status, program, division, amount, count in (await session.execute(stmt)).all():
+    by_kind: dict[str, Decimal] = {}
+    for status, program, division, kind, amount, count in (await session.execute(stmt)).all():
         if status != "paid":
             withheld, withheld_n = withheld + amount, withheld_n + count
             continue
         paid, paid_n = paid + amount, paid_n + count
         by_program[program] = by_program.get(program, Decimal("0.00")) + amount
         by_division[division] = by_division.get(division, Decimal("0.00")) + amount
-    return Totals(
-        paid, withheld, paid_n, withheld_n, dict(sorted(by_program.items())), dict(sorted(by_division.items()))
-    )
+        by_kind[kind] = by_kind.get(kind, Decimal("0.00")) + amount
+    return Totals(paid, withheld, paid_n, withheld_n, _sorted(by_program), _sorted(by_division), _sorted(by_kind))
+
+
+def _sorted(sums: dict[str, Decimal]) -> dict[str, Decimal]:
+    return dict(sorted(sums.items()))
 
 
 async def lines(

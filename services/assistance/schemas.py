@@ -376,12 +376,13 @@ class PayrollOut(BaseModel):
 
     id: uuid.UUID
     month: str
-    total: Money = Field(description="paid, regular and back-pay lines")
+    total: Money = Field(description="paid: regular, back-pay, one-off and grant lines")
     withheld_total: Money
     paid_lines: int
     withheld_lines: int
     by_program: dict[str, Money]
     by_division: dict[str, Money] = Field(description="paid, by town (9-digit division)")
+    by_kind: dict[str, Money] = Field(description="paid, by kind of line: regular, back_pay, one_off, grant")
     standards: list[FigureUsedOut]
     created_by: str
     created_at: datetime
@@ -389,17 +390,51 @@ class PayrollOut(BaseModel):
 
 class PayrollLineOut(BaseModel):
     id: uuid.UUID
-    case_id: uuid.UUID
+    case_id: uuid.UUID | None = Field(description="the case paid; none for a temporary grant (see application_id)")
+    application_id: uuid.UUID | None = Field(description="a temporary grant's application")
     person_id: uuid.UUID
     id_number: str
     program: str
     month: str = Field(description="the month paid for (a back-pay line pays an earlier month)")
-    kind: Literal["regular", "back_pay"]
+    kind: Literal["regular", "back_pay", "one_off", "grant"]
     amount: Money
     status: Literal["paid", "withheld"]
     reason_code: str | None
     reason: str | None
     hukou_division: str
+
+
+MonthlyProgram = Literal["dibao", "tekun", "orphan", "de_facto_orphan", "disability_living", "disability_care"]
+
+
+class OneOffIn(BaseModel):
+    """一次性补贴: the district decides that every person paid in a program that month also gets this amount."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    program: MonthlyProgram
+    month: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="the month paid, YYYY-MM")
+    amount_per_person: PositiveMoney = Field(description="yuan, paid once to each person paid that month")
+    decision: str = Field(
+        min_length=1, max_length=300, description="the decision: its reference and who took it (e.g. 区政府常务会议)"
+    )
+
+    @field_validator("month")
+    @classmethod
+    def _a_month(cls, v: str) -> str:
+        if v.startswith("0000"):
+            raise ValueError("there is no year 0")
+        return v
+
+
+class OneOffOut(BaseModel):
+    id: uuid.UUID
+    program: str
+    month: str
+    amount_per_person: Money
+    decision: str
+    decided_by: str
+    created_at: datetime
 
 
 class OverpaymentOut(BaseModel):

@@ -670,6 +670,15 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
             )
         ],
         ("assistance", "GET", "/v1/standards/changes"): [Call("GET", "/v1/standards/changes")],
+        ("assistance", "GET", "/v1/one-off-subsidies"): [Call("GET", "/v1/one-off-subsidies")],  # district policy
+        ("assistance", "POST", "/v1/one-off-subsidies"): [
+            Call(
+                "POST",
+                "/v1/one-off-subsidies",
+                {"program": "dibao", "month": a["month"], "amount_per_person": "1.00", "decision": "x"},
+                expect=(404,),
+            )
+        ],
         ("eldercare", "POST", "/v1/allowances"): [Call("POST", "/v1/allowances", {"id_number": p}, expect=(404,))],
         ("eldercare", "GET", "/v1/allowances"): [
             Call("GET", "/v1/allowances", params={"id_number": p}),

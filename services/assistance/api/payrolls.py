@@ -34,6 +34,7 @@ async def payroll_out(session: Session, payroll: Payroll) -> PayrollOut:
         withheld_lines=t.withheld_lines,
         by_program=t.by_program,
         by_division=t.by_division,
+        by_kind=t.by_kind,
         standards=[FigureUsedOut(**f) for f in payroll.standards],
         created_by=payroll.created_by,
         created_at=payroll.created_at,
@@ -44,6 +45,7 @@ def line_out(line: PayrollLine, principal: Principal) -> PayrollLineOut:
     return PayrollLineOut(
         id=line.id,
         case_id=line.case_id,
+        application_id=line.application_id,
         person_id=line.person_id,
         id_number=line.id_number if principal.sees_pii else identity.mask(line.id_number),
         program=line.program,

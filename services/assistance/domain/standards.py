@@ -35,6 +35,7 @@ def _spec(label: str, unit: str, minimum: str, maximum: str) -> FigureSpec:
 
 
 YUAN_MONTH = "yuan/month"
+WHOLE_UNITS = ("months", "days", "working days", "years", "count", "level")
 SHARE = "share"
 MULTIPLE = "multiple"
 
@@ -66,6 +67,12 @@ FIGURES: dict[str, FigureSpec] = {
     "tekun.care.centralised.partial": _spec("care share, centralised, partial care (半护理)", SHARE, "0", "1"),
     "tekun.care.dispersed.full": _spec("care share, dispersed, full care (全护理)", SHARE, "0", "1"),
     "tekun.care.dispersed.partial": _spec("care share, dispersed, partial care (半护理)", SHARE, "0", "1"),
+    "tekun.care.gbt_partial_from": _spec(
+        "eldercare capacity level (GB/T 42195, 0-4) from which tekun care is partial (半护理)", "level", "0", "4"
+    ),
+    "tekun.care.gbt_full_from": _spec(
+        "eldercare capacity level (GB/T 42195, 0-4) from which tekun care is full (全护理)", "level", "0", "4"
+    ),
     "tekun.elderly_age": _spec("age from which a person has no ability to work", "years", "50", "100"),
     "tekun.child_age": _spec("age under which a person has no ability to work", "years", "1", "18"),
     # 临时救助
@@ -140,7 +147,7 @@ def check_edit(key: str, value: Decimal) -> str | None:
         return f"{key} must lie between {spec.minimum} and {spec.maximum} ({spec.unit})"
     if spec.unit.startswith("yuan") and value != value.quantize(Decimal("0.01")):
         return f"{key} is an amount in {spec.unit}: at most two decimal places (fen)"
-    if spec.unit in ("months", "days", "working days", "years", "count") and value != value.to_integral_value():
+    if spec.unit in WHOLE_UNITS and value != value.to_integral_value():
         return f"{key} is a whole number of {spec.unit}"
     return None
 
