@@ -449,6 +449,14 @@ async def confirm(session: AsyncSession, principal: Principal, application_id: u
     return app
 
 
+def tekun_facts(app: Application, assessment: AssessmentOut) -> dict[str, str]:
+    """A tekun case keeps its placement and care level: its amount is recomputed from them later."""
+    if app.program != "tekun":
+        return {}
+    level = tekun.care_level(int(app.household["tekun"]["adl_items_failed"]))
+    return {"placement": assessment.kind, "care_level": level.value}
+
+
 async def enrol_members(session: AsyncSession, app: Application, assessment: AssessmentOut, program: str) -> None:
     members = app.household["members"]
     for m in assessment.members:
@@ -464,6 +472,7 @@ async def enrol_members(session: AsyncSession, app: Application, assessment: Ass
             hukou_division=member["hukou_division"],
             origin="application",
             application_id=app.id,
+            **tekun_facts(app, assessment),
         )
         session.add(case)
         await session.flush()

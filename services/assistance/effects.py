@@ -32,6 +32,7 @@ from sqlalchemy import any_, cast, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.assistance import amounts
 from services.assistance.domain import cases as rules
 from services.assistance.models import Case
 from services.assistance.payroll import month_end
@@ -157,7 +158,8 @@ async def apply(session: AsyncSession, payloads: Sequence[BaseModel], today: dat
     await _withdraw_overpayments(session, [c for c in cases if c.revived])
     emitted += await _detect_overpayments(session, [c for c in cases if c.died_on])
     await publish_many(session, emitted)
-    return emitted
+    deaths = [(p.person_id, p.date_of_death) for p in relevant if isinstance(p, ev.DeathConfirmed)]
+    return emitted + await amounts.after_deaths(session, deaths)  # the others of a dibao household reassessed
 
 
 async def _remember_deaths(session: AsyncSession, payloads: Sequence[Relevant]) -> None:

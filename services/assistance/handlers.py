@@ -1,16 +1,18 @@
-"""What assistance does when registry events arrive: a chunk at a time, set-based."""
+"""What assistance does when registry events (and eldercare's capacity assessments) arrive: a chunk at a time."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.assistance import effects
+from services.assistance import amounts, effects
 from shared import event_types as ev
 from shared import people
 from shared.consumer import Consumer
 from shared.events import ReceivedEvent
 
-registry_events = Consumer(name="assistance.registry-events", topics=[ev.REGISTRY_EVENTS])
+# One consumer for both topics: eldercare's assessments are few, and a tekun person's care level is one more
+# fact about a case, applied in the same transaction discipline as the registry's.
+registry_events = Consumer(name="assistance.registry-events", topics=[ev.REGISTRY_EVENTS, ev.ELDERCARE_EVENTS])
 
 HANDLED = (
     "registry.person.registered",
@@ -21,6 +23,7 @@ HANDLED = (
     "registry.hukou.moved-out",
     "registry.hukou.transferred",
     "registry.household.changed",
+    "eldercare.assessment.completed",
 )
 
 
@@ -30,6 +33,7 @@ async def on_registry_events(session: AsyncSession, events: list[ReceivedEvent])
     payloads = [e.payload for e in events if e.type in HANDLED]
     await people.learn_many(session, payloads)
     await effects.apply(session, payloads)
+    await amounts.after_assessments(session, [p for p in payloads if isinstance(p, ev.AssessmentCompleted)])
     return {}  # nothing here is refused: the catalogue has already checked every payload
 
 

@@ -31,11 +31,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.assistance import standard_usecases
+from services.assistance import endings, standard_usecases
 from services.assistance.domain.standards import MissingStandard
 from services.assistance.models import Payroll, PayrollLine
+from shared import clock, locks, tracing
 from shared import event_types as ev
-from shared import locks, tracing
 from shared.events import _checked_source, _notify_relay
 from shared.problems import NotFound
 
@@ -100,7 +100,9 @@ _INSERT_LINES = text(
         WHERE c.program <> 'temporary'
           AND c.started_on <= :month_end
           AND (c.status IN ('active', 'suspended')
-               OR (c.status = 'gradual_exit' AND c.gradual_exit_until >= :month))
+               OR (c.status = 'gradual_exit' AND c.gradual_exit_until >= :month)
+               OR (c.status = 'terminated' AND c.status_reason = :exit_ended AND c.gradual_exit_until >= :month)
+               OR (c.status = 'terminated' AND c.status_reason = :transferred AND c.paid_until >= :month))
         OFFSET 0
     ) g
     """  # noqa: S608 - every fragment is a constant of this module
@@ -232,7 +234,15 @@ async def build(session: AsyncSession, *, month: date, actor: str) -> Built:
     )
     if inserted.scalar_one_or_none() is None:  # built before (or by a concurrent call that committed first)
         return Built(await _by_month(session, month), created=False)
-    params = {"payroll_id": new_id, "month": month, "month_end": month_end(month), **amounts}
+    await endings.close(session, clock.today())
+    params = {
+        "payroll_id": new_id,
+        "month": month,
+        "month_end": month_end(month),
+        "exit_ended": endings.GRADUAL_EXIT_ENDED,
+        "transferred": endings.TRANSFERRED,
+        **amounts,
+    }
     await session.execute(_INSERT_LINES, params)
     await session.execute(_INSERT_BACK_PAY, {"payroll_id": new_id, "month": month, "death_codes": list(DEATH_CODES)})
     await session.execute(_INSERT_ONE_OFF, {"payroll_id": new_id, "month": month})

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from services.assistance import amounts
 from services.assistance import standard_usecases as usecases
 from services.assistance.domain.standards import FIGURES, StandardRow
 from services.assistance.schemas import FigureOut, StandardChangeOut, StandardIn, StandardsOut
@@ -53,6 +54,7 @@ async def add(
     row, _change = await usecases.add(
         session, principal, key=body.key, value=body.value, effective_from=body.effective_from, source=body.source
     )
+    await amounts.after_standard(session, body.key, body.effective_from)  # open cases recomputed, each recorded
     await session.commit()
     return figure_out(StandardRow(row.key, row.value, row.effective_from, row.source))
 
