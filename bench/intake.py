@@ -7,11 +7,17 @@ registry as its own process, 3 partitions per topic):
 - lines per second to events on registry.events.v1 (every event the batch
   caused acknowledged by the broker: the outbox has nothing left unpublished);
 - the registry process's resident memory before, and its peak during, the
-  upload (VmHWM): the body is streamed and applied in chunks, never held whole.
+  upload (VmHWM): the body is streamed and applied in chunks, never held whole;
+- CPU-seconds of the registry process and of PostgreSQL (every backend) per
+  10,000 lines: what the machine's other load does not distort.
+`--py-spy FILE` records the registry's profile during the upload (py-spy, raw
+collapsed stacks).
 
-The file: N lines, 60% deaths (a third from a second source that confirms an
-earlier line, some with a mismatched name that goes to review), 40% hukou
-transfers; 1% of lines are broken and must be rejected without stopping the rest.
+The file: N lines, 10% household-register roster lines (persons not yet
+registered, three to a household key), 50% deaths (a third from a second
+source that confirms an earlier line, some with a mismatched name that goes to
+review), 39% hukou transfers; 1% of lines are broken and must be rejected
+without stopping the rest.
 Setup (N/2 persons bulk-loaded, the file written to disk) is not timed.
 
 Run:  .venv/bin/python bench/intake.py [--n 500000]
@@ -26,6 +32,8 @@ import asyncio
 import json
 import os
 import random
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -81,11 +89,11 @@ async def seed(stack: BenchStack, ids: list[str]) -> None:
     await conn.close()
 
 
-def write_file(path: Path, ids: list[str], n: int) -> dict[str, int]:
+def write_file(path: Path, ids: list[str], newcomers: list[str], n: int) -> dict[str, int]:
     rng = random.Random(7)
     died = (date.today() - timedelta(days=3)).isoformat()
     moved = (date.today() - timedelta(days=10)).isoformat()
-    kinds = {"death": 0, "death_second_source": 0, "name_mismatch": 0, "hukou": 0, "broken": 0}
+    kinds = {"person": 0, "death": 0, "death_second_source": 0, "name_mismatch": 0, "hukou": 0, "broken": 0}
     reported: list[int] = []
     with path.open("w") as f:
         for line in range(n):
@@ -94,7 +102,14 @@ def write_file(path: Path, ids: list[str], n: int) -> dict[str, int]:
             if roll < 0.01:
                 f.write('{"type": "death", "id_number": "not-a-number"}\n')
                 kinds["broken"] += 1
-            elif roll < 0.41:
+            elif roll < 0.11 and kinds["person"] < len(newcomers):
+                k = kinds["person"]
+                town = TOWNS[(k // 3) % len(TOWNS)]
+                line_of = {"type": "person", "id_number": newcomers[k], "name": f"新户{k}", "hukou_division": town}
+                relation = ("head", "spouse", "child")[k % 3]
+                f.write(json.dumps({**line_of, "household": f"HH-{k // 3}", "relation": relation}) + "\n")
+                kinds["person"] += 1
+            elif roll < 0.50:
                 town = TOWNS[i % len(TOWNS)]
                 dest = TOWNS[(i + 1 + line // len(ids)) % len(TOWNS)]
                 frm = town if line < len(ids) else TOWNS[(i + line // len(ids)) % len(TOWNS)]
@@ -113,7 +128,7 @@ def write_file(path: Path, ids: list[str], n: int) -> dict[str, int]:
                     + "\n"
                 )
                 kinds["hukou"] += 1
-            elif roll < 0.61 and reported:
+            elif roll < 0.67 and reported:
                 j = reported[rng.randrange(len(reported))]
                 f.write(
                     json.dumps(
@@ -130,8 +145,8 @@ def write_file(path: Path, ids: list[str], n: int) -> dict[str, int]:
                 )
                 kinds["death_second_source"] += 1
             else:
-                name = f"居民{i}" if roll > 0.62 else f"居民{i}X"
-                kinds["name_mismatch" if roll <= 0.62 else "death"] += 1
+                name = f"居民{i}" if roll > 0.68 else f"居民{i}X"
+                kinds["name_mismatch" if roll <= 0.68 else "death"] += 1
                 f.write(
                     json.dumps(
                         {
@@ -162,14 +177,53 @@ async def body(path: Path, chunk: int = 256 * 1024):  # noqa: ANN201 - an async 
             yield data
 
 
-async def main(n: int) -> None:
+def tree_cpu(pid: int) -> float:
+    """CPU-seconds of a process and its descendants, living or exited (PostgreSQL's backends)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    own: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            own[int(entry.name)] = sum(int(x) for x in fields[11:15]) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += own.get(current, 0.0)
+        todo += children.get(current, [])
+    return total
+
+
+async def database_writes(conn: asyncpg.Connection) -> dict[str, int]:
+    """WAL written and rows inserted/updated (and HOT-updated) per table so far: where PostgreSQL's CPU goes."""
+    out = {"wal_bytes": int(await conn.fetchval("SELECT wal_bytes FROM pg_stat_wal"))}
+    await conn.execute("SELECT pg_stat_force_next_flush()")
+    for name, ins, upd, hot in await conn.fetch(
+        "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables"
+    ):
+        out[f"{name}+"], out[f"{name}~"], out[f"{name}~hot"] = ins, upd, hot
+    return out
+
+
+def start_py_spy(pid: int, out: str) -> subprocess.Popen[bytes]:
+    """py-spy recording the registry until sent SIGINT (raw collapsed stacks: grep-able, flamegraph-able)."""
+    command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--format", "raw"]
+    return subprocess.Popen([*command, "--rate", "200", "-o", out], stdout=subprocess.DEVNULL)
+
+
+async def main(n: int, py_spy: str | None) -> None:
     stack = await start_stack()
     try:
-        ids = numbers(max(1000, n // 2))
+        everyone = numbers(max(1000, n // 2) + n // 10 + 10)
+        ids, newcomers = everyone[: max(1000, n // 2)], everyone[max(1000, n // 2) :]
         print(f"seeding {len(ids):,} persons and writing a {n:,}-line file…", flush=True)
         await seed(stack, ids)
         path = stack.tmp / "partner.ndjson"
-        kinds = write_file(path, ids, n)
+        kinds = write_file(path, ids, newcomers, n)
         size_mb = path.stat().st_size / 1e6
         stack.start_services(only=("registry",))
         pid = stack.procs[0].pid
@@ -180,7 +234,12 @@ async def main(n: int) -> None:
             division="340207",
         )
         rss_before = rss_kb(pid, "VmRSS")
-        cpu_before = cpu_seconds(pid)
+        postmaster = int((stack.pg.data_dir / "postmaster.pid").read_text().split()[0])
+        cpu_before, pg_before = cpu_seconds(pid), tree_cpu(postmaster)
+        spy = None
+        if py_spy:
+            spy = start_py_spy(pid, py_spy)
+            await asyncio.sleep(1)
         samples: list[int] = []
         stop = threading.Event()
 
@@ -192,6 +251,7 @@ async def main(n: int) -> None:
         sampler.start()
         conn = await asyncpg.connect(stack.pg.url("registry").replace("postgresql+asyncpg", "postgresql"))
         outbox_before = await conn.fetchval("SELECT count(*) FROM outbox")
+        writes_before = await database_writes(conn)
         t0 = time.perf_counter()
         async with httpx.AsyncClient(
             base_url=stack.url("registry"), timeout=None, headers={"Authorization": f"Bearer {tok}"}
@@ -203,6 +263,11 @@ async def main(n: int) -> None:
                 params={"filename": path.name},
             )
         accepted_secs = time.perf_counter() - t0
+        cpu_answer, pg_answer = cpu_seconds(pid) - cpu_before, tree_cpu(postmaster) - pg_before
+        writes = {k: v - writes_before.get(k, 0) for k, v in (await database_writes(conn)).items()}
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait()
         r.raise_for_status()
         summary = r.json()
         while await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"):  # noqa: ASYNC110 - polling another process's table
@@ -227,7 +292,13 @@ async def main(n: int) -> None:
         )
         load = os.getloadavg()[0]
         print(f"  registry CPU: {cpu:,.1f} s, {n / cpu:,.0f} lines per CPU-second; load average {load:.1f}")
+        print(
+            f"  CPU to the answer per 10,000 lines: registry {cpu_answer * 1e4 / n:,.2f} s,"
+            f" PostgreSQL {pg_answer * 1e4 / n:,.2f} s (together {(cpu_answer + pg_answer) * 1e6 / n:,.0f} µs a line)"
+        )
         sampled = f"min {min(samples or [0]) / 1024:,.0f} MB, max {max(samples or [0]) / 1024:,.0f} MB"
+        rows = ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(writes.items()) if k != "wal_bytes" and v)
+        print(f"  PostgreSQL's work to the answer, a line: WAL {writes['wal_bytes'] / n:,.0f} bytes; {rows}")
         print(
             f"  registry RSS: {rss_before / 1024:,.0f} MB before, peak {peak / 1024:,.0f} MB"
             f" (sampled during the upload: {sampled})"
@@ -240,4 +311,6 @@ async def main(n: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=500_000, help="lines in the partner file (default 500,000)")
-    asyncio.run(main(parser.parse_args().n))
+    parser.add_argument("--py-spy", help="write the registry's py-spy profile (raw) of the upload to this file")
+    args = parser.parse_args()
+    asyncio.run(main(args.n, args.py_spy))

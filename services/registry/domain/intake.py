@@ -88,6 +88,10 @@ Record = DeathRecord | HukouRecord | PersonRecord
 
 def _text(d: dict[str, Any], field: str, max_len: int, required: bool = True) -> str | None:
     v = d.get(field)
+    if type(v) is str:  # the common case first, in a few C calls: every field of every line comes here
+        s = v.strip()
+        if s and len(s) <= max_len and not unstorable(s):
+            return s
     if v is None or (isinstance(v, str) and not v.strip()):
         if required:
             raise LineError(field, "is required")
