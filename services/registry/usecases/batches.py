@@ -18,15 +18,16 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
+from typing import Any
 
 import structlog
-from sqlalchemy import String, bindparam, func, insert, select, text, update
+from sqlalchemy import String, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.domain import intake as rules
 from services.registry.models import IntakeBatch, IntakeLine
-from services.registry.usecases.common import copy_rows, person_by_id_number
+from services.registry.usecases.common import person_by_id_number
 from services.registry.usecases.reports import Intake, Item, LineOutcome
 from services.registry.usecases.reviews import apply_waiting_for
 from shared import clock
@@ -105,19 +106,41 @@ async def create_batch(
     return batch
 
 
-def _line_row(batch_id: uuid.UUID, line_no: int, o: LineOutcome) -> dict[str, object]:
-    return {
-        "batch_id": batch_id,
-        "line_no": line_no,
-        "status": o.status,
-        "outcome": o.outcome,
-        "record_type": o.record_type,
-        "reference": o.reference,
-        "field": o.field,
-        "reason": mask_text(o.reason)[:300] if o.reason else None,
-        "person_id": o.person_id,
-        "review_id": o.review_id,
-    }
+_LINE_COLUMNS = (
+    "batch_id",
+    "line_no",
+    "status",
+    "outcome",
+    "record_type",
+    "reference",
+    "field",
+    "reason",
+    "person_id",
+    "review_id",
+)
+LineRow = tuple[Any, ...]  # the values of _LINE_COLUMNS: what COPY takes, without a dict per line
+
+
+def _line_row(batch_id: uuid.UUID, line_no: int, o: LineOutcome) -> LineRow:
+    reason = mask_text(o.reason)[:300] if o.reason else None
+    return (
+        batch_id,
+        line_no,
+        o.status,
+        o.outcome,
+        o.record_type,
+        o.reference,
+        o.field,
+        reason,
+        o.person_id,
+        o.review_id,
+    )
+
+
+async def _copy_lines(session: AsyncSession, rows: list[LineRow]) -> None:
+    """The chunk's per-line report in one COPY."""
+    raw = await (await session.connection()).get_raw_connection()
+    await raw.driver_connection.copy_records_to_table("intake_lines", columns=_LINE_COLUMNS, records=rows)  # type: ignore[union-attr]
 
 
 _WAITING = text(
@@ -205,8 +228,8 @@ class BatchRun:
                 )
                 await _apply_waiting(s, lines, outcomes)
                 rows = [_line_row(self.batch_id, n, o) for (n, _), o in zip(lines, outcomes, strict=True)]
-                await copy_rows(s, IntakeLine.__table__, rows)  # type: ignore[arg-type]
-                totals = self._totals(rows)
+                await _copy_lines(s, rows)
+                totals = self._totals(outcomes)
                 await s.execute(update(IntakeBatch).where(IntakeBatch.id == self.batch_id).values(**totals))
         except Exception as exc:  # the chunk as a whole: replay line by line
             log.warning(
@@ -222,7 +245,8 @@ class BatchRun:
         async with self.sessionmaker() as s, s.begin():
             s.info["division"] = self.scope
             intake = Intake(s, channel="batch", scope=self.scope, today=self.today)
-            rows = []
+            rows: list[LineRow] = []
+            outcomes: list[LineOutcome] = []
             for n, r in lines:
                 try:
                     async with s.begin_nested():
@@ -236,24 +260,26 @@ class BatchRun:
                         problem="invalid",
                     )
                 rows.append(_line_row(self.batch_id, n, o))
-            await s.execute(insert(IntakeLine), rows)
-            totals = self._totals(rows)
+                outcomes.append(o)
+            await _copy_lines(s, rows)
+            totals = self._totals(outcomes)
             await s.execute(update(IntakeBatch).where(IntakeBatch.id == self.batch_id).values(**totals))
         self._committed(totals, rows)
 
-    def _totals(self, rows: list[dict[str, object]]) -> dict[str, int]:
+    def _totals(self, outcomes: list[LineOutcome]) -> dict[str, int]:
         totals = dict(self.counts)
-        totals["lines"] += len(rows)
-        for row in rows:
-            totals[str(row["status"])] += 1
-            if row["outcome"] in ("review", "pending"):
+        totals["lines"] += len(outcomes)
+        for o in outcomes:
+            totals[o.status] += 1
+            if o.outcome in ("review", "pending"):
                 totals["in_review"] += 1
         return totals
 
-    def _committed(self, totals: dict[str, int], rows: list[dict[str, object]]) -> None:
+    def _committed(self, totals: dict[str, int], rows: list[LineRow]) -> None:
         self.counts = totals
-        if self.keep_inline:
-            self.inline.extend(rows[: max(0, INLINE_LIMIT - len(self.inline))])
+        if self.keep_inline:  # dicts only for the lines answered inline
+            room = max(0, INLINE_LIMIT - len(self.inline))
+            self.inline.extend(dict(zip(_LINE_COLUMNS, row, strict=True)) for row in rows[:room])
 
 
 async def get_batch(session: AsyncSession, batch_id: uuid.UUID) -> IntakeBatch | None:

@@ -119,6 +119,18 @@ async def _known_keys(session: AsyncSession, query: Any, keys: set[tuple[str, st
     return {(source, reference) for source, reference in found.all()}
 
 
+def _unknown_to(r: Record) -> LineOutcome:
+    """The answer to a report about someone outside the caller's division: the one an unknown person gets."""
+    return LineOutcome(
+        "rejected",
+        field="id_number",
+        reason="no such person in your division",
+        problem="not_found",
+        record_type=r.type,
+        reference=r.reference,
+    )
+
+
 REPORTED_BY = "reported_by"  # a parked report keeps the division of whoever sent it (payload key)
 OUT_OF_DIVISION = "out_of_division"  # review reason: the sender does not cover where the person was registered
 KEPT = "kept for review by the division the person is registered in"  # all a sender from elsewhere is told
@@ -588,21 +600,13 @@ class Intake:
         another division is revealed (that a number is registered somewhere in
         the district is no secret: registering it again says so).
         """
-        refused = LineOutcome(
-            "rejected",
-            field="id_number",
-            reason="no such person in your division",
-            problem="not_found",
-            record_type=r.type,
-            reference=r.reference,
-        )
         if person is None:
             ends = (r.from_division, r.to_division) if isinstance(r, HukouRecord) else ()
-            return refused if ends and not any(divisions.covers(self.scope, d) for d in ends) else None
+            return _unknown_to(r) if ends and not any(divisions.covers(self.scope, d) for d in ends) else None
         if divisions.covers(self.scope, person.hukou_division):
             return None
         moving_in = isinstance(r, HukouRecord) and r.kind == "move_in" and not person.in_district
-        return None if moving_in and divisions.covers(self.scope, r.to_division) else refused
+        return None if moving_in and divisions.covers(self.scope, r.to_division) else _unknown_to(r)
 
     def _sent_from_elsewhere(self, w: _Writes, it: Item, r: Record, person: Any) -> LineOutcome | None:
         """A waiting report applies only if the division that sent it covers where the person was registered.
