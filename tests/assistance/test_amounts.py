@@ -124,7 +124,7 @@ async def test_a_standard_changed_ahead_pays_recomputed_amounts_from_its_month_e
     (first, change) = rows[-2:]
     assert change.from_month == date(year, 7, 1) and change.previous_amount == first.amount
     assert "dibao.standard" in change.reason
-    assert any(f["key"] == "dibao.standard" and f["value"] == "900.0000" for f in change.explanation["figures"])
+    assert any(f["key"] == "dibao.standard" and D(f["value"]) == D("900") for f in change.explanation["figures"])
     assert D(change.explanation["standard"]) == D("900")
 
 
