@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
-from sqlalchemy import func, select
 
 from services.assistance import gradual_exit as gradual_exit_usecases
 from services.assistance import usecases
@@ -15,7 +14,7 @@ from services.assistance.models import Case
 from services.assistance.schemas import CaseIn, CaseOut, GradualExitIn, Page
 from shared import divisions, identity
 from shared.app import Session
-from shared.audit import record_read
+from shared.audit import AuditedList, like_prefix
 from shared.auth import Principal, require
 from shared.fields import id_number_param
 from shared.paging import Limit, Offset
@@ -57,10 +56,22 @@ async def enrol(
     return case_out(case, principal)
 
 
+# One audited statement a list request (page, total, audit rows): shared.audit.AuditedList.
+CASE_LIST = AuditedList(
+    Case.__table__,
+    {
+        "id_number": lambda c, v: c.id_number == v,
+        "program": lambda c, v: c.program == v,
+        "status": lambda c, v: c.status == v,
+        "division": lambda c, v: divisions.covers_clause(c.hukou_division, v),
+    },
+    order_by=("created_at", "id"),
+)
+
+
 @router.get("", response_model=Page[CaseOut], summary="List cases (filter by person, program, status, division)")
 async def list_cases(
     request: Request,
-    session: Session,
     principal: Annotated[Principal, require("assistance:read")],
     id_number: str | None = None,
     program: Program | None = None,
@@ -69,19 +80,13 @@ async def list_cases(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[CaseOut]:
-    stmt = select(Case)
-    if id_number is not None:
-        stmt = stmt.where(Case.id_number == id_number_param(id_number))
-    if program:
-        stmt = stmt.where(Case.program == program.value)
-    if status:
-        stmt = stmt.where(Case.status == status.value)
-    if division:
-        stmt = stmt.where(divisions.covers_clause(Case.hukou_division, division))
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = (await session.execute(stmt.order_by(Case.created_at, Case.id).limit(limit).offset(offset))).scalars().all()
-    await record_read(session, principal, request, sorted({c.person_id for c in rows}))
-    await session.commit()
+    values = {
+        "id_number": None if id_number is None else id_number_param(id_number),
+        "program": program and program.value,
+        "status": status and status.value,
+        "division": like_prefix(division) if division else None,
+    }
+    rows, total = await CASE_LIST.page(request, principal, values, limit=limit, offset=offset)
     return Page(items=[case_out(c, principal) for c in rows], total=total, limit=limit, offset=offset)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
-from sqlalchemy import func, select
 
 from services.eldercare import usecases
 from services.eldercare.allowances import discover as discovery
@@ -13,7 +12,7 @@ from services.eldercare.models import Allowance
 from services.eldercare.schemas import AllowanceIn, AllowanceOut, DiscoverIn, DiscoverOut, Page
 from shared import divisions, identity
 from shared.app import Session
-from shared.audit import record_read
+from shared.audit import AuditedList, like_prefix
 from shared.auth import Principal, require
 from shared.db import guard
 from shared.fields import id_number_param
@@ -51,10 +50,21 @@ async def enrol(
     return allowance_out(a, principal)
 
 
+# One audited statement a list request (page, total, audit rows): shared.audit.AuditedList.
+ALLOWANCE_LIST = AuditedList(
+    Allowance.__table__,
+    {
+        "id_number": lambda c, v: c.id_number == v,
+        "status": lambda c, v: c.status == v,
+        "division": lambda c, v: divisions.covers_clause(c.hukou_division, v),
+    },
+    order_by=("created_at", "id"),
+)
+
+
 @router.get("", response_model=Page[AllowanceOut], summary="List allowances (filter by person, status, division)")
 async def list_allowances(
     request: Request,
-    session: Session,
     principal: Annotated[Principal, require("eldercare:read")],
     id_number: str | None = None,
     status: Annotated[str | None, Query(pattern="^(active|stopped)$")] = None,
@@ -62,18 +72,12 @@ async def list_allowances(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[AllowanceOut]:
-    stmt = select(Allowance)
-    if id_number is not None:
-        stmt = stmt.where(Allowance.id_number == id_number_param(id_number))
-    if status:
-        stmt = stmt.where(Allowance.status == status)
-    if division:
-        stmt = stmt.where(divisions.covers_clause(Allowance.hukou_division, division))
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    page = stmt.order_by(Allowance.created_at, Allowance.id).limit(limit).offset(offset)
-    rows = (await session.execute(page)).scalars().all()
-    await record_read(session, principal, request, [a.person_id for a in rows])
-    await session.commit()
+    values = {
+        "id_number": None if id_number is None else id_number_param(id_number),
+        "status": status,
+        "division": like_prefix(division) if division else None,
+    }
+    rows, total = await ALLOWANCE_LIST.page(request, principal, values, limit=limit, offset=offset)
     return Page(items=[allowance_out(a, principal) for a in rows], total=total, limit=limit, offset=offset)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -24,7 +25,7 @@ from services.monitoring.schemas import (
 )
 from shared import divisions, identity
 from shared.app import Session
-from shared.audit import record_read
+from shared.audit import AuditedList, like_prefix, record_read
 from shared.auth import Principal, require
 from shared.db import utcnow
 from shared.fields import id_number_param
@@ -58,13 +59,28 @@ def record_out(r: Record, principal: Principal) -> RecordOut:
         record_id=r.id, person_id=r.person_id, id_number=_show(r.id_number, principal) or "", name=r.name,
         hukou_division=r.hukou_division, status=r.status, date_of_death=r.date_of_death, categories=r.categories,
         markers=r.markers, programs=r.programs, amounts=r.amounts, household_id=r.household_id,
-        in_district=r.in_district, review_due_on=r.review_due_on, per_capita_income=r.per_capita_income,
+        in_district=r.in_district, review_due_on=r.review_due_on, monthly_income=r.monthly_income,
+        per_capita_income=r.per_capita_income,
         medical_expense=r.medical_expense, updated_at=r.updated_at,
     )  # fmt: skip
 
 
 def _show(value: str | None, principal: Principal) -> str | None:
     return value if value is None or principal.sees_pii else identity.mask(value)
+
+
+# One audited statement a list request (page, total, audit rows): shared.audit.AuditedList.
+RECORD_LIST = AuditedList(
+    Record.__table__,
+    {
+        "id_number": lambda c, v: c.id_number == v,
+        "category": lambda c, v: c.categories.contains(v),
+        "status": lambda c, v: c.status == v,
+        "division": lambda c, v: divisions.covers_clause(c.hukou_division, v),
+        "household_id": lambda c, v: c.household_id == v,
+    },
+    order_by=("created_at", "id"),
+)
 
 
 @router.get(
@@ -74,7 +90,6 @@ def _show(value: str | None, principal: Principal) -> str | None:
 )
 async def records(
     request: Request,
-    session: Session,
     principal: Reader,
     id_number: str | None = None,
     category: str | None = None,
@@ -84,22 +99,14 @@ async def records(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[RecordOut]:
-    stmt = select(Record)
-    if (cond := _id_filter(Record.id_number, id_number)) is not None:
-        stmt = stmt.where(cond)
-    if category:
-        stmt = stmt.where(Record.categories.contains([category]))
-    if status:
-        stmt = stmt.where(Record.status == status)
-    if division:
-        stmt = stmt.where(divisions.covers_clause(Record.hukou_division, division))
-    if household_id:
-        stmt = stmt.where(Record.household_id == household_id)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    page = stmt.order_by(Record.created_at, Record.id).limit(limit).offset(offset)
-    rows = (await session.execute(page)).scalars().all()
-    await record_read(session, principal, request, [r.person_id for r in rows])
-    await session.commit()
+    values = {
+        "id_number": None if id_number is None else id_number_param(id_number),
+        "category": None if not category else json.dumps([category]),  # JSONB travels as its text
+        "status": status or None,
+        "division": like_prefix(division) if division else None,
+        "household_id": household_id,
+    }
+    rows, total = await RECORD_LIST.page(request, principal, values, limit=limit, offset=offset)
     return Page(items=[record_out(r, principal) for r in rows], total=total, limit=limit, offset=offset)
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 
 from services.registry import usecases
 from services.registry.models import Person
@@ -16,7 +16,7 @@ from services.registry.schemas import Page, PersonEventOut, PersonIn, PersonOut
 from services.registry.usecases import persons as person_cases
 from shared import divisions, identity
 from shared.app import Session
-from shared.audit import record_read
+from shared.audit import AuditedList, like_prefix, record_read
 from shared.auth import Principal, require
 from shared.fields import id_number_param
 from shared.paging import Limit, Offset
@@ -25,7 +25,7 @@ from shared.problems import NotFound
 router = APIRouter(prefix="/v1/persons", tags=["persons"])
 
 
-def person_out(person: Person, principal: Principal) -> PersonOut:
+def person_out(person: Person | SimpleNamespace, principal: Principal) -> PersonOut:
     return PersonOut(
         person_id=person.id,
         id_number=person.id_number if principal.sees_pii else identity.mask(person.id_number),
@@ -69,7 +69,6 @@ class PersonSearch(BaseModel):
 @router.get("", response_model=Page[PersonOut], summary="Find persons (by identity number, name, division)")
 async def find(
     request: Request,
-    session: Session,
     principal: Annotated[Principal, require("registry:read")],
     id_number: Annotated[
         str | None, Query(description="exact identity number (POST /v1/persons/search keeps it out of the URL)")
@@ -90,37 +89,41 @@ async def find(
         limit=limit,
         offset=offset,
     )
-    return await _search(session, principal, request, filters)
+    return await _search(principal, request, filters)
 
 
 @router.post("/search", response_model=Page[PersonOut], summary="Find persons, the filters in the body")
 async def search(
-    body: PersonSearch, request: Request, session: Session, principal: Annotated[Principal, require("registry:read")]
+    body: PersonSearch, request: Request, principal: Annotated[Principal, require("registry:read")]
 ) -> Page[PersonOut]:
-    return await _search(session, principal, request, body)
+    return await _search(principal, request, body)
 
 
-async def _search(session: AsyncSession, principal: Principal, request: Request, f: PersonSearch) -> Page[PersonOut]:
-    stmt = select(Person)
-    if f.id_number is not None:
-        stmt = stmt.where(Person.id_number == id_number_param(f.id_number))
-    if f.name:
-        stmt = stmt.where(Person.name.startswith(f.name.strip(), autoescape=True))
-    if f.household_id:
-        stmt = stmt.where(Person.household_id == f.household_id)
-    if f.status:
-        stmt = stmt.where(Person.status == f.status)
-    if f.division:
-        stmt = stmt.where(divisions.covers_clause(Person.hukou_division, f.division))
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    persons = (
-        (await session.execute(stmt.order_by(Person.created_at, Person.id).limit(f.limit).offset(f.offset)))
-        .scalars()
-        .all()
-    )
-    await record_read(session, principal, request, [p.id for p in persons])
-    await session.commit()
-    return Page(items=[person_out(p, principal) for p in persons], total=total, limit=f.limit, offset=f.offset)
+# The search: one audited statement per request (page, total, audit rows), its SQL compiled once per filter set.
+PERSON_SEARCH = AuditedList(
+    Person.__table__,
+    {
+        "id_number": lambda c, v: c.id_number == v,
+        "name": lambda c, v: c.name.startswith(v),
+        "household_id": lambda c, v: c.household_id == v,
+        "status": lambda c, v: c.status == v,
+        "division": lambda c, v: divisions.covers_clause(c.hukou_division, v),
+    },
+    order_by=("created_at", "id"),
+    person_id="id",
+)
+
+
+async def _search(principal: Principal, request: Request, f: PersonSearch) -> Page[PersonOut]:
+    values = {
+        "id_number": None if f.id_number is None else id_number_param(f.id_number),
+        "name": like_prefix(f.name.strip()) if f.name else None,
+        "household_id": f.household_id,
+        "status": f.status,
+        "division": like_prefix(f.division) if f.division else None,
+    }
+    rows, total = await PERSON_SEARCH.page(request, principal, values, limit=f.limit, offset=f.offset)
+    return Page(items=[person_out(p, principal) for p in rows], total=total, limit=f.limit, offset=f.offset)
 
 
 @router.get("/{person_id}", response_model=PersonOut, summary="Get one person")
