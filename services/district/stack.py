@@ -167,21 +167,32 @@ class DistrictStack:
         path.write_text(json.dumps(state, indent=2))
         path.chmod(0o600)
 
-    def settle(self, timeout: float = 300.0) -> None:
-        """Wait until every outbox is published and every consumer has caught up (the system is quiet)."""
+    def settle(self, timeout: float = 300.0, quiet_for: float = 3.0) -> None:
+        """Wait until every outbox is published and the consumers' lag has stopped moving (the system is quiet).
+
+        A consumer reports its lag after each batch, so an idle one may keep a last non-zero figure: quiet
+        means every outbox empty and the lag figures unchanged for `quiet_for` seconds (or all zero).
+        """
         deadline = time.monotonic() + timeout
+        last: tuple[int, ...] | None = None
+        since = time.monotonic()
         while time.monotonic() < deadline:
-            if all(self._quiet(s) for s in SERVICES):
+            state = [self._waiting(s) for s in SERVICES]
+            backlog, lag = sum(b for b, _ in state), tuple(lag for _, lag in state)
+            if backlog == 0 and (sum(lag) == 0 or (lag == last and time.monotonic() - since >= quiet_for)):
                 return
+            if lag != last or backlog:
+                last, since = lag, time.monotonic()
             time.sleep(0.5)
         raise TimeoutError(f"the services did not settle within {timeout:.0f} s")
 
-    def _quiet(self, service: str) -> bool:
+    def _waiting(self, service: str) -> tuple[int, int]:
+        """(outbox rows not yet published, consumer lag) from the service's /readyz."""
         try:
             body = httpx.get(f"{self.url(service)}/readyz", timeout=5).json()
         except (httpx.HTTPError, ValueError):
-            return False
-        return _backlog(body) == 0
+            return 1, 0
+        return int(body.get("outbox_backlog") or 0), _count(body.get("consumers", {}))
 
     def stop(self) -> None:
         """Let the services drain, stop them (SIGTERM: they finish and flush), then the broker and PostgreSQL."""
@@ -212,17 +223,14 @@ class DistrictStack:
         self.stop()
 
 
-_WAITING = ("outbox_backlog", "lag", "consumer_lag")
-
-
-def _backlog(body: object, counting: bool = False) -> int:
-    """Outbox rows waiting plus consumer lag, from a /readyz body (the numbers under those names, at any depth)."""
+def _count(body: object, counting: bool = False) -> int:
+    """The sum of the numbers under every `lag` key of the consumers' report, at any depth."""
     if isinstance(body, bool):
         return 0
     if isinstance(body, int):
         return body if counting else 0
     if isinstance(body, dict):
-        return sum(_backlog(v, counting or k in _WAITING) for k, v in body.items())
+        return sum(_count(v, counting or k == "lag") for k, v in body.items())
     if isinstance(body, list):
-        return sum(_backlog(v, counting) for v in body)
+        return sum(_count(v, counting) for v in body)
     return 0
