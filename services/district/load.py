@@ -1,0 +1,468 @@
+"""Load a generated district into a stack through the services' public HTTP APIs only.
+
+The order follows what each step needs, on the business calendar of the stack:
+
+1. 2021-12-24: residents and households from the household-register roster
+   (registry `POST /v1/intake/batches`, `person` lines sharing a household
+   key); the capacity assessments (eldercare computes each level); the
+   institutions, their beds and residents; dibao and tekun applications
+   submitted and reviewed (assistance assesses them by its rules: no amount
+   is sent), which opens their 7-day public notice.
+2. 2021-12-31: the notices over, dibao and tekun confirmed (paid from January
+   2022); orphan and disability-subsidy applications submitted, reviewed and
+   confirmed (no public notice for them; the living subsidy sees the dibao
+   case just confirmed); the old-age allowance discovered; the anti-poverty
+   list and the marginal families imported into monitoring.
+
+Idempotent: a roster line already registered is a duplicate, an application
+for someone already enrolled or already open is refused (409/422) and left
+alone, the steps after submission are taken on whatever the services list as
+waiting, institutions are matched by name, an assessment or an admission is
+not repeated for a person who has one, an import reference is sent once.
+
+The standards are seeded effective 2022-01-01; the caseload on file at the end
+of 2021 is assessed on 2021-12-24, so the loader adds the same figures
+effective 2021-01-01 through `POST /v1/standards` (once), saying so in their
+source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from services.district import population
+from services.district.model import District, Household, Person, Program
+from services.district.stack import DistrictStack
+
+SUBMITTED_ON = population.ASSESSED_ON  # dibao and tekun: submitted, reviewed, on notice
+CONFIRMED_ON = date(2021, 12, 31)  # the notice over; paid from 2022-01
+STANDARDS_2021 = date(2021, 1, 1)
+IN_FLIGHT = 24
+ROSTER_CHUNK = 20_000
+ADMITTED_ON = date(2021, 6, 1)
+REGISTRY_RELATION_TO_APPLICATION = {"head": "self"}
+
+
+@dataclass
+class Tally:
+    """What one phase did: answers by outcome, printed as it goes."""
+
+    name: str
+    counts: Counter[str] = field(default_factory=Counter)
+    started: float = field(default_factory=time.monotonic)
+
+    def add(self, outcome: str) -> None:
+        self.counts[outcome] += 1
+
+    def line(self) -> str:
+        done = ", ".join(f"{k} {v:,}" for k, v in sorted(self.counts.items()))
+        return f"{self.name:<28} {done} ({time.monotonic() - self.started:.1f} s)"
+
+
+class Loader:
+    """One load of a district into a running stack."""
+
+    def __init__(self, district: District, stack: DistrictStack, echo: Callable[[str], None] = print) -> None:
+        self.d = district
+        self.stack = stack
+        self.echo = echo
+        self.client = httpx.AsyncClient(
+            headers={"Authorization": f"Bearer {stack.token}"},
+            timeout=httpx.Timeout(120.0, connect=10.0),
+            limits=httpx.Limits(max_connections=IN_FLIGHT * 2, max_keepalive_connections=IN_FLIGHT * 2),
+        )
+        self.gate = asyncio.Semaphore(IN_FLIGHT)
+
+    def url(self, service: str, path: str) -> str:
+        return self.stack.url(service) + path
+
+    async def call(self, method: str, service: str, path: str, **kw: Any) -> httpx.Response:
+        """One request within the pool's limit; connection failures retried a few times."""
+        async with self.gate:
+            for attempt in range(5):
+                try:
+                    return await self.client.request(method, self.url(service, path), **kw)
+                except httpx.TransportError:
+                    if attempt == 4:
+                        raise
+                    await asyncio.sleep(0.5 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def each(self, tally: Tally, items: Iterable[Any], step: Callable[[Any], Awaitable[str]]) -> Tally:
+        """Run `step` on every item, IN_FLIGHT at a time, counting outcomes and printing progress."""
+        items = list(items)
+        every = max(1, len(items) // 10)
+
+        async def one(i: int, item: Any) -> None:
+            tally.add(await step(item))
+            if (i + 1) % every == 0:
+                self.echo(f"  {tally.name}: {i + 1:,}/{len(items):,}")
+
+        await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
+        self.echo(tally.line())
+        return tally
+
+    # -- the phases ------------------------------------------------------------------------
+
+    async def run(self) -> dict[str, Tally]:
+        done: dict[str, Tally] = {}
+        self.stack.set_today(SUBMITTED_ON)
+        await self.standards_2021()
+        done["roster"] = await self.roster()
+        await asyncio.to_thread(self.stack.settle)
+        done["assessments"] = await self.assessments()
+        done["institutions"] = await self.institutions()
+        for program in ("dibao", "tekun"):
+            done[f"{program} submitted"] = await self.submit(program, self.applications(program))
+        done["reviewed"] = await self.advance("submitted", "review", {"survey_notes": "入户调查: as declared"})
+        self.stack.set_today(CONFIRMED_ON)
+        done["confirmed"] = await self.advance("notice", "confirm", {})
+        for program in ("orphan", "disability_living", "disability_care"):
+            done[f"{program} submitted"] = await self.submit(program, self.applications(program))
+        done["reviewed (no notice)"] = await self.advance(
+            "submitted", "review", {"survey_notes": "入户调查: as declared"}
+        )
+        done["confirmed (no notice)"] = await self.advance("reviewed", "confirm", {})
+        done["allowances"] = await self.discover()
+        done["monitoring"] = await self.imports()
+        await asyncio.to_thread(self.stack.settle)
+        return done
+
+    async def standards_2021(self) -> None:
+        """The seeded figures again, effective 2021-01-01, so the end-of-2021 caseload is assessed by them."""
+        have = await self.call("GET", "assistance", "/v1/standards", params={"on": SUBMITTED_ON.isoformat()})
+        if have.status_code == 200 and have.json()["items"]:
+            return
+        seeded = await self.call("GET", "assistance", "/v1/standards", params={"on": "2022-01-01"})
+        seeded.raise_for_status()
+        for item in seeded.json()["items"]:
+            body = {
+                "key": item["key"],
+                "value": item["value"],
+                "effective_from": STANDARDS_2021.isoformat(),
+                "source": f"district generator: the 2022 figure taken for 2021 ({item['source']})"[:300],
+            }
+            answer = await self.call("POST", "assistance", "/v1/standards", json=body)
+            if answer.status_code >= 400:
+                raise RuntimeError(f"standard {item['key']}: {answer.status_code} {answer.text[:300]}")
+        self.echo("standards: the 2022 figures entered effective 2021-01-01")
+
+    async def roster(self) -> Tally:
+        """Every resident as a household-register roster line, a batch per chunk of lines."""
+        tally = Tally("residents (roster)")
+        persons = self.d.persons
+        for start in range(0, len(persons), ROSTER_CHUNK):
+            chunk = persons[start : start + ROSTER_CHUNK]
+            body = "".join(json.dumps(roster_line(p), ensure_ascii=False) + "\n" for p in chunk).encode()
+            answer = await self.call(
+                "POST",
+                "registry",
+                "/v1/intake/batches",
+                content=body,
+                headers={"Content-Type": "application/x-ndjson"},
+                params={"filename": f"district-{self.d.seed}-roster-{start // ROSTER_CHUNK + 1}.ndjson"},
+            )
+            if answer.status_code >= 400:
+                raise RuntimeError(f"roster batch: {answer.status_code} {answer.text[:300]}")
+            batch = answer.json()
+            for outcome in ("accepted", "duplicate", "rejected", "in_review"):
+                tally.counts[outcome] += batch[outcome]
+            self.echo(f"  residents: {start + len(chunk):,}/{len(persons):,} ({tally.counts['rejected']} rejected)")
+        self.echo(tally.line())
+        return tally
+
+    async def assessments(self) -> Tally:
+        """GB/T 42195 score sheets; a person with an assessment on file is not assessed again."""
+        assessed = await self.listed("eldercare", "/v1/assessments", key="id_number")
+
+        async def step(sheet: population.CapacityAssessment | Any) -> str:
+            if sheet.id_number in assessed:
+                return "on file"
+            body = {
+                "id_number": sheet.id_number,
+                "scores": dict(sheet.scores),
+                "assessed_on": sheet.assessed_on.isoformat(),
+                "dementia_or_mental_disorder": sheet.dementia,
+            }
+            return outcome(await self.call("POST", "eldercare", "/v1/assessments", json=body))
+
+        return await self.each(Tally("capacity assessments"), self.d.assessments, step)
+
+    async def institutions(self) -> Tally:
+        """The institutions by name (created once), their beds, and their residents admitted."""
+        tally = Tally("institutions and residents")
+        on_file = {i["name"]: i for i in await self.pages("eldercare", "/v1/institutions")}
+        for inst in self.d.institutions:
+            found = on_file.get(inst.name)
+            if found is None:
+                body = {"name": inst.name, "ownership": inst.ownership.value, "division": inst.division}
+                answer = await self.call("POST", "eldercare", "/v1/institutions", json=body)
+                answer.raise_for_status()
+                found = answer.json()
+                tally.add("institution created")
+            missing = inst.beds - found["occupancy"]["beds"]
+            start = found["occupancy"]["beds"]
+            for first in range(0, max(0, missing), 1000):
+                codes = [f"B{start + n + 1:04d}" for n in range(first, min(missing, first + 1000))]
+                path = f"/v1/institutions/{found['institution_id']}/beds"
+                (await self.call("POST", "eldercare", path, json={"codes": codes})).raise_for_status()
+                tally.counts["beds added"] += len(codes)
+            path = f"/v1/institutions/{found['institution_id']}/admissions"
+            admitted = {a["id_number"] for a in await self.pages("eldercare", path)}
+            for number in inst.residents:
+                if number in admitted:
+                    tally.add("resident on file")
+                    continue
+                body = {"id_number": number, "admitted_on": ADMITTED_ON.isoformat()}
+                tally.add("admitted " + outcome(await self.call("POST", "eldercare", path, json=body)))
+        self.echo(tally.line())
+        return tally
+
+    def applications(self, program: str) -> list[dict[str, Any]]:
+        if program == "dibao":
+            return [dibao_application(self.d, h) for h in self.d.households_on(Program.DIBAO)]
+        if program == "tekun":
+            tekun = self.d.households_on(Program.TEKUN_DISPERSED, Program.TEKUN_CENTRALISED)
+            return [tekun_application(self.d, h) for h in tekun]
+        if program == "orphan":
+            return [orphan_application(self.d, h) for h in self.d.households_on(Program.ORPHAN)]
+        numbers = self.d.disability_living if program == "disability_living" else self.d.disability_care
+        return [disability_application(self.d.person(n), program) for n in numbers]
+
+    async def submit(self, program: str, bodies: list[dict[str, Any]]) -> Tally:
+        async def step(body: dict[str, Any]) -> str:
+            answer = await self.call("POST", "assistance", "/v1/applications", json=body)
+            if answer.status_code == 201 and not answer.json()["assessment"]["eligible"]:
+                return "submitted, NOT eligible"
+            return outcome(answer)
+
+        return await self.each(Tally(f"{program} applications"), bodies, step)
+
+    async def advance(self, status: str, action: str, body: dict[str, Any]) -> Tally:
+        """Take `action` (review, confirm) on every application the service lists as `status`."""
+        waiting = [a["id"] for a in await self.pages("assistance", "/v1/applications", {"status": status})]
+
+        async def step(application_id: str) -> str:
+            path = f"/v1/applications/{application_id}/{action}"
+            return outcome(await self.call("POST", "assistance", path, json=body))
+
+        return await self.each(Tally(f"{action} ({status})"), waiting, step)
+
+    async def discover(self) -> Tally:
+        tally = Tally("old-age allowances")
+        answer = await self.call("POST", "eldercare", "/v1/allowances/discover", json={"as_of": "2021-12-31"})
+        if answer.status_code == 200:
+            for key in ("enrolled", "raised", "stopped"):
+                tally.counts[key] += answer.json()[key]
+        else:
+            tally.add(outcome(answer))
+        self.echo(tally.line())
+        return tally
+
+    async def imports(self) -> Tally:
+        """The anti-poverty monitoring list and the marginal families, each list sent once under its reference."""
+        tally = Tally("monitoring lists")
+        lists = {
+            "anti_poverty_monitoring": [n for h in self.d.households if h.anti_poverty for n in h.members],
+            "marginal": [n for h in self.d.households if h.marginal for n in h.members],
+        }
+        for kind, numbers in lists.items():
+            body = "id_number\n" + "".join(f"{n}\n" for n in numbers)
+            reference = f"district-{self.d.seed}-{self.d.scale:g}-{kind}"
+            answer = await self.call(
+                "POST",
+                "monitoring",
+                "/v1/imports",
+                params={"kind": kind, "reference": reference},
+                content=body.encode(),
+                headers={"Content-Type": "text/csv"},
+            )
+            tally.counts[f"{kind} {outcome(answer)}"] += len(numbers)
+        self.echo(tally.line())
+        return tally
+
+    # -- reading lists ---------------------------------------------------------------------
+
+    async def pages(self, service: str, path: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Every item of a paged list."""
+        items: list[dict[str, Any]] = []
+        while True:
+            query = {**(params or {}), "limit": "200", "offset": str(len(items))}
+            answer = await self.call("GET", service, path, params=query)
+            answer.raise_for_status()
+            page = answer.json()
+            items += page["items"]
+            if not page["items"] or len(items) >= page["total"]:
+                return items
+
+    async def listed(self, service: str, path: str, key: str) -> set[str]:
+        return {item[key] for item in await self.pages(service, path)}
+
+
+def outcome(answer: httpx.Response) -> str:
+    """A response as a tally key: the status code, with the first words of a refusal."""
+    if answer.status_code < 300:
+        return str(answer.status_code)
+    try:
+        detail = str(answer.json().get("detail", ""))
+    except ValueError:
+        detail = answer.text
+    return f"{answer.status_code} {detail[:60]}"
+
+
+# -- request bodies ------------------------------------------------------------------------------
+
+
+def roster_line(p: Person) -> dict[str, str]:
+    return {
+        "type": "person",
+        "id_number": p.id_number,
+        "name": p.name,
+        "hukou_division": p.hukou_division,
+        "sex": p.sex,
+        "household": p.household_key,
+        "relation": p.relation,
+        "reference": f"roster-{p.household_key}",
+    }
+
+
+def _money(amount: Decimal) -> str:
+    return f"{amount:.2f}"
+
+
+def member_body(p: Person, incomes: Iterable[Any] = (), employment_cost: Decimal = Decimal(0)) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id_number": p.id_number,
+        "relation": REGISTRY_RELATION_TO_APPLICATION.get(p.relation, p.relation),
+        "incomes": [{"kind": i.kind, "monthly_amount": _money(i.monthly_amount)} for i in incomes],
+        "employment_cost": _money(employment_cost),
+        "seriously_ill": p.seriously_ill,
+        "labour_capacity": p.labour_capacity,
+    }
+    if p.disability:
+        body["disability"] = {"grade": p.disability.grade, "kind": p.disability.kind}
+    return body
+
+
+def household_body(d: District, h: Household, program: str) -> dict[str, Any]:
+    members = [
+        member_body(d.person(n), f.incomes, f.employment_cost) for n, f in zip(h.members, h.finances, strict=True)
+    ]
+    return {
+        "program": program,
+        "members": members,
+        "rigid_expenses": [
+            {"member": e.member, "kind": e.kind, "monthly_amount": _money(e.monthly_amount)} for e in h.rigid_expenses
+        ],
+        "assets": {"financial": _money(h.assets.financial), "homes": h.assets.homes, "vehicles": h.assets.vehicles},
+    }
+
+
+def dibao_application(d: District, h: Household) -> dict[str, Any]:
+    return household_body(d, h, "dibao")
+
+
+def tekun_application(d: District, h: Household) -> dict[str, Any]:
+    assert h.tekun is not None
+    body = household_body(d, h, "tekun")
+    body["tekun"] = {
+        "supporter": h.tekun.supporter,
+        "placement": h.tekun.placement,
+        "adl_items_failed": h.tekun.adl_items_failed,
+    }
+    return body
+
+
+def orphan_application(d: District, h: Household) -> dict[str, Any]:
+    child = d.person(h.members[1])
+    return {
+        "program": "orphan",
+        "members": [member_body(child)],
+        "orphan": {"parents": ["dead", "dead"], "placement": "dispersed"},
+    }
+
+
+def disability_application(p: Person, program: str) -> dict[str, Any]:
+    return {"program": program, "members": [member_body(p)]}
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+
+def say(text: str) -> None:
+    """Progress on stdout at once, also when it is a file or a pipe."""
+    print(text, flush=True)
+
+
+def run(*, seed: int, scale: float, directory: Path, echo: Callable[[str], None] = say) -> dict[str, Tally]:
+    """`minzheng district generate`: generate, start the stack, load, print the counts beside the report's."""
+    started = time.monotonic()
+    district = population.generate(seed, scale)
+    echo(
+        f"generated seed {seed} at scale {scale:g}: {len(district.persons):,} residents, "
+        f"{len(district.households):,} households ({time.monotonic() - started:.1f} s)"
+    )
+    with DistrictStack(directory.resolve()) as stack:
+        echo(f"stack up in {directory} ({time.monotonic() - started:.1f} s); services: {stack.urls()}")
+        done = asyncio.run(load(district, stack, echo))
+        echo(summary(district, asyncio.run(counts(stack))))
+    echo(f"generate took {time.monotonic() - started:.1f} s")
+    return done
+
+
+async def load(district: District, stack: DistrictStack, echo: Callable[[str], None] = print) -> dict[str, Tally]:
+    loader = Loader(district, stack, echo)
+    try:
+        return await loader.run()
+    finally:
+        await loader.client.aclose()
+
+
+async def counts(stack: DistrictStack) -> dict[str, Any]:
+    """What the services hold after the load: monitoring's statistics and eldercare's occupancy."""
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {stack.token}"}, timeout=60) as client:
+        stats = (await client.get(stack.url("monitoring") + "/v1/stats")).json()
+        occupancy = (await client.get(stack.url("eldercare") + "/v1/institutions/occupancy")).json()
+        cases: dict[str, int] = {}
+        for program in ("dibao", "tekun", "orphan", "disability_living", "disability_care"):
+            page = await client.get(stack.url("assistance") + "/v1/cases", params={"program": program, "limit": 1})
+            cases[program] = page.json().get("total", 0) if page.status_code == 200 else -1
+    return {"stats": stats, "occupancy": occupancy, "cases": cases}
+
+
+def summary(d: District, held: dict[str, Any]) -> str:
+    """The counts loaded beside the report's (scaled), and the monthly amounts the services computed."""
+    t = d.targets
+    cases = held["cases"]
+    occ = held["occupancy"]
+    amounts = held["stats"].get("monthly_amounts_by_program", {})
+    rows = [
+        ("dibao people", t.dibao_people, cases.get("dibao")),
+        ("tekun people", t.tekun, cases.get("tekun")),
+        ("orphans", t.orphans, cases.get("orphan")),
+        ("disability living subsidy", t.disability_living, cases.get("disability_living")),
+        ("disability care subsidy", t.disability_care, cases.get("disability_care")),
+        ("institutions", t.institutions, occ.get("institutions")),
+        ("beds", t.beds, occ.get("beds")),
+        ("institution residents", t.institution_residents, occ.get("occupied")),
+    ]
+    lines = [f"{'':<28}{'report (scaled)':>16}{'loaded':>10}"]
+    lines += [f"{name:<28}{want:>16,}{(got if got is not None else -1):>10,}" for name, want, got in rows]
+    monthly = {"dibao": population.DIBAO_MONTHLY_TOTAL / population.DIBAO_PEOPLE, "tekun": Decimal("1065.02")}
+    for program, per_person in monthly.items():
+        total = Decimal(amounts.get(program, "0"))
+        people = cases.get(program) or 0
+        average = total / people if people else Decimal(0)
+        lines.append(f"{program} monthly in force {total:,.2f}: {average:,.2f} a person (report {per_person:,.2f})")
+    return "\n".join(lines)
