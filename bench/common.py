@@ -29,6 +29,7 @@ class BenchStack:
     broker: devstack.Broker
     ports: dict[str, int] = field(default_factory=dict)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    by_service: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -53,16 +54,16 @@ class BenchStack:
         for s in only:
             e = {**env, f"{s.upper()}_PORT": str(self.ports[s])}
             log = open(self.tmp / f"{s}.log", "ab")  # noqa: SIM115
-            self.procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "services.cli", "serve", s],
-                    env=e,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    cwd=ROOT,
-                )
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "services.cli", "serve", s],
+                env=e,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
             )
-        deadline = time.monotonic() + 60
+            self.procs.append(proc)
+            self.by_service[s] = proc
+        deadline = time.monotonic() + 180  # a loaded machine starts them slowly
         for s in only:
             while True:
                 try:
@@ -73,6 +74,20 @@ class BenchStack:
                 if time.monotonic() > deadline:
                     raise SystemExit(f"{s} did not become ready; see {self.tmp / (s + '.log')}")
                 time.sleep(0.2)
+
+    def cpu(self) -> dict[str, float]:
+        """CPU-seconds used so far by each service process, PostgreSQL (every backend), the broker and this process.
+
+        Differences of two readings give the CPU each part spent on the work
+        between them: unlike wall time, hardly moved by other work on the machine.
+        """
+        postmaster = int((self.pg.data_dir / "postmaster.pid").read_text().split()[0])
+        out = {name: tree_cpu_seconds(proc.pid) for name, proc in self.by_service.items()}
+        out["postgresql"] = tree_cpu_seconds(postmaster)
+        if self.broker.proc is not None:
+            out["broker"] = tree_cpu_seconds(self.broker.proc.pid)
+        out["bench (load, polling)"] = cpu_seconds(os.getpid())
+        return out
 
     def stop(self) -> None:
         for p in self.procs:
@@ -116,6 +131,33 @@ def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) a process has used: moved less than wall time by other work on the machine."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and all its descendants, living or exited (PostgreSQL's backends come and go).
+
+    A child that exited and was waited for is in its parent's cutime/cstime; a
+    living one is added from its own stat, recursively.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    own: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        child = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(child)
+        own[child] = sum(int(f) for f in fields[11:15]) / tick  # utime, stime, cutime, cstime
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += own.get(current, 0.0)
+        todo += children.get(current, [])
+    return total
 
 
 def dsn(pg: devstack.Postgres, database: str) -> str:

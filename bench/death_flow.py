@@ -38,6 +38,8 @@ import argparse
 import asyncio
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -361,7 +363,39 @@ async def one_at_a_time(effects: Effects, ids: list[str], person: dict[str, uuid
     return out
 
 
-async def main(n: int, rate: float | None, seconds: float, trickle: int) -> None:
+def print_cpu(before: dict[str, float], after: dict[str, float], deaths: int) -> None:
+    """CPU-seconds each part spent from the first publish to the last effect, and per 1,000 deaths."""
+    print("  CPU-seconds from the first publish to the last effect (total, per 1,000 deaths):")
+    spent = {name: after[name] - before.get(name, 0.0) for name in after}
+    for name, secs in spent.items():
+        print(f"    {name:<24} {secs:>7.2f} s  {secs / deaths * 1000:>6.3f} s")
+    total = sum(v for k, v in spent.items() if not k.startswith("bench"))
+    print(f"    {'all but the bench':<24} {total:>7.2f} s  {total / deaths * 1000:>6.3f} s")
+
+
+def profilers(stack: BenchStack, folder: Path) -> list[subprocess.Popen[bytes]]:
+    """py-spy recording each service process (collapsed stacks, `<folder>/<service>.txt`) until stopped."""
+    folder.mkdir(parents=True, exist_ok=True)
+    spy = str(Path(sys.executable).parent / "py-spy")
+    return [
+        subprocess.Popen(
+            [spy, "record", "--nonblocking", "--format", "raw", "-r", "200", "-p", str(proc.pid)]
+            + ["-o", str(folder / f"{name}.txt")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, proc in stack.by_service.items()
+    ]
+
+
+def stop_profilers(spies: list[subprocess.Popen[bytes]]) -> None:
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+    for spy in spies:
+        spy.wait(30)
+
+
+async def main(n: int, rate: float | None, seconds: float, trickle: int, profile: Path | None) -> None:
     count = int(rate * seconds) if rate else n
     stack = await start_stack(commit_timestamps=True)
     try:
@@ -379,6 +413,8 @@ async def main(n: int, rate: float | None, seconds: float, trickle: int) -> None
         await asyncio.sleep(3)  # let every consumer group settle before the clock starts
         since = datetime.now(UTC)
         base = await effects.monitoring_processed()
+        spies = profilers(stack, profile) if profile else []
+        cpu_before = stack.cpu()
         t0 = time.time()
         if rate:
             print(f"publishing {rate:,.0f} deaths/s for {seconds:,.0f} s…", flush=True)
@@ -389,6 +425,8 @@ async def main(n: int, rate: float | None, seconds: float, trickle: int) -> None
         publish_secs = time.time() - t0
         await producer.stop()
         complete = await effects.wait_all(None, count, base, timeout=max(120, count / 20))
+        cpu_after = stack.cpu()
+        stop_profilers(spies)
         committed = await effects.committed(list(sent_at))
         last_effect = max((at for rows in committed.values() for at in rows.values()), default=t0)
         lat = latencies(sent_at, committed)
@@ -417,6 +455,7 @@ async def main(n: int, rate: float | None, seconds: float, trickle: int) -> None
                 f"  one at a time, queues empty ({len(quiet)}/{len(quiet_ids)} deaths): publish → last effect "
                 f"p50 {pct(quiet, 50):,.0f} ms, p99 {pct(quiet, 99):,.0f} ms, max {max(quiet):,.0f} ms"
             )
+        print_cpu(cpu_before, cpu_after, count)
         print(f"  load average at the end: {os.getloadavg()[0]:.1f} (other work shares the two cores)")
         flags = f"--rate {rate:g} --seconds {seconds:g}" if rate else f"--n {n}"
         print(f"\nreproduce: .venv/bin/python bench/death_flow.py {flags} --trickle {trickle}")
@@ -430,5 +469,6 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, help="deaths a second, sent steadily (instead of a burst)")
     parser.add_argument("--seconds", type=float, default=30, help="how long the steady mode sends (default 30)")
     parser.add_argument("--trickle", type=int, default=50, help="then deaths one at a time, queues empty (default 50)")
+    parser.add_argument("--profile", type=Path, help="py-spy each service during the timed part into this folder")
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.rate, args.seconds, args.trickle))
+    asyncio.run(main(args.n, args.rate, args.seconds, args.trickle, args.profile))

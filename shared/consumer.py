@@ -30,6 +30,7 @@ import contextlib
 import functools
 import time
 import traceback
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import metrics, tracing
 from shared.db import processed_events
-from shared.events import InvalidPayload, MalformedEvent, ReceivedEvent, parse_message, typed
+from shared.events import InvalidPayload, MalformedEvent, ReceivedEvent, read_event
 from shared.faults import dependency_of, is_transient
 from shared.identity import mask_text
 from shared.kafka import DLQ_HEADER_PREFIX, dlq, make_consumer, make_producer
@@ -57,6 +58,7 @@ Handler = Callable[[AsyncSession, ReceivedEvent], Awaitable[None]]
 # Applies many new events at once, in order; returns {event id: reason} for those it refuses.
 BatchHandler = Callable[[AsyncSession, list[ReceivedEvent]], Awaitable[dict[str, str]]]
 Readable = tuple[ConsumerRecord, ReceivedEvent]
+_TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 
 
 _RECORD_PROCESSED = text(
@@ -406,12 +408,15 @@ class ConsumerRunner:
                 if event.id in refused:
                     await self._dead_letter(message, refused[event.id], attempts=1, kind="refused", event=event)
         seen: set[str] = set()
+        results: Counter[tuple[str, str]] = Counter()
         for message, event in readable:
             if event.id in seen or event.id not in fresh_ids:
-                self._count(message.topic, "duplicate")
+                results[message.topic, "duplicate"] += 1
             elif event.id not in refused:  # _dead_letter counted those
-                self._count(message.topic, "processed")
+                results[message.topic, "processed"] += 1
             seen.add(event.id)
+        for (topic, result), n in results.items():
+            self._count(topic, result, n)
         return len(readable), False
 
     @contextlib.asynccontextmanager
@@ -427,8 +432,19 @@ class ConsumerRunner:
             with self._span(*unique[0]):
                 yield
             return
-        headers = [dict(m.headers or []) for m, _ in unique]
-        async with tracing.batch_span(self.tracer, topic=unique[0][0].topic, group=self.group_id, headers=headers):
+        # Events written by one request carry the same trace headers: one link per distinct context,
+        # so a chunk costs a few header parses, not one per event.
+        distinct: dict[tuple[tuple[str, bytes], ...], dict[str, bytes]] = {}
+        for message, _ in unique:
+            headers = message.headers or ()
+            context = tuple((k, v) for k, v in headers if k.lower() in _TRACE_HEADERS)
+            if context not in distinct:
+                distinct[context] = dict(headers)
+        topic = unique[0][0].topic
+        async with tracing.batch_span(
+            self.tracer, topic=topic, group=self.group_id, headers=list(distinct.values())
+        ) as span:
+            span.set_attribute("messaging.batch.message_count", len(unique))
             yield
 
     async def _record_processed(self, session: AsyncSession, events: Sequence[Readable]) -> set[str]:
@@ -484,8 +500,8 @@ class ConsumerRunner:
                         raise _ChunkFailed from exc
                     failed = True
                     break
-        for topic, result in results:
-            self._count(topic, result)
+        for (topic, result), n in Counter(results).items():
+            self._count(topic, result, n)
         return len(results), failed
 
     async def _retry_alone(self, message: ConsumerRecord, event: ReceivedEvent) -> str:
@@ -560,8 +576,8 @@ class ConsumerRunner:
             headers=dict(message.headers or []),
         )
 
-    def _count(self, topic: str, result: str) -> None:
-        metrics.EVENTS_CONSUMED.labels(self.settings.service, topic, result).inc()
+    def _count(self, topic: str, result: str, n: int = 1) -> None:
+        metrics.EVENTS_CONSUMED.labels(self.settings.service, topic, result).inc(n)
 
     def _update_lag(self) -> None:
         assert self.kafka is not None
@@ -631,7 +647,7 @@ async def _one_through_batch(batch_handler: BatchHandler, session: AsyncSession,
 
 def read(message: ConsumerRecord) -> ReceivedEvent:
     """A message as a CloudEvent whose data fits the catalogue's model; MalformedEvent otherwise."""
-    return typed(parse_message(message.value, message.key, message.headers), message.topic)
+    return read_event(message.value, message.key, message.headers, message.topic)
 
 
 def first_copies(readable: list[Readable]) -> list[Readable]:
