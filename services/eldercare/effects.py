@@ -224,8 +224,7 @@ async def _after_deaths(session: AsyncSession, payloads: Sequence[BaseModel]) ->
             last[p.person_id] = p
     deaths = {k: p.date_of_death for k, p in last.items() if isinstance(p, ev.PersonDied)}
     revoked = sorted(k for k, p in last.items() if isinstance(p, ev.DeathRevoked))
+    if deaths or revoked:
+        await homecare.follow_deaths(session, sorted(deaths), revoked, clock.today())
     if deaths:
-        await homecare.cancel_open_orders(session, sorted(deaths), clock.today())
         await institutions.discharge_on_death(session, deaths)
-    if revoked:
-        await homecare.reopen_cancelled_for_death(session, revoked)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import and_, case, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.eldercare.care.common import flush_or_conflict, person_in_scope
@@ -185,19 +185,29 @@ async def cancel_open_orders(
     return result.rowcount or 0  # type: ignore[attr-defined]
 
 
-async def reopen_cancelled_for_death(session: AsyncSession, person_ids: list[uuid.UUID]) -> int:
-    """Orders a death cancelled are open again when the death is revoked (one UPDATE); returns how many.
+async def follow_deaths(session: AsyncSession, dead: list[uuid.UUID], revoked: list[uuid.UUID], on: date) -> int:
+    """Open orders of the dead cancelled, orders a revoked death cancelled open again: one UPDATE for both.
 
-    They were committed against the month's budget before the death and nothing
-    else could be ordered for the person while they were recorded dead, so
-    reopening them restores the plan as it stood: staff deliver or cancel each
-    as any open order (one whose day has passed is visible as overdue, not lost).
+    The reopened were committed against the month's budget before the death and
+    nothing else could be ordered for the person while they were recorded dead,
+    so reopening them restores the plan as it stood: staff deliver or cancel each
+    as any open order (one whose day has passed is seen as overdue, not lost).
     """
-    table = ServiceOrder.__table__
+    t = ServiceOrder.__table__
+    dies = t.c.person_id.in_(dead)
     result = await session.execute(
-        update(table)
-        .where(table.c.person_id.in_(person_ids), table.c.status == "cancelled", table.c.cancel_reason == "death")
-        .values(status="open", cancelled_on=None, cancel_reason=None)
+        update(t)
+        .where(
+            or_(
+                and_(dies, t.c.status == "open"),
+                and_(t.c.person_id.in_(revoked), t.c.status == "cancelled", t.c.cancel_reason == "death"),
+            )
+        )
+        .values(
+            status=case((dies, "cancelled"), else_="open"),
+            cancelled_on=case((dies, on), else_=None),
+            cancel_reason=case((dies, "death"), else_=None),
+        )
     )
     return result.rowcount or 0  # type: ignore[attr-defined]
 
