@@ -209,15 +209,36 @@ async def database_writes(conn: asyncpg.Connection) -> dict[str, int]:
     return out
 
 
+async def print_statements(stack: BenchStack, n: int) -> None:
+    """PostgreSQL's time by statement (pg_stat_statements): which writes and reads the lines cost."""
+    conn = await asyncpg.connect(stack.pg.url("registry").replace("postgresql+asyncpg", "postgresql"))
+    rows = await conn.fetch(
+        "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q, calls, total_exec_time, rows"
+        " FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15"
+    )
+    total = sum(r["total_exec_time"] for r in await conn.fetch("SELECT total_exec_time FROM pg_stat_statements"))
+    await conn.close()
+    print(f"  PostgreSQL statements (all: {total / 1000:,.1f} s, {total * 1000 / n:,.0f} µs a line):")
+    for r in rows:
+        share = r["total_exec_time"] * 1000 / n
+        print(f"    {share:6.1f} µs/line {r['calls']:>7,} calls {r['rows']:>9,} rows  {r['q']}")
+
+
 def start_py_spy(pid: int, out: str) -> subprocess.Popen[bytes]:
     """py-spy recording the registry until sent SIGINT (raw collapsed stacks: grep-able, flamegraph-able)."""
     command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--format", "raw"]
     return subprocess.Popen([*command, "--rate", "200", "-o", out], stdout=subprocess.DEVNULL)
 
 
-async def main(n: int, py_spy: str | None) -> None:
+async def main(n: int, py_spy: str | None, statements: bool) -> None:
     stack = await start_stack()
     try:
+        if statements:  # pg_stat_statements needs a restart to load
+            admin = await asyncpg.connect(stack.pg.url("postgres").replace("postgresql+asyncpg", "postgresql"))
+            await admin.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+            await admin.close()
+            stack.pg.stop()
+            stack.pg.start()
         everyone = numbers(max(1000, n // 2) + n // 10 + 10)
         ids, newcomers = everyone[: max(1000, n // 2)], everyone[max(1000, n // 2) :]
         print(f"seeding {len(ids):,} persons and writing a {n:,}-line file…", flush=True)
@@ -252,6 +273,9 @@ async def main(n: int, py_spy: str | None) -> None:
         conn = await asyncpg.connect(stack.pg.url("registry").replace("postgresql+asyncpg", "postgresql"))
         outbox_before = await conn.fetchval("SELECT count(*) FROM outbox")
         writes_before = await database_writes(conn)
+        if statements:
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            await conn.execute("SELECT pg_stat_statements_reset()")
         t0 = time.perf_counter()
         async with httpx.AsyncClient(
             base_url=stack.url("registry"), timeout=None, headers={"Authorization": f"Bearer {tok}"}
@@ -303,6 +327,8 @@ async def main(n: int, py_spy: str | None) -> None:
             f"  registry RSS: {rss_before / 1024:,.0f} MB before, peak {peak / 1024:,.0f} MB"
             f" (sampled during the upload: {sampled})"
         )
+        if statements:
+            await print_statements(stack, n)
         print(f"\nreproduce: .venv/bin/python bench/intake.py --n {n}")
     finally:
         stack.stop()
@@ -312,5 +338,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=500_000, help="lines in the partner file (default 500,000)")
     parser.add_argument("--py-spy", help="write the registry's py-spy profile (raw) of the upload to this file")
+    parser.add_argument("--statements", action="store_true", help="PostgreSQL's time by statement (a restart)")
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.py_spy))
+    asyncio.run(main(args.n, args.py_spy, args.statements))
