@@ -175,3 +175,32 @@ async def test_roster_as_csv_and_a_person_registered_over_http_is_a_duplicate(st
     async with stack["registry"].state.sessionmaker() as s:
         n = (await s.execute(text("SELECT count(*) FROM persons WHERE id_number = :n"), {"n": fresh})).scalar_one()
     assert n == 1
+
+
+def test_roster_line_parsing() -> None:
+    from services.registry.domain import intake as rules
+
+    today = date.today()
+    number = new_id_number()
+    sex = "M" if int(number[16]) % 2 else "F"
+    base = {"type": "person", "id_number": number, "name": " 周强 ", "hukou_division": "340207003001"}
+    record = rules.read(base, today=today, roster=True)
+    assert isinstance(record, rules.PersonRecord)
+    assert (record.name, record.sex, record.household, record.relation) == ("周强", sex, None, None)
+    member = rules.read({**base, "household": "HH-1"}, today=today, roster=True)
+    assert isinstance(member, rules.PersonRecord) and member.relation == "other"
+    refusals = {
+        "sex": {**base, "sex": "F" if sex == "M" else "M"},
+        "hukou_division": {**base, "hukou_division": "340208001"},
+        "relation": {**base, "relation": "head"},  # a relation needs a household
+        "name": {**base, "name": "\x00"},
+        "id_number": {**base, "id_number": number[:17] + ("0" if number[17] != "0" else "1")},
+    }
+    for field, line in refusals.items():
+        refused = rules.read(line, today=today, roster=True)
+        assert isinstance(refused, rules.LineError) and refused.field == field, (field, refused)
+    bad_relation = rules.read({**base, "household": "HH-1", "relation": "boss"}, today=today, roster=True)
+    assert isinstance(bad_relation, rules.LineError) and bad_relation.field == "relation"
+    # Outside a batch file (the partner topics) a roster line is no report at all.
+    outside = rules.read(base, today=today)
+    assert isinstance(outside, rules.LineError) and outside.field == "type"
