@@ -82,3 +82,65 @@ async def test_a_revoked_death_restores_the_allowance_pays_back_and_reopens_the_
     ]
     assert await paid(stack, "2023-06", number) == [("2023-06", "30.00", "paid", None)]  # nothing paid twice
     assert await events(stack, "eldercare.allowance.enrolled", number) == 2  # found, then restored
+
+
+async def overpayments(stack: Stack, number: str) -> list[dict[str, Any]]:
+    async with stack["eldercare"].client() as c:
+        return (await c.get("/v1/overpayments", params={"id_number": number})).json()["items"]
+
+
+async def test_a_revoked_confirmed_death_writes_off_its_overpayment_and_pays_the_skipped_months_once(
+    stack: Stack,
+) -> None:
+    """Works in 2022's payrolls, which no other test builds: paid past the death, withheld in review, left out once
+    confirmed; the revocation closes the overpayment as written off and the next payroll pays both months back."""
+    number = await resident(stack, date(1940, 6, 1), DIVISION)
+    await discover(stack, "2022-01-02")
+    for month in ("2022-02", "2022-03", "2022-04"):  # built before anyone knew of the death
+        assert await paid(stack, month, number) == [(month, "30.00", "paid", None)]
+    async with stack["registry"].client() as registry:
+        death = {"id_number": number, "date_of_death": "2022-03-15", "source": "hospital", "reference": f"H-{number}"}
+        r = await registry.post("/v1/deaths", json=death)
+        assert r.status_code in (200, 201), r.text
+        death_id = r.json()["death_id"]
+
+    async def stopped() -> bool:
+        a = await allowance(stack, number)
+        return bool(a and a["status"] == "stopped")
+
+    await eventually(stopped, timeout=10)
+    assert await paid(stack, "2022-05", number) == [("2022-05", "30.00", "withheld", "death_in_review")]
+    async with stack["registry"].client() as registry:
+        second = {**death, "source": "funeral_home", "reference": f"F-{number}"}
+        r = await registry.post("/v1/deaths", json=second)
+        assert r.status_code in (200, 201), r.text
+    [o] = await eventually(lambda: overpayments(stack, number), timeout=10)
+    assert (o["amount"], o["months"], o["status"]) == ("30.00", ["2022-04"], "open")
+    assert await paid(stack, "2022-06", number) == []  # confirmed: left out of the payroll
+
+    async with stack["registry"].client() as registry:
+        r = await registry.post(f"/v1/deaths/{death_id}/revoke", json={"reason": "recorded for the wrong person"})
+        assert r.status_code == 200, r.text
+
+    async def written_off() -> dict[str, Any] | None:
+        [o] = await overpayments(stack, number)
+        return o if o["status"] == "written_off" else None
+
+    o = await eventually(written_off, timeout=10)
+    assert o["amount"] == "30.00" and o["months"] == ["2022-04"]  # kept for the record, closed
+    [row] = await fetch(stack, "SELECT resolved_by, resolution_note FROM overpayments WHERE id = $1::uuid", o["id"])
+    assert row["resolved_by"] == "registry.death.revoked"
+    assert row["resolution_note"] == "the death on 2022-03-15 was revoked: the months were due"
+    await eventually(lambda: allowance_active(stack, number), timeout=10)
+    assert sorted(await paid(stack, "2022-07", number)) == [
+        ("2022-05", "30.00", "paid", None),  # withheld while the death was in review, paid back
+        ("2022-06", "30.00", "paid", None),  # left out once it was confirmed, paid back
+        ("2022-07", "30.00", "paid", None),
+    ]
+    assert await paid(stack, "2022-08", number) == [("2022-08", "30.00", "paid", None)]  # nothing paid twice
+    assert await events(stack, "eldercare.overpayment.detected", number) == 1
+
+
+async def allowance_active(stack: Stack, number: str) -> bool:
+    a = await allowance(stack, number)
+    return bool(a and a["status"] == "active" and a["stopped_on"] is None)

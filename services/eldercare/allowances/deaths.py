@@ -9,6 +9,14 @@ the persons confirmed dead summed into overpayments, with their
 `eldercare.overpayment.detected` events, all by one statement. An allowance
 has at most one overpayment (unique), so a death confirmed twice (a second
 source, then a registrar) records it once.
+
+A confirmed death later revoked (recorded for the wrong person) overpaid
+nothing: the same statement closes its open overpayment as `written_off`,
+resolved by `registry.death.revoked` with the reason, as assistance does. Not
+deleted, nor a new status: the contract's statuses are open, recovered and
+written_off, and an auditor finds the record, who closed it and why. The
+months the death kept from the payroll are paid back by the next one
+(payroll.py).
 """
 
 from __future__ import annotations
@@ -46,6 +54,13 @@ _LEARN_AND_DETECT = """
         GROUP BY l.allowance_id, l.person_id, d.date_of_death
         ON CONFLICT (allowance_id) DO NOTHING
         RETURNING o.id, o.person_id, o.id_number, o.hukou_division, o.amount, o.reason
+    ), withdrawn AS (
+        UPDATE overpayments o SET status = 'written_off', resolved_by = 'registry.death.revoked', resolved_at = now(),
+            resolution_note = 'the death on ' || to_char(d.date_of_death, 'YYYY-MM-DD')
+                              || ' was revoked: the months were due'
+        FROM learned d
+        WHERE o.person_id = d.person_id AND d.status = 'revoked' AND o.status = 'open'
+        RETURNING o.id
     )
 """
 

@@ -14,8 +14,9 @@ a line, with its reason, when a death is in review (reported or in conflict,
 not yet confirmed) or recorded before the month, or the person has moved out of
 the district (an allowance stopped for a move out is paid to the end of the
 month of the move). A death mid-month is paid to the end of that month and not
-after. Months withheld for a death since revoked are owed: the next payroll
-adds them as back-pay lines. Each paid line is an `eldercare.payment.issued`,
+after. Months a death kept from the payroll (withheld while it was in review,
+or left out once it was confirmed) are owed once it is revoked: the next
+payroll adds them as back-pay lines, each month once. Each paid line is an `eldercare.payment.issued`,
 written to the outbox by one statement assembling the events on the server.
 """
 
@@ -39,7 +40,6 @@ from shared.people import people
 from shared.problems import NotFound
 
 PROGRAM = "old_age_allowance"
-DEATH_CODES = ("death_in_review", "deceased")
 
 # The gate, in the order its reasons are named: the first that holds is the line's reason.
 _GATE = """
@@ -79,23 +79,38 @@ _INSERT_LINES = """
     ) g
 """
 
+# Months since a revoked death the payroll did not pay (withheld while the death was in review, or left out
+# once it was confirmed): owed once the allowance is active again and no death is in view. One line per month
+# (DISTINCT ON), at the bracket that month's payroll used (`b`: one row per month and bracket, eldest first by
+# cut-off); a month already paid, by its payroll or an earlier back-pay, is not paid again.
 _INSERT_BACK_PAY = text(
     """
     INSERT INTO payroll_lines (id, payroll_id, allowance_id, person_id, id_number, hukou_division, for_month,
                                kind, amount, status, reason_code, reason)
-    SELECT DISTINCT ON (w.allowance_id, w.for_month)
-           uuidv7(), :payroll_id, w.allowance_id, a.person_id, a.id_number, a.hukou_division, w.for_month,
-           'back_pay', w.amount, 'paid', NULL,
-           'back-pay of ' || to_char(w.for_month, 'YYYY-MM') || ', withheld for a death since revoked'
-    FROM payroll_lines w
-    JOIN allowances a ON a.id = w.allowance_id AND a.status = 'active'
+    SELECT DISTINCT ON (a.id, b.for_month)
+           uuidv7(), :payroll_id, a.id, a.person_id, a.id_number, a.hukou_division, b.for_month,
+           'back_pay', b.amount, 'paid', NULL,
+           'back-pay of ' || to_char(b.for_month, 'YYYY-MM') || ', not paid for a death since revoked'
+    FROM death_reports d
+    JOIN allowances a ON a.person_id = d.person_id AND a.status = 'active'
     JOIN people p ON p.person_id = a.person_id AND p.status <> 'deceased'
-    WHERE w.status = 'withheld' AND w.reason_code = ANY(:death_codes) AND w.for_month < :month
+    JOIN unnest(CAST(:months AS date[]), CAST(:cuts AS date[]), CAST(:amounts AS numeric[]))
+         AS b(for_month, cut, amount)
+        ON b.for_month > d.date_of_death AND p.birth_date <= b.cut AND a.started_on < b.for_month + interval '1 month'
+    WHERE d.status = 'revoked'
       AND NOT EXISTS (SELECT 1 FROM payroll_lines q
-                      WHERE q.allowance_id = w.allowance_id AND q.for_month = w.for_month AND q.status = 'paid')
-      AND NOT EXISTS (SELECT 1 FROM death_reports d
-                      WHERE d.person_id = a.person_id AND d.status IN ('reported', 'conflict', 'confirmed'))
-    ORDER BY w.allowance_id, w.for_month
+                      WHERE q.allowance_id = a.id AND q.for_month = b.for_month AND q.status = 'paid')
+      AND NOT EXISTS (SELECT 1 FROM death_reports o
+                      WHERE o.person_id = a.person_id AND o.status IN ('reported', 'conflict', 'confirmed'))
+    ORDER BY a.id, b.for_month, b.cut
+    """
+)
+
+# The payrolls built for months after the earliest revoked death, before `month`, with the brackets they used.
+_OWED_MONTHS = text(
+    """
+    SELECT month, standards FROM payrolls
+    WHERE month < :month AND month > (SELECT min(date_of_death) FROM death_reports WHERE status = 'revoked')
     """
 )
 
@@ -145,13 +160,29 @@ async def build(session: AsyncSession, *, month: date, actor: str) -> Built:
         text(lines_sql),
         {**amount.params, "payroll_id": new_id, "month": month, "month_end": br.month_end(month), "born_by": born_by},
     )
-    await session.execute(_INSERT_BACK_PAY, {"payroll_id": new_id, "month": month, "death_codes": list(DEATH_CODES)})
+    await _back_pay(session, new_id, month)
     await session.execute(
         text(outbox.insert_sql(_PAYMENTS, _PAYMENT_DATA)),
         {"payroll_id": new_id, **outbox.params("eldercare.payment.issued")},
     )
     await outbox.notify(session)
     return Built(await _by_month(session, month), created=True)
+
+
+async def _back_pay(session: AsyncSession, payroll_id: uuid.UUID, month: date) -> None:
+    """Pay back the months a revoked death kept from earlier payrolls, each at its payroll's brackets."""
+    months, cuts, amounts = [], [], []
+    for owed, standards in (await session.execute(_OWED_MONTHS, {"month": month})).all():
+        day = br.reached_by(owed)
+        for b in standards:
+            months.append(owed)
+            cuts.append(br.born_by(day, int(b["min_age"])))
+            amounts.append(Decimal(b["monthly_amount"]))
+    if months:  # no revoked death, or none before this month: nothing can be owed
+        await session.execute(
+            _INSERT_BACK_PAY,
+            {"payroll_id": payroll_id, "month": month, "months": months, "cuts": cuts, "amounts": amounts},
+        )
 
 
 async def _by_month(session: AsyncSession, month: date) -> Payroll:
