@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from services import MODULES
 from services.monitoring import SERVICE, reconciliation, usecases
-from services.monitoring.api import comparisons, reconciliations, records, warnings
+from services.monitoring.api import comparisons, leads, reconciliations, records, warnings
 from services.monitoring.handlers import partner_reports, service_events
 from shared import clock, divisions
 from shared import settings as settings_mod
@@ -69,7 +69,7 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
         settings or settings_mod.load(SERVICE),
         title="Minzheng monitoring (动态监测)",
         description="The low-income population database, kept in step across departments, and its early warnings.",
-        routers=[records.router, warnings.router, comparisons.router, reconciliations.router],
+        routers=[records.router, warnings.router, comparisons.router, reconciliations.router, leads.router],
         migrations_dir=MODULES[SERVICE].migrations,
         consumers=[service_events, partner_reports],
         service_lifespan=lifespan,

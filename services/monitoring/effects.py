@@ -35,15 +35,16 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import String, any_, cast, or_, select
+from sqlalchemy import String, any_, cast, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.domain import alerts as rules
+from services.monitoring.domain import leads as discovery
 from services.monitoring.domain import records as categories
 from services.monitoring.domain import warnings as w
 from services.monitoring.domain.reconciliation import Repair
-from services.monitoring.models import Alert, Record, WarningThresholds
+from services.monitoring.models import Alert, Lead, Record, WarningThresholds
 from shared import bulk, clock, divisions, identity
 from shared import event_types as ev
 from shared.db import utcnow
@@ -105,6 +106,7 @@ RECORD_COLUMNS = {
     "in_district": "boolean",
     "household_id": "uuid",
     "review_due_on": "date",
+    "monthly_income": "numeric",
     "per_capita_income": "numeric",
     "medical_expense": "numeric",
     "open_overpayments": "numeric",
@@ -164,6 +166,7 @@ class RecordRow:
     in_district: bool
     household_id: uuid.UUID | None
     review_due_on: date | None
+    monthly_income: Decimal | None
     per_capita_income: Decimal | None
     medical_expense: Decimal | None
     open_overpayments: Decimal
@@ -191,6 +194,45 @@ class AlertRow:
 
 
 @dataclass
+class LeadRow:
+    id: uuid.UUID
+    person_id: uuid.UUID
+    id_number: str
+    hukou_division: str
+    reason: str
+    program: str
+    summary: str
+    figures: dict[str, str]
+    status: str = "open"
+    closed_at: datetime | None = None
+    closed_reason: str | None = None
+    new: bool = False
+    changed: bool = False
+
+
+LEAD_COLUMNS = {
+    "id": "uuid",
+    "person_id": "uuid",
+    "id_number": "text",
+    "hukou_division": "text",
+    "reason": "text",
+    "program": "text",
+    "summary": "text",
+    "figures": "jsonb",
+    "status": "text",
+}
+LEAD_CHANGE_COLUMNS = {
+    "id": "uuid",
+    "summary": "text",
+    "figures": "jsonb",
+    "status": "text",
+    "closed_at": "timestamptz",
+    "closed_reason": "text",
+}
+HOUSEHOLD_INCOME_TYPE = "monitoring.household.income-recomputed"  # per capita after a member's income or the members
+
+
+@dataclass
 class Fold:
     """A chunk's events applied in order to the records and open alerts read for it (pure: no I/O)."""
 
@@ -199,6 +241,9 @@ class Fold:
     thresholds: w.Thresholds
     today: date
     raise_calendar: bool = False  # the warnings run raises the calendar rules; events only close them
+    leads: dict[uuid.UUID, dict[str, LeadRow]] = field(default_factory=dict)  # a person's open leads, by reason
+    touched_leads: dict[uuid.UUID, LeadRow] = field(default_factory=dict)
+    households: set[uuid.UUID] = field(default_factory=set)  # whose per-capita income may have changed
     history: list[dict[str, Any]] = field(default_factory=list)
     emitted: list[BaseModel] = field(default_factory=list)
     touched: dict[uuid.UUID, AlertRow] = field(default_factory=dict)  # alerts raised or changed, by id
@@ -250,7 +295,12 @@ class Fold:
             record.review_due_on = p.due_on
             self._changed(record, event, {"review_due_on": p.due_on.isoformat(), "program": p.program})
         elif isinstance(p, ev.PartnerIncome):
-            record.per_capita_income = p.monthly_amount
+            record.monthly_income = p.monthly_amount
+            if record.household_id is None:  # a household of one: the person's income is the per-capita income
+                record.per_capita_income = p.monthly_amount
+                self._recount(record)
+            else:
+                self.households.add(record.household_id)
             self._changed(
                 record, event, {"income": f"{p.monthly_amount:.2f}", "period": p.period, "reference": p.reference}
             )
@@ -279,6 +329,7 @@ class Fold:
                 continue  # monitoring has not heard of this member: nothing of theirs to keep in step
             staying = person_id in after
             record.household_id = p.household_id if staying else None
+            self.households.add(p.household_id)
             record.household_changed_on = self.today if staying else record.household_changed_on
             change = {"household_id": str(record.household_id) if staying else None, "reason": p.reason}
             self._changed(record, event, change)
@@ -329,7 +380,8 @@ class Fold:
         self._changed(record, event, {"program": program, "status": status, "monthly_amount": f"{amount:.2f}"})
 
     def _recount(self, record: RecordRow) -> None:
-        record.categories = categories.categories(record.programs, record.listed)
+        by_income = w.marginal_income(self.situation(record), self.thresholds)
+        record.categories = categories.categories(record.programs, record.listed, by_income)
         record.markers = categories.markers(record.programs, record.birth_date, self.today)
 
     def _changed(self, record: RecordRow, event: ReceivedEvent, change: dict[str, Any]) -> None:
@@ -394,6 +446,43 @@ class Fold:
         for kind, finding in sorted(plan.raise_.items()):
             if self.raise_calendar or kind not in CALENDAR_KINDS:
                 self._raise(record, finding, situation.benefits_at_stake)
+        self.discover(record, situation)
+
+    def discover(self, record: RecordRow, situation: w.Situation) -> None:
+        """The person's leads now: new ones opened, gone ones closed (a case opened, say), figures kept fresh."""
+        open_leads = self.leads.setdefault(record.person_id, {})
+        found = discovery.find(situation, self.thresholds)
+        for reason in sorted(set(open_leads) - set(found)):
+            lead = open_leads.pop(reason)
+            lead.status, lead.closed_at, lead.closed_reason = "closed", utcnow(), discovery.closed_reason(situation)
+            lead.changed = True
+            self.touched_leads[lead.id] = lead
+        for reason, new in sorted(found.items()):
+            lead = open_leads.get(reason)
+            if lead is None:
+                lead = LeadRow(
+                    id=uuid.uuid4(), person_id=record.person_id, id_number=record.id_number,
+                    hukou_division=record.hukou_division, reason=reason, program=new.program, summary=new.summary,
+                    figures=dict(new.figures), new=True,
+                )  # fmt: skip
+                open_leads[reason] = lead
+                self.touched_leads[lead.id] = lead
+            elif lead.figures != new.figures:
+                lead.summary, lead.figures, lead.changed = new.summary, dict(new.figures), True
+                self.touched_leads[lead.id] = lead
+
+    def refresh(self, record: RecordRow, origin: ReceivedEvent) -> None:
+        """The household's per-capita income changed under the person: categories, then rules and leads again."""
+        before = list(record.categories)
+        self._recount(record)
+        record.changed = True
+        if record.categories != before:
+            self._changed(record, origin, {"per_capita_income": _money(record.per_capita_income),
+                                           "categories": list(record.categories)})  # fmt: skip
+        else:
+            self.history.append({"record_id": record.id, "event_id": origin.id, "event_type": origin.type,
+                                 "change": {"per_capita_income": _money(record.per_capita_income)}})  # fmt: skip
+        self.review(record)
 
     def _raise(self, record: RecordRow, finding: w.Finding, benefits: list[str]) -> None:
         alert = AlertRow(
@@ -413,6 +502,10 @@ class Fold:
         self.touched[alert.id] = alert
         self.closed += 1
         self.emitted.append(_alert_event(ev.AlertResolved, alert))
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
 
 
 def _alert_event(model: type[ev.AlertEvent], a: AlertRow) -> ev.AlertEvent:
@@ -437,10 +530,12 @@ async def apply(session: AsyncSession, events: Sequence[ReceivedEvent], today: d
     if missing:  # persons not heard of before: made, then locked like the others
         await _make_records(session, missing)
         fold.records |= await _lock_records(session, [p.person_id for p in missing], [])
-    fold.alerts = await _open_alerts(session, list(fold.records))
+    await _open_items(session, fold)
     for event in relevant:
         fold.apply(event)
     await _write(session, fold)
+    if fold.households:
+        await _household_incomes(session, fold)
     return fold
 
 
@@ -458,7 +553,7 @@ async def repair(session: AsyncSession, fixes: Sequence[Repair], reference: str,
                 for _, f in sorted(missing.items())]  # fmt: skip
         await _make_records(session, refs)
         fold.records |= await _lock_records(session, sorted(missing), [])
-    fold.alerts = await _open_alerts(session, list(fold.records))
+    await _open_items(session, fold)
     for n, fix in enumerate(fixes, start=1):
         record = fold.records.get(fix.person_id)
         if record is not None:
@@ -486,7 +581,7 @@ async def review_all(
     if not ids:
         return fold, None
     fold.records = await _lock_records(session, ids, [])
-    fold.alerts = await _open_alerts(session, ids)
+    await _open_items(session, fold)
     for person_id in ids:
         fold.review(fold.records[person_id])
     await _write(session, fold)
@@ -553,6 +648,50 @@ async def _lock_records(
     return {row["person_id"]: RecordRow(**row) for row in (await session.execute(stmt)).mappings()}
 
 
+async def _open_items(session: AsyncSession, fold: Fold) -> None:
+    """The open alerts and leads of the fold's persons (their records are locked: nobody adds one meanwhile)."""
+    ids = list(fold.records)
+    fold.alerts = await _open_alerts(session, ids)
+    t = Lead.__table__
+    columns = [t.c[f] for f in LeadRow.__dataclass_fields__ if f not in ("new", "changed")]
+    stmt = select(*columns).where(t.c.person_id == any_(cast(ids, ARRAY(UUID()))), t.c.status == "open")
+    fold.leads = {}
+    for row in (await session.execute(stmt)).mappings():
+        fold.leads.setdefault(row["person_id"], {})[row["reason"]] = LeadRow(**row)
+
+
+async def _household_incomes(session: AsyncSession, fold: Fold) -> None:
+    """Per-capita income of the households the chunk touched, from their living members' own incomes.
+
+    A member without a reported income counts as earning nothing; a household where nobody's income is
+    known has none. The members whose per-capita income changed go through the rules and leads again.
+    """
+    changed = text("""
+        WITH h AS (
+            SELECT household_id, bool_or(monthly_income IS NOT NULL) AS known,
+                   round(sum(coalesce(monthly_income, 0)) / count(*), 2) AS per_capita
+            FROM records WHERE household_id = ANY(:ids) AND status <> 'deceased' GROUP BY household_id
+        )
+        UPDATE records r SET per_capita_income = CASE WHEN h.known THEN h.per_capita END, updated_at = now()
+        FROM h WHERE r.household_id = h.household_id
+          AND r.per_capita_income IS DISTINCT FROM (CASE WHEN h.known THEN h.per_capita END)
+        RETURNING r.person_id, r.household_id
+    """)
+    rows = (await session.execute(changed, {"ids": sorted(fold.households)})).all()
+    if not rows:
+        return
+    again = Fold(records={}, alerts={}, thresholds=fold.thresholds, today=fold.today)
+    again.records = await _lock_records(session, sorted({r.person_id for r in rows}), [])
+    await _open_items(session, again)
+    for person_id, household_id in rows:
+        origin = ReceivedEvent(id=f"household-income:{household_id}", type=HOUSEHOLD_INCOME_TYPE,
+                               source="/minzheng/monitoring", subject=None, time=None, data={}, key=None)  # fmt: skip
+        again.refresh(again.records[person_id], origin)
+    await _write(session, again)
+    fold.raised += again.raised
+    fold.closed += again.closed
+
+
 async def _open_alerts(session: AsyncSession, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, AlertRow]]:
     """The persons' open alerts by kind (their records are locked, so nobody else adds one meanwhile)."""
     t = Alert.__table__
@@ -571,4 +710,8 @@ async def _write(session: AsyncSession, fold: Fold) -> None:
     await bulk.insert(session, "alerts", ALERT_COLUMNS, [vars(a) for a in fold.touched.values() if a.new])
     merged = [vars(a) for a in fold.touched.values() if a.changed and not a.new]
     await bulk.update(session, "alerts", "id", ALERT_CHANGE_COLUMNS, merged)
+    leads = fold.touched_leads.values()
+    await bulk.insert(session, "leads", LEAD_COLUMNS, [vars(x) for x in leads if x.new],
+                      on_conflict="ON CONFLICT (person_id, reason) WHERE status = 'open' DO NOTHING")  # fmt: skip
+    await bulk.update(session, "leads", "id", LEAD_CHANGE_COLUMNS, [vars(x) for x in leads if x.changed and not x.new])
     await publish_many(session, fold.emitted)

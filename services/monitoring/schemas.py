@@ -30,7 +30,10 @@ class RecordOut(BaseModel):
     household_id: uuid.UUID | None
     in_district: bool
     review_due_on: date | None
-    per_capita_income: Decimal | None
+    monthly_income: Decimal | None = Field(None, description="the person's own income, the latest a partner reported")
+    per_capita_income: Decimal | None = Field(
+        None, description="the household's: its living members' reported incomes over their number, monthly"
+    )
     medical_expense: Decimal | None
     updated_at: datetime
 

@@ -930,6 +930,10 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
             Call("POST", "/v1/reconciliations", expect=(201,), check=_reconciled_own_town)
         ],
         ("monitoring", "GET", "/v1/reconciliations"): [Call("GET", "/v1/reconciliations")],
+        ("monitoring", "GET", "/v1/leads"): [
+            Call("GET", "/v1/leads", params={"id_number": q}),
+            Call("GET", "/v1/leads", params={"division": TOWN_A}),
+        ],
         ("monitoring", "GET", "/v1/reconciliations/{reconciliation_id}"): [
             Call("GET", "/v1/reconciliations/{alert}", expect=(404,))  # an id of A's kind (B's own are B's)
         ],

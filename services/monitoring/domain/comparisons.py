@@ -87,3 +87,10 @@ RULE_OF_SOURCE: dict[str, Rule] = {
     "pension": income_above_standard,
 }
 SOURCES = tuple(RULE_OF_SOURCE)
+FIELDS = ("monthly_amount", "description")  # every field of a line a rule reads (besides the identity number)
+# The active programs without which a rule finds nothing (None: any program): the matching reads only those lines.
+NEEDS: dict[Rule, frozenset[str] | None] = {
+    death_not_on_file: None,
+    asset_on_guarantee: GUARANTEED,
+    income_above_standard: frozenset({"dibao"}),
+}

@@ -32,11 +32,19 @@ def active(programs: dict[str, str]) -> set[str]:
     return {p for p, s in programs.items() if s == "active"}
 
 
-def categories(programs: dict[str, str], listed: list[str]) -> list[str]:
-    """The person's categories: guaranteed programs first, then lists, then 'other' when nothing else applies."""
+def categories(programs: dict[str, str], listed: list[str], marginal_by_income: bool = False) -> list[str]:
+    """The person's categories: guaranteed programs first, then lists, then 'other' when nothing else applies.
+
+    A household whose per-capita income lies from the dibao standard up to the marginal multiplier of it is a
+    marginal family by its income (`marginal_by_income`), listed or not.
+    """
     in_force = active(programs)
     found = {p for p in GUARANTEED if p in in_force}
-    found |= {c for c in listed if c not in NOT_GUARANTEED_LISTS or not found}
+    found |= {
+        c
+        for c in [*listed, *(["marginal"] if marginal_by_income else [])]
+        if c not in NOT_GUARANTEED_LISTS or not found
+    }
     if not found and in_force & OTHER_LOW_INCOME_PROGRAMS:
         found.add("other_low_income")
     return sorted(found)

@@ -200,14 +200,21 @@ def review_overdue(s: Situation, t: Thresholds) -> Finding | None:
     )
 
 
+def marginal_income(s: Situation, t: Thresholds) -> bool:
+    """A marginal family by income (低保边缘, §4.1): per capita from the standard up to the multiplier of it."""
+    pc = s.per_capita_income
+    return pc is not None and t.dibao_standard <= pc < t.dibao_standard * t.marginal_multiplier
+
+
 def uncovered(s: Situation, t: Thresholds) -> Finding | None:
-    """应保未保: on the anti-poverty list or a marginal family, and in no program."""
-    if s.status != "active" or not s.in_district or not (s.categories & LIST_CATEGORIES) or s.active_programs:
+    """应保未保: on the anti-poverty list or a marginal family (listed, or by its income), and in no program."""
+    lists = set(s.categories & LIST_CATEGORIES) | ({"marginal"} if marginal_income(s, t) else set())
+    if s.status != "active" or not s.in_district or not lists or s.active_programs:
         return None
     return Finding(
         "uncovered_need",
         Severity.MEDIUM,
-        f"listed as {', '.join(sorted(s.categories & LIST_CATEGORIES))} and covered by no program: assess eligibility",
+        f"listed as {', '.join(sorted(lists))} and covered by no program: assess eligibility",
     )
 
 
