@@ -81,10 +81,35 @@ async def insert_cases(
     return first + count
 
 
+# Each dibao and tekun case's amounts as the rules recomputed them: on file from its start, then after the
+# standards of July 2024 and July 2025 (the latest is the amount the case pays now), as case_amounts holds them.
+_HISTORY = text(
+    """
+    INSERT INTO case_amounts (id, case_id, from_month, until_month, amount, previous_amount, reason, explanation)
+    SELECT gen_random_uuid(), c.id, h.from_month, h.until_month, c.monthly_amount - h.less, NULL, h.reason,
+           '{}'::jsonb
+    FROM cases c
+    CROSS JOIN (VALUES (DATE '2022-01-01', DATE '2024-07-01', 60, 'the amount on file before its first change'),
+                       (DATE '2024-07-01', DATE '2025-07-01', 25, 'standard dibao.standard in force from 2024-07-01'),
+                       (DATE '2025-07-01', NULL, 0, 'standard dibao.standard in force from 2025-07-01'))
+               AS h(from_month, until_month, less, reason)
+    WHERE c.program IN ('dibao', 'tekun') AND c.monthly_amount > 60
+    """
+)
+
+
+async def add_amount_history(sm: async_sessionmaker[AsyncSession]) -> int:
+    """Three recorded amounts per dibao and tekun case (the payroll reads the one in force that month)."""
+    async with sm() as s:
+        added = (await s.execute(_HISTORY)).rowcount
+        await s.commit()
+    return added
+
+
 async def analyze(sm: async_sessionmaker[AsyncSession]) -> None:
     """Statistics of the tables just filled, as autovacuum keeps them in a running database."""
     async with sm() as s:
-        await s.execute(text("ANALYZE cases, people"))
+        await s.execute(text("ANALYZE cases, people, case_amounts"))
         await s.commit()
 
 
@@ -160,6 +185,7 @@ async def scale(sm: async_sessionmaker[AsyncSession], cases: int) -> None:
         have = (await s.execute(text("SELECT count(*), max(right(id_number, 12)::int) FROM cases"))).one()
     if cases > have[0]:
         await insert_cases(sm, have[1] + 1, cases - have[0], "dibao", Decimal("794.54"))
+    history = await add_amount_history(sm)
     await analyze(sm)
     first, built, t = await timed_build(sm, date(2026, 12, 1))
     again, built_again, t_again = await timed_build(sm, date(2026, 12, 1))
@@ -169,6 +195,7 @@ async def scale(sm: async_sessionmaker[AsyncSession], cases: int) -> None:
         paid = text("SELECT count(*) FROM outbox WHERE type = 'assistance.payment.issued'")
         events = (await s.execute(paid)).scalar()
     print(f"payroll 2026-12 for {cases:,} cases: {t.paid_lines:,} lines, total {t.total:,} yuan")
+    print(f"  amounts recorded by month (case_amounts, read for the month's amount): {history:,} rows")
     print(f"  first call (lines, back-pay, payment events, commit, totals): {first:.2f} s  (target < 3 s)")
     print(f"  the same month again (the same payroll, nothing paid twice):  {again:.3f} s  (target < 0.5 s)")
     print(f"  assistance.payment.issued in the outbox (both months): {events:,}")

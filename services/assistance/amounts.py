@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -33,9 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.assistance import standard_usecases
 from services.assistance.application_usecases import household_of
 from services.assistance.domain import dibao, tekun
-from services.assistance.domain.standards import MissingStandard, Standards
-from services.assistance.models import Application, Case
+from services.assistance.domain.standards import MissingStandard, StandardRow, Standards
+from services.assistance.gradual_exit import last_month_paid
+from services.assistance.models import Application, Case, CaseAmount
 from services.assistance.schemas import ApplicationIn
+from shared import clock
 from shared import event_types as ev
 from shared import people as people_copy
 from shared.events import publish_many
@@ -100,17 +102,6 @@ def tekun_amount(placement: str | None, level: str | None, standards: Standards)
     return round_yuan(basic + care), explanation | {"care_level": care_level.value}
 
 
-async def tekun_changes(session: AsyncSession, cases: Sequence[Any], from_month: date, reason: str) -> list[NewAmount]:
-    """Each tekun case's amount from `from_month`, at the standards then in force."""
-    standards = await standard_usecases.load(session, from_month)
-    changes = []
-    for case in cases:
-        amount, explanation = tekun_amount(case.placement, case.care_level, standards)
-        explanation["figures"] = figures_json(standards)
-        changes.append(NewAmount(case.id, from_month, amount, reason, explanation))
-    return changes
-
-
 # -- dibao ----------------------------------------------------------------------------------------
 
 _EXTRA_MEMBER_KEYS = ("person_id", "name", "hukou_division")
@@ -168,39 +159,128 @@ def dibao_amounts(
     return amounts, explanation
 
 
-async def deceased_among(session: AsyncSession, id_numbers: Iterable[str]) -> set[str]:
-    rows = await session.execute(
-        select(people_copy.people.c.id_number).where(
-            people_copy.people.c.id_number.in_(list(set(id_numbers))), people_copy.people.c.status == "deceased"
+# -- recomputing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A case to recompute from a month, and why."""
+
+    case: Any  # a row with the columns of _CASE_COLUMNS
+    from_month: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a chunk of recomputations reads, in four statements whatever its size."""
+
+    standards: list[StandardRow]
+    later: dict[uuid.UUID, list[date]]  # months of rows already recorded, per case
+    households: dict[uuid.UUID, dict[str, Any]]  # application id -> the household it recorded
+    died: dict[str, date]  # identity number -> date of death, of the households' deceased members
+
+    def deceased_by(self, month: date) -> set[str]:
+        """Members dead before `month` (a death counts from the month after it)."""
+        return {n for n, day in self.died.items() if month_after(day) <= month}
+
+    def months_from(self, ask: Ask) -> list[date]:
+        """The ask's month and every later one where the amount may change: a figure it depends on comes into
+        force, or a row is already recorded (recomputed, so no later row keeps an amount from older facts)."""
+        changes = {first_month_from(r.effective_from) for r in self.standards if r.key.startswith(RECOMPUTED_BY)}
+        later = changes | set(self.later.get(ask.case.id, []))
+        return [ask.from_month, *sorted(m for m in later if m > ask.from_month)]
+
+
+async def facts_for(session: AsyncSession, asks: Sequence[Ask]) -> Facts:
+    standards = await standard_usecases.rows(session, date(9999, 12, 31))
+    ids = [a.case.id for a in asks]
+    later: dict[uuid.UUID, list[date]] = {}
+    rows = await session.execute(select(CaseAmount.case_id, CaseAmount.from_month).where(CaseAmount.case_id.in_(ids)))
+    for case_id, month in rows:
+        later.setdefault(case_id, []).append(month)
+    app_ids = {a.case.application_id for a in asks if a.case.program == "dibao" and a.case.application_id}
+    apps = await session.execute(select(Application.id, Application.household).where(Application.id.in_(app_ids)))
+    households = {app_id: household for app_id, household in apps}
+    numbers = {m["id_number"] for h in households.values() for m in h["members"]}
+    dead = await session.execute(
+        select(people_copy.people.c.id_number, people_copy.people.c.date_of_death).where(
+            people_copy.people.c.id_number.in_(numbers), people_copy.people.c.status == "deceased"
         )
     )
-    return set(rows.scalars())
+    died = {n: day or date.min for n, day in dead}
+    return Facts(standards, later, households, died)
 
 
-async def dibao_changes(session: AsyncSession, cases: Sequence[Any], from_month: date, reason: str) -> list[NewAmount]:
-    """Dibao cases from applications reassessed on their household as it is now, from `from_month`."""
-    by_application: dict[uuid.UUID, list[Any]] = {}
-    for case in cases:
-        if case.application_id is not None:
-            by_application.setdefault(case.application_id, []).append(case)
-    if not by_application:
+def amount_at(ask: Ask, month: date, facts: Facts) -> tuple[Decimal, dict[str, Any]] | None:
+    """The case's amount in `month` by its program's rules; None when the household is not eligible then."""
+    standards = Standards(facts.standards, month)
+    case = ask.case
+    if case.program == "tekun":
+        amount, explanation = tekun_amount(case.placement, case.care_level, standards)
+        return amount, explanation | {"figures": figures_json(standards)}
+    found = dibao_amounts(facts.households[case.application_id], facts.deceased_by(month), standards)
+    if found is None or case.id_number not in found[0]:
+        return None
+    amounts, explanation = found
+    return amounts[case.id_number], explanation | {"why": explanation["members"][case.id_number]}
+
+
+def recomputed(asks: Sequence[Ask], facts: Facts) -> tuple[list[NewAmount], list[Ask]]:
+    """The new amounts of every ask, from its month on; and the asks whose household is no longer eligible."""
+    changes: list[NewAmount] = []
+    ineligible: list[Ask] = []
+    for ask in asks:
+        if ask.case.program == "dibao" and ask.case.application_id is None:
+            continue  # migrated: the amount on file until its review (there is no household to assess)
+        for month in facts.months_from(ask):
+            try:
+                found = amount_at(ask, month, facts)
+            except MissingStandard:
+                continue  # a figure of the rule not in force that month: nothing can be recomputed from it
+            if found is None:
+                if month == ask.from_month:
+                    ineligible.append(ask)
+                break
+            reason = ask.reason if month == ask.from_month else f"recomputed from {month:%Y-%m} after: {ask.reason}"
+            changes.append(NewAmount(ask.case.id, month, found[0], reason, found[1]))
+    return changes, ineligible
+
+
+async def recompute(session: AsyncSession, asks: Sequence[Ask], today: date) -> list[ev.Payload]:
+    """Recompute and record the asks (a fixed number of statements); households no longer eligible exit
+    gradually (渐退) as RULES.md says of income above the standard."""
+    if not asks:
         return []
-    apps = (await session.execute(select(Application).where(Application.id.in_(list(by_application))))).scalars()
-    records = {a.id: a.household for a in apps}
-    numbers = [m["id_number"] for r in records.values() for m in r["members"]]
-    deceased = await deceased_among(session, numbers)
-    standards = await standard_usecases.load(session, from_month)
-    changes = []
-    for application_id, its_cases in by_application.items():
-        found = dibao_amounts(records[application_id], deceased, standards)
-        if found is None:
-            continue  # no longer eligible: left to the review the household change raised
-        amounts, explanation = found
-        for case in its_cases:
-            if case.id_number in amounts:
-                why = explanation | {"why": explanation["members"][case.id_number]}
-                changes.append(NewAmount(case.id, from_month, amounts[case.id_number], reason, why))
-    return changes
+    facts = await facts_for(session, asks)
+    changes, ineligible = recomputed(asks, facts)
+    await start_gradual_exits(session, ineligible, facts, today)
+    return await record(session, changes)
+
+
+# 渐退 for cases whose household is no longer eligible: paid on for the months in force, then ended.
+_GRADUAL_EXIT = text(
+    """
+    UPDATE cases c SET status = 'gradual_exit', status_changed_on = :today, gradual_exit_until = :until,
+        status_reason = left('gradual exit (' || :months || ' months): ' || u.reason, 200), updated_at = now()
+    FROM unnest(CAST(:case_ids AS uuid[]), CAST(:reasons AS text[])) AS u(case_id, reason)
+    WHERE c.id = u.case_id AND c.status = 'active'
+    """
+)
+
+
+async def start_gradual_exits(session: AsyncSession, asks: Sequence[Ask], facts: Facts, today: date) -> None:
+    if not asks:
+        return
+    months = int(Standards(facts.standards, today).get("gradual_exit.months"))
+    params = {
+        "today": today,
+        "until": last_month_paid(today, months),
+        "months": str(months),
+        "case_ids": [a.case.id for a in asks],
+        "reasons": [f"no longer eligible from {a.from_month:%Y-%m}: {a.reason}" for a in asks],
+    }
+    await session.execute(_GRADUAL_EXIT, params)
 
 
 # -- recording ------------------------------------------------------------------------------------
@@ -221,15 +301,25 @@ _BASELINE = text(
 _INSERT = text(
     """
     INSERT INTO case_amounts (id, case_id, from_month, amount, previous_amount, reason, explanation)
-    SELECT gen_random_uuid(), u.case_id, u.from_month, u.amount,
-           (SELECT a.amount FROM case_amounts a WHERE a.case_id = u.case_id AND a.from_month < u.from_month
-            ORDER BY a.from_month DESC LIMIT 1),
-           u.reason, CAST(u.explanation AS jsonb)
+    SELECT gen_random_uuid(), u.case_id, u.from_month, u.amount, NULL, u.reason, CAST(u.explanation AS jsonb)
     FROM unnest(CAST(:case_ids AS uuid[]), CAST(:months AS date[]), CAST(:amounts AS numeric[]),
                 CAST(:reasons AS text[]), CAST(:explanations AS text[]))
          AS u(case_id, from_month, amount, reason, explanation)
     ON CONFLICT (case_id, from_month) DO UPDATE
         SET amount = EXCLUDED.amount, reason = EXCLUDED.reason, explanation = EXCLUDED.explanation
+    """
+)
+
+# Each row of the cases touched ends where the next begins (the payroll joins the row in force by range) and
+# names the amount it replaced (several rows of a case may be written by one statement).
+_LINK = text(
+    """
+    UPDATE case_amounts a SET until_month = n.next_month, previous_amount = n.previous_amount
+    FROM (SELECT id, lead(from_month) OVER w AS next_month, lag(amount) OVER w AS previous_amount
+          FROM case_amounts WHERE case_id = ANY(CAST(:case_ids AS uuid[]))
+          WINDOW w AS (PARTITION BY case_id ORDER BY from_month)) n
+    WHERE a.id = n.id
+      AND (a.until_month IS DISTINCT FROM n.next_month OR a.previous_amount IS DISTINCT FROM n.previous_amount)
     """
 )
 
@@ -245,25 +335,43 @@ _CURRENT = text(
     """
 )
 
-# The amount in force in a month, to skip changes that change nothing.
+# The amount in force in a month, and whether a row starts that month, to skip changes that change nothing.
 _IN_FORCE = text(
     """
-    SELECT u.case_id, coalesce(
-        (SELECT a.amount FROM case_amounts a WHERE a.case_id = u.case_id AND a.from_month <= u.from_month
-         ORDER BY a.from_month DESC LIMIT 1), c.monthly_amount) AS amount
+    SELECT u.case_id, u.from_month, coalesce(a.amount, c.monthly_amount) AS amount,
+           coalesce(a.from_month = u.from_month, false) AS exact
     FROM unnest(CAST(:case_ids AS uuid[]), CAST(:months AS date[])) AS u(case_id, from_month)
     JOIN cases c ON c.id = u.case_id
+    LEFT JOIN LATERAL (SELECT a.amount, a.from_month FROM case_amounts a
+                       WHERE a.case_id = u.case_id AND a.from_month <= u.from_month
+                       ORDER BY a.from_month DESC LIMIT 1) a ON true
     """
 )
 
 
+def changing(
+    changes: Sequence[NewAmount], stored: dict[tuple[uuid.UUID, date], tuple[Decimal, bool]]
+) -> list[NewAmount]:
+    """The changes that change something: a row of their month holding another amount, or an amount other than
+    the one in force just before (the case's earlier change of this batch, else what is stored)."""
+    running: dict[uuid.UUID, Decimal] = {}
+    kept = []
+    for change in sorted(changes, key=lambda c: (c.case_id, c.from_month)):
+        amount, exact = stored[(change.case_id, change.from_month)]
+        before = amount if exact else running.get(change.case_id, amount)
+        if change.amount != before:
+            kept.append(change)
+        running[change.case_id] = change.amount
+    return kept
+
+
 async def record(session: AsyncSession, changes: Sequence[NewAmount]) -> list[ev.Payload]:
-    """Record the changes that change an amount (four statements whatever their number); publish each."""
+    """Record the changes that change an amount (five statements whatever their number); publish each."""
     if not changes:
         return []
     ids, months = [c.case_id for c in changes], [c.from_month for c in changes]
-    before = dict((await session.execute(_IN_FORCE, {"case_ids": ids, "months": months})).all())
-    real = [c for c in changes if before.get(c.case_id) != c.amount]
+    found = await session.execute(_IN_FORCE, {"case_ids": ids, "months": months})
+    real = changing(changes, {(r.case_id, r.from_month): (r.amount, r.exact) for r in found})
     if not real:
         return []
     ids = [c.case_id for c in real]
@@ -278,6 +386,7 @@ async def record(session: AsyncSession, changes: Sequence[NewAmount]) -> list[ev
             "explanations": [json.dumps(c.explanation, ensure_ascii=False) for c in real],
         },
     )
+    await session.execute(_LINK, {"case_ids": ids})
     rows = {r.id: r for r in await session.execute(_CURRENT, {"case_ids": ids})}
     emitted: list[ev.Payload] = [
         ev.CaseAmountChanged(
@@ -318,53 +427,75 @@ async def after_standard(session: AsyncSession, key: str, effective_from: date) 
     stmt = select(*_CASE_COLUMNS).where(Case.status.in_(OPEN), Case.program.in_(("dibao", "tekun")))
     cases = (await session.execute(stmt.order_by(Case.id).with_for_update())).all()
     reason = f"standard {key} in force from {effective_from.isoformat()}: amount recomputed"
-    try:
-        changes = await tekun_changes(session, [c for c in cases if c.program == "tekun"], from_month, reason)
-        changes += await dibao_changes(session, [c for c in cases if c.program == "dibao"], from_month, reason)
-    except MissingStandard:
-        return []  # a figure of the rule not in force that month: nothing can be recomputed from it
-    return await record(session, changes)
+    return await recompute(session, [Ask(c, from_month, reason) for c in cases], clock.today())
+
+
+async def after_enrolment(session: AsyncSession, case_ids: Sequence[uuid.UUID], started_on: date) -> list[ev.Payload]:
+    """New cases: the amount at enrolment recomputed for their first month and every later month a standard
+    already set changes it (a standard set ahead applies to cases enrolled after it was set)."""
+    stmt = select(*_CASE_COLUMNS).where(Case.id.in_(list(case_ids)), Case.program.in_(("dibao", "tekun")))
+    cases = (await session.execute(stmt)).all()
+    month = first_month_from(started_on)
+    reason = f"enrolled from {month:%Y-%m}: the amount at the standards in force each month"
+    return await recompute(session, [Ask(c, month, reason) for c in cases], clock.today())
 
 
 async def after_deaths(session: AsyncSession, deaths: Sequence[tuple[uuid.UUID, date]]) -> list[ev.Payload]:
     """Members' confirmed deaths: the rest of each dibao household reassessed from the month after the death."""
-    emitted: list[ev.Payload] = []
-    for person_id, died_on in deaths:
-        apps = select(Case.application_id).where(
-            Case.person_id == person_id, Case.program == "dibao", Case.application_id.is_not(None)
+    if not deaths:
+        return []
+    died_on = dict(deaths)
+    dead = Case.__table__.alias("dead")
+    stmt = (
+        select(*_CASE_COLUMNS, dead.c.person_id)
+        .join(dead, dead.c.application_id == Case.application_id)
+        .where(
+            dead.c.person_id.in_(list(died_on)),
+            dead.c.program == "dibao",
+            Case.person_id != dead.c.person_id,
+            Case.program == "dibao",
+            Case.status.in_(OPEN),
         )
-        stmt = select(*_CASE_COLUMNS).where(
-            Case.application_id.in_(apps), Case.person_id != person_id, Case.status.in_(OPEN)
-        )
-        others = (await session.execute(stmt)).all()
-        if not others:
-            continue
-        reason = f"a member of the household died on {died_on.isoformat()}: reassessed without them"
-        try:
-            emitted += await record(session, await dibao_changes(session, others, month_after(died_on), reason))
-        except MissingStandard:
-            continue
-    return emitted
+        .order_by(Case.id)
+    )
+    asks = []
+    for row in (await session.execute(stmt)).all():
+        day = died_on[row[-1]]
+        reason = f"a member of the household died on {day.isoformat()}: reassessed without them"
+        asks.append(Ask(row, month_after(day), reason))
+    return await recompute(session, asks, clock.today())
+
+
+_SET_CARE_LEVEL = text(
+    """
+    UPDATE cases c SET care_level = u.level, updated_at = now()
+    FROM unnest(CAST(:person_ids AS uuid[]), CAST(:levels AS text[])) AS u(person_id, level)
+    WHERE c.person_id = u.person_id AND c.program = 'tekun' AND c.status IN ('active', 'suspended', 'gradual_exit')
+    RETURNING c.id, c.id_number, c.program, c.application_id, c.placement, c.care_level, c.started_on, c.person_id
+    """
+)
 
 
 async def after_assessments(session: AsyncSession, assessed: Sequence[ev.AssessmentCompleted]) -> list[ev.Payload]:
     """Eldercare's capacity assessments: each tekun case's care level, and amount from the month after."""
-    emitted: list[ev.Payload] = []
-    for a in assessed:
-        from_month = month_after(a.assessed_on)
+    if not assessed:
+        return []
+    rows = await standard_usecases.rows(session, date(9999, 12, 31))
+    latest: dict[uuid.UUID, tuple[ev.AssessmentCompleted, tekun.CareLevel]] = {}
+    for a in assessed:  # in order: a person's latest assessment of the chunk wins
         try:
-            standards = await standard_usecases.load(session, from_month)
-            level = care_level_of(a.care_level, standards)
+            latest[a.person_id] = (a, care_level_of(a.care_level, Standards(rows, month_after(a.assessed_on))))
         except MissingStandard:
             continue
-        stmt = select(Case).where(Case.person_id == a.person_id, Case.program == "tekun", Case.status.in_(OPEN))
-        cases = list((await session.execute(stmt.with_for_update())).scalars())
-        for case in cases:
-            case.care_level = level.value
-        await session.flush()
+    if not latest:
+        return []
+    params = {"person_ids": list(latest), "levels": [level.value for _a, level in latest.values()]}
+    asks = []
+    for case in (await session.execute(_SET_CARE_LEVEL, params)).all():
+        a, level = latest[case.person_id]
         reason = (
             f"care level {level.value} from eldercare's assessment of {a.assessed_on.isoformat()} "
             f"(GB/T 42195 level {a.care_level})"
         )
-        emitted += await record(session, await tekun_changes(session, cases, from_month, reason))
-    return emitted
+        asks.append(Ask(case, month_after(a.assessed_on), reason))
+    return await recompute(session, asks, clock.today())

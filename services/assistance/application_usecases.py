@@ -459,6 +459,7 @@ def tekun_facts(app: Application, assessment: AssessmentOut) -> dict[str, str]:
 
 async def enrol_members(session: AsyncSession, app: Application, assessment: AssessmentOut, program: str) -> None:
     members = app.household["members"]
+    enrolled = []
     for m in assessment.members:
         member = members[m.member]
         case = Case(
@@ -477,6 +478,10 @@ async def enrol_members(session: AsyncSession, app: Application, assessment: Ass
         session.add(case)
         await session.flush()
         await case_usecases.emit(session, ev.CaseEnrolled, case, reason=f"application {app.id} confirmed")
+        enrolled.append(case.id)
+    from services.assistance import amounts  # amounts assesses households with this module's functions
+
+    await amounts.after_enrolment(session, enrolled, app.paid_from)  # standards already set for later months
 
 
 async def reject(session: AsyncSession, principal: Principal, application_id: uuid.UUID, reason: str) -> Application:

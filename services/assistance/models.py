@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Integer,
     MetaData,
     Numeric,
     String,
@@ -65,9 +66,10 @@ class Case(DivisionScoped, Base):
 class CaseAmount(Base):
     """A case's monthly amount from a month on, with why it changed and the figures behind it.
 
-    The payroll of a month pays the row in force that month (the latest `from_month` on or before it);
-    a case without rows is paid its `monthly_amount`. The first change of a case also records the
-    amount on file before it, from the case's first month, so the history alone answers every month.
+    The payroll of a month pays the row in force that month (`from_month` <= month < `until_month`, the
+    next row's month, kept by `amounts.record`); a case without rows is paid its `monthly_amount`. The
+    first change of a case also records the amount on file before it, from the case's first month, so
+    the history alone answers every month.
     """
 
     __tablename__ = "case_amounts"
@@ -76,6 +78,7 @@ class CaseAmount(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
     case_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     from_month: Mapped[date] = mapped_column(Date)
+    until_month: Mapped[date | None] = mapped_column(Date)  # the next row's month; None for the latest
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     previous_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     reason: Mapped[str] = mapped_column(String(300))
@@ -227,6 +230,25 @@ class PayrollLine(DivisionScoped, Base):
     status: Mapped[str] = mapped_column(String(10))
     reason_code: Mapped[str | None] = mapped_column(String(30))
     reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class PayrollTotal(DivisionScoped, Base):
+    """A payroll's sums by community, status, program and kind, written when it is built.
+
+    The lines never change once written, so the totals are summed once: the same month asked for again,
+    and every read of a payroll, sums a few hundred of these (scoped to the caller's division like the
+    lines) instead of 100,000 lines.
+    """
+
+    __tablename__ = "payroll_totals"
+
+    payroll_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    hukou_division: Mapped[str] = mapped_column(String(12), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), primary_key=True)
+    program: Mapped[str] = mapped_column(String(30), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    lines: Mapped[int] = mapped_column(Integer)
 
 
 class Overpayment(DivisionScoped, Base):

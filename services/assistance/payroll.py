@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assistance import endings, standard_usecases
 from services.assistance.domain.standards import MissingStandard
-from services.assistance.models import Payroll, PayrollLine
+from services.assistance.models import Payroll, PayrollLine, PayrollTotal
 from shared import clock, locks, tracing
 from shared import event_types as ev
 from shared.events import _checked_source, _notify_relay
@@ -94,9 +94,8 @@ _INSERT_LINES = text(
         LEFT JOIN people p ON p.person_id = c.person_id
         LEFT JOIN (SELECT DISTINCT person_id FROM death_reports WHERE status IN ('reported', 'conflict')) od
             ON od.person_id = c.person_id
-        LEFT JOIN (SELECT DISTINCT ON (case_id) case_id, amount FROM case_amounts WHERE from_month <= :month
-                   ORDER BY case_id, from_month DESC) ca
-            ON ca.case_id = c.id
+        LEFT JOIN case_amounts ca
+            ON ca.case_id = c.id AND ca.from_month <= :month AND (ca.until_month IS NULL OR ca.until_month > :month)
         WHERE c.program <> 'temporary'
           AND c.started_on <= :month_end
           AND (c.status IN ('active', 'suspended')
@@ -141,7 +140,8 @@ _INSERT_ONE_OFF = text(
     FROM payroll_lines l
     JOIN one_off_subsidies o ON o.program = l.program AND o.month = :month
     WHERE l.payroll_id = :payroll_id AND l.kind = 'regular' AND l.status = 'paid'
-    """
+      AND EXISTS (SELECT 1 FROM one_off_subsidies d WHERE d.month = :month)
+    """  # the EXISTS is evaluated once: a month without a decision reads none of its lines
 )
 
 # Temporary-assistance grants confirmed by the end of the month and not yet in any payroll: paid once, to the
@@ -194,6 +194,17 @@ _INSERT_PAYMENTS = text(
 )
 
 
+# The payroll's sums by community, status, program and kind, once: its lines never change after this.
+_INSERT_TOTALS = text(
+    """
+    INSERT INTO payroll_totals (payroll_id, hukou_division, status, program, kind, amount, lines)
+    SELECT payroll_id, hukou_division, status, program, kind, sum(amount), count(*)
+    FROM payroll_lines WHERE payroll_id = :payroll_id
+    GROUP BY payroll_id, hukou_division, status, program, kind
+    """
+)
+
+
 class BadMonth(ValueError):
     """Not a month of the form YYYY-MM."""
 
@@ -223,6 +234,9 @@ class Built:
 
 async def build(session: AsyncSession, *, month: date, actor: str) -> Built:
     """The payroll of `month`: built now if it is the first call, else the one built before."""
+    built_before = await _by_month(session, month)
+    if built_before is not None:  # the common repeat: one read, no lock, nothing computed
+        return Built(built_before, created=False)
     standards, amounts = await _flat_amounts(session, month)
     await locks.hold(session, "payroll", month.isoformat())  # a one-off decision for the month is in or refused
     new_id = uuid.uuid4()
@@ -233,7 +247,7 @@ async def build(session: AsyncSession, *, month: date, actor: str) -> Built:
         .returning(Payroll.id)
     )
     if inserted.scalar_one_or_none() is None:  # built before (or by a concurrent call that committed first)
-        return Built(await _by_month(session, month), created=False)
+        return Built(await _existing(session, month), created=False)
     await endings.close(session, clock.today())
     params = {
         "payroll_id": new_id,
@@ -248,7 +262,8 @@ async def build(session: AsyncSession, *, month: date, actor: str) -> Built:
     await session.execute(_INSERT_ONE_OFF, {"payroll_id": new_id, "month": month})
     await session.execute(_INSERT_GRANTS, {"payroll_id": new_id, "month": month, "month_end": month_end(month)})
     await _publish_payments(session, new_id)
-    return Built(await _by_month(session, month), created=True)
+    await session.execute(_INSERT_TOTALS, {"payroll_id": new_id})
+    return Built(await _existing(session, month), created=True)
 
 
 async def _flat_amounts(session: AsyncSession, month: date) -> tuple[list[dict[str, Any]], dict[str, Decimal | None]]:
@@ -291,8 +306,15 @@ async def _publish_payments(session: AsyncSession, payroll_id: uuid.UUID) -> Non
     await _notify_relay(session)
 
 
-async def _by_month(session: AsyncSession, month: date) -> Payroll:
-    return (await session.execute(select(Payroll).where(Payroll.month == month))).scalar_one()
+async def _by_month(session: AsyncSession, month: date) -> Payroll | None:
+    return (await session.execute(select(Payroll).where(Payroll.month == month))).scalar_one_or_none()
+
+
+async def _existing(session: AsyncSession, month: date) -> Payroll:
+    found = await _by_month(session, month)
+    if found is None:
+        raise RuntimeError(f"the payroll of {month:%Y-%m} was just written and is not found")
+    return found
 
 
 async def get(session: AsyncSession, payroll_id: uuid.UUID) -> Payroll:
@@ -316,12 +338,13 @@ class Totals:
 
 
 async def totals(session: AsyncSession, payroll_id: uuid.UUID) -> Totals:
-    """Sums of the lines the caller's division covers (the session's filter scopes the lines)."""
-    town = func.left(PayrollLine.hukou_division, 9)
-    groups = (PayrollLine.status, PayrollLine.program, town, PayrollLine.kind)
+    """Sums of the lines the caller's division covers, from the totals stored when the payroll was built
+    (by community: the session's filter scopes them as it scopes the lines)."""
+    town = func.left(PayrollTotal.hukou_division, 9)
+    groups = (PayrollTotal.status, PayrollTotal.program, town, PayrollTotal.kind)
     stmt = (
-        select(*groups, func.sum(PayrollLine.amount), func.count())
-        .where(PayrollLine.payroll_id == payroll_id)
+        select(*groups, func.sum(PayrollTotal.amount), func.sum(PayrollTotal.lines))
+        .where(PayrollTotal.payroll_id == payroll_id)
         .group_by(*groups)
     )
     paid, withheld, paid_n, withheld_n = Decimal("0.00"), Decimal("0.00"), 0, 0

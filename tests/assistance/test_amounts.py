@@ -95,6 +95,119 @@ async def _confirmed_household(stack: Stack) -> tuple[list[str], dict[str, str]]
     return numbers, {n: str(i) for n, i in rows}
 
 
+async def _in_force(stack: Stack, case_id: str, month: date, otherwise: str) -> Decimal:
+    """The amount recorded for a case in a month (standards other tests set ahead may have changed it)."""
+    rows = await sql(
+        stack,
+        "SELECT amount FROM case_amounts WHERE case_id = :c AND from_month <= :m ORDER BY from_month DESC LIMIT 1",
+        c=uuid.UUID(case_id),
+        m=month,
+    )
+    return rows[0][0] if rows else D(otherwise)
+
+
+async def _confirm_death(stack: Stack, id_number: str, died: date) -> None:
+    async with stack["registry"].client() as reg:
+        for source in ("hospital", "funeral_home"):  # a second source confirms it
+            r = await reg.post(
+                "/v1/deaths",
+                json={
+                    "id_number": id_number,
+                    "date_of_death": died.isoformat(),
+                    "source": source,
+                    "reference": f"R-{uuid.uuid4().hex[:8]}",
+                },
+            )
+            assert r.status_code in (200, 201), r.text
+
+
+async def test_a_household_enrolled_after_a_standard_set_ahead_is_paid_that_standard_from_its_month(
+    stack: Stack,
+) -> None:
+    year = random.randint(2100, 2199)
+    async with stack["assistance"].client() as c:
+        r = await c.post(
+            "/v1/standards",
+            json={"key": "dibao.standard", "value": "1000", "effective_from": f"{year}-03-01", "source": "test"},
+        )
+        assert r.status_code == 201, r.text
+        _numbers, cases = await _confirmed_household(stack)  # enrolled after the standard was set
+        march = (await build(c, f"{year}-03")).json()
+        for n, case_id in cases.items():
+            (line,) = await lines_of(c, march["id"], n)
+            rows = await sql(
+                stack,
+                "SELECT amount, explanation FROM case_amounts WHERE case_id = :c AND from_month = :m",
+                c=uuid.UUID(case_id),
+                m=date(year, 3, 1),
+            )
+            assert rows, "no amount recorded for the month the standard comes into force"
+            assert D(line["amount"]) == rows[0].amount and D(rows[0].explanation["standard"]) == D("1000")
+
+
+async def test_a_death_recorded_after_a_later_dated_standard_recomputes_the_later_row_without_them(
+    stack: Stack,
+) -> None:
+    numbers, cases = await _confirmed_household(stack)
+    year = random.randint(2100, 2199)
+    async with stack["assistance"].client() as c:
+        r = await c.post(
+            "/v1/standards",
+            json={"key": "dibao.standard", "value": "880", "effective_from": f"{year}-05-01", "source": "test"},
+        )
+        assert r.status_code == 201, r.text
+    later = "SELECT amount, explanation, reason FROM case_amounts WHERE case_id = :c AND from_month = :m"
+    (before,) = await sql(stack, later, c=uuid.UUID(cases[numbers[1]]), m=date(year, 5, 1))
+    assert before.explanation["household_members"] == 3
+    await _confirm_death(stack, numbers[0], date.today() - timedelta(days=2))
+
+    async def recomputed() -> list:
+        rows = await sql(stack, later, c=uuid.UUID(cases[numbers[1]]), m=date(year, 5, 1))
+        return rows if rows and rows[0].explanation["household_members"] == 2 else []
+
+    (after,) = await eventually(recomputed, timeout=15)
+    assert after.amount > before.amount and "died" in after.reason  # the wage earner's income is gone
+
+
+async def test_a_household_no_longer_eligible_after_a_death_goes_on_gradual_exit_with_the_reason(
+    stack: Stack,
+) -> None:
+    async with stack["registry"].client() as reg, stack["assistance"].client() as c:
+        numbers = await family(reg)
+        body = dibao_application(numbers)
+        body["members"][0]["incomes"][0]["monthly_amount"] = "2300.00"  # 3 members under the standard, 2 above
+        r = await c.post("/v1/applications", json=body)
+        assert r.status_code == 201, r.text
+        app_id = r.json()["id"]
+        assert r.json()["assessment"]["eligible"], r.json()["assessment"]
+        r = await c.post(f"/v1/applications/{app_id}/review", json={"survey_notes": "visited"})
+        assert r.status_code == 200, r.text
+        await sql(
+            stack,
+            "UPDATE applications SET notice_until = :d WHERE id = :id",
+            d=date.today() - timedelta(days=1),
+            id=uuid.UUID(app_id),
+        )
+        r = await c.post(f"/v1/applications/{app_id}/confirm", json={"note": "confirmed"})
+        assert r.status_code == 200, r.text
+    await _confirm_death(stack, numbers[2], date.today() - timedelta(days=2))  # the child: fewer mouths, same wage
+
+    async def exited() -> list:
+        rows = await sql(
+            stack,
+            "SELECT id_number, status, status_reason, gradual_exit_until FROM cases WHERE application_id = :a "
+            "AND status = 'gradual_exit'",
+            a=uuid.UUID(app_id),
+        )
+        return rows if len(rows) >= 1 else []
+
+    rows = await eventually(exited, timeout=15)
+    assert {r.id_number for r in rows} <= set(numbers[:2]) and rows
+    for r in rows:
+        assert "no longer eligible" in r.status_reason and "died" in r.status_reason
+        assert r.gradual_exit_until > date.today()
+
+
 async def test_a_standard_changed_ahead_pays_recomputed_amounts_from_its_month_each_change_recorded(
     stack: Stack,
 ) -> None:
@@ -112,7 +225,7 @@ async def test_a_standard_changed_ahead_pays_recomputed_amounts_from_its_month_e
         for n in cases:
             (old,) = await lines_of(c, june["id"], n)
             (new,) = await lines_of(c, july["id"], n)
-            assert old["amount"] == before[n]["monthly_amount"]
+            assert D(old["amount"]) == await _in_force(stack, cases[n], date(year, 6, 1), before[n]["monthly_amount"])
             # The standard rose by 100 and the income did not: the base rises by 100, an add-on by its share of it.
             assert D(new["amount"]) - D(old["amount"]) >= D("100.00")
     rows = await sql(
