@@ -313,15 +313,9 @@ class Replayer:
         await self.post("registry", "/v1/persons", {**body, "birth_date": b.day.isoformat()})
         mother = await self.get("registry", "/v1/persons", id_number=b.mother)
         household = mother["items"][0]["household_id"] if mother.get("items") else None
-        if household:
-            join = {"id_number": b.id_number, "relation": "grandchild", "reason": "birth"}
-            if mother["items"][0].get("household_id") and await self._is_head(b.mother, household):
-                join["relation"] = "child"
+        if household:  # the mother is the head or the head's spouse (plan.py): the baby is the head's child
+            join = {"id_number": b.id_number, "relation": "child", "reason": "birth"}
             await self.post("registry", f"/v1/households/{household}/members", join)
-
-    async def _is_head(self, id_number: str, household: str) -> bool:
-        h = await self.get("registry", f"/v1/households/{household}")
-        return any(m["id_number"] == id_number and m["relation"] in ("head", "spouse") for m in h["members"])
 
     async def marriage(self, m: planning.Marriage) -> None:
         body = {
@@ -451,6 +445,7 @@ class Replayer:
         probes = {g: AIOKafkaConsumer(bootstrap_servers=self.target.bootstrap, group_id=g) for g in groups}
         for p in probes.values():
             await p.start()
+            await p.topics()  # the cluster's metadata, so that partitions_for_topic answers
         try:
             calm = 0
             while calm < 2 and time.monotonic() - started < timeout:
