@@ -8,6 +8,9 @@ and its commit): the first run enrols everyone eligible, 200,000 allowances and
 their 200,000 events in the outbox (target under 5 s); a second run finds
 nothing to do (target under 1 s).
 
+Beside the wall time it prints what a run cost the server, which the machine's load distorts far less: the
+CPU-seconds of the discovering backend and of every server process (from /proc), and the WAL written (bytes a row).
+
 Run:  .venv/bin/python bench/discover.py [--residents 1000000 --aged 200000] [--tuned]
 """
 
@@ -20,6 +23,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -63,12 +67,56 @@ async def fill(sm: async_sessionmaker[AsyncSession], residents: int, aged: int, 
     return time.perf_counter() - start
 
 
-async def timed_discover(sm: async_sessionmaker[AsyncSession], as_of: date) -> tuple[float, discover.Counts]:
-    start = time.perf_counter()
+@dataclass(frozen=True)
+class Cost:
+    """What a run cost the server, which the machine's load does not distort (unlike the wall time)."""
+
+    backend_cpu: float  # CPU-seconds of the session's own backend process
+    server_cpu: float  # CPU-seconds of every server process (the backend, WAL writer, checkpointer, ...)
+    wal_bytes: int
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (the server runs on this machine)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0  # ended meanwhile (an autovacuum worker)
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+async def _snapshot(s: AsyncSession) -> tuple[dict[int, float], int]:
+    pids = (await s.execute(text("SELECT pid FROM pg_stat_activity"))).scalars().all()
+    lsn = (await s.execute(text("SELECT pg_current_wal_lsn() - '0/0'"))).scalar_one()
+    return {pid: _cpu_seconds(pid) for pid in pids}, int(lsn)
+
+
+async def timed_discover(sm: async_sessionmaker[AsyncSession], as_of: date) -> tuple[float, discover.Counts, Cost]:
     async with sm() as s:
+        backend = (await s.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        await s.commit()
+        cpu_before, wal_before = await _snapshot(s)
+        await s.commit()
+        start = time.perf_counter()
         counts = await discover.discover(s, as_of)
         await s.commit()
-    return time.perf_counter() - start, counts
+        seconds = time.perf_counter() - start
+        cpu_after, wal_after = await _snapshot(s)
+        await s.commit()
+    spent = {pid: cpu_after.get(pid, 0.0) - cpu_before.get(pid, 0.0) for pid in cpu_after}
+    cost = Cost(spent.get(backend, 0.0), sum(v for v in spent.values() if v > 0), wal_after - wal_before)
+    return seconds, counts, cost
+
+
+def describe(cost: Cost, rows: int) -> str:
+    per_row = f", {cost.wal_bytes / rows:,.0f} B of WAL a row" if rows else ""
+    return (
+        f"            server CPU {cost.server_cpu:.2f} s (the discovering backend {cost.backend_cpu:.2f} s), "
+        f"WAL {cost.wal_bytes / 1e6:,.1f} MB{per_row}"
+    )
 
 
 async def calibrate(sm: async_sessionmaker[AsyncSession]) -> None:
@@ -117,21 +165,23 @@ async def main(residents: int, aged: int, tuned: bool) -> None:
         await calibrate(sm)
         seconds = await fill(sm, residents, aged, today)
         print(f"people copy: {residents:,} residents ({aged:,} aged 80+) inserted set-based in {seconds:.2f} s")
-        first, counts = await timed_discover(sm, today)
+        first, counts, cost = await timed_discover(sm, today)
         print(
             f"discover #1: enrolled {counts.enrolled:,}, raised {counts.raised:,}, stopped {counts.stopped:,} "
             f"in {first:.2f} s (target under 5 s)"
         )
+        print(describe(cost, counts.enrolled))
         async with sm() as s:
             events = (await s.execute(text("SELECT count(*) FROM outbox"))).scalar_one()
             await s.execute(text("ANALYZE allowances, outbox"))
             await s.commit()
         print(f"            {events:,} eldercare.allowance.enrolled events in the outbox, by the same statement")
-        second, counts = await timed_discover(sm, today)
+        second, counts, cost = await timed_discover(sm, today)
         print(
             f"discover #2: enrolled {counts.enrolled:,}, raised {counts.raised:,}, stopped {counts.stopped:,} "
             f"in {second:.2f} s (target under 1 s)"
         )
+        print(describe(cost, counts.enrolled))
         await engine.dispose()
     finally:
         pg.stop()
