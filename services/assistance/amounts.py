@@ -262,7 +262,7 @@ async def recompute(session: AsyncSession, asks: Sequence[Ask], today: date) -> 
 _GRADUAL_EXIT = text(
     """
     UPDATE cases c SET status = 'gradual_exit', status_changed_on = :today, gradual_exit_until = :until,
-        status_reason = left('gradual exit (' || :months || ' months): ' || u.reason, 200), updated_at = now()
+        status_reason = left('gradual exit (' || :months || ' months): ' || u.reason, 100), updated_at = now()
     FROM unnest(CAST(:case_ids AS uuid[]), CAST(:reasons AS text[])) AS u(case_id, reason)
     WHERE c.id = u.case_id AND c.status = 'active'
     """
@@ -278,7 +278,7 @@ async def start_gradual_exits(session: AsyncSession, asks: Sequence[Ask], facts:
         "until": last_month_paid(today, months),
         "months": str(months),
         "case_ids": [a.case.id for a in asks],
-        "reasons": [f"no longer eligible from {a.from_month:%Y-%m}: {a.reason}" for a in asks],
+        "reasons": [f"not eligible from {a.from_month:%Y-%m}: {a.reason}" for a in asks],
     }
     await session.execute(_GRADUAL_EXIT, params)
 

@@ -204,7 +204,7 @@ async def test_a_household_no_longer_eligible_after_a_death_goes_on_gradual_exit
     rows = await eventually(exited, timeout=15)
     assert {r.id_number for r in rows} <= set(numbers[:2]) and rows
     for r in rows:
-        assert "no longer eligible" in r.status_reason and "died" in r.status_reason
+        assert "not eligible" in r.status_reason and "died" in r.status_reason
         assert r.gradual_exit_until > date.today()
 
 
