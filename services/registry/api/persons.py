@@ -48,7 +48,6 @@ async def register(
 ) -> PersonOut:
     person = await usecases.register_person(session, **body.model_dump())
     await session.commit()
-    await session.refresh(person)
     return person_out(person, principal)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.models import Person, PersonEvent
@@ -37,20 +37,21 @@ async def register_person(
     with unscoped(session):  # uniqueness is district-wide; the answer names no one
         if await person_by_id_number(session, number.value):
             raise Conflict("a person with this identity number is already registered", field="id_number")
-    person = Person(
-        id=uuid.uuid4(),
-        id_number=number.value,
-        name=name,
-        sex=number.sex,
-        birth_date=number.birth_date,
-        hukou_division=hukou_division,
-        registered_division=hukou_division,
-        in_district=True,
-        status="alive",
-        marital_status="unmarried",
-    )
-    session.add(person)
-    await session.flush()
+    # One INSERT … RETURNING: the row comes back whole (server defaults such as created_at included), so
+    # the answer needs no flush-then-refresh (a SELECT, and a BEGIN and ROLLBACK when done after commit).
+    values = {
+        "id": uuid.uuid4(),
+        "id_number": number.value,
+        "name": name,
+        "sex": number.sex,
+        "birth_date": number.birth_date,
+        "hukou_division": hukou_division,
+        "registered_division": hukou_division,
+        "in_district": True,
+        "status": "alive",
+        "marital_status": "unmarried",
+    }
+    person = (await session.scalars(insert(Person).values(values).returning(Person))).one()
     await publish(session, ev.PersonRegistered(**ref(person), name=name, sex=person.sex, birth_date=person.birth_date))  # type: ignore[arg-type]
     await history(session, person.id, "registered", None, f"registered in {hukou_division}", person.id)
     await apply_waiting_for(session, person)
