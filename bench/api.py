@@ -14,6 +14,11 @@ Every read is audited: after each read run the bench counts the audit rows
 the run wrote and prints them beside the reads answered 2xx (the audit insert
 commits before the answer is sent, so there must be at least one per answer).
 
+Beside each line: the service process's CPU per request (from /proc, its idle
+CPU subtracted: other work on the machine moves wall-clock figures, hardly
+this) and the rate of `GET /healthz` on the same process at the same 32
+connections, the ceiling the framework itself allows.
+
 Run:  .venv/bin/python bench/api.py [--seconds 10] [--persons 20000]
 """
 
@@ -27,6 +32,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -77,12 +83,14 @@ class Run:
     p50_ms: float
     p99_ms: float
     errors: int  # non-2xx answers and socket errors
-    cpu_ms: float = 0.0  # the service process's CPU per request
+    cpu_ms: float = 0.0  # the service process's CPU per request, its idle CPU (consumers, relay) subtracted
+    healthz_per_s: float = 0.0  # GET /healthz on the same process, same connections: the framework's ceiling
 
     def line(self) -> str:
         return (
-            f"  {self.name:<34} {self.per_s:>7,.0f} req/s  p50 {self.p50_ms:>6.1f} ms  p99 {self.p99_ms:>6.1f} ms"
-            f"  ({self.requests:,} requests, {self.errors:,} not 2xx; service CPU {self.cpu_ms:.1f} ms a request)"
+            f"  {self.name:<22} {self.per_s:>7,.0f} req/s  p50 {self.p50_ms:>6.1f} ms  p99 {self.p99_ms:>6.1f} ms"
+            f"  service CPU {self.cpu_ms:.2f} ms a request; /healthz {self.healthz_per_s:,.0f} req/s"
+            f"  ({self.requests:,} requests, {self.errors:,} not 2xx)"
         )
 
 
@@ -92,49 +100,68 @@ def _ms(text: str) -> float:
 
 
 def wrk(stack: BenchStack, name: str, service: str, lines: list[str], method: str, token: str, seconds: int) -> Run:
-    """One wrk run against a service; the requests are the given paths (GET) or JSON bodies (POST)."""
+    """One wrk run against a service; the requests are the given paths (GET) or JSON bodies (POST).
+
+    The service's CPU per request is measured from /proc with the CPU the
+    process spends idle (consumers polling, the relay) subtracted, measured
+    just before. /healthz is then driven the same way.
+    """
     data = stack.tmp / f"{re.sub(r'[^a-z]+', '-', name.lower())}.txt"
     data.write_text("\n".join(lines) + "\n")
     script = stack.tmp / "requests.lua"
     script.write_text(LUA)
     path = "/" if method == "GET" else READS[service].split("?")[0]
-    command = [
-        "wrk",
-        "-t2",
-        f"-c{CONNECTIONS}",
-        f"-d{seconds}s",
-        "--timeout",
-        "10s",
-        "--latency",
-        "-s",
-        str(script),
-        "-H",
-        f"Authorization: Bearer {token}",
-        "-H",
-        "Content-Type: application/json",
-        f"{stack.url(service)}{path}",
-        "--",
-        str(data),
-        method,
-        "2",
-    ]
     pid = stack.procs[list(READS).index(service)].pid
+    url = stack.url(service)
+    idle_per_s = _idle_cpu_per_s(pid)
     cpu_before = cpu_seconds(pid)
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    cpu = cpu_seconds(pid) - cpu_before
+    out = _wrk(url + path, script, data, method, token, seconds)
+    cpu = cpu_seconds(pid) - cpu_before - idle_per_s * seconds
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket.groups())) if socket else 0)
+    health = _wrk(f"{url}/healthz", None, None, "GET", token, min(seconds, 5))
     return Run(
         name=name,
         requests=requests,
-        per_s=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        per_s=_per_s(out),
         p50_ms=_ms(re.search(r"\n\s+50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
         p99_ms=_ms(re.search(r"\n\s+99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
         errors=errors,
-        cpu_ms=cpu / max(requests, 1) * 1000,
+        cpu_ms=max(cpu, 0.0) / max(requests, 1) * 1000,
+        healthz_per_s=_per_s(health),
     )
+
+
+def warm_up(stack: BenchStack, service: str, paths: list[str], token: str) -> None:
+    """A short unmeasured read run: the pool opens its connections and each prepares its statements."""
+    data = stack.tmp / f"warm-{service}.txt"
+    data.write_text("\n".join(paths) + "\n")
+    script = stack.tmp / "requests.lua"
+    script.write_text(LUA)
+    _wrk(f"{stack.url(service)}/", script, data, "GET", token, 2)
+
+
+def _wrk(url: str, script: Path | None, data: Path | None, method: str, token: str, seconds: int) -> str:
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s", "--latency"]
+    command += ["-H", f"Authorization: Bearer {token}", "-H", "Content-Type: application/json"]
+    if script is not None:
+        command += ["-s", str(script), url, "--", str(data), method, "2"]
+    else:
+        command.append(url)
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
+def _per_s(out: str) -> float:
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+def _idle_cpu_per_s(pid: int, seconds: float = 2.0) -> float:
+    """CPU-seconds a second the process spends with no request (its consumers and relay keep polling)."""
+    before = cpu_seconds(pid)
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - before) / seconds
 
 
 async def audit_rows(stack: BenchStack, service: str) -> int:
@@ -179,6 +206,7 @@ async def main(seconds: int, persons: int) -> None:
         runs: list[Run] = []
         audits: list[str] = []
         for service, template in READS.items():
+            warm_up(stack, service, [template.format(n) for n in ids[: len(ids) // 10]], token)
             before = await audit_rows(stack, service)
             run = wrk(
                 stack,
