@@ -395,7 +395,7 @@ def _batch_lines_refused(body: dict[str, Any], a: TownA) -> None:
 
 def _reconciled_own_town(body: dict[str, Any], a: TownA) -> None:
     assert body["hukou_division"] != TOWN_A and not body["hukou_division"].startswith(TOWN_A), body
-    assert not {r["person_id"] for r in body["repairs"]} & a.secrets(), body["repairs"]
+    assert not {r["person_id"] for r in body["repairs"]} & a.secrets, body["repairs"]
 
 
 def _ran_for_own_town(body: dict[str, Any], a: TownA) -> None:
