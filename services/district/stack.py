@@ -40,7 +40,7 @@ from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DIR = ROOT / ".district"
-READY_TIMEOUT = 90.0
+READY_TIMEOUT = 300.0  # a loaded 2-core machine starts four services slowly
 
 
 @dataclass
@@ -145,8 +145,17 @@ class DistrictStack:
             while not self._ready(s):
                 if self.procs[s].poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"{s} did not start; see {self.directory / 'logs' / (s + '.log')}")
+                    why = self._readiness(s)
+                    raise RuntimeError(f"{s} did not start ({why}); see {self.directory / 'logs' / (s + '.log')}")
                 time.sleep(0.2)
+
+    def _readiness(self, service: str) -> str:
+        """What /readyz answers, for the message of a service that did not start."""
+        try:
+            answer = httpx.get(f"{self.url(service)}/readyz", timeout=5)
+        except httpx.HTTPError as exc:
+            return f"/readyz: {type(exc).__name__}"
+        return f"/readyz {answer.status_code}: {answer.text[:300]}"
 
     def _ready(self, service: str) -> bool:
         try:
