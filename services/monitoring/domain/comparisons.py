@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 GUARANTEED = frozenset({"dibao", "tekun"})
@@ -25,7 +26,7 @@ class Known:
     status: str
     programs: dict[str, str]
 
-    @property
+    @cached_property  # read by a rule for every matched line: computed once
     def active(self) -> set[str]:
         return {p for p, s in self.programs.items() if s == "active"}
 
