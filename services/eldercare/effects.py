@@ -104,7 +104,7 @@ class Chunk:
     people: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
     allowances: dict[uuid.UUID, AllowanceRow] = field(default_factory=dict)
     brackets: list[Bracket] = field(default_factory=list)
-    today: date = field(default_factory=date.today)
+    today: date = field(default_factory=clock.today)
 
 
 async def read(session: AsyncSession, payloads: Sequence[BaseModel]) -> Chunk:
