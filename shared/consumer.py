@@ -240,7 +240,8 @@ class ConsumerRunner:
     async def _loop(self) -> None:
         assert self.kafka is not None
         while not self._stopping.is_set():
-            batches = await self.kafka.getmany(timeout_ms=200, max_records=500)
+            # Enough for a full chunk on each of a few partitions: fewer, larger transactions.
+            batches = await self.kafka.getmany(timeout_ms=200, max_records=4 * self.settings.consumer_batch_size)
             # Partitions are independent (a person's events share one), so they are
             # applied side by side, each on its own connection.
             tps = list(batches)
