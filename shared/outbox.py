@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -40,6 +41,24 @@ log = structlog.get_logger("outbox")
 TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 _MARK_PUBLISHED = text("UPDATE outbox SET published_at = now() WHERE seq = ANY(:seqs)").bindparams(
     bindparam("seqs", type_=ARRAY(BigInteger))
+)
+
+
+# Built once (not once a batch): the oldest unpublished rows, locked, the envelope as stored JSON text.
+_UNPUBLISHED = (
+    select(
+        outbox.c.seq,
+        outbox.c.id,
+        outbox.c.type,
+        outbox.c.topic,
+        outbox.c.key,
+        cast(outbox.c.headers, Text).label("headers"),
+        cast(outbox.c.envelope, Text).label("body"),
+    )
+    .where(outbox.c.published_at.is_(None))
+    .order_by(outbox.c.seq)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
 )
 
 
@@ -196,30 +215,14 @@ class OutboxRelay:
         PostgreSQL stores, so the relay never decodes and re-encodes it.
         """
         async with self.sessionmaker() as session, session.begin():
-            rows = (
-                await session.execute(
-                    select(
-                        outbox.c.seq,
-                        outbox.c.id,
-                        outbox.c.type,
-                        outbox.c.topic,
-                        outbox.c.key,
-                        cast(outbox.c.headers, Text).label("headers"),
-                        cast(outbox.c.envelope, Text).label("body"),
-                    )
-                    .where(outbox.c.published_at.is_(None))
-                    .order_by(outbox.c.seq)
-                    .limit(self.settings.outbox_batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            rows = (await session.execute(_UNPUBLISHED, {"limit": self.settings.outbox_batch_size})).all()
             if not rows:
                 metrics.OUTBOX_BACKLOG.labels(self.settings.service).set(0)
                 return 0
             await self._send(await self._producer(), rows)
             await session.execute(_MARK_PUBLISHED, {"seqs": [r.seq for r in rows]})
-        for row in rows:
-            metrics.EVENTS_PUBLISHED.labels(self.settings.service, row.topic).inc()
+        for topic, n in Counter(row.topic for row in rows).items():
+            metrics.EVENTS_PUBLISHED.labels(self.settings.service, topic).inc(n)
         return len(rows)
 
     async def _send(self, producer: AIOKafkaProducer, rows: list[Any]) -> None:
