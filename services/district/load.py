@@ -104,12 +104,13 @@ class Loader:
         items = list(items)
         every = max(1, len(items) // 10)
 
-        async def one(i: int, item: Any) -> None:
+        async def one(item: Any) -> None:
             tally.add(await step(item))
-            if (i + 1) % every == 0:
-                self.echo(f"  {tally.name}: {i + 1:,}/{len(items):,}")
+            finished = sum(tally.counts.values())
+            if finished % every == 0:
+                self.echo(f"  {tally.name}: {finished:,}/{len(items):,}")
 
-        await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
+        await asyncio.gather(*(one(item) for item in items))
         self.echo(tally.line())
         return tally
 
@@ -189,6 +190,8 @@ class Loader:
         async def step(sheet: population.CapacityAssessment | Any) -> str:
             if sheet.id_number in assessed:
                 return "on file"
+            if self.d.person(sheet.id_number).age_on(SUBMITTED_ON) < population.ELDERLY_AGE:
+                return "under 60: the ADL items of the tekun application only"
             body = {
                 "id_number": sheet.id_number,
                 "scores": dict(sheet.scores),
