@@ -1,9 +1,11 @@
 """What registry events do to cases, a chunk at a time.
 
 A death suspends every active case of the person (reason `death`, reversible),
-a revoked death resumes the cases it suspended (the months withheld meanwhile
-are back-paid by the next payroll), a **confirmed** death terminates them and
-records as an overpayment every month paid after the death. A hukou change
+a **confirmed** death terminates them and records as an overpayment every month
+paid after the death. Either remembers the status the case had before (active,
+or a gradual exit with its reason), and a revoked death restores exactly that:
+the overpayment is written off with the reason, and the next payroll pays back
+every month the death kept from a payroll, withheld or left out (payroll.py). A hukou change
 moves the cases to the person's new division; a move out of the district
 pays to the end of the month of the move and marks the case for transfer. A
 household change (birth, marriage, adoption, a member's death) makes a
@@ -51,6 +53,8 @@ WRITTEN = {
     "paid_until": "date",
     "transfer_pending": "boolean",
     "review_due_on": "date",
+    "status_before_death": "text",
+    "reason_before_death": "text",
 }
 Relevant = ev.PersonDied | ev.DeathConfirmed | ev.DeathRevoked | ev.HukouChanged | ev.HouseholdChanged
 DEATH_REPORT = {"death_id": "uuid", "person_id": "uuid", "date_of_death": "date", "status": "text"}
@@ -73,6 +77,8 @@ class CaseRow:
     paid_until: date | None
     transfer_pending: bool
     review_due_on: date | None
+    status_before_death: str | None
+    reason_before_death: str | None
     changed: bool = False
     died_on: date | None = None  # set when a confirmed death terminated the case: months after it were overpaid
     revived: bool = False  # a terminated case resumed because its death was revoked
@@ -89,14 +95,29 @@ def step(case: CaseRow, payload: Relevant, today: date) -> ev.Payload | None:
     if isinstance(payload, ev.PersonDied):
         if not rules.suspend_for_death(rules.CaseStatus(case.status)):
             return None
+        _remember_status(case)
         case.status, case.status_reason = rules.CaseStatus.SUSPENDED, "death"
         case.status_changed_on, case.changed = payload.date_of_death, True
         return case_event(ev.CaseSuspended, case, reason="death")
+    return _restore(case, today)
+
+
+def _remember_status(case: CaseRow) -> None:
+    """The status a death interrupts, kept once: a suspension then a termination keep the one before both."""
+    if case.status_before_death is None:
+        case.status_before_death, case.reason_before_death = case.status, case.status_reason
+
+
+def _restore(case: CaseRow, today: date) -> ev.CaseResumed | None:
+    """A revoked death undoes what it did: the case returns to the status it had before (a gradual exit stays one,
+    with its reason and last month); a confirmed death's overpayment was due after all (written off)."""
     if not rules.resume_after_revoked_death(rules.CaseStatus(case.status), case.status_reason):
         return None
-    # A confirmed death's termination undone: what it recorded as overpaid was due after all.
     case.revived = case.revived or case.status == rules.CaseStatus.TERMINATED
-    case.status, case.status_reason = rules.CaseStatus.ACTIVE, "death revoked"
+    before = case.status_before_death or rules.CaseStatus.ACTIVE  # a case held before the column: it was active
+    case.status = before
+    case.status_reason = case.reason_before_death if before == rules.CaseStatus.GRADUAL_EXIT else "death revoked"
+    case.status_before_death = case.reason_before_death = None
     case.status_changed_on, case.changed, case.died_on = today, True, None
     return case_event(ev.CaseResumed, case, reason="death revoked")
 
@@ -130,6 +151,7 @@ def _terminate(case: CaseRow, died_on: date) -> ev.CaseTerminated | None:
     """A confirmed death ends the case from the day after it; what was paid for later months is overpaid."""
     if case.status == rules.CaseStatus.TERMINATED:
         return None
+    _remember_status(case)
     case.status, case.status_reason = rules.CaseStatus.TERMINATED, "death"
     case.status_changed_on, case.changed, case.died_on = died_on, True, died_on
     return case_event(ev.CaseTerminated, case, reason="death confirmed")

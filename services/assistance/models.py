@@ -46,6 +46,9 @@ class Case(DivisionScoped, Base):
     started_on: Mapped[date] = mapped_column(Date)
     status_changed_on: Mapped[date | None] = mapped_column(Date)
     status_reason: Mapped[str | None] = mapped_column(String(100))
+    # While a death suspends or terminates the case: its status and reason before, which a revoked death restores.
+    status_before_death: Mapped[str | None] = mapped_column(String(20))
+    reason_before_death: Mapped[str | None] = mapped_column(String(100))
     # "migrated" (POST /v1/cases: the amount on file, reassessed at the next review) or "application"
     origin: Mapped[str] = mapped_column(String(20), default="migrated", server_default="migrated")
     application_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)

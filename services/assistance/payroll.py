@@ -10,9 +10,11 @@ The lines are one `INSERT ... SELECT` over the cases, whatever their number.
 Each passes the pre-payment gate: a line is withheld, with its reason, when
 the person is known dead, has an open death report in review (reported or in
 conflict, not yet confirmed), has moved out of the district (after the month
-of the move), or the case is suspended. Months withheld for a death that was
-then revoked are owed: the next payroll adds them as back-pay lines (a second
-`INSERT ... SELECT`). Each paid line is an `assistance.payment.issued`,
+of the move), or the case is suspended. Months a death kept from the payroll
+(withheld while it was in review or the case suspended, or left out once it
+was confirmed and the case terminated) are owed once it is revoked: the next
+payroll adds them as back-pay lines, each month once, at that month's amount
+(a second `INSERT ... SELECT`). Each paid line is an `assistance.payment.issued`,
 written to the outbox by a third statement that assembles the events on the
 server from the lines (100,000 payments are not 100,000 Python objects).
 """
@@ -107,24 +109,47 @@ _INSERT_LINES = text(
     """  # noqa: S608 - every fragment is a constant of this module
 )
 
-# Months withheld for a death, owed once the case is active again and no death is in view.
+# Months a death since revoked kept from built payrolls, owed once the case is paid again and no death is in
+# view: a month withheld for the death (any month: the line says so), or a month from the death's on whose
+# payroll, built while the case existed, has no line for it (left out once the death was confirmed). Each
+# month once (no paid line for it yet), within the case's months (started, not past a gradual exit's last
+# month or a move's), at the amount in force for that month: the case's amount history, else what the
+# withheld line computed, else that payroll's flat subsidy, else the amount on file. The withheld lines are
+# read through their partial index (one month, one case), never by a scan of all lines.
 _INSERT_BACK_PAY = text(
     """
     INSERT INTO payroll_lines (id, payroll_id, case_id, person_id, id_number, hukou_division, program,
                                for_month, kind, amount, status, reason_code, reason)
-    SELECT DISTINCT ON (w.case_id, w.for_month)
-           uuidv7(), :payroll_id, w.case_id, c.person_id, c.id_number, c.hukou_division, c.program,
-           w.for_month, 'back_pay', w.amount, 'paid', NULL,
-           'back-pay of ' || to_char(w.for_month, 'YYYY-MM') || ', withheld for a death since revoked'
-    FROM payroll_lines w
-    JOIN cases c ON c.id = w.case_id AND c.status = 'active'
+    SELECT uuidv7(), :payroll_id, c.id, c.person_id, c.id_number, c.hukou_division, c.program,
+           m.month, 'back_pay',
+           coalesce(ca.amount, w.amount,
+                    CASE WHEN c.origin = 'application' AND c.program IN ('disability_living', 'disability_care')
+                         THEN (SELECT CAST(f->>'value' AS numeric) FROM jsonb_array_elements(m.standards) f
+                               WHERE f->>'key' = replace(c.program, '_', '.')) END,
+                    c.monthly_amount),
+           'paid', NULL,
+           'back-pay of ' || to_char(m.month, 'YYYY-MM') || ', not paid for a death since revoked'
+    FROM (SELECT person_id, min(date_of_death) AS died FROM death_reports WHERE status = 'revoked'
+          GROUP BY person_id) d
+    JOIN cases c ON c.person_id = d.person_id AND c.program <> 'temporary'
+        AND (c.status IN ('active', 'gradual_exit')
+             OR (c.status = 'terminated' AND c.status_reason IN (:exit_ended, :transferred)))
     JOIN people p ON p.person_id = c.person_id AND p.status <> 'deceased'
-    WHERE w.status = 'withheld' AND w.reason_code = ANY(:death_codes) AND w.for_month < :month
+    JOIN payrolls m ON m.month < :month AND m.month >= date_trunc('month', c.started_on)
+        AND (c.gradual_exit_until IS NULL OR c.gradual_exit_until >= m.month)
+        AND (c.paid_until IS NULL OR c.paid_until >= m.month)
+    LEFT JOIN LATERAL (SELECT x.amount, x.reason_code FROM payroll_lines x
+                       WHERE x.case_id = c.id AND x.for_month = m.month AND x.status = 'withheld'
+                         AND x.kind = 'regular' LIMIT 1) w ON true
+    LEFT JOIN case_amounts ca
+        ON ca.case_id = c.id AND ca.from_month <= m.month AND (ca.until_month IS NULL OR ca.until_month > m.month)
+    WHERE (w.reason_code = ANY(:death_codes)
+           OR (w.reason_code IS NULL AND m.month >= date_trunc('month', d.died) AND m.created_at > c.created_at))
       AND NOT EXISTS (SELECT 1 FROM payroll_lines q
-                      WHERE q.case_id = w.case_id AND q.for_month = w.for_month AND q.status = 'paid')
-      AND NOT EXISTS (SELECT 1 FROM death_reports d
-                      WHERE d.person_id = c.person_id AND d.status IN ('reported', 'conflict', 'confirmed'))
-    ORDER BY w.case_id, w.for_month
+                      WHERE q.case_id = c.id AND q.for_month = m.month AND q.status = 'paid'
+                        AND q.kind IN ('regular', 'back_pay'))
+      AND NOT EXISTS (SELECT 1 FROM death_reports o
+                      WHERE o.person_id = c.person_id AND o.status IN ('reported', 'conflict', 'confirmed'))
     """
 )
 
@@ -258,7 +283,8 @@ async def build(session: AsyncSession, *, month: date, actor: str) -> Built:
         **amounts,
     }
     await session.execute(_INSERT_LINES, params)
-    await session.execute(_INSERT_BACK_PAY, {"payroll_id": new_id, "month": month, "death_codes": list(DEATH_CODES)})
+    owed = {k: params[k] for k in ("payroll_id", "month", "exit_ended", "transferred")}
+    await session.execute(_INSERT_BACK_PAY, {**owed, "death_codes": list(DEATH_CODES)})
     await session.execute(_INSERT_ONE_OFF, {"payroll_id": new_id, "month": month})
     await session.execute(_INSERT_GRANTS, {"payroll_id": new_id, "month": month, "month_end": month_end(month)})
     await _publish_payments(session, new_id)
