@@ -262,8 +262,8 @@ async def check_payments(
             month_start = line["for_month"]
             if line["person_id"] in known:
                 died_on, recorded = known[line["person_id"]]
-                if recorded <= line["built"]:
-                    f.paid_when_known_dead += 1
+                if recorded <= line["built"] and month_start > died_on.replace(day=1):
+                    f.paid_when_known_dead += 1  # the month of death itself is paid by the allowance's rule
                 elif month_start > died_on.replace(day=1):
                     f.paid_before_known += 1
                     f.paid_before_known_in_overpayments += (line["ref"], f"{month_start:%Y-%m}") in over

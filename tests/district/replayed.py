@@ -66,7 +66,7 @@ async def payroll_lines(urls: dict[str, str]) -> list[tuple[Any, ...]]:
 
 
 async def lines_of_the_known_dead(urls: dict[str, str]) -> list[tuple[str, str]]:
-    """(service, status) of each regular line of a payroll built after the registry recorded the person's death."""
+    """(service, status) of regular lines for months after a death, in payrolls built after it was recorded."""
     registry = await asyncpg.connect(urls["registry"])
     try:
         deaths = await registry.fetch(
@@ -81,9 +81,10 @@ async def lines_of_the_known_dead(urls: dict[str, str]) -> list[tuple[str, str]]
             for d in deaths:
                 rows = await conn.fetch(
                     "SELECT l.status FROM payroll_lines l JOIN payrolls p ON p.id = l.payroll_id"
-                    " WHERE l.person_id = $1 AND l.kind = 'regular' AND p.created_at > $2",
+                    " WHERE l.person_id = $1 AND l.kind = 'regular' AND p.created_at > $2 AND l.for_month > $3",
                     d["person_id"],
                     d["created_at"],
+                    d["date_of_death"].replace(day=1),  # the allowance pays the month of death (its rule)
                 )
                 found += [(service, r["status"]) for r in rows]
         finally:
