@@ -63,7 +63,7 @@ class BenchStack:
             )
             self.procs.append(proc)
             self.by_service[s] = proc
-        deadline = time.monotonic() + 180  # a loaded machine starts them slowly
+        deadline = time.monotonic() + 400  # a loaded machine starts them slowly
         for s in only:
             while True:
                 try:
