@@ -23,7 +23,9 @@ not repeated for a person who has one, an import reference is sent once.
 The standards are seeded effective 2022-01-01; the caseload on file at the end
 of 2021 is assessed on 2021-12-24, so the loader adds the same figures
 effective 2021-01-01 through `POST /v1/standards` (once), saying so in their
-source.
+source; monitoring's warning thresholds likewise (`POST /v1/settings/warnings`).
+The old-age allowance brackets start on 2022-01-01, so discovery is asked as of
+that day.
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ class Loader:
         done: dict[str, Tally] = {}
         self.stack.set_today(SUBMITTED_ON)
         await self.standards_2021()
+        await self.thresholds_2021()
         done["roster"] = await self.roster()
         await asyncio.to_thread(self.stack.settle)
         done["assessments"] = await self.assessments()
@@ -158,6 +161,23 @@ class Loader:
             if answer.status_code >= 400:
                 raise RuntimeError(f"standard {item['key']}: {answer.status_code} {answer.text[:300]}")
         self.echo("standards: the 2022 figures entered effective 2021-01-01")
+
+    async def thresholds_2021(self) -> None:
+        """Monitoring's warning thresholds likewise from 2021-01-01: its fold of the 2021 events needs them."""
+        rows = await self.call("GET", "monitoring", "/v1/settings/warnings")
+        rows.raise_for_status()
+        if not rows.json() or any(r["effective_from"] <= STANDARDS_2021.isoformat() for r in rows.json()):
+            return
+        first = rows.json()[0]
+        body = {k: v for k, v in first.items() if k not in ("created_by", "created_at")}
+        body |= {
+            "effective_from": STANDARDS_2021.isoformat(),
+            "source": f"district generator: the 2022 thresholds taken for 2021 ({first['source']})"[:500],
+        }
+        answer = await self.call("POST", "monitoring", "/v1/settings/warnings", json=body)
+        if answer.status_code >= 400:
+            raise RuntimeError(f"warning thresholds: {answer.status_code} {answer.text[:300]}")
+        self.echo("monitoring: the 2022 warning thresholds entered effective 2021-01-01")
 
     async def roster(self) -> Tally:
         """Every resident as a household-register roster line, a batch per chunk of lines."""
@@ -263,8 +283,9 @@ class Loader:
         return await self.each(Tally(f"{action} ({status})"), waiting, step)
 
     async def discover(self) -> Tally:
+        """Discovery as of 2022-01-01: the allowance brackets are in force from then (the first month paid)."""
         tally = Tally("old-age allowances")
-        answer = await self.call("POST", "eldercare", "/v1/allowances/discover", json={"as_of": "2021-12-31"})
+        answer = await self.call("POST", "eldercare", "/v1/allowances/discover", json={"as_of": "2022-01-01"})
         if answer.status_code == 200:
             for key in ("enrolled", "raised", "stopped"):
                 tally.counts[key] += answer.json()[key]
