@@ -129,10 +129,14 @@ async def test_dibao_application_is_assessed_noticed_objected_to_and_confirmed_i
         "confirmed",
     ]
     assert {s["actor"] for s in done["steps"]} == {"guandou-clerk"}
+    # The amount of the case's first month (its latest, `monthly_amount`, follows standards set ahead by others).
     cases = await sql(
         stack,
-        "SELECT id_number, program, monthly_amount, status, started_on, origin FROM cases "
-        "WHERE application_id = :id ORDER BY monthly_amount",
+        "SELECT c.id_number, c.program, coalesce(a.amount, c.monthly_amount) AS first_amount, c.status, "
+        "c.started_on, c.origin FROM cases c "
+        "LEFT JOIN case_amounts a ON a.case_id = c.id AND a.from_month <= c.started_on "
+        "AND (a.until_month IS NULL OR a.until_month > c.started_on) "
+        "WHERE c.application_id = :id ORDER BY first_amount",
         id=app_id,
     )
     assert [(c[0], str(c[2]), c[5]) for c in cases] == [
