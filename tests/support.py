@@ -31,11 +31,22 @@ ALL_SCOPES = " ".join([f"{s}:{m}" for s in SERVICES for m in ("read", "write")] 
 
 
 def new_id_number(min_age: int = 20, max_age: int = 70, prefix: str = "340207") -> str:
-    """A fresh valid identity number, unique enough that tests never collide."""
+    """A fresh valid identity number, never one already handed out in this run.
+
+    The space (about 18 million birth dates and sequence numbers) is small enough that a test asking for
+    thousands would otherwise collide now and then (2,000 numbers: about one run in ten).
+    """
     today = date.today()
-    year = today.year - random.randint(min_age + 1, max_age)
-    born = date(year, random.randint(1, 12), random.randint(1, 28))
-    return identity.make(prefix, born, random.randint(0, 999))
+    while True:
+        year = today.year - random.randint(min_age + 1, max_age)
+        born = date(year, random.randint(1, 12), random.randint(1, 28))
+        number = identity.make(prefix, born, random.randint(0, 999))
+        if number not in _ISSUED:
+            _ISSUED.add(number)
+            return number
+
+
+_ISSUED: set[str] = set()
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 5.0, interval: float = 0.05) -> Any:

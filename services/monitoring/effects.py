@@ -589,16 +589,21 @@ async def review_all(
 
 
 async def thresholds_on(session: AsyncSession, day: date) -> w.Thresholds:
-    """The warning thresholds in force on a day (the latest row not after it)."""
-    stmt = (
-        select(WarningThresholds)
-        .where(WarningThresholds.effective_from <= day)
-        .order_by(WarningThresholds.effective_from.desc())
-        .limit(1)
-    )
-    row = (await session.execute(stmt)).scalar_one_or_none()
+    """The warning thresholds in force on a day (the latest row not after it).
+
+    A day before the first row (an event dated before the seeded thresholds, a replayed past year) is judged by the
+    earliest thresholds: the record must be kept in step whatever its date, and a consumer never stalls on an event
+    that is not at fault. Staff who want earlier days judged differently add rows effective from earlier dates.
+    """
+    in_force = select(WarningThresholds).where(WarningThresholds.effective_from <= day)
+    row = (
+        await session.execute(in_force.order_by(WarningThresholds.effective_from.desc()).limit(1))
+    ).scalar_one_or_none()
     if row is None:
-        raise LookupError(f"no warning thresholds in force on {day.isoformat()}")
+        earliest = select(WarningThresholds).order_by(WarningThresholds.effective_from).limit(1)
+        row = (await session.execute(earliest)).scalar_one_or_none()
+    if row is None:
+        raise LookupError("no warning thresholds at all: the monitoring migrations seed one row")
     return thresholds_of(row)
 
 

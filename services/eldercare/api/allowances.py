@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, status
 
 from services.eldercare import usecases
 from services.eldercare.allowances import discover as discovery
+from services.eldercare.allowances.brackets import NoStandard
 from services.eldercare.models import Allowance
 from services.eldercare.schemas import AllowanceIn, AllowanceOut, DiscoverIn, DiscoverOut, Page
 from shared import divisions, identity
@@ -17,6 +18,7 @@ from shared.auth import Principal, require
 from shared.db import guard
 from shared.fields import id_number_param
 from shared.paging import Limit, Offset
+from shared.problems import Invalid
 
 router = APIRouter(prefix="/v1/allowances", tags=["allowances"])
 
@@ -91,6 +93,9 @@ async def discover(
 ) -> DiscoverOut:
     """The safety net behind the events, over the whole district at once; a second run changes nothing."""
     guard(session, divisions.DISTRICT, field="as_of", detail="discovery runs over the whole district")
-    counts = await discovery.discover(session, body.as_of)
+    try:
+        counts = await discovery.discover(session, body.as_of)
+    except NoStandard as exc:  # a date before the first brackets: nothing can be enrolled by rule
+        raise Invalid(str(exc), field="as_of") from exc
     await session.commit()
     return DiscoverOut(as_of=body.as_of, enrolled=counts.enrolled, raised=counts.raised, stopped=counts.stopped)
