@@ -124,11 +124,17 @@ def api_schema(request: pytest.FixtureRequest, infra: Infra, registry_url: str) 
     if request.param == "registry":
         yield schemathesis.openapi.from_url(f"{registry_url}/openapi.json")
         return
-    proc, url = _serve(infra, request.param, REGISTRY_URL=registry_url)
+    # Monitoring's reconciliation reads assistance and eldercare: serve them too (as processes of their own: the
+    # calls here are synchronous, so services inside this test's event loop could not answer).
+    names = ("assistance", "eldercare") if request.param == "monitoring" else ()
+    sources = {name: _serve(infra, name, REGISTRY_URL=registry_url) for name in names}
+    urls = {f"{name.upper()}_URL": url for name, (_, url) in sources.items()}
+    proc, url = _serve(infra, request.param, REGISTRY_URL=registry_url, **urls)
     try:
         yield schemathesis.openapi.from_url(f"{url}/openapi.json")
     finally:
-        _stop(proc)
+        for running in (proc, *(source for source, _ in sources.values())):
+            _stop(running)
 
 
 # --- what the mutations draw from -------------------------------------------------------------
