@@ -66,7 +66,13 @@ async def payroll_lines(urls: dict[str, str]) -> list[tuple[Any, ...]]:
 
 
 async def lines_of_the_known_dead(urls: dict[str, str]) -> list[tuple[str, str]]:
-    """(service, status) of regular lines for months after a death, in payrolls built after it was recorded."""
+    """(service, status) of what each payroll did for a beneficiary whose death it should have known about.
+
+    For every death recorded (reported or confirmed) of a person paid by a service (any line in any of its
+    payrolls), and every payroll of that service built after the death was recorded for a month after the month of
+    death (the old-age allowance pays the month of death by its rule): the regular line's status, or "absent" when
+    the payroll left the person out (a terminated case has no line). Anything but "paid" is the gate working.
+    """
     registry = await asyncpg.connect(urls["registry"])
     try:
         deaths = await registry.fetch(
@@ -80,11 +86,13 @@ async def lines_of_the_known_dead(urls: dict[str, str]) -> list[tuple[str, str]]
         try:
             for d in deaths:
                 rows = await conn.fetch(
-                    "SELECT l.status FROM payroll_lines l JOIN payrolls p ON p.id = l.payroll_id"
-                    " WHERE l.person_id = $1 AND l.kind = 'regular' AND p.created_at > $2 AND l.for_month > $3",
+                    "SELECT coalesce(l.status, 'absent') AS status FROM payrolls p"
+                    " LEFT JOIN payroll_lines l ON l.payroll_id = p.id AND l.person_id = $1 AND l.kind = 'regular'"
+                    " WHERE p.created_at > $2 AND p.month > $3"
+                    " AND EXISTS (SELECT 1 FROM payroll_lines b WHERE b.person_id = $1)",
                     d["person_id"],
                     d["created_at"],
-                    d["date_of_death"].replace(day=1),  # the allowance pays the month of death (its rule)
+                    d["date_of_death"].replace(day=1),
                 )
                 found += [(service, r["status"]) for r in rows]
         finally:
