@@ -130,11 +130,15 @@ async def stats(
     month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
     on: Annotated[date | None, Query(alias="date")] = None,
 ) -> StatsOut:
-    """Today's population of records (living, in the district) and the alerts raised up to the end of the period."""
+    """Today's population of records (living, in the district) and the alerts raised up to the end of the period.
+
+    The population is the records as they stand (a record keeps no business date of entry, and its creation time is
+    the machine's: bounding it by the period would drop every record of a replayed past year).
+    """
     end = _period_end(month, on)
     scope = principal.division
     in_scope = divisions.covers_clause(Record.hukou_division, scope)
-    living = select(Record).where(in_scope, Record.status == "active", Record.created_at < end).subquery()
+    living = select(Record).where(in_scope, Record.status == "active").subquery()
     category = func.jsonb_array_elements_text(living.c.categories).table_valued("value").alias("c")
     program = func.jsonb_each_text(living.c.programs).table_valued("key", "value").alias("p")
     by_category = (
