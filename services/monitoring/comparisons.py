@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.monitoring import effects
 from services.monitoring.domain import comparisons as rules
 from services.monitoring.models import Alert, Comparison
-from shared import bulk
+from shared import bulk, clock
 from shared import event_types as ev
 from shared.db import utcnow
 from shared.events import publish_many
@@ -103,7 +103,7 @@ class ComparisonRun:
 
     async def run(self, chunks: AsyncIterator[bytes], fmt: str) -> None:
         async with self.sessionmaker() as session:
-            standard = (await effects.thresholds_on(session, utcnow().date())).dibao_standard
+            standard = (await effects.thresholds_on(session, clock.today())).dibao_standard
             await _temp_tables(session)
             header: list[str] | None = None if fmt == "csv" else ["ndjson"]
             async for batch in batches(chunks):
