@@ -13,11 +13,29 @@ modification time changes. Without the variable (every real deployment) the date
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
 
 _ENV = "MINZHENG_TODAY_FILE"
 _cache: tuple[float, date] | None = None
+_as_of: ContextVar[date | None] = ContextVar("business_date_as_of", default=None)
+
+
+@contextmanager
+def as_of(day: date) -> Iterator[None]:
+    """Within the block, in this task only, `today()` answers `day`.
+
+    A batch of decisions already taken on past dates (a caseload taken on, each step on the day it was decided)
+    runs the same rules as the single requests, each step on its own date, without moving anyone else's calendar.
+    """
+    token = _as_of.set(day)
+    try:
+        yield
+    finally:
+        _as_of.reset(token)
 
 
 def simulated_file() -> Path | None:
@@ -29,6 +47,9 @@ def simulated_file() -> Path | None:
 def today() -> date:
     """The business date: the simulated one when configured and readable, otherwise the machine's."""
     global _cache
+    fixed = _as_of.get()
+    if fixed is not None:
+        return fixed
     path = simulated_file()
     if path is None:
         return date.today()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services import MODULES
-from services.assistance import SERVICE
+from services.assistance import SERVICE, application_batch
 from services.assistance.api import applications, cases, one_offs, overpayments, payrolls, standards
 from services.assistance.handlers import registry_events
 from shared import settings as settings_mod
@@ -20,6 +20,7 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
         routers=[
             cases.router,
             standards.router,
+            application_batch.router,
             applications.router,
             payrolls.router,
             one_offs.router,

@@ -410,6 +410,16 @@ def _import_refused(body: dict[str, Any], a: TownA) -> None:
     assert body["counts"] == {"lines": 1, "listed": 0, "rejected": 1}, body
 
 
+def _application_line(id_number: str) -> bytes:
+    """One line of a caseload file: an application naming A's resident, submitted yesterday."""
+    application = {"program": "dibao", "members": [{"id_number": id_number, "relation": "self"}]}
+    return json.dumps({"application": application, "submitted_on": YESTERDAY}).encode() + b"\n"
+
+
+def _line_not_found(body: dict[str, Any], a: TownA) -> None:
+    assert body["status"] == 404 and "application_id" not in body, body
+
+
 def _b_lines(a: TownA) -> bytes:
     """A partner file naming A's residents: a death, a repeated reference, a name mismatch, a move-out."""
     lines = [
@@ -748,6 +758,16 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
                 "/v1/applications",
                 {"program": "dibao", "members": [{"id_number": s, "relation": "self"}]},
                 expect=(404,),
+            )
+        ],
+        ("assistance", "POST", "/v1/applications/batch"): [
+            Call(
+                "POST",
+                "/v1/applications/batch",
+                content=_application_line(s),
+                headers=ndjson,
+                expect=(200,),
+                check=_line_not_found,
             )
         ],
         ("assistance", "GET", "/v1/applications"): [Call("GET", "/v1/applications")],

@@ -1,0 +1,175 @@
+"""POST /v1/applications/batch: a caseload of applications taken on at once, each by the single path's rules.
+
+A district that takes the system on brings its standing caseload: thousands of households already submitted,
+reviewed, on notice and confirmed by its towns. Sending each through four requests costs four round trips and four
+transactions an application; this path takes an NDJSON file of them, one application a line with the dates its
+steps were decided, and runs each line through the very use cases of the single requests (`application_usecases`:
+members resolved, the program's rule assessing the household, the workflow's checks: a confirmation before the
+notice is over is refused as it would be on the day), each step on its own date (`clock.as_of`), by the caller's
+authority (the caller's division scopes every line as it scopes a single request).
+
+A line refused is answered with its status and reason and leaves nothing behind (a savepoint a line); the others
+go on. Lines are committed a chunk at a time, so a long file does not hold one transaction open. The answer is
+NDJSON, a line per line sent, in order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.assistance import application_usecases as usecases
+from services.assistance.models import Application
+from services.assistance.schemas import ApplicationIn
+from shared import clock
+from shared.app import Session
+from shared.auth import Principal, require
+from shared.problems import DomainError, Invalid
+
+router = APIRouter(prefix="/v1/applications", tags=["applications"])
+Writer = Annotated[Principal, require("assistance:write")]
+
+MAX_LINES = 20_000  # a file larger than this is sent as several
+CHUNK = 200  # lines a transaction
+MAX_LINE_BYTES = 200_000
+
+
+class BatchLineIn(BaseModel):
+    """One application and the dates its steps were decided (review and confirmation optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    application: ApplicationIn
+    submitted_on: date
+    reviewed_on: date | None = None
+    survey_notes: Annotated[str, Field(min_length=1, max_length=4000)] = "入户调查: as declared"
+    confirmed_on: date | None = None
+    note: Annotated[str, Field(max_length=4000)] = ""
+
+    @model_validator(mode="after")
+    def steps_in_order(self) -> BatchLineIn:
+        if self.confirmed_on is not None and self.reviewed_on is None:
+            raise ValueError("a confirmation needs the review before it (reviewed_on)")
+        if self.reviewed_on is not None and self.reviewed_on < self.submitted_on:
+            raise ValueError("reviewed_on is before submitted_on")
+        if self.confirmed_on is not None and self.reviewed_on is not None and self.confirmed_on < self.reviewed_on:
+            raise ValueError("confirmed_on is before reviewed_on")
+        return self
+
+
+def _answer(line: int, status: int, **fields: Any) -> dict[str, Any]:
+    return {"line": line, "status": status, **fields}
+
+
+def _refusal(line: int, error: DomainError) -> dict[str, Any]:
+    return _answer(line, error.status, field=error.field, detail=error.detail)
+
+
+def _invalid(line: int, error: ValidationError | ValueError) -> dict[str, Any]:
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return _answer(line, 422, field=where or None, detail=first["msg"])
+    return _answer(line, 422, field=None, detail=str(error))
+
+
+async def take_on(session: AsyncSession, request: Request, principal: Principal, body: BatchLineIn) -> Application:
+    """The application through submit, review and confirm, each on its date, as the single requests would."""
+    today = clock.today()
+    last = body.confirmed_on or body.reviewed_on or body.submitted_on
+    if last > today:
+        raise Invalid(f"{last} is after today ({today}): a step is recorded once it is decided", field="submitted_on")
+    settings = request.app.state.settings
+    with clock.as_of(body.submitted_on):
+        app = await usecases.submit(session, settings, principal, body.application)
+    if body.reviewed_on is not None:
+        with clock.as_of(body.reviewed_on):
+            await usecases.review(session, settings, principal, app.id, body.survey_notes)
+    if body.confirmed_on is not None:
+        with clock.as_of(body.confirmed_on):
+            await usecases.confirm(session, principal, app.id, body.note)
+    return app
+
+
+async def one_line(session: AsyncSession, request: Request, principal: Principal, n: int, raw: bytes) -> dict[str, Any]:
+    """One line taken on inside its own savepoint: refused, it leaves nothing."""
+    try:
+        body = BatchLineIn.model_validate_json(raw)
+    except ValidationError as exc:
+        return _invalid(n, exc)
+    savepoint = await session.begin_nested()
+    try:
+        app = await take_on(session, request, principal, body)
+        await session.flush()
+    except DomainError as exc:
+        await savepoint.rollback()
+        return _refusal(n, exc)
+    await savepoint.commit()
+    return _answer(
+        n,
+        201,
+        application_id=str(app.id),
+        application_status=app.status,
+        eligible=app.eligible,
+        monthly_total=str(app.monthly_total),
+        paid_from=app.paid_from.isoformat() if app.paid_from else None,
+    )
+
+
+async def lines_of(request: Request) -> AsyncIterator[tuple[int, bytes]]:
+    """The body's non-empty lines, numbered from 1, read as they arrive."""
+    pending, n = b"", 0
+    async for piece in request.stream():
+        pending += piece
+        *whole, pending = pending.split(b"\n")
+        for raw in whole:
+            n += 1
+            if raw.strip():
+                yield n, raw
+    if pending.strip():
+        yield n + 1, pending
+
+
+@router.post(
+    "/batch",
+    summary="Take on a caseload: NDJSON of applications with the dates of their steps; an answer line each",
+    description=(
+        'Each line is `{"application": <the body of POST /v1/applications>, "submitted_on", "reviewed_on",'
+        ' "survey_notes", "confirmed_on", "note"}`: the application is submitted, reviewed and confirmed by'
+        " the same rules as the single requests, each step on its date (none after today; a dibao or tekun"
+        " confirmation after its public notice). The answer is NDJSON, a line per line: `status` 201 with the"
+        " application's id, status, eligibility, monthly total and first month paid, or the refusal's status"
+        " (404, 409, 422) with the field and the reason; a refused line leaves nothing behind."
+        f" Up to {MAX_LINES:,} lines a request."
+    ),
+    response_class=Response,
+    responses={200: {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def take_on_batch(request: Request, session: Session, principal: Writer) -> Response:
+    answers: list[dict[str, Any]] = []
+    async for n, raw in lines_of(request):
+        if len(answers) >= MAX_LINES:
+            answers.append(_answer(n, 413, field=None, detail=f"past the first {MAX_LINES:,} lines: send it again"))
+            continue
+        if len(raw) > MAX_LINE_BYTES:
+            answers.append(_answer(n, 422, field=None, detail=f"a line longer than {MAX_LINE_BYTES:,} bytes"))
+            continue
+        answers.append(await one_line(session, request, principal, n, raw))
+        if len(answers) % CHUNK == 0:
+            await session.commit()
+    await session.commit()
+    text = "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in answers)
+    return Response(text, media_type="application/x-ndjson")
