@@ -17,6 +17,7 @@ Each report ends as one of:
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -44,7 +45,9 @@ from services.registry.models import (
     PersonEvent,
     ReviewItem,
 )
-from services.registry.usecases.common import copy_rows, ref
+from services.registry.usecases import line_events
+from services.registry.usecases.common import copy_rows
+from services.registry.usecases.line_events import LineEvent
 from shared import clock, divisions
 from shared import event_types as ev
 from shared.db import scope_of, utcnow
@@ -270,7 +273,8 @@ class _Writes:
     changes: list[dict[str, Any]] = field(default_factory=list)
     reviews: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
-    events: list[Any] = field(default_factory=list)  # payloads, in order
+    line_events: list[LineEvent] = field(default_factory=list)  # the reports' events, in order (built by SQL)
+    events: list[Any] = field(default_factory=list)  # payloads of household changes, after the reports' events
 
 
 class Intake:
@@ -435,6 +439,7 @@ class Intake:
         await copy_rows(s, DeathReport.__table__, w.reports)  # type: ignore[arg-type]
         await copy_rows(s, HukouChange.__table__, w.changes)  # type: ignore[arg-type]
         await copy_rows(s, PersonEvent.__table__, w.history)  # type: ignore[arg-type]
+        await line_events.write(s, w.line_events)
         await publish_many(s, w.events)
         return out
 
@@ -521,14 +526,17 @@ class Intake:
                 "household_id": household.id if household else None,
             }
         )
-        w.events.append(
-            ev.PersonRegistered(
-                **ref(person),
+        w.line_events.append(
+            LineEvent(
+                line_events.REGISTERED,
+                person.id,
+                person.id_number,
+                person.hukou_division,
                 name=r.name,
                 sex=r.sex,
                 birth_date=r.birth_date,
                 household_id=household.id if household else None,
-            )  # type: ignore[arg-type]
+            )
         )
         w.history.append(
             {
@@ -727,15 +735,18 @@ class Intake:
                 death.confirmed_at = death.confirmed_by = None
             person.status, person.date_of_death = "deceased", r.date_of_death
             _touch(person)
-            w.events.append(
-                ev.PersonDied(
-                    **ref(person),
+            w.line_events.append(
+                LineEvent(
+                    line_events.DIED,
+                    person.id,
+                    person.id_number,
+                    person.hukou_division,
                     death_id=death.id,
                     date_of_death=death.date_of_death,
                     source=r.source,
                     status="reported",
                 )
-            )  # type: ignore[arg-type]
+            )
             w.history.append(
                 {
                     "person_id": person.id,
@@ -751,16 +762,19 @@ class Intake:
             if decision.outcome == death_rules.Outcome.CONFIRMED:
                 death.confirmed_at = utcnow()
                 sources = sorted({p.source for p in prior[death.id]} | {r.source})
-                w.events.append(
-                    ev.DeathConfirmed(
-                        **ref(person),
+                w.line_events.append(
+                    LineEvent(
+                        line_events.CONFIRMED,
+                        person.id,
+                        person.id_number,
+                        person.hukou_division,
                         death_id=death.id,
                         date_of_death=death.date_of_death,
                         source=r.source,
                         status="confirmed",
-                        sources=sources,
+                        sources=json.dumps(sources),
                     )
-                )  # type: ignore[arg-type]
+                )
                 w.history.append(
                     {
                         "person_id": person.id,
@@ -821,13 +835,16 @@ class Intake:
                 "channel": self.channel,
             }
         )
-        w.events.append(
-            ev.model_for(hukou_rules.event_type(r.kind))(
-                **ref(person),
+        w.line_events.append(
+            LineEvent(
+                hukou_rules.event_type(r.kind),
+                person.id,
+                person.id_number,
+                person.hukou_division,
                 change_id=change_id,
                 kind=r.kind,
                 from_division=r.from_division,
-                to_division=r.to_division,  # type: ignore[arg-type]
+                to_division=r.to_division,
                 effective_date=r.effective_date,
                 in_district=residence.in_district,
             )
