@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from pydantic import BaseModel  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
 
+from bench.common import cpu_seconds, tree_cpu_seconds  # noqa: E402
 from services import MODULES  # noqa: E402
 from services.assistance import handlers as assistance  # noqa: E402
 from services.assistance.models import Case  # noqa: E402
@@ -148,23 +150,38 @@ async def seed(sessionmakers: dict[str, async_sessionmaker[AsyncSession]], perso
 Sessions = async_sessionmaker[AsyncSession]
 
 
-async def at_once(sm: Sessions, consumer: Consumer, events: list[ReceivedEvent], chunk: int) -> float:
+class Meter:
+    """Wall time and CPU-seconds of this process (the handler's Python) and of PostgreSQL over a run.
+
+    CPU per event is hardly moved by other work on a shared machine, unlike events per second.
+    """
+
+    def __init__(self, pg: devstack.Postgres):
+        self.postmaster = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
+
+    def read(self) -> tuple[float, float, float]:
+        return time.perf_counter(), cpu_seconds(os.getpid()), tree_cpu_seconds(self.postmaster)
+
+
+def per_thousand(before: tuple[float, float, float], after: tuple[float, float, float], n: int) -> str:
+    """Events/s, then the CPU-seconds per 1,000 events of Python and of PostgreSQL."""
+    wall, python, pg = (a - b for a, b in zip(after, before, strict=True))
+    return f"{n / wall:>9,.0f}/s {python * 1000 / n:>9.3f} {pg * 1000 / n:>9.3f}"
+
+
+async def at_once(sm: Sessions, consumer: Consumer, events: list[ReceivedEvent], chunk: int) -> None:
     assert consumer.batch_handler is not None
-    t0 = time.perf_counter()
     for i in range(0, len(events), chunk):
         async with sm() as session, session.begin():
             await consumer.batch_handler(session, events[i : i + chunk])
-    return len(events) / (time.perf_counter() - t0)
 
 
-async def one_per_call(sm: Sessions, consumer: Consumer, events: list[ReceivedEvent], chunk: int) -> float:
+async def one_per_call(sm: Sessions, consumer: Consumer, events: list[ReceivedEvent], chunk: int) -> None:
     """The per-event handler, many calls per transaction (as the runner's fallback)."""
-    t0 = time.perf_counter()
     for i in range(0, len(events), chunk):
         async with sm() as session, session.begin():
             for event in events[i : i + chunk]:
                 await consumer.handlers[event.type](session, event)
-    return len(events) / (time.perf_counter() - t0)
 
 
 async def main(n: int, chunk: int, single: int) -> None:
@@ -191,11 +208,19 @@ async def main(n: int, chunk: int, single: int) -> None:
             ("monitoring.service-events", sms["monitoring"], monitoring.service_events, trio, few_trio),
         ]
         print(f"\nhandlers alone, {n:,} deaths in chunks of {chunk} (PostgreSQL on this machine, no broker)")
-        print(f"  {'consumer':<28} {'events':>8} {'chunk at once':>15} {'one per call':>14}")
+        print("  (CPU-s per 1,000 events: py = the handler's Python, this process; pg = every PostgreSQL process)")
+        head = f"{'events/s':>11} {'py':>9} {'pg':>9}"
+        print(f"  {'consumer':<28} {'events':>8}  chunk at once: {head}   one per call: {head}")
+        meter = Meter(pg)
         for name, sm, consumer, events, few in runs:
-            fast = await at_once(sm, consumer, events, chunk)
-            slow = await one_per_call(sm, consumer, few, chunk)
-            print(f"  {name:<28} {len(events):>8,} {fast:>13,.0f}/s {slow:>12,.0f}/s")
+            t0 = meter.read()
+            await at_once(sm, consumer, events, chunk)
+            t1 = meter.read()
+            await one_per_call(sm, consumer, few, chunk)
+            t2 = meter.read()
+            fast, slow = per_thousand(t0, t1, len(events)), per_thousand(t1, t2, len(few))
+            print(f"  {name:<28} {len(events):>8,}  {'':>15}{fast}   {'':>14}{slow}")
+        print(f"\nload average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         print(f"\nreproduce: .venv/bin/python bench/handlers.py --n {n} --chunk {chunk}")
     finally:
         pg.stop()
