@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import functools
 import io
 import json
 import uuid
@@ -28,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.registry.domain import intake as rules
 from services.registry.models import IntakeBatch, IntakeLine
 from services.registry.usecases.common import person_by_id_number
-from services.registry.usecases.reports import Intake, Item, LineOutcome
+from services.registry.usecases.reports import Intake, Item, LineOutcome, copy_records
 from services.registry.usecases.reviews import apply_waiting_for
 from shared import clock
 from shared.db import unscoped, utcnow
@@ -121,8 +122,14 @@ _LINE_COLUMNS = (
 LineRow = tuple[Any, ...]  # the values of _LINE_COLUMNS: what COPY takes, without a dict per line
 
 
+@functools.lru_cache(maxsize=4096)
+def _masked(reason: str) -> str:
+    """A reason as stored: identity numbers masked, 300 characters at most (most lines share a few reasons)."""
+    return mask_text(reason)[:300]
+
+
 def _line_row(batch_id: uuid.UUID, line_no: int, o: LineOutcome) -> LineRow:
-    reason = mask_text(o.reason)[:300] if o.reason else None
+    reason = _masked(o.reason) if o.reason else None
     return (
         batch_id,
         line_no,
@@ -139,8 +146,7 @@ def _line_row(batch_id: uuid.UUID, line_no: int, o: LineOutcome) -> LineRow:
 
 async def _copy_lines(session: AsyncSession, rows: list[LineRow]) -> None:
     """The chunk's per-line report in one COPY."""
-    raw = await (await session.connection()).get_raw_connection()
-    await raw.driver_connection.copy_records_to_table("intake_lines", columns=_LINE_COLUMNS, records=rows)  # type: ignore[union-attr]
+    await copy_records(session, "intake_lines", _LINE_COLUMNS, rows)
 
 
 _WAITING = text(
