@@ -29,10 +29,10 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Column,
+    Computed,
     DateTime,
     Identity,
     Index,
-    Integer,
     MetaData,
     String,
     Table,
@@ -58,7 +58,7 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 
-from shared import divisions
+from shared import divisions, outbox_schema
 from shared.problems import NotFound
 
 NAMING = {
@@ -75,16 +75,18 @@ outbox = Table(
     "outbox",
     platform_metadata,
     Column("seq", BigInteger, Identity(), primary_key=True),
-    Column("id", UUID(as_uuid=True), nullable=False, unique=True),
+    Column("id", UUID(as_uuid=True), nullable=False),
     Column("topic", String(200), nullable=False),
     Column("key", String(200), nullable=False),
     Column("type", String(200), nullable=False),
-    Column("envelope", JSONB, nullable=False),
     Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("published_at", DateTime(timezone=True)),
-    Column("attempts", Integer, nullable=False, server_default=text("0")),
-    Column("last_error", Text),
+    # The CloudEvent's varying parts; the envelope is computed from them when read (shared/outbox_schema.py).
+    Column("subject", Text, nullable=False),
+    Column("time", Text, nullable=False),
+    Column("data", JSONB, nullable=False),
+    Column("envelope", JSONB, Computed(outbox_schema.ENVELOPE, persisted=False)),
     Index("ix_outbox_unpublished", "seq", postgresql_where=text("published_at IS NULL")),
 )
 

@@ -72,25 +72,22 @@ def envelope(
 
 
 # One statement for any number of rows: the arrays are unnested in order, so the
-# outbox's `seq` (the relay's order) follows the order of the payloads. The
-# envelope is assembled by the server around each payload's JSON (the same
-# attributes `envelope()` builds), so Python encodes each payload once. The same
-# statement wakes the relay at commit (NOTIFY is delivered on commit, and
-# PostgreSQL folds repeats within a transaction into one), saving a round trip.
+# outbox's `seq` (the relay's order) follows the order of the payloads. A row
+# holds the event's data and the attributes that vary; the table computes the
+# envelope from them when it is read (the same attributes `envelope()` builds;
+# see shared/outbox_schema.py), so Python encodes each payload once and no
+# envelope is stored. The same statement wakes the relay at commit (NOTIFY is
+# delivered on commit, and PostgreSQL folds repeats within a transaction into
+# one), saving a round trip.
 _INSERT_OUTBOX = text(
     """
     WITH written AS (
-    INSERT INTO outbox (id, topic, key, type, envelope, headers)
-    SELECT u.id, u.topic, u.key, u.type,
-        jsonb_build_object(
-            'specversion', '1.0', 'id', u.id::text, 'source', u.source, 'type', u.type, 'subject', u.subject,
-            'time', CAST(:time AS text), 'datacontenttype', 'application/json', 'data', u.data::jsonb
-        ),
-        CAST(:headers AS jsonb)
+    INSERT INTO outbox (id, topic, key, type, subject, time, data, headers)
+    SELECT u.id, u.topic, u.key, u.type, u.subject, CAST(:time AS text), u.data::jsonb, CAST(:headers AS jsonb)
     FROM unnest(
         CAST(:ids AS uuid[]), CAST(:topics AS text[]), CAST(:keys AS text[]), CAST(:types AS text[]),
-        CAST(:sources AS text[]), CAST(:subjects AS text[]), CAST(:data AS text[])
-    ) WITH ORDINALITY AS u(id, topic, key, type, source, subject, data, n)
+        CAST(:subjects AS text[]), CAST(:data AS text[])
+    ) WITH ORDINALITY AS u(id, topic, key, type, subject, data, n)
     ORDER BY u.n
     RETURNING 1
     )
@@ -122,7 +119,6 @@ async def publish_many(session: AsyncSession, payloads: Sequence[BaseModel]) -> 
             "topics": [r.topic for r in rows],
             "keys": [r.key for r in rows],
             "types": [r.type for r in rows],
-            "sources": [r.source for r in rows],
             "subjects": [r.subject for r in rows],
             "data": [r.data for r in rows],
             "time": datetime.now(UTC).isoformat(),
@@ -138,7 +134,6 @@ class _OutboxRow:
     topic: str
     key: str
     type: str
-    source: str
     subject: str
     data: str  # the payload's JSON
 
@@ -148,10 +143,10 @@ def _outbox_row(payload: BaseModel) -> _OutboxRow:
     spec = spec_of(payload)
     if spec.key_field is None or spec.subject_field is None:
         raise TypeError(f"{spec.type} is a partner event: partners publish it, Minzheng does not")
-    source = _checked_source(spec.service, spec.type)
+    _checked_source(spec.service, spec.type)  # the envelope the table computes for this type is a valid CloudEvent
     key = str(getattr(payload, spec.key_field))
     subject = str(getattr(payload, spec.subject_field))
-    return _OutboxRow(uuid.uuid4(), spec.topic, key, spec.type, source, subject, payload.model_dump_json())
+    return _OutboxRow(uuid.uuid4(), spec.topic, key, spec.type, subject, payload.model_dump_json())
 
 
 @functools.cache

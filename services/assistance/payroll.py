@@ -197,20 +197,18 @@ _INSERT_GRANTS = text(
     """  # noqa: S608 - every fragment is a constant of this module
 )
 
-# assistance.payment.issued for every paid line, the envelope assembled as shared.events does: the
-# attributes every event shares are built once (`:base`), each row adds its id, subject and data. The
+# assistance.payment.issued for every paid line, written as shared.events does: each row holds its id,
+# subject and data, the time from `:base`; the table computes the envelope when read. The
 # event's id is the payment's (the line's id): unique, and a consumer that has seen it has seen the payment.
 _INSERT_PAYMENTS = text(
     """
-    INSERT INTO outbox (id, topic, key, type, envelope, headers)
-    SELECT l.id, CAST(:topic AS text), l.person_id::text, CAST(:type AS text),
-        CAST(:base AS jsonb) || jsonb_build_object(
-            'id', l.id::text, 'subject', l.person_id::text,
-            'data', jsonb_build_object(
-                'person_id', l.person_id, 'id_number', l.id_number, 'hukou_division', l.hukou_division,
-                'payment_id', l.id, 'case_id', l.case_id, 'program', l.program,
-                'month', to_char(l.for_month, 'YYYY-MM'), 'amount', l.amount::text
-            )
+    INSERT INTO outbox (id, topic, key, type, subject, time, data, headers)
+    SELECT l.id, CAST(:topic AS text), l.person_id::text, CAST(:type AS text), l.person_id::text,
+        CAST(:base AS jsonb)->>'time',
+        jsonb_build_object(
+            'person_id', l.person_id, 'id_number', l.id_number, 'hukou_division', l.hukou_division,
+            'payment_id', l.id, 'case_id', l.case_id, 'program', l.program,
+            'month', to_char(l.for_month, 'YYYY-MM'), 'amount', l.amount::text
         ),
         CAST(:headers AS jsonb)
     FROM payroll_lines l

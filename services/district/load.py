@@ -4,20 +4,22 @@ The order follows what each step needs, on the business calendar of the stack:
 
 1. 2021-12-24: residents and households from the household-register roster
    (registry `POST /v1/intake/batches`, `person` lines sharing a household
-   key); the capacity assessments (eldercare computes each level); the
-   institutions, their beds and residents; dibao and tekun applications
-   submitted and reviewed (assistance assesses them by its rules: no amount
-   is sent), which opens their 7-day public notice.
-2. 2021-12-31: the notices over, dibao and tekun confirmed (paid from January
-   2022); orphan and disability-subsidy applications submitted, reviewed and
-   confirmed (no public notice for them; the living subsidy sees the dibao
-   case just confirmed); the old-age allowance discovered; the anti-poverty
-   list and the marginal families imported into monitoring.
+   key); the capacity assessments (eldercare computes each level) beside the
+   institutions, their beds and residents (each institution's admissions in
+   turn, the institutions side by side).
+2. 2021-12-31: the dibao and tekun caseload through assistance's caseload path
+   (`POST /v1/applications/batch`: each application assessed by the service's
+   rules, no amount sent; submitted and reviewed on 2021-12-24, confirmed on
+   2021-12-31 once the 7-day notice is over; paid from January 2022); then the
+   orphan and disability-subsidy applications the same way, all on 2021-12-31
+   (no public notice for them; the living subsidy sees the dibao cases just
+   confirmed); the old-age allowance discovered; the anti-poverty list and the
+   marginal families imported into monitoring.
 
 Idempotent: a roster line already registered is a duplicate, an application
 for someone already enrolled or already open is refused (409/422) and left
-alone, the steps after submission are taken on whatever the services list as
-waiting, institutions are matched by name, an assessment or an admission is
+alone, the single steps after submission are taken first on whatever a partial
+earlier load left waiting, institutions are matched by name, an assessment or an admission is
 not repeated for a person who has one, an import reference is sent once.
 
 The standards are seeded effective 2022-01-01; the caseload on file at the end
@@ -44,7 +46,7 @@ from typing import Any
 import httpx
 
 from services.district import population
-from services.district.model import District, Household, Person, Program
+from services.district.model import District, Household, Institution, Person, Program
 from services.district.stack import DistrictStack
 
 SUBMITTED_ON = population.ASSESSED_ON  # dibao and tekun: submitted, reviewed, on notice
@@ -52,6 +54,8 @@ CONFIRMED_ON = date(2021, 12, 31)  # the notice over; paid from 2022-01
 STANDARDS_2021 = date(2021, 1, 1)
 IN_FLIGHT = 24
 ROSTER_CHUNK = 20_000
+BATCH_LINES = 500  # applications a batch request
+BATCHES_IN_FLIGHT = 3
 ADMITTED_ON = date(2021, 6, 1)
 REGISTRY_RELATION_TO_APPLICATION = {"head": "self"}
 
@@ -125,19 +129,17 @@ class Loader:
         await self.thresholds_2021()
         done["roster"] = await self.roster()
         await asyncio.to_thread(self.stack.settle)
-        done["assessments"] = await self.assessments()
-        done["institutions"] = await self.institutions()
-        for program in ("dibao", "tekun"):
-            done[f"{program} submitted"] = await self.submit(program, self.applications(program))
-        done["reviewed"] = await self.advance("submitted", "review", {"survey_notes": "入户调查: as declared"})
+        done["assessments"], done["institutions"] = await asyncio.gather(self.assessments(), self.institutions())
         self.stack.set_today(CONFIRMED_ON)
+        # Anything a partial earlier load left in the workflow is taken on by the single steps first.
+        done["reviewed"] = await self.advance("submitted", "review", {"survey_notes": "入户调查: as declared"})
         done["confirmed"] = await self.advance("notice", "confirm", {})
-        for program in ("orphan", "disability_living", "disability_care"):
-            done[f"{program} submitted"] = await self.submit(program, self.applications(program))
-        done["reviewed (no notice)"] = await self.advance(
-            "submitted", "review", {"survey_notes": "入户调查: as declared"}
-        )
         done["confirmed (no notice)"] = await self.advance("reviewed", "confirm", {})
+        with_notice = [*self.applications("dibao"), *self.applications("tekun")]
+        done["dibao and tekun"] = await self.take_on("dibao and tekun", with_notice, SUBMITTED_ON)
+        # After them: the disability living subsidy sees the dibao and tekun cases just confirmed.
+        without = [self.applications(p) for p in ("orphan", "disability_living", "disability_care")]
+        done["orphan and disability"] = await self.take_on("orphan and disability", sum(without, []), CONFIRMED_ON)
         done["allowances"] = await self.discover()
         done["monitoring"] = await self.imports()
         await asyncio.to_thread(self.stack.settle)
@@ -223,34 +225,36 @@ class Loader:
         return await self.each(Tally("capacity assessments"), self.d.assessments, step)
 
     async def institutions(self) -> Tally:
-        """The institutions by name (created once), their beds, and their residents admitted."""
+        """The institutions by name (created once), their beds, and their residents admitted: the institutions
+        side by side, each one's admissions in turn (each takes the first free bed)."""
         tally = Tally("institutions and residents")
         on_file = {i["name"]: i for i in await self.pages("eldercare", "/v1/institutions")}
-        for inst in self.d.institutions:
-            found = on_file.get(inst.name)
-            if found is None:
-                body = {"name": inst.name, "ownership": inst.ownership.value, "division": inst.division}
-                answer = await self.call("POST", "eldercare", "/v1/institutions", json=body)
-                answer.raise_for_status()
-                found = answer.json()
-                tally.add("institution created")
-            missing = inst.beds - found["occupancy"]["beds"]
-            start = found["occupancy"]["beds"]
-            for first in range(0, max(0, missing), 1000):
-                codes = [f"B{start + n + 1:04d}" for n in range(first, min(missing, first + 1000))]
-                path = f"/v1/institutions/{found['institution_id']}/beds"
-                (await self.call("POST", "eldercare", path, json={"codes": codes})).raise_for_status()
-                tally.counts["beds added"] += len(codes)
-            path = f"/v1/institutions/{found['institution_id']}/admissions"
-            admitted = {a["id_number"] for a in await self.pages("eldercare", path)}
-            for number in inst.residents:
-                if number in admitted:
-                    tally.add("resident on file")
-                    continue
-                body = {"id_number": number, "admitted_on": ADMITTED_ON.isoformat()}
-                tally.add("admitted " + outcome(await self.call("POST", "eldercare", path, json=body)))
+        await asyncio.gather(*(self.institution(inst, on_file.get(inst.name), tally) for inst in self.d.institutions))
         self.echo(tally.line())
         return tally
+
+    async def institution(self, inst: Institution, found: dict[str, Any] | None, tally: Tally) -> None:
+        if found is None:
+            body = {"name": inst.name, "ownership": inst.ownership.value, "division": inst.division}
+            answer = await self.call("POST", "eldercare", "/v1/institutions", json=body)
+            answer.raise_for_status()
+            found = answer.json()
+            tally.add("institution created")
+        missing = inst.beds - found["occupancy"]["beds"]
+        start = found["occupancy"]["beds"]
+        for first in range(0, max(0, missing), 1000):
+            codes = [f"B{start + n + 1:04d}" for n in range(first, min(missing, first + 1000))]
+            path = f"/v1/institutions/{found['institution_id']}/beds"
+            (await self.call("POST", "eldercare", path, json={"codes": codes})).raise_for_status()
+            tally.counts["beds added"] += len(codes)
+        path = f"/v1/institutions/{found['institution_id']}/admissions"
+        admitted = {a["id_number"] for a in await self.pages("eldercare", path)}
+        for number in inst.residents:
+            if number in admitted:
+                tally.add("resident on file")
+                continue
+            body = {"id_number": number, "admitted_on": ADMITTED_ON.isoformat()}
+            tally.add("admitted " + outcome(await self.call("POST", "eldercare", path, json=body)))
 
     def applications(self, program: str) -> list[dict[str, Any]]:
         if program == "dibao":
@@ -263,14 +267,35 @@ class Loader:
         numbers = self.d.disability_living if program == "disability_living" else self.d.disability_care
         return [disability_application(self.d.person(n), program) for n in numbers]
 
-    async def submit(self, program: str, bodies: list[dict[str, Any]]) -> Tally:
-        async def step(body: dict[str, Any]) -> str:
-            answer = await self.call("POST", "assistance", "/v1/applications", json=body)
-            if answer.status_code == 201 and not answer.json()["assessment"]["eligible"]:
-                return "submitted, NOT eligible"
-            return outcome(answer)
+    async def take_on(self, name: str, bodies: list[dict[str, Any]], submitted_on: date) -> Tally:
+        """The applications through assistance's caseload path (`POST /v1/applications/batch`), a file per
+        BATCH_LINES, BATCHES_IN_FLIGHT files at once: each submitted and reviewed on `submitted_on` and confirmed
+        on CONFIRMED_ON (after the 7-day notice for dibao and tekun), assessed by the service's rules."""
+        tally = Tally(f"{name} applications")
+        steps = {"submitted_on": submitted_on.isoformat(), "reviewed_on": submitted_on.isoformat()}
+        steps |= {"confirmed_on": CONFIRMED_ON.isoformat(), "survey_notes": "入户调查: as declared"}
+        files = [bodies[i : i + BATCH_LINES] for i in range(0, len(bodies), BATCH_LINES)]
+        gate = asyncio.Semaphore(BATCHES_IN_FLIGHT)
 
-        return await self.each(Tally(f"{program} applications"), bodies, step)
+        async def send(lines: list[dict[str, Any]]) -> None:
+            body = "".join(json.dumps({"application": b, **steps}, ensure_ascii=False) + "\n" for b in lines)
+            async with gate:
+                answer = await self.call(
+                    "POST",
+                    "assistance",
+                    "/v1/applications/batch",
+                    content=body.encode(),
+                    headers={"Content-Type": "application/x-ndjson"},
+                )
+            if answer.status_code != 200:
+                raise RuntimeError(f"applications batch: {answer.status_code} {answer.text[:300]}")
+            for line in answer.text.splitlines():
+                tally.add(batch_outcome(json.loads(line)))
+            self.echo(f"  {name}: {sum(tally.counts.values()):,}/{len(bodies):,}")
+
+        await asyncio.gather(*(send(lines) for lines in files))
+        self.echo(tally.line())
+        return tally
 
     async def advance(self, status: str, action: str, body: dict[str, Any]) -> Tally:
         """Take `action` (review, confirm) on every application the service lists as `status`."""
@@ -332,6 +357,13 @@ class Loader:
 
     async def listed(self, service: str, path: str, key: str) -> set[str]:
         return {item[key] for item in await self.pages(service, path)}
+
+
+def batch_outcome(line: dict[str, Any]) -> str:
+    """An answer line of the applications batch as a tally key: the application's status, or the refusal."""
+    if line["status"] == 201:
+        return str(line["application_status"])
+    return f"{line['status']} {str(line.get('detail', ''))[:60]}"
 
 
 def outcome(answer: httpx.Response) -> str:

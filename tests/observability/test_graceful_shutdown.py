@@ -256,7 +256,9 @@ async def test_relay_flushes_pending_rows_before_it_stops(infra: Infra) -> None:
                         topic="assistance.events.v1",
                         key=str(event_id),
                         type=env["type"],
-                        envelope=env,
+                        subject=env["subject"],
+                        time=env["time"],
+                        data=env["data"],
                         headers={},
                     )
                 )
