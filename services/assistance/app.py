@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services import MODULES
 from services.assistance import SERVICE, application_batch
-from services.assistance.api import applications, cases, one_offs, overpayments, payrolls, standards
+from services.assistance.api import applications, cases, one_offs, overpayments, payroll_months, payrolls, standards
 from services.assistance.handlers import registry_events
 from shared import settings as settings_mod
 from shared.app import create_app
@@ -22,6 +22,7 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
             standards.router,
             application_batch.router,
             applications.router,
+            payroll_months.router,
             payrolls.router,
             one_offs.router,
             overpayments.router,

@@ -19,6 +19,7 @@ from services.eldercare.api import (
     elders,
     institutions,
     overpayments,
+    payroll_months,
     payrolls,
     providers,
     rosters,
@@ -79,6 +80,7 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
         routers=[
             elders.router,
             allowances.router,
+            payroll_months.router,
             payrolls.router,
             overpayments.router,
             assessments.router,

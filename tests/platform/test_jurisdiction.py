@@ -850,6 +850,7 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
             Call("POST", "/v1/allowances/discover", {"as_of": TODAY.isoformat()}, expect=(404,))
         ],
         ("eldercare", "POST", "/v1/payrolls"): [Call("POST", "/v1/payrolls", {"month": a["month"]}, expect=(404,))],
+        ("eldercare", "GET", "/v1/payrolls"): [Call("GET", "/v1/payrolls", params={"month": a["month"]})],
         ("eldercare", "GET", "/v1/payrolls/{payroll_id}"): [Call("GET", "/v1/payrolls/{payroll}")],
         ("eldercare", "GET", "/v1/payrolls/{payroll_id}/lines"): [
             Call("GET", "/v1/payrolls/{payroll}/lines", params={"id_number": p}),
@@ -866,6 +867,7 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
             Call("POST", "/v1/overpayments/{overpayment}/write-off", expect=(404,))
         ],
         ("assistance", "POST", "/v1/payrolls"): [Call("POST", "/v1/payrolls", {"month": a["month"]}, expect=(404,))],
+        ("assistance", "GET", "/v1/payrolls"): [Call("GET", "/v1/payrolls", params={"month": a["month"]})],
         ("assistance", "GET", "/v1/payrolls/{payroll_id}"): [Call("GET", "/v1/payrolls/{payroll}")],
         ("assistance", "GET", "/v1/payrolls/{payroll_id}/lines"): [
             Call("GET", "/v1/payrolls/{payroll}/lines"),
