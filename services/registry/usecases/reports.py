@@ -17,6 +17,7 @@ Each report ends as one of:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import uuid
@@ -84,6 +85,30 @@ _UPDATE_PERSONS = text(
 )
 
 
+_DEATH_COLUMNS = ("id", "person_id", "date_of_death", "status", "confirmed_at", "confirmed_by")
+_UPDATE_DEATHS = text(
+    "UPDATE deaths d SET date_of_death = u.date_of_death, status = u.status, confirmed_at = u.confirmed_at,"
+    " confirmed_by = u.confirmed_by"
+    " FROM unnest(CAST(:ids AS uuid[]), CAST(:dates AS date[]), CAST(:statuses AS text[]),"
+    " CAST(:confirmed_at AS timestamptz[]), CAST(:confirmed_by AS text[]))"
+    " AS u(id, date_of_death, status, confirmed_at, confirmed_by) WHERE d.id = u.id"
+)
+
+
+async def _update_deaths(session: AsyncSession, changed: list[_DeathRow]) -> None:
+    """Deaths on file that the chunk's reports changed (confirmed, in conflict, recorded again), in one UPDATE."""
+    if not changed:
+        return
+    params = {
+        "ids": [d.id for d in changed],
+        "dates": [d.date_of_death for d in changed],
+        "statuses": [d.status for d in changed],
+        "confirmed_at": [d.confirmed_at for d in changed],
+        "confirmed_by": [d.confirmed_by for d in changed],
+    }
+    await session.execute(_UPDATE_DEATHS, params)
+
+
 _HOUSEHOLDS = text("SELECT id, hukou_division, head_person_id, status FROM households WHERE id = ANY(:ids)").bindparams(
     bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))
 )
@@ -121,6 +146,7 @@ def _snapshot(members: dict[uuid.UUID, str]) -> list[ev.HouseholdMember]:
     return [ev.HouseholdMember(person_id=pid, relation=rel) for pid, rel in ordered]
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a roster names each key up to a few times a chunk; uuid5 hashes with SHA-1
 def household_id_of(key: str) -> uuid.UUID:
     """The registry household a roster's household key stands for (derived, so no table maps keys)."""
     return uuid.uuid5(_HOUSEHOLD_KEYS, f"{rules.ROSTER_SOURCE}:{key}")
@@ -246,8 +272,13 @@ def _touch(person: Any) -> None:
 
 
 @dataclass(slots=True)
-class _NewDeath:
-    """A death first recorded in this chunk, inserted with the chunk."""
+class _DeathRow:
+    """A person's death as a report reads and changes it: on file (`new` False) or first recorded in this chunk.
+
+    Plain values, not an ORM object: a chunk confirms thousands of deaths, and
+    the ORM wrote each change with an UPDATE of its own; changed rows are
+    written with one statement, new ones with one COPY.
+    """
 
     id: uuid.UUID
     person_id: uuid.UUID
@@ -255,6 +286,8 @@ class _NewDeath:
     status: str
     confirmed_at: datetime | None = None
     confirmed_by: str | None = None
+    new: bool = True
+    changed: bool = False
 
     def row(self) -> dict[str, Any]:
         return {
@@ -320,7 +353,7 @@ async def copy_records(session: AsyncSession, table: str, columns: tuple[str, ..
 class _Writes:
     persons: list[dict[str, Any]] = field(default_factory=list)  # registered by roster lines
     memberships: list[dict[str, Any]] = field(default_factory=list)
-    deaths: list[_NewDeath] = field(default_factory=list)
+    deaths: list[_DeathRow] = field(default_factory=list)  # first recorded in this chunk
     reports: list[Row] = field(default_factory=list)  # _REPORT_COLUMNS
     changes: list[Row] = field(default_factory=list)  # _CHANGE_COLUMNS
     reviews: list[dict[str, Any]] = field(default_factory=list)
@@ -379,11 +412,14 @@ class Intake:
                 by_id[it.person.id] = it.person
                 persons[it.person.id_number] = it.person
         death_pids = [pid for pid in by_id]
-        deaths: dict[uuid.UUID, Any] = {}
+        deaths: dict[uuid.UUID, _DeathRow] = {}
         prior: dict[uuid.UUID, list[death_rules.Report]] = {}
         if death_pids and any(isinstance(r, DeathRecord) for r in records):
             of_persons = Death.person_id == any_(_array(death_pids, PG_UUID(as_uuid=True)))
-            for d in (await s.execute(select(Death).where(of_persons).with_for_update())).scalars():
+            t = Death.__table__
+            stmt = select(*(t.c[c] for c in _DEATH_COLUMNS)).where(of_persons).order_by(t.c.id).with_for_update()
+            for row in (await s.execute(stmt)).all():
+                d = _DeathRow(*row, new=False)
                 deaths[d.person_id] = d
                 prior[d.id] = []
             if prior:
@@ -486,6 +522,7 @@ class Intake:
                 },
             )
         await copy_rows(s, Death.__table__, [d.row() for d in w.deaths])  # type: ignore[arg-type]  # before the reports that refer to them
+        await _update_deaths(s, [d for d in deaths.values() if d.changed and not d.new])
         await s.flush()  # ORM objects: parked reports, review items, deaths already on file
         await copy_rows(s, ReviewItem.__table__, w.reviews)  # type: ignore[arg-type]
         await copy_records(s, "death_reports", _REPORT_COLUMNS, w.reports)
@@ -779,13 +816,14 @@ class Intake:
         decision = death_rules.decide(state, report)
         if decision.outcome == death_rules.Outcome.RECORDED:
             if death is None:
-                death = _NewDeath(new_id(), person.id, r.date_of_death, "reported")
+                death = _DeathRow(new_id(), person.id, r.date_of_death, "reported")
                 w.deaths.append(death)
                 deaths[person.id] = death
                 prior[death.id] = []
             else:  # a revoked death reported again
                 death.date_of_death, death.status = r.date_of_death, "reported"
                 death.confirmed_at = death.confirmed_by = None
+                death.changed = True
             person.status, person.date_of_death = "deceased", r.date_of_death
             _touch(person)
             w.line_events.append(
@@ -812,6 +850,7 @@ class Intake:
         else:
             assert death is not None
             death.status = decision.status.value
+            death.changed = True
             if decision.outcome == death_rules.Outcome.CONFIRMED:
                 death.confirmed_at = utcnow()
                 sources = sorted({p.source for p in prior[death.id]} | {r.source})
