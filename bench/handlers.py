@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import shutil
 import sys
 import tempfile
@@ -40,7 +41,7 @@ from services.eldercare import handlers as eldercare  # noqa: E402
 from services.eldercare.models import Allowance  # noqa: E402
 from services.monitoring import handlers as monitoring  # noqa: E402
 from services.monitoring.models import Record  # noqa: E402
-from shared import devstack, identity, migrations  # noqa: E402
+from shared import devstack, identity, migrations, people  # noqa: E402
 from shared import event_types as ev  # noqa: E402
 from shared.consumer import Consumer  # noqa: E402
 from shared.db import make_engine, make_sessionmaker  # noqa: E402
@@ -55,6 +56,11 @@ class Person:
         self.id_number = identity.make("340207", date(1925, 1, 1) + timedelta(days=i // 1000), i % 1000)
         self.division = "340207003001"
         self.case_id, self.allowance_id = uuid.uuid4(), uuid.uuid4()
+
+    def known(self) -> dict[str, Any]:
+        """The person's row of a service's people copy, as their registration left it."""
+        born = identity.parse(self.id_number).birth_date
+        return {**self.ref(), "name": "王秀英", "sex": "F", "birth_date": born, "status": "alive", "in_district": True}
 
     def ref(self) -> dict[str, Any]:
         return {"person_id": self.id, "id_number": self.id_number, "hukou_division": self.division}
@@ -94,7 +100,11 @@ def received(payload: BaseModel) -> ReceivedEvent:
 
 
 async def seed(sessionmakers: dict[str, async_sessionmaker[AsyncSession]], persons: Sequence[Person]) -> None:
+    """Each person as registered before dying: in the people copy, with a case, an allowance and a record."""
     started = date(2024, 1, 1)
+    for service in ("assistance", "eldercare"):
+        async with sessionmakers[service]() as s, s.begin():
+            await s.execute(insert(people.people), [p.known() for p in persons])
     async with sessionmakers["assistance"]() as s, s.begin():
         await s.execute(
             insert(Case),
@@ -184,7 +194,7 @@ async def one_per_call(sm: Sessions, consumer: Consumer, events: list[ReceivedEv
                 await consumer.handlers[event.type](session, event)
 
 
-async def main(n: int, chunk: int, single: int) -> None:
+async def main(n: int, chunk: int, single: int, living: int, only: list[str]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="minzheng-bench-handlers-"))
     pg = devstack.Postgres(tmp / "pgdata", port=devstack.free_port())
     pg.start()
@@ -194,20 +204,27 @@ async def main(n: int, chunk: int, single: int) -> None:
         for s in services:
             await asyncio.to_thread(migrations.upgrade, MODULES[s].migrations, pg.url(s))
         sms = {s: make_sessionmaker(make_engine(pg.url(s), pool_size=2)) for s in services}
-        persons = [Person(i) for i in range(n + single)]
+        persons = [Person(i) for i in range(n + single + living)]
         print(f"seeding {len(persons):,} persons with a dibao case, an old-age allowance and a monitoring record…")
         await seed(sms, persons)
-        bulk, each = persons[:n], persons[n:]
+        # Who dies: spread over the population (seeded, so runs compare), as deaths are in a district.
+        dying = random.Random(1).sample(persons, n + single) if living else persons
+        bulk, each = dying[:n], dying[n:]
         deaths = [received(p.died()) for p in bulk]
         trio = [received(e) for p in bulk for e in (p.died(), p.case_suspended(), p.allowance_stopped())]
         few_deaths = [received(p.died()) for p in each]
         few_trio = [received(e) for p in each for e in (p.died(), p.case_suspended(), p.allowance_stopped())]
         runs = [
-            ("assistance.registry-events", sms["assistance"], assistance.registry_events, deaths, few_deaths),
-            ("eldercare.registry-events", sms["eldercare"], eldercare.registry_events, deaths, few_deaths),
-            ("monitoring.service-events", sms["monitoring"], monitoring.service_events, trio, few_trio),
+            run
+            for run in [
+                ("assistance.registry-events", sms["assistance"], assistance.registry_events, deaths, few_deaths),
+                ("eldercare.registry-events", sms["eldercare"], eldercare.registry_events, deaths, few_deaths),
+                ("monitoring.service-events", sms["monitoring"], monitoring.service_events, trio, few_trio),
+            ]
+            if run[0].split(".")[0] in only
         ]
-        print(f"\nhandlers alone, {n:,} deaths in chunks of {chunk} (PostgreSQL on this machine, no broker)")
+        among = f" among {len(persons):,} persons" if living else ""
+        print(f"\nhandlers alone, {n:,} deaths{among} in chunks of {chunk} (PostgreSQL on this machine, no broker)")
         print("  (CPU-s per 1,000 events: py = the handler's Python, this process; pg = every PostgreSQL process)")
         head = f"{'events/s':>11} {'py':>9} {'pg':>9}"
         print(f"  {'consumer':<28} {'events':>8}  chunk at once: {head}   one per call: {head}")
@@ -221,7 +238,8 @@ async def main(n: int, chunk: int, single: int) -> None:
             fast, slow = per_thousand(t0, t1, len(events)), per_thousand(t1, t2, len(few))
             print(f"  {name:<28} {len(events):>8,}  {'':>15}{fast}   {'':>14}{slow}")
         print(f"\nload average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-        print(f"\nreproduce: .venv/bin/python bench/handlers.py --n {n} --chunk {chunk}")
+        extra = f" --living {living}" if living else ""
+        print(f"\nreproduce: .venv/bin/python bench/handlers.py --n {n} --chunk {chunk}{extra} --only {','.join(only)}")
     finally:
         pg.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -232,5 +250,7 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=10_000, help="deaths applied in chunks")
     parser.add_argument("--chunk", type=int, default=500)
     parser.add_argument("--single", type=int, default=500, help="deaths applied one per handler call")
+    parser.add_argument("--living", type=int, default=0, help="persons seeded who do not die (deaths among them)")
+    parser.add_argument("--only", default="assistance,eldercare,monitoring", help="which consumers, comma-separated")
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.chunk, args.single))
+    asyncio.run(main(args.n, args.chunk, args.single, args.living, args.only.split(",")))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
 
 class Severity(StrEnum):
@@ -73,11 +74,12 @@ class Situation:
     last_review_on: date | None = None
     review_due_on: date | None = None
 
-    @property
+    # Cached: every rule and lead asks, a dozen times per evaluation (the situation is frozen, so they cannot change).
+    @cached_property
     def active_programs(self) -> list[str]:
         return sorted(p for p, s in self.programs.items() if s == "active")
 
-    @property
+    @cached_property
     def benefits_at_stake(self) -> list[str]:
         """Programs that were paying: active, or suspended pending a death or move."""
         return sorted(p for p, s in self.programs.items() if s in ("active", "suspended"))
@@ -265,6 +267,7 @@ RULES: tuple[NamedRule, ...] = (
 )
 
 KINDS = tuple(r.kind for r in RULES)
+CLEARED = {r.kind: r.cleared for r in RULES}  # kind -> why it closes (built once: reconcile runs after every event)
 
 
 def evaluate(s: Situation, t: Thresholds) -> dict[str, Finding]:
@@ -293,7 +296,7 @@ def reconcile(open_kinds: Iterable[str], findings: dict[str, Finding]) -> Reconc
     another kind (raised by hand, say) is left for a caseworker.
     """
     open_set = set(open_kinds)
-    cleared = {r.kind: r.cleared for r in RULES}
+    cleared = CLEARED
     return Reconciliation(
         raise_={k: f for k, f in findings.items() if k not in open_set},
         close={k: cleared[k] for k in open_set if k in cleared and k not in findings},
