@@ -45,7 +45,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import metrics, tracing
 from shared.db import processed_events
-from shared.events import InvalidPayload, MalformedEvent, ReceivedEvent, read_event
+from shared.event_types import CATALOGUE
+from shared.events import InvalidPayload, MalformedEvent, ReceivedEvent, read_event, read_events
 from shared.faults import dependency_of, is_transient
 from shared.identity import mask_text
 from shared.kafka import DLQ_HEADER_PREFIX, dlq, make_consumer, make_producer
@@ -63,8 +64,8 @@ _TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 
 _RECORD_PROCESSED = text(
     "INSERT INTO processed_events (consumer, event_id, topic, type)"
-    " SELECT :consumer, t.event_id, t.topic, t.type"
-    " FROM unnest(CAST(:ids AS text[]), CAST(:topics AS text[]), CAST(:types AS text[])) AS t(event_id, topic, type)"
+    " SELECT :consumer, t.event_id, :topic, t.type"
+    " FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[])) AS t(event_id, type)"
     " ON CONFLICT DO NOTHING RETURNING event_id"
 )
 
@@ -85,6 +86,7 @@ class Consumer:
     topics: list[str]
     handlers: dict[str, Handler] = field(default_factory=dict)
     batch_handler: BatchHandler | None = None
+    _ignored: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     def on(self, *types: str) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
@@ -110,9 +112,26 @@ class Consumer:
 
         The per-event handlers remain the fallback: if the batch handler fails,
         the chunk is applied event by event, with retries and the dead-letter topic.
+        They also name the types the consumer applies (see `ignored_on`): a batch
+        handler alone takes every type of its topics.
         """
         self.batch_handler = fn
         return fn
+
+    def ignored_on(self, topic: str) -> frozenset[str]:
+        """The catalogue's types on `topic` this consumer has no handler for: skipped unread, offsets committed.
+
+        Monitoring, assistance and eldercare read topics that carry many types
+        they do nothing with; those are not validated, recorded or sent to the
+        database. A type outside the catalogue (or of another topic) is never
+        ignored: it is read and dead-lettered with its reason.
+        """
+        ignored = self._ignored.get(topic)
+        if ignored is None:
+            on_topic = {t for t, spec in CATALOGUE.items() if spec.topic == topic}
+            ignored = frozenset(on_topic - set(self.handlers)) if self.handlers else frozenset()
+            self._ignored[topic] = ignored
+        return ignored
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,24 +357,35 @@ class ConsumerRunner:
     async def _step(self, chunk: list[ConsumerRecord]) -> int:
         """Apply the longest readable prefix of `chunk`; return how many messages it took (at least one).
 
-        An unreadable first message is dead-lettered on its own. If an event of
-        the prefix fails, those before it are committed, it is retried alone
-        (and dead-lettered if it keeps failing), and the step ends after it.
+        Messages of types the consumer ignores are taken without being read. An
+        unreadable message is dead-lettered on its own when nothing readable comes
+        before it. If an event of the prefix fails, those before it are committed,
+        it is retried alone (and dead-lettered if it keeps failing), and the step
+        ends after it.
         """
+        topic = chunk[0].topic
+        results = read_events(chunk, topic, self.spec.ignored_on(topic))
         readable: list[Readable] = []
-        for message in chunk:
-            try:
-                readable.append((message, read(message)))
-            except MalformedEvent as exc:
-                if readable:
-                    break
-                await self._dead_letter_unreadable(message, exc)
-                return 1
-        applied, failed = await self._apply(readable)
-        if failed:
-            await self._retry_alone(*readable[applied])
-            return applied + 1
-        return applied
+        positions: list[int] = []  # where each readable event stands in `chunk`
+        taken = len(chunk)
+        for i, (message, result) in enumerate(zip(chunk, results, strict=True)):
+            if isinstance(result, MalformedEvent):
+                if not readable:
+                    await self._dead_letter_unreadable(message, result)
+                taken = i if readable else i + 1
+                break
+            if result is not None:
+                readable.append((message, result))
+                positions.append(i)
+        if readable:
+            applied, failed = await self._apply(readable)
+            if failed:
+                await self._retry_alone(*readable[applied])
+                taken = positions[applied] + 1
+        ignored = results[:taken].count(None)
+        if ignored:
+            self._count(topic, "ignored", ignored)
+        return taken
 
     async def _dead_letter_unreadable(self, message: ConsumerRecord, exc: MalformedEvent) -> None:
         """Dead-letter a message that is not an event we can apply, in a span of its own (its log line has a trace)."""
@@ -457,7 +487,7 @@ class ConsumerRunner:
             {
                 "consumer": self.spec.name,
                 "ids": [e.id for _, e in events],
-                "topics": [m.topic for m, _ in events],
+                "topic": events[0][0].topic,  # a chunk is one partition's
                 "types": [e.type for _, e in events],
             },
         )

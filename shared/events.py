@@ -12,19 +12,21 @@ import dataclasses
 import functools
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
+import orjson
 from cloudevents.v1.http import CloudEvent
 from cloudevents.v1.kafka import KafkaMessage, from_binary, from_structured
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import tracing
-from shared.event_types import CATALOGUE, spec_of
+from shared.event_types import CATALOGUE, EventSpec, spec_of
 
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
 
@@ -171,6 +173,19 @@ class InvalidPayload(MalformedEvent):
     """The event is a CloudEvent, but its type or data does not fit the catalogue."""
 
 
+class Message(Protocol):
+    """What reading needs of a Kafka message (aiokafka's ConsumerRecord has it)."""
+
+    @property
+    def value(self) -> bytes | None: ...
+
+    @property
+    def key(self) -> bytes | None: ...
+
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]] | None: ...
+
+
 def typed(event: ReceivedEvent, topic: str) -> ReceivedEvent:
     """The event with `payload` validated against the catalogue's model for its type.
 
@@ -183,11 +198,7 @@ def typed(event: ReceivedEvent, topic: str) -> ReceivedEvent:
 
 def _payload(type: str, data: dict[str, Any], topic: str) -> BaseModel:
     """`data` validated against the catalogue's model for `type` on `topic`; InvalidPayload otherwise."""
-    spec = CATALOGUE.get(type)
-    if spec is None:
-        raise InvalidPayload(f"unknown event type {type[:100]!r}")
-    if spec.topic != topic:
-        raise InvalidPayload(f"event type {type!r} does not belong on {topic} (its topic is {spec.topic})")
+    spec = _spec_on(type, topic)
     try:
         return spec.model.model_validate(data)
     except ValidationError as exc:
@@ -195,19 +206,104 @@ def _payload(type: str, data: dict[str, Any], topic: str) -> BaseModel:
         raise InvalidPayload(f"data does not fit {spec.model.__name__}: {errors}") from exc
 
 
+def _spec_on(type: str, topic: str) -> EventSpec:
+    """The catalogue's entry for `type`, which must belong on `topic`; InvalidPayload otherwise."""
+    spec = CATALOGUE.get(type)
+    if spec is None:
+        raise InvalidPayload(f"unknown event type {type[:100]!r}")
+    if spec.topic != topic:
+        raise InvalidPayload(f"event type {type!r} does not belong on {topic} (its topic is {spec.topic})")
+    return spec
+
+
 def read_event(
-    value: bytes | None, key: bytes | None, headers: list[tuple[str, bytes]] | None, topic: str
+    value: bytes | None, key: bytes | None, headers: Sequence[tuple[str, bytes]] | None, topic: str
 ) -> ReceivedEvent:
     """A Kafka message as an event whose data fits the catalogue's model: `typed(parse_message(...))` in one pass.
 
-    The consumer's hot path: the envelope is decoded once and the event built
-    once, its payload already validated. Anything wrong raises MalformedEvent.
+    Anything wrong raises MalformedEvent.
     """
-    return _parse(value, key, headers, lambda type, data: _payload(type, data, topic))
+    decoded = _decode(value, key, headers, frozenset())
+    assert decoded is not None  # nothing is ignored
+    return decoded.event(_payload(decoded.type, decoded.data, topic))
 
 
-def _headers(raw: list[tuple[str, bytes]] | None) -> dict[str, bytes]:
-    return {k: v for k, v in (raw or []) if v is not None}
+def read_events(
+    messages: Sequence[Message], topic: str, ignore: AbstractSet[str] = frozenset()
+) -> list[ReceivedEvent | MalformedEvent | None]:
+    """The messages of one topic as events, in order: the consumer's hot path.
+
+    Entry i is message i as an event whose payload fits the catalogue, the
+    MalformedEvent (or InvalidPayload) it raised, or None when its type is in
+    `ignore` (catalogue types the consumer has no handler for): that is judged
+    from the `ce_type` header or the envelope's `type` before the data is read,
+    validated or recorded, so a consumer pays next to nothing for the events of
+    its topics that are not for it. Payloads are validated a type at a time, one
+    pydantic call per type and chunk; only a group that fails is validated again
+    event by event, so each bad one gets its own reason.
+    """
+    out: list[ReceivedEvent | MalformedEvent | None] = [None] * len(messages)
+    groups: dict[str, list[tuple[int, _Decoded]]] = {}
+    for i, message in enumerate(messages):
+        try:
+            decoded = _decode(message.value, message.key, message.headers, ignore)
+        except MalformedEvent as exc:
+            out[i] = exc
+            continue
+        if decoded is not None:
+            groups.setdefault(decoded.type, []).append((i, decoded))
+    for type, group in groups.items():
+        for (i, decoded), payload in zip(group, _validate_all(type, [d.data for _, d in group], topic), strict=True):
+            out[i] = payload if isinstance(payload, MalformedEvent) else decoded.event(payload)
+    return out
+
+
+def _validate_all(
+    type: str, data: list[dict[str, Any]], topic: str
+) -> list[BaseModel] | list[BaseModel | InvalidPayload]:
+    """The payloads of one type in one pydantic call; if any does not fit, each alone (the bad ones' reasons)."""
+    try:
+        return _list_of(_spec_on(type, topic).model).validate_python(data)
+    except (InvalidPayload, ValidationError):
+        return [_payload_or_error(type, d, topic) for d in data]
+
+
+def _payload_or_error(type: str, data: dict[str, Any], topic: str) -> BaseModel | InvalidPayload:
+    try:
+        return _payload(type, data, topic)
+    except InvalidPayload as exc:
+        return exc
+
+
+@functools.cache
+def _list_of(model: type[BaseModel]) -> TypeAdapter[list[BaseModel]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+class _Decoded(NamedTuple):
+    """A message's CloudEvent attributes and data, checked but not validated against the catalogue yet.
+
+    A tuple, not a frozen dataclass: it is built for every message, and a frozen
+    dataclass sets each field through `object.__setattr__`.
+    """
+
+    id: str
+    type: str
+    source: str
+    subject: str | None
+    time: datetime | None
+    data: dict[str, Any]
+    key: str | None
+    traceparent: str | None
+
+    def event(self, payload: BaseModel | None) -> ReceivedEvent:
+        return ReceivedEvent(
+            self.id, self.type, self.source, self.subject, self.time, self.data, self.key, self.traceparent, payload
+        )
+
+
+def _headers(raw: Sequence[tuple[str, bytes]] | None) -> dict[str, bytes]:
+    return {k: v for k, v in (raw or ()) if v is not None}
 
 
 def _raw_attributes(value: bytes, lowered: dict[str, bytes], binary: bool) -> dict[str, Any]:
@@ -222,8 +318,8 @@ def _raw_attributes(value: bytes, lowered: dict[str, bytes], binary: bool) -> di
         except UnicodeDecodeError as exc:
             raise MalformedEvent("a ce_ header is not UTF-8") from exc
     try:
-        raw = json.loads(value)
-    except ValueError as exc:  # also UnicodeDecodeError
+        raw = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:  # also text that is not UTF-8
         raise MalformedEvent("not a CloudEvent: the value is not JSON") from exc
     if not isinstance(raw, dict):
         raise MalformedEvent("not a CloudEvent: the value is not a JSON object")
@@ -246,28 +342,37 @@ def message_key(key: bytes | str | None) -> str | None:
     return key.decode("utf-8", errors="replace") if isinstance(key, bytes) else key
 
 
-def parse_message(value: bytes | None, key: bytes | None, headers: list[tuple[str, bytes]] | None) -> ReceivedEvent:
+def parse_message(value: bytes | None, key: bytes | None, headers: Sequence[tuple[str, bytes]] | None) -> ReceivedEvent:
     """Read a Kafka message as a CloudEvent, structured or binary mode.
 
     Anything wrong with the message raises MalformedEvent (its reason goes to
     the dead-letter topic); nothing else escapes, whatever the bytes.
     """
-    return _parse(value, key, headers, None)
+    decoded = _decode(value, key, headers, frozenset())
+    assert decoded is not None  # nothing is ignored
+    return decoded.event(None)
 
 
-def _parse(
-    value: bytes | None,
-    key: bytes | None,
-    headers: list[tuple[str, bytes]] | None,
-    validate: Callable[[str, dict[str, Any]], BaseModel] | None,
-) -> ReceivedEvent:
-    """parse_message, with the payload validated by `validate(type, data)` if given."""
+def _decode(
+    value: bytes | None, key: bytes | None, headers: Sequence[tuple[str, bytes]] | None, ignore: AbstractSet[str]
+) -> _Decoded | None:
+    """The message's attributes and data, checked as a CloudEvent; None if its type is one to `ignore`.
+
+    The type is looked at first (a binary-mode header, or the envelope's member
+    once decoded), so an ignored message costs a header lookup or one JSON decode.
+    A message whose type is missing or garbled is never ignored: it is read in
+    full and refused with its reason.
+    """
     if not value:
         raise MalformedEvent("empty message")
     hdrs = _headers(headers)
-    lowered = {k.lower(): v for k, v in hdrs.items()}
+    lowered = {k.lower(): v for k, v in hdrs.items()} if hdrs else hdrs
     binary = "ce_specversion" in lowered
+    if binary and ignore and lowered.get("ce_type", b"").decode("utf-8", errors="replace") in ignore:
+        return None
     raw = _raw_attributes(value, lowered, binary)
+    if not binary and ignore and isinstance(raw.get("type"), str) and raw["type"] in ignore:
+        return None
     if raw.get("specversion") != "1.0":
         raise MalformedEvent("CloudEvent attribute 'specversion' is missing or not 1.0")
     for required in ("id", "type", "source"):
@@ -279,7 +384,7 @@ def _parse(
         data = _structured_data(raw, hdrs)
     subject = raw.get("subject")
     tp = lowered.get("traceparent")
-    return ReceivedEvent(
+    return _Decoded(
         id=raw["id"],
         type=raw["type"],
         source=raw["source"],
@@ -288,7 +393,6 @@ def _parse(
         data=data,
         key=message_key(key),
         traceparent=tp.decode("utf-8", errors="replace") if isinstance(tp, bytes) else None,
-        payload=validate(raw["type"], data) if validate is not None else None,
     )
 
 
@@ -309,7 +413,7 @@ def _structured_data(raw: dict[str, Any], headers: dict[str, bytes]) -> dict[str
 def _data_through_sdk(message: KafkaMessage, binary: bool) -> dict[str, Any]:
     """The data of a binary-mode event, or of one carrying `data_base64`, read by the CloudEvents SDK."""
     try:
-        event = from_binary(message, data_unmarshaller=lambda b: json.loads(b)) if binary else from_structured(message)
+        event = from_binary(message, data_unmarshaller=orjson.loads) if binary else from_structured(message)
         data = event.get_data()
     except Exception as exc:  # the SDK raises several types; all mean "not a CloudEvent"
         raise MalformedEvent(f"not a CloudEvent: {exc}") from exc
@@ -320,8 +424,8 @@ def _object(data: Any) -> dict[str, Any]:
     """The event's data as a JSON object: JSON text is decoded, no data is an empty object."""
     if isinstance(data, bytes | str):
         try:
-            data = json.loads(data)
-        except ValueError as exc:
+            data = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
             raise MalformedEvent("data is not JSON") from exc
     if data is None:
         return {}
