@@ -54,6 +54,7 @@ CONFIRMED_ON = date(2021, 12, 31)  # the notice over; paid from 2022-01
 STANDARDS_2021 = date(2021, 1, 1)
 IN_FLIGHT = 24
 ROSTER_CHUNK = 20_000
+SETTLE_TIMEOUT = 1800.0  # the full roster's events take minutes for three consumers on a loaded machine
 BATCH_LINES = 500  # applications a batch request
 BATCHES_IN_FLIGHT = 3
 ADMITTED_ON = date(2021, 6, 1)
@@ -62,18 +63,34 @@ REGISTRY_RELATION_TO_APPLICATION = {"head": "self"}
 
 @dataclass
 class Tally:
-    """What one phase did: answers by outcome, printed as it goes."""
+    """What one phase did: answers by outcome, printed as it goes, with the wall time and, when the stack's
+    processes can be read, the CPU seconds each one spent (the loaded machine's wall time hides the cost)."""
 
     name: str
     counts: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
+    cpu: Callable[[], dict[str, float]] | None = None
+    cpu_at_start: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.cpu is not None:
+            self.cpu_at_start = self.cpu()
 
     def add(self, outcome: str) -> None:
         self.counts[outcome] += 1
 
+    def cpu_spent(self) -> dict[str, float]:
+        if self.cpu is None:
+            return {}
+        now = self.cpu()
+        return {k: v - self.cpu_at_start.get(k, 0.0) for k, v in now.items()}
+
     def line(self) -> str:
         done = ", ".join(f"{k} {v:,}" for k, v in sorted(self.counts.items()))
-        return f"{self.name:<28} {done} ({time.monotonic() - self.started:.1f} s)"
+        spent = {k: v for k, v in self.cpu_spent().items() if v >= 0.05}
+        cpu = ", ".join(f"{k} {v:.1f}" for k, v in sorted(spent.items(), key=lambda kv: -kv[1]))
+        cpu = f"; CPU-s {sum(spent.values()):.1f}: {cpu}" if cpu else ""
+        return f"{self.name:<28} {done} ({time.monotonic() - self.started:.1f} s{cpu})"
 
 
 class Loader:
@@ -89,6 +106,13 @@ class Loader:
             limits=httpx.Limits(max_connections=IN_FLIGHT * 2, max_keepalive_connections=IN_FLIGHT * 2),
         )
         self.gate = asyncio.Semaphore(IN_FLIGHT)
+
+    def tally(self, name: str) -> Tally:
+        return Tally(name, cpu=self.cpu_seconds)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """The stack's processes' CPU seconds, and this loader's own."""
+        return {**self.stack.cpu_seconds(), "loader": time.process_time()}
 
     def url(self, service: str, path: str) -> str:
         return self.stack.url(service) + path
@@ -128,7 +152,7 @@ class Loader:
         await self.standards_2021()
         await self.thresholds_2021()
         done["roster"] = await self.roster()
-        await asyncio.to_thread(self.stack.settle)
+        done["roster settled"] = await self.settle("the roster's events consumed")
         done["assessments"], done["institutions"] = await asyncio.gather(self.assessments(), self.institutions())
         self.stack.set_today(CONFIRMED_ON)
         # Anything a partial earlier load left in the workflow is taken on by the single steps first.
@@ -142,8 +166,15 @@ class Loader:
         done["orphan and disability"] = await self.take_on("orphan and disability", sum(without, []), CONFIRMED_ON)
         done["allowances"] = await self.discover()
         done["monitoring"] = await self.imports()
-        await asyncio.to_thread(self.stack.settle)
+        done["settled"] = await self.settle("every event consumed")
         return done
+
+    async def settle(self, name: str) -> Tally:
+        """Wait until every outbox is published and every consumer has caught up (the services' own work)."""
+        tally = self.tally(name)
+        await asyncio.to_thread(self.stack.settle, SETTLE_TIMEOUT)
+        self.echo(tally.line())
+        return tally
 
     async def standards_2021(self) -> None:
         """The seeded figures again, effective 2021-01-01, so the end-of-2021 caseload is assessed by them."""
@@ -183,7 +214,7 @@ class Loader:
 
     async def roster(self) -> Tally:
         """Every resident as a household-register roster line, a batch per chunk of lines."""
-        tally = Tally("residents (roster)")
+        tally = self.tally("residents (roster)")
         persons = self.d.persons
         for start in range(0, len(persons), ROSTER_CHUNK):
             chunk = persons[start : start + ROSTER_CHUNK]
@@ -222,12 +253,12 @@ class Loader:
             }
             return outcome(await self.call("POST", "eldercare", "/v1/assessments", json=body))
 
-        return await self.each(Tally("capacity assessments"), self.d.assessments, step)
+        return await self.each(self.tally("capacity assessments"), self.d.assessments, step)
 
     async def institutions(self) -> Tally:
         """The institutions by name (created once), their beds, and their residents admitted: the institutions
         side by side, each one's admissions in turn (each takes the first free bed)."""
-        tally = Tally("institutions and residents")
+        tally = self.tally("institutions and residents")
         on_file = {i["name"]: i for i in await self.pages("eldercare", "/v1/institutions")}
         await asyncio.gather(*(self.institution(inst, on_file.get(inst.name), tally) for inst in self.d.institutions))
         self.echo(tally.line())
@@ -271,7 +302,7 @@ class Loader:
         """The applications through assistance's caseload path (`POST /v1/applications/batch`), a file per
         BATCH_LINES, BATCHES_IN_FLIGHT files at once: each submitted and reviewed on `submitted_on` and confirmed
         on CONFIRMED_ON (after the 7-day notice for dibao and tekun), assessed by the service's rules."""
-        tally = Tally(f"{name} applications")
+        tally = self.tally(f"{name} applications")
         steps = {"submitted_on": submitted_on.isoformat(), "reviewed_on": submitted_on.isoformat()}
         steps |= {"confirmed_on": CONFIRMED_ON.isoformat(), "survey_notes": "入户调查: as declared"}
         files = [bodies[i : i + BATCH_LINES] for i in range(0, len(bodies), BATCH_LINES)]
@@ -305,11 +336,11 @@ class Loader:
             path = f"/v1/applications/{application_id}/{action}"
             return outcome(await self.call("POST", "assistance", path, json=body))
 
-        return await self.each(Tally(f"{action} ({status})"), waiting, step)
+        return await self.each(self.tally(f"{action} ({status})"), waiting, step)
 
     async def discover(self) -> Tally:
         """Discovery as of 2022-01-01: the allowance brackets are in force from then (the first month paid)."""
-        tally = Tally("old-age allowances")
+        tally = self.tally("old-age allowances")
         answer = await self.call("POST", "eldercare", "/v1/allowances/discover", json={"as_of": "2022-01-01"})
         if answer.status_code == 200:
             for key in ("enrolled", "raised", "stopped"):
@@ -321,7 +352,7 @@ class Loader:
 
     async def imports(self) -> Tally:
         """The anti-poverty monitoring list and the marginal families, each list sent once under its reference."""
-        tally = Tally("monitoring lists")
+        tally = self.tally("monitoring lists")
         lists = {
             "anti_poverty_monitoring": [n for h in self.d.households if h.anti_poverty for n in h.members],
             "marginal": [n for h in self.d.households if h.marginal for n in h.members],

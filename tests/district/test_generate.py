@@ -4,6 +4,8 @@ and one load at a tiny scale through the services' public APIs on a private stac
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +28,7 @@ from services.assistance.domain.income import (
 )
 from services.assistance.domain.standards import Standards
 from services.district import load, population
+from services.district import stack as stack_module
 from services.district.model import District, Program
 from services.district.model import Household as DistrictHousehold
 from services.district.model import Person as DistrictPerson
@@ -167,3 +170,12 @@ async def cases(stack: DistrictStack) -> dict[str, int]:
             page = await client.get(stack.url("assistance") + "/v1/cases", params={"program": program, "limit": 1})
             held[program] = page.json()["total"]
         return held
+
+
+def test_a_phase_reads_the_cpu_its_process_spent() -> None:
+    """The loader's phases print CPU seconds from /proc: a busy 0.3 s of this process shows there."""
+    before = stack_module._cpu(os.getpid())
+    until = time.process_time() + 0.3
+    while time.process_time() < until:
+        pass
+    assert 0.2 <= stack_module._cpu(os.getpid()) - before < 5
