@@ -3,12 +3,13 @@
 A batch chunk causes thousands of events (a registration, a death, its
 confirmation, a move per line). Building each as a pydantic model and
 encoding it to JSON cost more of the registry's CPU than deciding the
-report; here Python only appends one tuple of plain values per event and the
-server assembles each CloudEvent around them (as shared.events does for one
-payload). The data has exactly the fields of the catalogue's model for the
-type (PersonRegistered, PersonDied, DeathConfirmed, HukouMovedIn/-Out,
-HukouTransferred), checked against those models by the tests that read the
-events back.
+report; here Python only appends one object of plain values per event and
+the server builds each event's data from them (the outbox computes the
+CloudEvent envelope around it when read, as for every event:
+shared/outbox_schema.py). The data has exactly the fields of the catalogue's
+model for the type (PersonRegistered, PersonDied, DeathConfirmed,
+HukouMovedIn/-Out, HukouTransferred), checked against those models by
+tests/registry/test_intake_events.py.
 
 Rows keep the order they were appended in (the outbox's `seq`, the relay's
 order): one person's events stay in the order their reports were decided.
@@ -86,10 +87,8 @@ _ARRAYS = ", ".join(f"CAST(:{c} AS {t}[])" for c, t in _COLUMNS.items())
 _INSERT = text(
     f"""
     WITH written AS (
-    INSERT INTO outbox (id, topic, key, type, envelope, headers)
-    SELECT s.event_id, CAST(:topic AS text), s.person_id::text, s.type,
-        CAST(:base AS jsonb) || jsonb_build_object('id', s.event_id::text, 'type', s.type,
-            'subject', s.person_id::text, 'data',
+    INSERT INTO outbox (id, topic, key, type, subject, time, data, headers)
+    SELECT s.event_id, CAST(:topic AS text), s.person_id::text, s.type, s.person_id::text, CAST(:time AS text),
             jsonb_build_object('person_id', s.person_id, 'id_number', s.id_number, 'hukou_division', s.hukou_division)
             || CASE s.type
             WHEN '{REGISTERED}' THEN jsonb_build_object('name', s.name, 'sex', s.sex, 'birth_date', s.birth_date,
@@ -100,7 +99,7 @@ _INSERT = text(
                 'source', s.source, 'status', s.status, 'sources', s.sources::jsonb, 'confirmed_by', 'second_source')
             ELSE jsonb_build_object('change_id', s.change_id, 'kind', s.kind, 'from_division', s.from_division,
                 'to_division', s.to_division, 'effective_date', s.effective_date, 'in_district', s.in_district)
-            END),
+            END,
         CAST(:headers AS jsonb)
     FROM (SELECT uuidv7() AS event_id, u.* FROM unnest({_ARRAYS}) WITH ORDINALITY AS u({", ".join(_COLUMNS)}, n)) s
     ORDER BY s.n
@@ -111,23 +110,18 @@ _INSERT = text(
 )
 
 
-def _base() -> str:
-    """The attributes every registry event shares, the source checked by the CloudEvents SDK once per process."""
-    spec = ev.CATALOGUE[DIED]
-    base = {
-        "specversion": "1.0",
-        "source": _checked_source(spec.service, spec.type),
-        "time": datetime.now(UTC).isoformat(),
-        "datacontenttype": "application/json",
-    }
-    return json.dumps(base)
-
-
 async def write(session: AsyncSession, events: list[LineEvent]) -> None:
     """Write the events to the outbox in one statement, in their order, waking the relay at commit."""
     if not events:
         return
     columns = list(zip(*map(_VALUES, events), strict=True))
     params: dict[str, object] = {c: list(values) for c, values in zip(_COLUMNS, columns, strict=True)}
-    params |= {"topic": ev.CATALOGUE[DIED].topic, "base": _base(), "headers": json.dumps(tracing.inject_headers())}
+    for type_ in {e.type for e in events}:
+        spec = ev.CATALOGUE[type_]
+        _checked_source(spec.service, spec.type)  # the envelope the table computes is a valid CloudEvent (once a type)
+    params |= {
+        "topic": ev.CATALOGUE[DIED].topic,
+        "time": datetime.now(UTC).isoformat(),
+        "headers": json.dumps(tracing.inject_headers()),
+    }
     await session.execute(_INSERT, params)
