@@ -15,8 +15,9 @@ of the move), or the case is suspended. Months a death kept from the payroll
 was confirmed and the case terminated) are owed once it is revoked: the next
 payroll adds them as back-pay lines, each month once, at that month's amount
 (a second `INSERT ... SELECT`). Each paid line is an `assistance.payment.issued`,
-written to the outbox by a third statement that assembles the events on the
-server from the lines (100,000 payments are not 100,000 Python objects).
+written to the outbox by the statement that writes the line, which also stores
+the payroll's totals: the lines are read once, as they are written, on the
+server (100,000 payments are not 100,000 Python objects, nor a second scan).
 """
 
 from __future__ import annotations
@@ -29,16 +30,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import TextClause, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assistance import endings, standard_usecases
 from services.assistance.domain.standards import MissingStandard
 from services.assistance.models import Payroll, PayrollLine, PayrollTotal
-from shared import clock, locks, tracing
+from shared import clock, locks, ordered_ids, tracing
 from shared import event_types as ev
 from shared.events import _checked_source, _notify_relay
+from shared.ordered_ids import ROW_ID
 from shared.problems import NotFound
 
 # Reasons a line is withheld; the codes of those a revoked death makes owed again.
@@ -82,12 +84,11 @@ _AMOUNT = """
 
 # The payable cases with the gate's verdict, computed once per case (`OFFSET 0` keeps the inner select
 # from being folded into the outer one, which would evaluate the gate once per use), then written.
-# Line ids are UUIDv7 (time-ordered): 100,000 inserts land at the end of the primary key's index.
-_INSERT_LINES = text(
-    f"""
+# Line ids are time-ordered (shared.ordered_ids): 100,000 inserts land at the end of the primary key's index.
+_INSERT_LINES = f"""
     INSERT INTO payroll_lines (id, payroll_id, case_id, person_id, id_number, hukou_division, program,
                                for_month, kind, amount, status, reason_code, reason)
-    SELECT uuidv7(), :payroll_id, g.id, g.person_id, g.id_number, g.hukou_division, g.program,
+    SELECT {ROW_ID}, :payroll_id, g.id, g.person_id, g.id_number, g.hukou_division, g.program,
            :month, 'regular', g.amount, CASE WHEN g.code IS NULL THEN 'paid' ELSE 'withheld' END,
            g.code, {_REASON_SQL}
     FROM (
@@ -106,8 +107,7 @@ _INSERT_LINES = text(
                OR (c.status = 'terminated' AND c.status_reason = :transferred AND c.paid_until >= :month))
         OFFSET 0
     ) g
-    """  # noqa: S608 - every fragment is a constant of this module
-)
+"""  # noqa: S608 - every fragment is a constant of this module
 
 # Months a death since revoked kept from built payrolls, owed once the case is paid again and no death is in
 # view: a month withheld for the death (any month: the line says so), or a month from the death's on whose
@@ -116,11 +116,10 @@ _INSERT_LINES = text(
 # month or a move's), at the amount in force for that month: the case's amount history, else what the
 # withheld line computed, else that payroll's flat subsidy, else the amount on file. The withheld lines are
 # read through their partial index (one month, one case), never by a scan of all lines.
-_INSERT_BACK_PAY = text(
-    """
+_INSERT_BACK_PAY = f"""
     INSERT INTO payroll_lines (id, payroll_id, case_id, person_id, id_number, hukou_division, program,
                                for_month, kind, amount, status, reason_code, reason)
-    SELECT uuidv7(), :payroll_id, c.id, c.person_id, c.id_number, c.hukou_division, c.program,
+    SELECT {ROW_ID}, :payroll_id, c.id, c.person_id, c.id_number, c.hukou_division, c.program,
            m.month, 'back_pay',
            coalesce(ca.amount, w.amount,
                     CASE WHEN c.origin = 'application' AND c.program IN ('disability_living', 'disability_care')
@@ -150,32 +149,28 @@ _INSERT_BACK_PAY = text(
                         AND q.kind IN ('regular', 'back_pay'))
       AND NOT EXISTS (SELECT 1 FROM death_reports o
                       WHERE o.person_id = c.person_id AND o.status IN ('reported', 'conflict', 'confirmed'))
-    """
-)
+"""  # noqa: S608 - every fragment is a constant of this module
 
 # One-off subsidies (一次性补贴) decided for this month: a line beside every paid regular line of the program,
 # explained by the decision (its amount per person and reference).
-_INSERT_ONE_OFF = text(
-    """
+_INSERT_ONE_OFF = f"""
     INSERT INTO payroll_lines (id, payroll_id, case_id, person_id, id_number, hukou_division, program,
                                for_month, kind, amount, status, reason_code, reason)
-    SELECT uuidv7(), :payroll_id, l.case_id, l.person_id, l.id_number, l.hukou_division, l.program,
+    SELECT {ROW_ID}, :payroll_id, l.case_id, l.person_id, l.id_number, l.hukou_division, l.program,
            :month, 'one_off', o.amount_per_person, 'paid', NULL,
            left('one-off subsidy ' || o.amount_per_person || ' yuan per person: ' || o.decision, 200)
     FROM payroll_lines l
     JOIN one_off_subsidies o ON o.program = l.program AND o.month = :month
     WHERE l.payroll_id = :payroll_id AND l.kind = 'regular' AND l.status = 'paid'
       AND EXISTS (SELECT 1 FROM one_off_subsidies d WHERE d.month = :month)
-    """  # the EXISTS is evaluated once: a month without a decision reads none of its lines
-)
+"""  # noqa: S608 - the EXISTS is evaluated once: a month without a decision reads none of its lines
 
 # Temporary-assistance grants confirmed by the end of the month and not yet in any payroll: paid once, to the
 # applicant, behind the same gate on the person (a grant has no case: its line names the application).
-_INSERT_GRANTS = text(
-    f"""
+_INSERT_GRANTS = f"""
     INSERT INTO payroll_lines (id, payroll_id, case_id, application_id, person_id, id_number, hukou_division,
                                program, for_month, kind, amount, status, reason_code, reason)
-    SELECT uuidv7(), :payroll_id, NULL, g.id, g.person_id, g.id_number, g.hukou_division, 'temporary',
+    SELECT {ROW_ID}, :payroll_id, NULL, g.id, g.person_id, g.id_number, g.hukou_division, 'temporary',
            :month, 'grant', g.amount, CASE WHEN g.code IS NULL THEN 'paid' ELSE 'withheld' END, g.code,
            coalesce({_REASON_SQL},
                     'temporary assistance grant, application confirmed on ' || to_char(g.confirmed_on, 'YYYY-MM-DD'))
@@ -194,38 +189,45 @@ _INSERT_GRANTS = text(
           AND a.paid_from <= :month_end
           AND NOT EXISTS (SELECT 1 FROM payroll_lines q WHERE q.application_id = a.id AND q.kind = 'grant')
     ) g
-    """  # noqa: S608 - every fragment is a constant of this module
-)
+"""  # noqa: S608 - every fragment is a constant of this module
 
-# assistance.payment.issued for every paid line, written as shared.events does: each row holds its id,
-# subject and data, the time from `:base`; the table computes the envelope when read. The
-# event's id is the payment's (the line's id): unique, and a consumer that has seen it has seen the payment.
-_INSERT_PAYMENTS = text(
-    """
-    INSERT INTO outbox (id, topic, key, type, subject, time, data, headers)
-    SELECT l.id, CAST(:topic AS text), l.person_id::text, CAST(:type AS text), l.person_id::text,
-        CAST(:base AS jsonb)->>'time',
-        jsonb_build_object(
-            'person_id', l.person_id, 'id_number', l.id_number, 'hukou_division', l.hukou_division,
-            'payment_id', l.id, 'case_id', l.case_id, 'program', l.program,
-            'month', to_char(l.for_month, 'YYYY-MM'), 'amount', l.amount::text
-        ),
-        CAST(:headers AS jsonb)
-    FROM payroll_lines l
-    WHERE l.payroll_id = :payroll_id AND l.status = 'paid'
-    """  # no ORDER BY: one payment per person and month, nothing to keep in order (and no sort of 100,000 rows)
-)
-
-
-# The payroll's sums by community, status, program and kind, once: its lines never change after this.
-_INSERT_TOTALS = text(
-    """
+# Each statement that writes lines also writes, in the same statement, an `assistance.payment.issued` for each
+# of its paid lines and the lines' sums by community, status, program and kind (each kind is written by one
+# statement, so no two statements sum into the same total): the lines are read once, as they are written, not
+# again from the table. The event's id is the payment's (the line's id): unique, and a consumer that has seen it
+# has seen the payment; the outbox computes the rest of the envelope (shared/outbox_schema.py).
+_WITH_PAYMENTS_AND_TOTALS = """
+    WITH lines AS ({insert}
+        RETURNING id, case_id, person_id, id_number, hukou_division, program, for_month, kind, amount, status),
+    payments AS (
+        INSERT INTO outbox (id, topic, key, type, subject, time, data, headers)
+        SELECT l.id, CAST(:topic AS text), l.person_id::text, CAST(:type AS text), l.person_id::text,
+            CAST(:time AS text),
+            jsonb_build_object(
+                'person_id', l.person_id, 'id_number', l.id_number, 'hukou_division', l.hukou_division,
+                'payment_id', l.id, 'case_id', l.case_id, 'program', l.program,
+                'month', to_char(l.for_month, 'YYYY-MM'), 'amount', l.amount::text
+            ),
+            CAST(:headers AS jsonb)
+        FROM lines l
+        WHERE l.status = 'paid'
+    )
     INSERT INTO payroll_totals (payroll_id, hukou_division, status, program, kind, amount, lines)
-    SELECT payroll_id, hukou_division, status, program, kind, sum(amount), count(*)
-    FROM payroll_lines WHERE payroll_id = :payroll_id
-    GROUP BY payroll_id, hukou_division, status, program, kind
-    """
-)
+    SELECT :payroll_id, hukou_division, status, program, kind, sum(amount), count(*)
+    FROM lines
+    GROUP BY hukou_division, status, program, kind
+"""  # no ORDER BY: one payment per person and month, nothing to keep in order (and no sort of 100,000 rows)
+
+
+def _written(insert: str) -> TextClause:
+    """`insert` (an INSERT INTO payroll_lines ... SELECT) with its payment events and totals, one statement."""
+    return text(_WITH_PAYMENTS_AND_TOTALS.format(insert=insert))
+
+
+_LINES = _written(_INSERT_LINES)
+_BACK_PAY = _written(_INSERT_BACK_PAY)
+_ONE_OFF = _written(_INSERT_ONE_OFF)
+_GRANTS = _written(_INSERT_GRANTS)
 
 
 class BadMonth(ValueError):
@@ -280,13 +282,13 @@ async def build(session: AsyncSession, *, month: date, actor: str) -> Built:
         "transferred": endings.TRANSFERRED,
         **amounts,
     }
-    await session.execute(_INSERT_LINES, params)
-    owed = {k: params[k] for k in ("payroll_id", "month", "exit_ended", "transferred")}
-    await session.execute(_INSERT_BACK_PAY, {**owed, "death_codes": list(DEATH_CODES)})
-    await session.execute(_INSERT_ONE_OFF, {"payroll_id": new_id, "month": month})
-    await session.execute(_INSERT_GRANTS, {"payroll_id": new_id, "month": month, "month_end": month_end(month)})
-    await _publish_payments(session, new_id)
-    await session.execute(_INSERT_TOTALS, {"payroll_id": new_id})
+    written = {"payroll_id": new_id, **_event_params()}
+    await _write(session, _LINES, {**params, **written})
+    owed = {k: params[k] for k in ("month", "exit_ended", "transferred")}
+    await _write(session, _BACK_PAY, {**owed, **written, "death_codes": list(DEATH_CODES)})
+    await _write(session, _ONE_OFF, {**written, "month": month})
+    await _write(session, _GRANTS, {**written, "month": month, "month_end": month_end(month)})
+    await _notify_relay(session)
     return Built(await _existing(session, month), created=True)
 
 
@@ -306,28 +308,23 @@ async def _flat_amounts(session: AsyncSession, month: date) -> tuple[list[dict[s
     return used, amounts
 
 
-async def _publish_payments(session: AsyncSession, payroll_id: uuid.UUID) -> None:
+def _event_params() -> dict[str, str]:
+    """The attributes every `assistance.payment.issued` of this payroll shares."""
     spec = ev.CATALOGUE["assistance.payment.issued"]
     if spec.key_field != "person_id" or spec.subject_field != "person_id":
         raise RuntimeError("assistance.payment.issued is keyed by person: the payroll's outbox insert assumes it")
-    base = {
-        "specversion": "1.0",
-        "source": _checked_source(spec.service, spec.type),
+    _checked_source(spec.service, spec.type)  # the envelope the outbox computes for this type is a valid CloudEvent
+    return {
+        "topic": spec.topic,
         "type": spec.type,
         "time": datetime.now(UTC).isoformat(),
-        "datacontenttype": "application/json",
+        "headers": json.dumps(tracing.inject_headers()),
     }
-    await session.execute(
-        _INSERT_PAYMENTS,
-        {
-            "payroll_id": payroll_id,
-            "topic": spec.topic,
-            "type": spec.type,
-            "base": json.dumps(base),
-            "headers": json.dumps(tracing.inject_headers()),
-        },
-    )
-    await _notify_relay(session)
+
+
+async def _write(session: AsyncSession, statement: TextClause, params: dict[str, Any]) -> None:
+    """One statement writing lines, their events and totals; its rows numbered after a prefix of its own."""
+    await session.execute(statement, {**params, "id_prefix": ordered_ids.prefix()})
 
 
 async def _by_month(session: AsyncSession, month: date) -> Payroll | None:
