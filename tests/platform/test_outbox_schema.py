@@ -1,4 +1,4 @@
-"""The outbox row stores the event's varying parts; the table computes the same envelope as before, for old rows too."""
+"""The outbox row stores the event's varying parts; the table and the relay give the same envelope as before."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from services import MODULES
 from shared import event_types as ev
 from shared import migrations
 from shared.events import _checked_source, envelope
+from shared.outbox import BODY
 from tests.support import Infra
 
 
@@ -25,7 +26,7 @@ def test_the_computed_source_is_the_one_each_type_is_published_with() -> None:
 
 
 async def test_rows_written_before_the_migration_read_back_the_same_envelope_after_and_back(infra: Infra) -> None:
-    """Upgrade splits each stored envelope, the computed one equals it; downgrade stores it again unchanged."""
+    """Upgrade splits each stored envelope, the computed one (and the relay's text) equals it; downgrade stores it."""
     name = f"slim_{uuid.uuid4().hex[:8]}"
     infra.pg.create_databases([name])
     url = infra.pg.url(name)
@@ -35,7 +36,7 @@ async def test_rows_written_before_the_migration_read_back_the_same_envelope_aft
     stored = envelope(
         service="registry",
         type="registry.person.died",
-        subject="p-1",
+        subject='p "1" \\ 中',
         data={"person_id": "p-1", "note": 'quote " and 中文', "n": 1.5},
         event_id=event_id,
     )
@@ -48,9 +49,16 @@ async def test_rows_written_before_the_migration_read_back_the_same_envelope_aft
             json.dumps(stored),
         )
         await asyncio.to_thread(migrations.upgrade, location, url)
-        after = await db.fetchrow("SELECT envelope::text AS envelope, subject, time, data::text AS data FROM outbox")
+        after = await db.fetchrow(
+            f"SELECT envelope::text AS envelope, {BODY} AS body, subject, time, data::text AS data FROM outbox"  # noqa: S608
+        )
         assert json.loads(after["envelope"]) == stored
-        assert (after["subject"], after["time"], json.loads(after["data"])) == ("p-1", stored["time"], stored["data"])
+        assert json.loads(after["body"]) == stored  # what the relay sends
+        assert (after["subject"], after["time"], json.loads(after["data"])) == (
+            stored["subject"],
+            stored["time"],
+            stored["data"],
+        )
         await asyncio.to_thread(command.downgrade, migrations.config(location, url), "0003")
         assert json.loads(await db.fetchval("SELECT envelope::text FROM outbox")) == stored
     finally:
