@@ -138,6 +138,8 @@ ALERT_COLUMNS = {
     "resolution": "text",
     "resolved_at": "timestamptz",
 }
+# A new alert also records the business day it was raised on (a replayed year's alerts belong to that year).
+ALERT_INSERT_COLUMNS = ALERT_COLUMNS | {"raised_on": "date"}
 ALERT_CHANGE_COLUMNS = {
     "id": "uuid",
     "status": "text",
@@ -189,6 +191,7 @@ class AlertRow:
     details: dict[str, Any]
     resolution: str | None = None
     resolved_at: datetime | None = None
+    raised_on: date | None = None
     new: bool = False
     changed: bool = False
 
@@ -490,7 +493,8 @@ class Fold:
         alert = AlertRow(
             id=uuid.uuid4(), kind=finding.kind, status=rules.AlertStatus.OPEN, severity=finding.severity,
             person_id=record.person_id, id_number=record.id_number, hukou_division=record.hukou_division,
-            benefits=list(benefits), summary=finding.summary, details=dict(finding.details), new=True,
+            benefits=list(benefits), summary=finding.summary, details=dict(finding.details), raised_on=self.today,
+            new=True,
         )  # fmt: skip
         self.alerts.setdefault(record.person_id, {})[alert.kind] = alert
         self.touched[alert.id] = alert
@@ -714,7 +718,7 @@ async def _write(session: AsyncSession, fold: Fold) -> None:
     changed = [vars(r) for r in fold.records.values() if r.changed]
     await bulk.update(session, "records", "id", RECORD_COLUMNS, changed, also="updated_at = now()")
     await bulk.insert(session, "record_history", HISTORY_COLUMNS, fold.history)
-    await bulk.insert(session, "alerts", ALERT_COLUMNS, [vars(a) for a in fold.touched.values() if a.new])
+    await bulk.insert(session, "alerts", ALERT_INSERT_COLUMNS, [vars(a) for a in fold.touched.values() if a.new])
     merged = [vars(a) for a in fold.touched.values() if a.changed and not a.new]
     await bulk.update(session, "alerts", "id", ALERT_CHANGE_COLUMNS, merged)
     leads = fold.touched_leads.values()

@@ -102,6 +102,7 @@ class Alert(DivisionScoped, Base):
     benefits: Mapped[list[str]] = mapped_column(JSONB, default=list)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    raised_on: Mapped[date | None] = mapped_column(Date)  # the business day (a replay's), when known
     assignee: Mapped[str | None] = mapped_column(String(200))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolution: Mapped[str | None] = mapped_column(Text)

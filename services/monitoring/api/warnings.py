@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
-from sqlalchemy import Numeric, cast, func, select, true
+from sqlalchemy import Date, Numeric, cast, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring import usecases
@@ -155,7 +155,8 @@ async def stats(
     )  # fmt: skip
     by_division = select(living.c.hukou_division, func.count()).group_by(living.c.hukou_division)
     alerts_in_scope = divisions.covers_clause(Alert.hukou_division, scope)
-    by_kind = select(Alert.kind, Alert.status, func.count()).where(alerts_in_scope, Alert.raised_at < end)
+    raised_on = func.coalesce(Alert.raised_on, cast(Alert.raised_at, Date))  # the business day, else the machine's
+    by_kind = select(Alert.kind, Alert.status, func.count()).where(alerts_in_scope, raised_on < end)
     by_kind = by_kind.group_by(Alert.kind, Alert.status)
     kinds: dict[str, dict[str, int]] = {}
     for kind, state, n in await session.execute(by_kind):
