@@ -157,6 +157,7 @@ def district_report(
     last: Annotated[str, typer.Option("--to", help="the last month of the report, YYYY-MM")] = "2022-10",
     first: Annotated[str, typer.Option("--from", help="the first month, YYYY-MM")] = "2022-01",
     scale: Annotated[float, typer.Option(help="the scale the district was generated with")] = 1.0,
+    seed: Annotated[int, typer.Option(help="the seed the district was generated and replayed with")] = 1,
     directory: Annotated[str, typer.Option("--dir", help=DISTRICT_DIR)] = ".district",
 ) -> None:
     """The bureau's 2022 table beside the system's own figures, with what the system adds."""
@@ -164,7 +165,7 @@ def district_report(
 
     from services.district import report
 
-    report.run(directory=Path(directory), first=first, last=last, scale=scale)
+    report.run(directory=Path(directory), first=first, last=last, scale=scale, seed=seed)
 
 
 def service_urls(host: str = "http://127.0.0.1") -> dict[str, str]:

@@ -1,11 +1,13 @@
-"""`minzheng district report`: the bureau's 2022 table beside what the system computed from its own records.
+"""`minzheng district report`: the bureau's 2022 table beside what the system computed, read over public APIs.
 
-The headline figures come from the services' public answers: monitoring's `/v1/stats` and records (people and
-households by program in October), the assistance and eldercare payrolls (paid January to October, by program and by
-kind of line), the insurance rosters. What the report could not show comes from the services' own records, read
-only: deaths found, lines withheld before payment and why, overpayments and what became of them, the latency from a
-death recorded in the registry to the case suspended and the allowance stopped (each service's outbox timestamps),
-and a check that no line was paid to someone the registry knew to be dead, or moved out, when the payroll was built.
+Every figure comes from the services' public answers, as any client with a district-wide token would read them:
+monitoring's `/v1/stats` and records (people and households by program in October), the assistance and eldercare
+payrolls by month (`GET /v1/payrolls`: paid by program and by kind of line, withheld by reason), the insurance
+rosters. What the report could not show comes from the same APIs: deaths recorded (registry `/v1/deaths`), lines
+withheld before payment and why, overpayments and what became of them, the latency from a death's first report to
+monitoring's alert naming the benefits it stopped, and a check of every paid line: none for a month after a death
+the registry had recorded when the payroll was built, none after a move out of the district (the replay's schedule
+says who moved and when: a moved person is outside the district's view afterwards).
 
 The report's figures are scaled with the district (a district generated at scale 0.01 is held against 1% of them).
 """
@@ -13,8 +15,7 @@ The report's figures are scaled with the district (a district generated at scale
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,7 +23,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 
 PAGE = 500
@@ -65,9 +65,10 @@ class Findings:
     """What the system adds: deaths, withheld lines, overpayments, latency, the check."""
 
     deaths_by_status: dict[str, int] = field(default_factory=dict)
+    alerts_by_kind: dict[str, int] = field(default_factory=dict)  # raised in the period (business days), /v1/stats
     withheld: dict[str, tuple[int, Decimal]] = field(default_factory=dict)  # service:reason -> (lines, yuan)
     overpayments: dict[str, tuple[int, Decimal]] = field(default_factory=dict)  # service:status -> (n, yuan)
-    latency_ms: dict[str, list[float]] = field(default_factory=dict)  # what stopped -> latencies
+    latency_ms: dict[str, list[float]] = field(default_factory=dict)  # what -> latencies, ms
     paid_when_known_dead: int = 0
     paid_when_known_moved: int = 0
     paid_before_known: int = 0  # lines for months after a death the registry learnt of later
@@ -107,37 +108,41 @@ def months(first: str, last: str) -> list[str]:
     return out
 
 
-async def payroll_ids(dsn: str, wanted: list[str]) -> list[str]:
-    """The payrolls of the months (the services list none: each month's is found by its unique month)."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch("SELECT id, to_char(month, 'YYYY-MM') AS m FROM payrolls ORDER BY month")
-    finally:
-        await conn.close()
-    return [str(r["id"]) for r in rows if r["m"] in wanted]
+@dataclass(frozen=True)
+class PaidLine:
+    """A paid regular line, as the payroll listing of lines answers it."""
+
+    person_id: str
+    id_number: str
+    month: date  # the first day of the month it pays
+    built: datetime  # when its payroll was built
 
 
-async def payroll_totals(client: Client, service: str, ids: list[str]) -> dict[str, Decimal]:
-    """Paid by program (and by kind of line, as `kind:<kind>`) over the payrolls, from their own totals."""
-    by_program: dict[str, Decimal] = defaultdict(Decimal)
-    for payroll_id in ids:
-        p = await client.get(service, f"/v1/payrolls/{payroll_id}")
-        for program, amount in p.get("by_program", {}).items():
-            by_program[program] += Decimal(amount)
-        by_program["_total"] += Decimal(p["total"])
-        for kind, amount in (p.get("by_kind") or {}).items():
-            by_program[f"kind:{kind}"] += Decimal(amount)
-    return dict(by_program)
+@dataclass
+class Payrolls:
+    """A service's payrolls of the months asked for, from `GET /v1/payrolls`."""
+
+    items: list[dict[str, Any]]
+
+    def paid(self) -> dict[str, Decimal]:
+        """Paid yuan by program, by kind of line (`kind:<kind>`) and in all (`_total`)."""
+        out: dict[str, Decimal] = defaultdict(Decimal)
+        for s in self.sums("paid"):
+            out[s["program"]] += Decimal(s["amount"])
+            out[f"kind:{s['kind']}"] += Decimal(s["amount"])
+            out["_total"] += Decimal(s["amount"])
+        return dict(out)
+
+    def lines(self, program: str, kind: str) -> int:
+        return sum(s["lines"] for s in self.sums("paid") if s["program"] == program and s["kind"] == kind)
+
+    def sums(self, status: str) -> list[dict[str, Any]]:
+        return [s for p in self.items for s in p["sums"] if s["status"] == status]
 
 
-async def grants(dsn: str, ids: list[str]) -> int:
-    """Temporary-assistance grants paid: the payroll lines of kind grant."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        query = "SELECT count(*) FROM payroll_lines WHERE kind = 'grant' AND status = 'paid' AND payroll_id = ANY($1)"
-        return int(await conn.fetchval(query, [uuid.UUID(i) for i in ids]))
-    finally:
-        await conn.close()
+async def payrolls(client: Client, service: str, wanted: list[str]) -> Payrolls:
+    """The service's payrolls of the months (its listing, by month)."""
+    return Payrolls([p for p in await client.pages(service, "/v1/payrolls") if p["month"] in wanted])
 
 
 async def dibao_households(client: Client) -> int:
@@ -146,14 +151,13 @@ async def dibao_households(client: Client) -> int:
     return len({r.get("household_id") or r.get("person_id") for r in records})
 
 
-async def headline(client: Client, dsns: dict[str, str], first: str, last: str, scale: float) -> list[Row]:
-    """The report's table and the system's figure for each row."""
+async def headline(client: Client, first: str, last: str, scale: float) -> tuple[list[Row], dict[str, Payrolls]]:
+    """The report's table and the system's figure for each row (and the payrolls read for it)."""
     wanted = months(first, last)
     stats = await client.get("monitoring", "/v1/stats", month=last)
     people = stats["people_by_program"]
-    assistance_ids = await payroll_ids(dsns["assistance"], wanted)
-    paid = await payroll_totals(client, "assistance", assistance_ids)
-    allowance = await payroll_totals(client, "eldercare", await payroll_ids(dsns["eldercare"], wanted))
+    built = {s: await payrolls(client, s, wanted) for s in ("assistance", "eldercare")}
+    paid, allowance = built["assistance"].paid(), built["eldercare"].paid()
     rosters = await client.get("eldercare", "/v1/rosters/insurance", as_of=f"{last}-28", limit=0)
     insured = sorted(
         (r["annual_premium"], r["insured"]) for r in rosters["rosters"]
@@ -165,7 +169,7 @@ async def headline(client: Client, dsns: dict[str, str], first: str, last: str, 
         paid.get("kind:one_off", 0),
         people.get("tekun", 0),
         paid.get("tekun", 0),
-        await grants(dsns["assistance"], assistance_ids),
+        built["assistance"].lines("temporary", "grant"),
         paid.get("temporary", 0),
         people.get("orphan", 0),
         paid.get("orphan", 0),
@@ -178,99 +182,90 @@ async def headline(client: Client, dsns: dict[str, str], first: str, last: str, 
     for (what, figure, unit), value in zip(REPORT, system, strict=True):
         scaled = (Decimal(figure) * Decimal(str(scale))).quantize(Decimal("0.01"))
         rows.append(Row(what, scaled, Decimal(value), unit))
-    return rows
+    return rows, built
 
 
-# -- what the system adds (its own records, read only) ----------------------------------------------
+# -- what the system adds (the services' public listings) -------------------------------------------
 
 
-async def findings(dsns: dict[str, str], client: Client) -> Findings:
+async def findings(client: Client, built: dict[str, Payrolls], moves: dict[str, date], last: str) -> Findings:
+    """Deaths, withheld lines, overpayments, the death -> alert latency and the check of every paid line.
+
+    `moves`: who moved out of the district and the day the public-security partner reported it (the replay's
+    schedule); a payroll built at the end of that month or later must not pay a month after the move.
+    """
     f = Findings()
-    registry = await asyncpg.connect(dsns["registry"])
-    assistance = await asyncpg.connect(dsns["assistance"])
-    eldercare = await asyncpg.connect(dsns["eldercare"])
-    try:
-        f.deaths_by_status = dict(await registry.fetch("SELECT status, count(*) FROM deaths GROUP BY status"))
-        for name, conn in (("assistance", assistance), ("eldercare", eldercare)):
-            for code, n, amount in await conn.fetch(
-                "SELECT reason_code, count(*), sum(amount) FROM payroll_lines WHERE status = 'withheld' GROUP BY 1"
-            ):
-                f.withheld[f"{name}: {code}"] = (n, amount)
-            for status, n, amount in await conn.fetch(
-                "SELECT status, count(*), sum(amount) FROM overpayments GROUP BY 1"
-            ):
-                f.overpayments[f"{name}: {status}"] = (n, amount)
-        f.latency_ms = await latencies(registry, assistance, eldercare)
-        await check_payments(f, registry, assistance, eldercare)
-    finally:
-        for conn in (registry, assistance, eldercare):
-            await conn.close()
+    over: dict[str, set[tuple[str, str]]] = {}
+    deaths = await client.pages("registry", "/v1/deaths")
+    f.deaths_by_status = dict(sorted(Counter(d["status"] for d in deaths).items()))
+    stats = await client.get("monitoring", "/v1/stats", month=last)
+    f.alerts_by_kind = {k: sum(by_status.values()) for k, by_status in sorted(stats["alerts_by_kind"].items())}
+    for service, p in built.items():
+        for item in p.items:
+            for w in item["withheld_by_reason"]:
+                n, amount = f.withheld.get(f"{service}: {w['reason_code']}", (0, Decimal(0)))
+                f.withheld[f"{service}: {w['reason_code']}"] = (n + w["lines"], amount + Decimal(w["amount"]))
+        listed = await client.pages(service, "/v1/overpayments")
+        over[service] = {(o["id_number"], month) for o in listed for month in o["months"]}
+        for o in listed:
+            n, amount = f.overpayments.get(f"{service}: {o['status']}", (0, Decimal(0)))
+            f.overpayments[f"{service}: {o['status']}"] = (n + 1, amount + Decimal(o["amount"]))
+    recorded = {d["person_id"]: (date.fromisoformat(d["date_of_death"]), _received(d)) for d in deaths
+                if d["status"] != "revoked"}  # fmt: skip
+    alerts = await client.pages("monitoring", "/v1/alerts", kind="beneficiary_died")
+    f.latency_ms = {"death recorded -> alert raised": _latencies(recorded, alerts)}
+    for service, p in built.items():
+        for line in await paid_lines(client, service, p):
+            check_line(f, line, recorded, moves, over[service])
     return f
 
 
-_FIRST_EVENT = """
-    SELECT envelope->'data'->>'person_id' AS person, min(created_at) AS at FROM outbox
-    WHERE type = $1 {extra} GROUP BY 1
-"""
+def _received(death: dict[str, Any]) -> datetime:
+    """When the registry first heard of the death: its earliest report."""
+    return min(datetime.fromisoformat(r["received_at"]) for r in death["reports"])
 
 
-async def latencies(
-    registry: asyncpg.Connection, assistance: asyncpg.Connection, eldercare: asyncpg.Connection
-) -> dict[str, list[float]]:
-    """Death recorded (registry.person.died written) -> case suspended / allowance stopped, per person, in ms."""
-    died = {r["person"]: r["at"] for r in await registry.fetch(_FIRST_EVENT.format(extra=""), "registry.person.died")}
-    suspended = await assistance.fetch(
-        _FIRST_EVENT.format(extra="AND envelope->'data'->>'reason' = 'death'"), "assistance.case.suspended"
-    )
-    stopped = await eldercare.fetch(_FIRST_EVENT.format(extra=""), "eldercare.allowance.stopped")
-    out: dict[str, list[float]] = {}
-    for what, rows in (("case suspended", suspended), ("allowance stopped", stopped)):
-        out[what] = sorted(
-            (r["at"] - died[r["person"]]).total_seconds() * 1000
-            for r in rows
-            if r["person"] in died and r["at"] >= died[r["person"]]
-        )
+def _latencies(recorded: dict[str, tuple[date, datetime]], alerts: list[dict[str, Any]]) -> list[float]:
+    """Per person: the death's first report to the monitoring alert that lists the benefits it stopped, in ms."""
+    first: dict[str, datetime] = {}
+    for a in alerts:
+        at = datetime.fromisoformat(a["raised_at"])
+        first[a["person_id"]] = min(at, first.get(a["person_id"], at))
+    known = {p: at for p, at in first.items() if p in recorded and at >= recorded[p][1]}
+    return sorted((at - recorded[p][1]).total_seconds() * 1000 for p, at in known.items())
+
+
+async def paid_lines(client: Client, service: str, p: Payrolls) -> list[PaidLine]:
+    """Every paid regular line of the payrolls (each payroll's lines, page by page)."""
+    out = []
+    for item in p.items:
+        built = datetime.fromisoformat(item["created_at"])
+        for line in await client.pages(service, f"/v1/payrolls/{item['id']}/lines"):
+            if line["status"] == "paid" and line["kind"] == "regular":
+                month = date.fromisoformat(line["month"] + "-01")
+                out.append(PaidLine(line["person_id"], line["id_number"], month, built))
     return out
 
 
-async def check_payments(
-    f: Findings, registry: asyncpg.Connection, assistance: asyncpg.Connection, eldercare: asyncpg.Connection
+def check_line(
+    f: Findings,
+    line: PaidLine,
+    recorded: dict[str, tuple[date, datetime]],
+    moves: dict[str, date],
+    over: set[tuple[str, str]],
 ) -> None:
-    """No line paid to someone the registry knew dead or moved out when the payroll was built."""
-    deaths = await registry.fetch(
-        "SELECT person_id, date_of_death, created_at, revoked_at FROM deaths WHERE status <> 'revoked'"
-    )
-    moves = await registry.fetch(
-        "SELECT person_id, effective_date, recorded_at FROM hukou_changes WHERE kind = 'move_out'"
-    )
-    known: dict[Any, tuple[date, datetime]] = {d["person_id"]: (d["date_of_death"], d["created_at"]) for d in deaths}
-    moved: dict[Any, tuple[date, datetime]] = {m["person_id"]: (m["effective_date"], m["recorded_at"]) for m in moves}
-    people = list(set(known) | set(moved))
-    for conn, covered in ((assistance, "case_id"), (eldercare, "allowance_id")):
-        lines = await conn.fetch(
-            f"""SELECT l.person_id, l.for_month, l.kind, p.created_at AS built, l.{covered} AS ref
-                FROM payroll_lines l JOIN payrolls p ON p.id = l.payroll_id
-                WHERE l.status = 'paid' AND l.kind = 'regular' AND l.person_id = ANY($1::uuid[])""",  # noqa: S608
-            people,
-        )
-        over = {
-            (r["ref"], m)
-            for r in await conn.fetch(f"SELECT {covered} AS ref, months FROM overpayments")  # noqa: S608
-            for m in r["months"]
-        }
-        for line in lines:
-            month_start = line["for_month"]
-            if line["person_id"] in known:
-                died_on, recorded = known[line["person_id"]]
-                if recorded <= line["built"] and month_start > died_on.replace(day=1):
-                    f.paid_when_known_dead += 1  # the month of death itself is paid by the allowance's rule
-                elif month_start > died_on.replace(day=1):
-                    f.paid_before_known += 1
-                    f.paid_before_known_in_overpayments += (line["ref"], f"{month_start:%Y-%m}") in over
-            if line["person_id"] in moved:
-                left_on, recorded = moved[line["person_id"]]
-                if recorded <= line["built"] and month_start > left_on.replace(day=1):
-                    f.paid_when_known_moved += 1
+    """Count a paid line made to someone the system knew dead, or moved out, when its payroll was built."""
+    if line.person_id in recorded:
+        died_on, known_at = recorded[line.person_id]
+        if line.month > died_on.replace(day=1):  # the month of death itself is paid by the allowance's rule
+            if known_at <= line.built:
+                f.paid_when_known_dead += 1
+            else:
+                f.paid_before_known += 1
+                f.paid_before_known_in_overpayments += (line.id_number, f"{line.month:%Y-%m}") in over
+    left_on = moves.get(line.id_number)
+    if left_on is not None and line.month > left_on.replace(day=1):
+        f.paid_when_known_moved += 1  # payrolls are built at the end of the month paid: the move was known
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -286,11 +281,12 @@ def render(rows: list[Row], f: Findings | None, scale: float) -> str:
     if f is None:
         return "\n".join(lines)
     lines += ["", "what the system adds", f"  deaths recorded by status: {dict(sorted(f.deaths_by_status.items()))}"]
+    lines.append(f"  alerts raised by the end of the period, by kind: {f.alerts_by_kind}")
     lines.append("  payroll lines withheld before payment:")
     lines += [f"    {k:40} {n:>7} lines {v:>14,.2f} yuan" for k, (n, v) in sorted(f.withheld.items())]
     lines.append("  overpayments (paid before a death was known, raised on confirmation):")
     lines += [f"    {k:40} {n:>7}       {v:>14,.2f} yuan" for k, (n, v) in sorted(f.overpayments.items())]
-    lines.append("  death recorded -> stopped (each service's outbox timestamps):")
+    lines.append("  death first reported -> monitoring's alert naming the benefits stopped:")
     for what, ms in f.latency_ms.items():
         lines.append(
             f"    {what:20} n={len(ms):>6}  p50 {percentile(ms, 50):8.0f} ms  p90 {percentile(ms, 90):8.0f} ms"
@@ -313,27 +309,39 @@ def _fmt(value: Decimal, unit: str) -> str:
 async def report(
     urls: dict[str, str],
     token: str,
-    dsns: dict[str, str],
     first: str,
     last: str,
     scale: float,
+    moves: dict[str, date],
     out: Callable[[str], None] = print,
 ) -> tuple[list[Row], Findings]:
+    """The table and the findings, read over the services' public APIs only."""
     client = Client(urls, token)
     try:
-        rows = await headline(client, dsns, first, last, scale)
-        found = await findings(dsns, client)
+        rows, built = await headline(client, first, last, scale)
+        found = await findings(client, built, moves, last)
     finally:
         await client.close()
     out(render(rows, found, scale))
     return rows, found
 
 
-def run(*, directory: Path, first: str, last: str, scale: float) -> tuple[list[Row], Findings]:
+def planned_moves(seed: int, scale: float, first: str, last: str) -> dict[str, date]:
+    """Who moves out of the district in the replay of the seed, and the day it is reported (the schedule's truth)."""
+    from services.district import plan as planning
+    from services.district import population
+    from services.district.replay import month_end, parse_month
+
+    district = population.generate(seed, scale)
+    plan = planning.make_plan(district, seed, parse_month(first), month_end(parse_month(last)))
+    return {m.id_number: m.day for m in plan.moves if m.kind == "move_out"}
+
+
+def run(*, directory: Path, first: str, last: str, scale: float, seed: int = 1) -> tuple[list[Row], Findings]:
     """`minzheng district report`: the table for the stack in `directory` (started for the report, then stopped)."""
-    from services.district.replay import database_urls
     from services.district.stack import DistrictStack
 
+    moves = planned_moves(seed, scale, first, last)
     with DistrictStack(directory) as stack:
         stack.settle()
-        return asyncio.run(report(stack.urls(), stack.token, database_urls(stack), first, last, scale))
+        return asyncio.run(report(stack.urls(), stack.token, first, last, scale, moves))
