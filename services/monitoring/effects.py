@@ -43,7 +43,7 @@ from services.monitoring.domain import alerts as rules
 from services.monitoring.domain import leads as discovery
 from services.monitoring.domain import records as categories
 from services.monitoring.domain import warnings as w
-from services.monitoring.domain.reconciliation import Repair
+from services.monitoring.domain.reconciliation import PERSON, Repair
 from services.monitoring.models import Alert, Lead, Record, WarningThresholds
 from shared import bulk, clock, divisions, identity
 from shared import event_types as ev
@@ -318,9 +318,24 @@ class Fold:
 
     def repair(self, record: RecordRow, fix: Repair, origin: ReceivedEvent) -> None:
         """A benefit the owning service holds otherwise (a lost event): set as it holds it, with what it said before."""
+        if fix.program == PERSON:
+            self._restate(record, fix, origin)
+            return
         amount = Decimal(fix.after.get("monthly_amount") or "0")
         self._set_program(record, origin, fix.program, fix.after["status"], amount)
         self.history[-1]["change"] |= {"repaired_from": fix.before, "source": fix.source}
+        self.review(record)
+
+    def _restate(self, record: RecordRow, fix: Repair, origin: ReceivedEvent) -> None:
+        """The registry holds the person otherwise (a lost death, revocation or move): set as it holds them."""
+        after, was_dead = fix.after, record.status == "deceased"
+        record.status, record.in_district = after["status"], after["in_district"]
+        record.hukou_division = after["hukou_division"]
+        record.date_of_death = date.fromisoformat(after["date_of_death"]) if after["date_of_death"] else None
+        self._changed(record, origin, {**after, "repaired_from": fix.before, "source": fix.source})
+        benefits = rules.active_benefits(record.programs)
+        if record.status == "deceased" and not was_dead and benefits:
+            self._death_alert(record, benefits)
         self.review(record)
 
     def _household(self, event: ReceivedEvent, p: ev.HouseholdChanged) -> None:

@@ -9,12 +9,19 @@ like benefits that vanished. The records in scope are then read in one
 statement, `domain.reconciliation.plan` lists the repairs, and
 `effects.repair` applies them in a fixed number of statements, with history
 rows, `monitoring.record.changed` events and the alerts the rules now find.
+
+The registry is read too, for the person behind each record (a lost death,
+revocation or move leaves a record's status wrong for ever otherwise): its
+`POST /v1/persons/snapshot` answers the status and registration of the
+records' persons, 500 ids a request, and `plan_persons` lists the records
+that differ.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -96,6 +103,38 @@ async def read_source(settings: Settings, source: Source, scope: str) -> list[re
                 return held
 
 
+async def read_registry(settings: Settings, scope: str, person_ids: list[uuid.UUID]) -> list[rec.PersonHeld]:
+    """The registry's snapshot of the records' persons (of the scope), a page of ids at a time."""
+    source = Source("registry", settings.registry_url, "/v1/persons/snapshot", frozenset(), "registry:read")
+    token = auth.issue_token(settings, sub="service:monitoring", scopes=source.scope, division=scope, ttl_seconds=600)
+    held: list[rec.PersonHeld] = []
+    async with httpx.AsyncClient(base_url=source.url, timeout=30.0, headers={"Authorization": f"Bearer {token}"}) as c:
+        for start in range(0, len(person_ids), PAGE):
+            page = [str(pid) for pid in person_ids[start : start + PAGE]]
+            try:
+                resp = await c.post(source.path, json={"person_ids": page})
+            except httpx.HTTPError as exc:
+                raise _unavailable(source, type(exc).__name__) from exc
+            if resp.status_code != 200:
+                raise _unavailable(source, f"answered {resp.status_code}")
+            held += [
+                rec.PersonHeld(uuid.UUID(i["person_id"]), i["status"],
+                               date.fromisoformat(i["date_of_death"]) if i["date_of_death"] else None,
+                               i["hukou_division"], i["in_district"])
+                for i in resp.json()["items"]
+            ]  # fmt: skip
+    return held
+
+
+async def persons(session: AsyncSession, scope: str) -> dict[uuid.UUID, rec.PersonHeld]:
+    """What every record of the scope says of its person (status, death, registration)."""
+    t = Record.__table__
+    stmt = select(t.c.person_id, t.c.status, t.c.date_of_death, t.c.hukou_division, t.c.in_district).where(
+        divisions.covers_clause(t.c.hukou_division, scope)
+    )
+    return {r.person_id: rec.PersonHeld(*r) for r in await session.execute(stmt)}
+
+
 async def copies(session: AsyncSession, scope: str) -> dict[uuid.UUID, rec.Copy]:
     """What every record of the scope says of its benefits (one with none is still a record: not to be made)."""
     t = Record.__table__
@@ -113,19 +152,23 @@ async def run(session: AsyncSession, settings: Settings, scope: str, by: str) ->
     row = Reconciliation(hukou_division=scope, status="running", created_by=by, counts={}, repairs=[])
     session.add(row)
     await session.commit()
+    people = await persons(session, scope)
     try:
         held = {s.name: (s, await read_source(settings, s, scope)) for s in sources(settings)}
+        registry = await read_registry(settings, scope, sorted(people))
     except DomainError as exc:
         row.status, row.error, row.finished_at = "failed", exc.detail, utcnow()
         await session.commit()
         raise
     have = await copies(session, scope)
-    fixes = [fix for source, items in held.values() for fix in rec.plan(have, items, source.owned, source.name)]
+    fixes = rec.plan_persons(people, registry)
+    fixes += [fix for source, items in held.values() for fix in rec.plan(have, items, source.owned, source.name)]
     fold = await effects.repair(session, fixes, f"reconciliation:{row.id}")
     row.status, row.finished_at = "finished", utcnow()
     row.repairs = [_report(f) for f in fixes]
     row.counts = {
         **{f"{name}_held": len(items) for name, (_, items) in held.items()},
+        "registry_held": len(registry),
         "records_compared": len(have),
         "repaired": len(fixes),
         "records_repaired": len({f.person_id for f in fixes}),

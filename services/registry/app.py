@@ -23,6 +23,7 @@ from services.registry.api import (
     milestones,
     persons,
     reviews,
+    snapshot,
 )
 from services.registry.handlers import partner_feeds
 from services.registry.usecases import milestones as milestone_cases
@@ -72,6 +73,7 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
             "marriages, adoptions, partner intake and its review queue, milestones."
         ),
         routers=[
+            snapshot.router,  # before persons: /v1/persons/snapshot is no person id
             persons.router,
             households.router,
             deaths.router,

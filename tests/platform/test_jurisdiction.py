@@ -482,6 +482,7 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
             Call("POST", "/v1/persons/search", {"id_number": p}),
             Call("POST", "/v1/persons/search", {"division": TOWN_A}),
         ],
+        ("registry", "POST", "/v1/persons/snapshot"): [Call("POST", "/v1/persons/snapshot", {"person_ids": [a["p"]]})],
         ("registry", "GET", "/v1/persons/{person_id}"): [Call("GET", "/v1/persons/{p}")],
         ("registry", "GET", "/v1/persons/{person_id}/history"): [Call("GET", "/v1/persons/{p}/history")],
         ("registry", "POST", "/v1/households"): [

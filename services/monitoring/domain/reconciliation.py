@@ -13,16 +13,26 @@ A record holds a benefit as the events left it: `active` while it pays
 death (whether the owner suspended or terminated it), otherwise the owner's
 own status (`suspended`, `terminated`, `stopped`). `expected_status` is that
 mapping, the same one the event fold applies.
+
+The registry owns the person: alive or deceased (with the date), the
+household registration's division and whether it is in the district. A
+record's status is `deceased`, else `active` in the district or
+`moved_away` out of it (the fold of the registry's events); `plan_persons`
+compares that with the registry's snapshot and returns one `Repair` of the
+pseudo-program `PERSON` per record that differs.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
 PAYING = frozenset({"active", "gradual_exit"})
 ABSENT = "terminated"  # what a record says of a benefit its owner does not hold at all
+PERSON = "person"  # the `program` of a repair of the person (status, death, registration), not of a benefit
 
 
 @dataclass(frozen=True)
@@ -53,9 +63,48 @@ class Repair:
     hukou_division: str
     program: str
     source: str
-    before: dict[str, str | None]
-    after: dict[str, str]
+    before: dict[str, Any]  # a benefit's status and amount, or the person's state (`PERSON`)
+    after: dict[str, Any]
     new_record: bool = False
+
+
+@dataclass(frozen=True)
+class PersonHeld:
+    """A person as the registry holds them now (its snapshot), or as a record says (the copy)."""
+
+    person_id: uuid.UUID
+    status: str  # the registry's alive | deceased; a record's active | deceased | moved_away
+    date_of_death: date | None
+    hukou_division: str
+    in_district: bool
+
+
+def expected_person(held: PersonHeld) -> dict[str, Any]:
+    """What a record should say of the person the registry holds so."""
+    status = "deceased" if held.status == "deceased" else "active" if held.in_district else "moved_away"
+    return _person_state(held, status)
+
+
+def _person_state(p: PersonHeld, status: str) -> dict[str, Any]:
+    dod = p.date_of_death.isoformat() if p.date_of_death else None
+    return {"status": status, "date_of_death": dod, "hukou_division": p.hukou_division, "in_district": p.in_district}
+
+
+def plan_persons(copies: dict[uuid.UUID, PersonHeld], held: list[PersonHeld]) -> list[Repair]:
+    """Every record whose person the registry holds otherwise; a person the registry does not answer is left alone.
+
+    The registry answers only the persons of the caller's division it knows: one it leaves out (moved to
+    another town, say) is not evidence of anything, so its record is not touched.
+    """
+    repairs: list[Repair] = []
+    for h in sorted(held, key=lambda x: x.person_id):
+        copy = copies.get(h.person_id)
+        if copy is None:
+            continue
+        want, have = expected_person(h), _person_state(copy, copy.status)
+        if want != have:
+            repairs.append(Repair(h.person_id, "", h.hukou_division, PERSON, "registry", have, want))
+    return repairs
 
 
 def expected_status(held: Held) -> str:
