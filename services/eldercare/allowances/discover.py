@@ -124,6 +124,11 @@ async def discover(session: AsyncSession, as_of: date) -> Counts:
     await locks.hold(session, LOCK)
     # A first run over a district returns 200,000 rows from its CTE: kept in memory, not spilled to disk.
     await session.execute(text("SET LOCAL work_mem = '64MB'"))
+    # Each statement joins hundreds of thousands of rows: hash joins. With statistics saying `allowances` is
+    # empty (analysed when it was), the planner picks a nested loop whose inner side scans `allowances` once per
+    # eligible person while the same statement fills it: 200,000 x 200,000 visibility checks (minutes, not
+    # seconds). No nested loop in discovery's statements, whatever the statistics.
+    await session.execute(text("SET LOCAL enable_nestloop = off"))
     enrolled = await enrol(session, as_of)
     brackets = await br.in_force(session, as_of)
     amount = br.amount_case(brackets, as_of, otherwise=brackets[0].monthly_amount)

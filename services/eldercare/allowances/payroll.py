@@ -17,7 +17,8 @@ month of the move). A death mid-month is paid to the end of that month and not
 after. Months a death kept from the payroll (withheld while it was in review,
 or left out once it was confirmed) are owed once it is revoked: the next
 payroll adds them as back-pay lines, each month once. Each paid line is an `eldercare.payment.issued`,
-written to the outbox by one statement assembling the events on the server.
+written to the outbox by the statement that writes the line, assembling the events on the server from the
+lines it returns (not read again from the table).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.eldercare.allowances import brackets as br
 from services.eldercare.allowances import outbox
 from services.eldercare.models import Payroll, PayrollLine
+from shared import ordered_ids
+from shared.ordered_ids import ROW_ID
 from shared.people import people
 from shared.problems import NotFound
 
@@ -64,7 +67,7 @@ _REASON_SQL = "CASE g.code " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in REA
 _INSERT_LINES = """
     INSERT INTO payroll_lines (id, payroll_id, allowance_id, person_id, id_number, hukou_division, for_month,
                                kind, amount, status, reason_code, reason)
-    SELECT uuidv7(), :payroll_id, g.id, g.person_id, g.id_number, g.hukou_division, CAST(:month AS date), 'regular',
+    SELECT {row_id}, :payroll_id, g.id, g.person_id, g.id_number, g.hukou_division, CAST(:month AS date), 'regular',
            g.amount,
            CASE WHEN g.code IS NULL THEN 'paid' ELSE 'withheld' END, g.code, {reason}
     FROM (
@@ -83,12 +86,11 @@ _INSERT_LINES = """
 # once it was confirmed): owed once the allowance is active again and no death is in view. One line per month
 # (DISTINCT ON), at the bracket that month's payroll used (`b`: one row per month and bracket, eldest first by
 # cut-off); a month already paid, by its payroll or an earlier back-pay, is not paid again.
-_INSERT_BACK_PAY = text(
-    """
+_INSERT_BACK_PAY = f"""
     INSERT INTO payroll_lines (id, payroll_id, allowance_id, person_id, id_number, hukou_division, for_month,
                                kind, amount, status, reason_code, reason)
     SELECT DISTINCT ON (a.id, b.for_month)
-           uuidv7(), :payroll_id, a.id, a.person_id, a.id_number, a.hukou_division, b.for_month,
+           {ROW_ID}, :payroll_id, a.id, a.person_id, a.id_number, a.hukou_division, b.for_month,
            'back_pay', b.amount, 'paid', NULL,
            'back-pay of ' || to_char(b.for_month, 'YYYY-MM') || ', not paid for a death since revoked'
     FROM death_reports d
@@ -103,8 +105,7 @@ _INSERT_BACK_PAY = text(
       AND NOT EXISTS (SELECT 1 FROM death_reports o
                       WHERE o.person_id = a.person_id AND o.status IN ('reported', 'conflict', 'confirmed'))
     ORDER BY a.id, b.for_month, b.cut
-    """
-)
+"""  # noqa: S608 - every fragment is a constant of this module
 
 # The payrolls built for months after the earliest revoked death, before `month`, with the brackets they used.
 _OWED_MONTHS = text(
@@ -114,7 +115,8 @@ _OWED_MONTHS = text(
     """
 )
 
-_PAYMENTS = "(SELECT * FROM payroll_lines WHERE payroll_id = :payroll_id AND status = 'paid')"
+# A statement writing lines writes the events of its paid lines too, from what it returns (not read again).
+_PAYMENTS = "(SELECT * FROM lines WHERE status = 'paid')"
 _PAYMENT_DATA = f"""jsonb_build_object(
     'person_id', s.person_id, 'id_number', s.id_number, 'hukou_division', s.hukou_division,
     'payment_id', s.id, 'program', '{PROGRAM}', 'month', to_char(s.for_month, 'YYYY-MM'), 'amount', s.amount::text)"""
@@ -154,22 +156,34 @@ async def build(session: AsyncSession, *, month: date, actor: str) -> Built:
     if inserted.scalar_one_or_none() is None:  # built before (or by a concurrent call that committed first)
         return Built(await _by_month(session, month), created=False)
     amount = br.amount_case(brackets, month, otherwise=None)
-    lines_sql = _INSERT_LINES.format(reason=_REASON_SQL, amount=amount.sql, gate=_GATE)
+    lines_sql = _INSERT_LINES.format(reason=_REASON_SQL, amount=amount.sql, gate=_GATE, row_id=ROW_ID)
     born_by = br.born_by(br.reached_by(month), brackets[0].min_age)
-    await session.execute(
-        text(lines_sql),
-        {**amount.params, "payroll_id": new_id, "month": month, "month_end": br.month_end(month), "born_by": born_by},
+    events = outbox.params("eldercare.payment.issued")
+    await _write(
+        session,
+        lines_sql,
+        {
+            **amount.params,
+            **events,
+            "payroll_id": new_id,
+            "month": month,
+            "month_end": br.month_end(month),
+            "born_by": born_by,
+        },
     )
-    await _back_pay(session, new_id, month)
-    await session.execute(
-        text(outbox.insert_sql(_PAYMENTS, _PAYMENT_DATA)),
-        {"payroll_id": new_id, **outbox.params("eldercare.payment.issued")},
-    )
+    await _back_pay(session, new_id, month, events)
     await outbox.notify(session)
     return Built(await _by_month(session, month), created=True)
 
 
-async def _back_pay(session: AsyncSession, payroll_id: uuid.UUID, month: date) -> None:
+async def _write(session: AsyncSession, insert: str, params: dict[str, Any]) -> None:
+    """`insert` (an INSERT INTO payroll_lines ... SELECT) and the payment events of its paid lines, one statement;
+    its rows numbered after a time-ordered prefix of its own (shared.ordered_ids)."""
+    statement = f"WITH lines AS ({insert} RETURNING *) " + outbox.insert_sql(_PAYMENTS, _PAYMENT_DATA)
+    await session.execute(text(statement), {**params, "id_prefix": ordered_ids.prefix()})
+
+
+async def _back_pay(session: AsyncSession, payroll_id: uuid.UUID, month: date, events: dict[str, Any]) -> None:
     """Pay back the months a revoked death kept from earlier payrolls, each at its payroll's brackets."""
     months, cuts, amounts = [], [], []
     for owed, standards in (await session.execute(_OWED_MONTHS, {"month": month})).all():
@@ -179,9 +193,10 @@ async def _back_pay(session: AsyncSession, payroll_id: uuid.UUID, month: date) -
             cuts.append(br.born_by(day, int(b["min_age"])))
             amounts.append(Decimal(b["monthly_amount"]))
     if months:  # no revoked death, or none before this month: nothing can be owed
-        await session.execute(
+        await _write(
+            session,
             _INSERT_BACK_PAY,
-            {"payroll_id": payroll_id, "month": month, "months": months, "cuts": cuts, "amounts": amounts},
+            {**events, "payroll_id": payroll_id, "month": month, "months": months, "cuts": cuts, "amounts": amounts},
         )
 
 
