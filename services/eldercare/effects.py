@@ -13,7 +13,9 @@ copy and the allowances of every person named are read (the allowances
 locked) by one statement, each person's events are folded in order in Python
 (a person's state after each event decides, as applying the events one by one
 would), and the people copy, the changed and new allowances and their events
-are written in bulk.
+are written in bulk. A chunk of deaths alone (a district's deaths arrive as a flood of them, and the runner
+applies each event alone when a chunk fails) takes a cheaper path: one statement stops the allowances and
+writes their events, with no Python object per row (`stop_for_deaths`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.eldercare.allowances import brackets as br
-from services.eldercare.allowances import discover
+from services.eldercare.allowances import discover, outbox
 from services.eldercare.care import homecare, institutions
 from services.eldercare.care.rosters import born_by
 from services.eldercare.domain.allowance import Bracket
@@ -209,6 +211,44 @@ async def apply(session: AsyncSession, payloads: Sequence[BaseModel], chunk: Chu
     await publish_many(session, emitted)
     await _after_deaths(session, payloads)
     return emitted
+
+
+def deaths_only(payloads: Sequence[BaseModel]) -> list[ev.PersonDied] | None:
+    """The chunk's deaths if it holds nothing else and names each person once (the flood a district's deaths
+    bring, and every death the runner applies alone); None otherwise."""
+    deaths = [p for p in payloads if type(p) is ev.PersonDied]
+    if not deaths or len(deaths) != len(payloads) or len({d.person_id for d in deaths}) != len(deaths):
+        return None
+    return deaths
+
+
+# A death stops the person's active allowance on the date of death and says so; nothing else of the allowance
+# changes (what `step` does for a death, written in SQL: no Python object per row). Locked in id order, as `read`.
+_STOP_FOR_DEATHS = """
+    WITH died AS (
+        SELECT * FROM unnest(CAST(:person_ids AS uuid[]), CAST(:dates AS date[])) AS d(person_id, died_on)
+    ),
+    locked AS MATERIALIZED (
+        SELECT a.id, died.died_on FROM allowances a JOIN died ON died.person_id = a.person_id
+        WHERE a.status = 'active' ORDER BY a.id FOR UPDATE OF a
+    ),
+    stopped AS (
+        UPDATE allowances a SET status = 'stopped', stopped_on = l.died_on, stop_reason = 'death', updated_at = now()
+        FROM locked l WHERE a.id = l.id
+        RETURNING a.id, a.person_id, a.id_number, a.hukou_division, a.status, a.monthly_amount, a.stopped_on,
+                  a.started_on, 'death' AS reason
+    )
+"""
+
+
+async def stop_for_deaths(session: AsyncSession, deaths: Sequence[ev.PersonDied]) -> None:
+    """A chunk of deaths alone (`deaths_only`): the allowances stopped and their events written by one statement,
+    then what follows a death (home care, institutions), as `apply` does for the same events."""
+    params = {"person_ids": [d.person_id for d in deaths], "dates": [d.date_of_death for d in deaths]}
+    stop = text(_STOP_FOR_DEATHS + outbox.insert_sql("stopped", outbox.ALLOWANCE_DATA, subject="s.id"))
+    await session.execute(stop, params | outbox.params("eldercare.allowance.stopped"))
+    await outbox.notify(session)
+    await _after_deaths(session, deaths)
 
 
 async def _after_deaths(session: AsyncSession, payloads: Sequence[BaseModel]) -> None:

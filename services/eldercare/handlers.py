@@ -31,9 +31,13 @@ HANDLED = (
 async def on_registry_events(session: AsyncSession, events: list[ReceivedEvent]) -> dict[str, str]:
     """A chunk of registry events: the people copy, the allowances, the deaths, in a fixed number of statements."""
     payloads = [e.payload for e in events if e.type in HANDLED]
-    chunk = await effects.read(session, payloads)  # the people copy as it stood, and the allowances, locked
-    await people.learn_many(session, payloads, known=chunk.people)
-    await effects.apply(session, payloads, chunk)
+    if died := effects.deaths_only(payloads):  # the common chunk: its allowances stopped in SQL, one statement
+        await people.learn_many(session, payloads)
+        await effects.stop_for_deaths(session, died)
+    else:
+        chunk = await effects.read(session, payloads)  # the people copy as it stood, and the allowances, locked
+        await people.learn_many(session, payloads, known=chunk.people)
+        await effects.apply(session, payloads, chunk)
     await deaths.learn(session, payloads)  # the payroll gate's deaths in review; a confirmed one's overpayments
     await households.learn(session, payloads)  # who lives alone
     return {}  # nothing here is refused: the catalogue has already checked every payload
