@@ -23,7 +23,6 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -32,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
 
+from bench import pgcost  # noqa: E402
 from services import MODULES  # noqa: E402
 from services.eldercare.allowances import discover  # noqa: E402
 from shared import devstack, migrations  # noqa: E402
@@ -67,51 +67,24 @@ async def fill(sm: async_sessionmaker[AsyncSession], residents: int, aged: int, 
     return time.perf_counter() - start
 
 
-@dataclass(frozen=True)
-class Cost:
-    """What a run cost the server, which the machine's load does not distort (unlike the wall time)."""
-
-    backend_cpu: float  # CPU-seconds of the session's own backend process
-    server_cpu: float  # CPU-seconds of every server process (the backend, WAL writer, checkpointer, ...)
-    wal_bytes: int
-
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, from /proc (the server runs on this machine)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0.0  # ended meanwhile (an autovacuum worker)
-    return (int(fields[11]) + int(fields[12])) / _TICK
-
-
-async def _snapshot(s: AsyncSession) -> tuple[dict[int, float], int]:
-    pids = (await s.execute(text("SELECT pid FROM pg_stat_activity"))).scalars().all()
-    lsn = (await s.execute(text("SELECT pg_current_wal_lsn() - '0/0'"))).scalar_one()
-    return {pid: _cpu_seconds(pid) for pid in pids}, int(lsn)
-
-
-async def timed_discover(sm: async_sessionmaker[AsyncSession], as_of: date) -> tuple[float, discover.Counts, Cost]:
+async def timed_discover(
+    sm: async_sessionmaker[AsyncSession], as_of: date
+) -> tuple[float, discover.Counts, pgcost.Cost]:
     async with sm() as s:
         backend = (await s.execute(text("SELECT pg_backend_pid()"))).scalar_one()
         await s.commit()
-        cpu_before, wal_before = await _snapshot(s)
+        cpu_before, wal_before = await pgcost.snapshot(s)
         await s.commit()
         start = time.perf_counter()
         counts = await discover.discover(s, as_of)
         await s.commit()
         seconds = time.perf_counter() - start
-        cpu_after, wal_after = await _snapshot(s)
+        cpu_after, wal_after = await pgcost.snapshot(s)
         await s.commit()
-    spent = {pid: cpu_after.get(pid, 0.0) - cpu_before.get(pid, 0.0) for pid in cpu_after}
-    cost = Cost(spent.get(backend, 0.0), sum(v for v in spent.values() if v > 0), wal_after - wal_before)
-    return seconds, counts, cost
+    return seconds, counts, pgcost.between(backend, (cpu_before, wal_before), (cpu_after, wal_after))
 
 
-def describe(cost: Cost, rows: int) -> str:
+def describe(cost: pgcost.Cost, rows: int) -> str:
     per_row = f", {cost.wal_bytes / rows:,.0f} B of WAL a row" if rows else ""
     return (
         f"            server CPU {cost.server_cpu:.2f} s (the discovering backend {cost.backend_cpu:.2f} s), "
