@@ -14,10 +14,11 @@ import asyncio
 import contextlib
 import csv
 import functools
+import gc
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from typing import Any
 
@@ -184,6 +185,33 @@ async def _apply_waiting(
             await apply_waiting_for(session, person)
 
 
+_FROZEN = 0  # batches running with the objects that predate them frozen
+
+
+@contextlib.contextmanager
+def _long_lived_objects_frozen() -> Iterator[None]:
+    """The process's objects that predate the batch left out of the cyclic garbage collector's full passes.
+
+    A batch allocates hundreds of thousands of objects that live a chunk long;
+    every so often they make the collector traverse every object of the
+    process (the app, its models, its schemas: about a million), and those
+    passes were a large share of the registry's CPU during an upload. Frozen
+    (gc.freeze), the objects that were there before are skipped until the
+    last batch running ends; memory is still freed by reference counting, and
+    cycles among frozen objects are collected once they are unfrozen.
+    """
+    global _FROZEN
+    if _FROZEN == 0:
+        gc.freeze()
+    _FROZEN += 1
+    try:
+        yield
+    finally:
+        _FROZEN -= 1
+        if _FROZEN == 0:
+            gc.unfreeze()
+
+
 class BatchRun:
     def __init__(
         self, sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, *, scope: str, keep_inline: bool
@@ -203,6 +231,10 @@ class BatchRun:
         core), the next is read and parsed here; a chunk starts only once the
         one before has committed, because it may repeat or follow its reports.
         """
+        with _long_lived_objects_frozen():
+            await self._run(stream, format)
+
+    async def _run(self, stream: AsyncIterator[bytes], format: str) -> None:
         csv_parser = _Csv() if format == "csv" else None
         pending: list[tuple[int, rules.Record | rules.LineError]] = []
         applying: asyncio.Task[None] | None = None

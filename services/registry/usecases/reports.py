@@ -18,13 +18,13 @@ Each report ends as one of:
 from __future__ import annotations
 
 import functools
-import json
 import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Boolean, Date, String, any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
@@ -864,7 +864,7 @@ class Intake:
                         date_of_death=death.date_of_death,
                         source=r.source,
                         status="confirmed",
-                        sources=json.dumps(sources),
+                        sources=orjson.dumps(sources).decode(),
                     )
                 )
                 w.history.append(
