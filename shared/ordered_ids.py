@@ -3,8 +3,8 @@
 `uuidv7()` per row costs ~5 us of PostgreSQL CPU on the embedded server: it is
 built without OpenSSL, so each call reads /dev/urandom (half a CPU-second per
 100,000 rows). A statement writing many rows instead takes one UUIDv7 prefix
-drawn here (48 bits of milliseconds, the version, 26 random bits) and numbers
-its rows in the last 48 bits (`ROW_ID`): the ids stay unique (a new prefix per
+drawn here (48 bits of milliseconds, the version, 42 random bits) and numbers
+its rows in the last 32 bits (`ROW_ID`: up to 4 billion rows a statement): the ids stay unique (a new prefix per
 statement) and in insertion order, so they land at the end of a primary key's
 index like uuidv7's.
 """
@@ -16,12 +16,12 @@ import time
 import uuid
 
 # The SQL of a row's id: the statement's `:id_prefix` and the row's number (a window over the rows written).
-ROW_ID = "CAST(:id_prefix || lpad(to_hex(row_number() OVER ()), 12, '0') AS uuid)"
+ROW_ID = "CAST(:id_prefix || lpad(to_hex(row_number() OVER ()), 8, '0') AS uuid)"
 
 
 def prefix() -> str:
-    """The first 24 characters of a fresh UUIDv7 whose last 48 bits are left for a row's number."""
+    """The first 28 characters of a fresh UUIDv7 whose last 32 bits are left for a row's number."""
     millis = time.time_ns() // 1_000_000
-    rand_a, rand_b = secrets.randbits(12), secrets.randbits(14)
-    value = (millis & (2**48 - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b << 48
-    return str(uuid.UUID(int=value))[:24]
+    rand_a, rand_b = secrets.randbits(12), secrets.randbits(30)
+    value = (millis & (2**48 - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b << 32
+    return str(uuid.UUID(int=value))[:28]
