@@ -43,13 +43,16 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -228,7 +231,7 @@ class Effects:
 
     @classmethod
     async def open(cls, stack: BenchStack) -> Effects:
-        conns = {db: await asyncpg.connect(dsn(stack.pg, db)) for db in ("assistance", "eldercare", "monitoring")}
+        conns = {db: await asyncpg.connect(dsn(stack.pg, db)) for db in ("registry", *{e[0] for e in EFFECTS.values()})}
         return cls(conns, stack.broker.bootstrap)
 
     async def close(self) -> None:
@@ -245,6 +248,14 @@ class Effects:
                 sql = f"SELECT count(*) FROM {table} WHERE {where} AND person_id = ANY($1::uuid[])"  # noqa: S608
                 out[name] = await self.conns[db].fetchval(sql, person_ids)
         return out
+
+    async def registry_applied(self, event_id: str) -> float:
+        """When the registry committed a partner report (its processed_events row), epoch seconds."""
+        return await self.conns["registry"].fetchval(
+            "SELECT extract(epoch FROM pg_xact_commit_timestamp(xmin))::float8 FROM processed_events"
+            " WHERE consumer = 'registry.partner-feeds' AND event_id = $1",
+            event_id,
+        )
 
     async def monitoring_processed(self) -> int:
         return await self.conns["monitoring"].fetchval("SELECT count(*) FROM processed_events")
@@ -291,6 +302,31 @@ async def consumer_rates(stack: BenchStack, since: datetime) -> dict[str, tuple[
         for r in rows:
             out[r["consumer"]] = (r["n"], r["n"] / r["secs"] if r["secs"] else float("nan"))
     return out
+
+
+def consumed(stack: BenchStack) -> Counter[tuple[str, str, str]]:
+    """Every service's events_consumed_total now, by (service, topic, result), read from its /metrics."""
+    out: Counter[tuple[str, str, str]] = Counter()
+    for service in stack.by_service:
+        for family in text_string_to_metric_families(httpx.get(f"{stack.url(service)}/metrics", timeout=10).text):
+            if family.name != "events_consumed":
+                continue
+            for sample in family.samples:
+                if sample.name == "events_consumed_total":
+                    out[service, sample.labels["topic"], sample.labels["result"]] += int(sample.value)
+    return out
+
+
+def print_consumed(before: Counter[tuple[str, str, str]], after: Counter[tuple[str, str, str]]) -> None:
+    """Per service and topic, what its consumers did with the messages: processed, or ignored (no handler) unread."""
+    print("  messages taken by each service, by result (ignored: a type it has no handler for, skipped unread):")
+    rows: dict[tuple[str, str], dict[str, int]] = {}
+    for (service, topic, result), n in (after - before).items():
+        rows.setdefault((service, topic), {})[result] = n
+    for (service, topic), results in sorted(rows.items()):
+        total = sum(results.values())
+        shown = ", ".join(f"{r} {n:,}" for r, n in sorted(results.items()))
+        print(f"    {service:<11} {topic:<22} {total:>8,}: {shown} ({results.get('ignored', 0) / total:.0%} ignored)")
 
 
 def latencies(sent_at: dict[uuid.UUID, float], committed: dict[str, dict[uuid.UUID, float]]) -> dict[str, list[float]]:
@@ -345,7 +381,15 @@ async def publish_steady(
     return sent_at
 
 
-async def one_at_a_time(effects: Effects, ids: list[str], person: dict[str, uuid.UUID], offset: int) -> list[float]:
+async def one_at_a_time(
+    effects: Effects, ids: list[str], person: dict[str, uuid.UUID], offset: int
+) -> list[dict[str, float]]:
+    """Deaths sent one at a time, each when the previous one's effects are in; per death, ms from publish to each hop.
+
+    The hops: the registry's commit of the partner report, then each effect's
+    commit, then the last effect. Where an outlier's time went is in the gap
+    between two of them (a relay, a consumer's fetch, a transaction).
+    """
     producer = AIOKafkaProducer(bootstrap_servers=effects.bootstrap, acks="all")
     await producer.start()
     out = []
@@ -353,14 +397,31 @@ async def one_at_a_time(effects: Effects, ids: list[str], person: dict[str, uuid
         for i, number in enumerate(ids):
             pid = person[number]
             base = await effects.monitoring_processed()
+            event = death_event(number, offset + i)
             sent = time.time()
-            await producer.send_and_wait("partner.deaths.v1", death_event(number, offset + i), key=number[-4:].encode())
+            await producer.send_and_wait("partner.deaths.v1", event, key=number[-4:].encode())
             if await effects.wait_all([pid], 1, base, timeout=30):
                 committed = await effects.committed([pid])
-                out.append((max(rows[pid] for rows in committed.values()) - sent) * 1000)
+                hops = {"registry applied": await effects.registry_applied(json.loads(event)["id"])}
+                hops |= {name: rows[pid] for name, rows in committed.items()}
+                hops["last effect"] = max(rows[pid] for rows in committed.values())
+                out.append({name: (at - sent) * 1000 for name, at in hops.items()})
     finally:
         await producer.stop()
     return out
+
+
+def print_hops(quiet: list[dict[str, float]], wanted: int) -> None:
+    """One at a time: p50/p99/max of each hop, and where the slowest deaths spent their time."""
+    last = [q["last effect"] for q in quiet]
+    print(
+        f"  one at a time, queues empty ({len(quiet)}/{wanted} deaths): publish → last effect "
+        f"p50 {pct(last, 50):,.0f} ms, p99 {pct(last, 99):,.0f} ms, max {max(last):,.0f} ms"
+    )
+    print_latencies("one at a time, publish → each hop committed", {h: [q[h] for q in quiet] for h in quiet[0]})
+    print("    the three slowest (ms from publish):")
+    for q in sorted(quiet, key=lambda q: q["last effect"])[-3:]:
+        print("      " + ", ".join(f"{h} {v:,.0f}" for h, v in q.items()))
 
 
 def print_cpu(before: dict[str, float], after: dict[str, float], deaths: int) -> None:
@@ -414,7 +475,7 @@ async def main(n: int, rate: float | None, seconds: float, trickle: int, profile
         since = datetime.now(UTC)
         base = await effects.monitoring_processed()
         spies = profilers(stack, profile) if profile else []
-        cpu_before = stack.cpu()
+        cpu_before, consumed_before = stack.cpu(), consumed(stack)
         t0 = time.time()
         if rate:
             print(f"publishing {rate:,.0f} deaths/s for {seconds:,.0f} s…", flush=True)
@@ -425,7 +486,7 @@ async def main(n: int, rate: float | None, seconds: float, trickle: int, profile
         publish_secs = time.time() - t0
         await producer.stop()
         complete = await effects.wait_all(None, count, base, timeout=max(300, count / 5))  # a loaded machine is slow
-        cpu_after = stack.cpu()
+        cpu_after, consumed_after = stack.cpu(), consumed(stack)
         stop_profilers(spies)
         committed = await effects.committed(list(sent_at))
         last_effect = max((at for rows in committed.values() for at in rows.values()), default=t0)
@@ -451,10 +512,8 @@ async def main(n: int, rate: float | None, seconds: float, trickle: int, profile
         for name, (events, per_s) in sorted(rates.items()):
             print(f"    {name:<34} {events:>7,} events {per_s:>8,.0f}/s  {per_s / raw.consume_per_s:>6.1%} of raw")
         if quiet:
-            print(
-                f"  one at a time, queues empty ({len(quiet)}/{len(quiet_ids)} deaths): publish → last effect "
-                f"p50 {pct(quiet, 50):,.0f} ms, p99 {pct(quiet, 99):,.0f} ms, max {max(quiet):,.0f} ms"
-            )
+            print_hops(quiet, len(quiet_ids))
+        print_consumed(consumed_before, consumed_after)
         print_cpu(cpu_before, cpu_after, count)
         print(f"  load average at the end: {os.getloadavg()[0]:.1f} (other work shares the two cores)")
         flags = f"--rate {rate:g} --seconds {seconds:g}" if rate else f"--n {n}"

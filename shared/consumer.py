@@ -182,6 +182,7 @@ class ConsumerRunner:
         self.running = False
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._committing: asyncio.Task[None] | None = None  # the offset commit in flight, if any
 
     def start(self) -> None:
         self._report_waiting()
@@ -258,19 +259,46 @@ class ConsumerRunner:
 
     async def _loop(self) -> None:
         assert self.kafka is not None
-        while not self._stopping.is_set():
-            # Enough for a full chunk on each of a few partitions: fewer, larger transactions.
-            batches = await self.kafka.getmany(timeout_ms=200, max_records=4 * self.settings.consumer_batch_size)
-            # Partitions are independent (a person's events share one), so they are
-            # applied side by side, each on its own connection.
-            tps = list(batches)
-            done = await asyncio.gather(*(self.handle_batch(batches[tp]) for tp in tps))
-            # Offsets follow the database: a crash before this line redelivers
-            # events whose effects processed_events then skips.
-            offsets = {tp: d for tp, d in zip(tps, done, strict=True) if d is not None}
-            if offsets:
-                await self.kafka.commit(offsets)
-            self._update_lag()
+        try:
+            while not self._stopping.is_set():
+                # Enough for a full chunk on each of a few partitions: fewer, larger transactions.
+                batches = await self.kafka.getmany(timeout_ms=200, max_records=4 * self.settings.consumer_batch_size)
+                # Partitions are independent (a person's events share one), so they are
+                # applied side by side, each on its own connection.
+                tps = list(batches)
+                done = await asyncio.gather(*(self.handle_batch(batches[tp]) for tp in tps))
+                # Offsets follow the database: a crash before this line redelivers
+                # events whose effects processed_events then skips.
+                offsets = {tp: d for tp, d in zip(tps, done, strict=True) if d is not None}
+                if offsets:
+                    await self._commit(offsets)
+                self._update_lag()
+        finally:
+            await self._commit_settled()
+
+    async def _commit(self, offsets: dict[Any, int]) -> None:
+        """Send the offsets and go on fetching: the broker's answer is awaited before the next commit.
+
+        The events are already committed in the database, so this only moves
+        where a restart begins; waiting for the answer here would hold every
+        partition's next fetch back by a round trip. A failed commit surfaces at
+        the next one (the consumer reconnects), and a crash before it redelivers
+        events that processed_events turns into duplicates.
+        """
+        assert self.kafka is not None
+        await self._commit_settled(quiet=False)
+        self._committing = asyncio.create_task(self.kafka.commit(offsets))
+
+    async def _commit_settled(self, *, quiet: bool = True) -> None:
+        """Wait for the commit in flight; `quiet` when leaving, where a failure only means a redelivery."""
+        committing, self._committing = self._committing, None
+        if committing is None:
+            return
+        if not quiet:
+            await committing
+            return
+        with contextlib.suppress(Exception):
+            await committing
 
     async def handle_batch(self, messages: list[ConsumerRecord]) -> int | None:
         """Apply one partition's messages in order, many per transaction; return the next offset.
