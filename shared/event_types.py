@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -321,6 +321,21 @@ class RecordChanged(PersonRef):
     programs: list[str]
 
 
+class LeadRaised(PersonRef):
+    """monitoring.lead.raised: proactive discovery (主动发现) found a program that may apply; the draft application.
+
+    `application` is the body assistance's `POST /v1/applications` takes, pre-filled from what monitoring
+    holds, so a finding becomes an application without anyone retyping it.
+    """
+
+    lead_id: uuid.UUID
+    reason: str
+    program: str
+    summary: str
+    figures: dict[str, str]
+    application: dict[str, Any]
+
+
 class AlertEvent(Payload):
     alert_id: uuid.UUID
     kind: str
@@ -438,6 +453,7 @@ CATALOGUE: dict[str, EventSpec] = {
         _spec("eldercare.service.delivered", ELDERCARE_EVENTS, ServiceDelivered),
         _spec("monitoring.record.changed", MONITORING_LOW_INCOME, RecordChanged),
         _spec("monitoring.alert.raised", MONITORING_ALERTS, AlertRaised, "alert_id"),
+        _spec("monitoring.lead.raised", MONITORING_LOW_INCOME, LeadRaised),
         _spec("monitoring.alert.resolved", MONITORING_ALERTS, AlertResolved, "alert_id"),
     ]
 }

@@ -487,6 +487,7 @@ class Fold:
                 )  # fmt: skip
                 open_leads[reason] = lead
                 self.touched_leads[lead.id] = lead
+                self.emitted.append(_lead_event(lead))
             elif lead.figures != new.figures:
                 lead.summary, lead.figures, lead.changed = new.summary, dict(new.figures), True
                 self.touched_leads[lead.id] = lead
@@ -527,6 +528,15 @@ class Fold:
 
 def _money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
+
+
+def _lead_event(lead: LeadRow) -> ev.LeadRaised:
+    """A new lead for assistance, with the application it pre-fills."""
+    draft = discovery.application_draft(lead.program, lead.id_number, lead.figures)
+    return ev.LeadRaised(
+        person_id=lead.person_id, id_number=lead.id_number, hukou_division=lead.hukou_division, lead_id=lead.id,
+        reason=lead.reason, program=lead.program, summary=lead.summary, figures=lead.figures, application=draft,
+    )  # fmt: skip
 
 
 def _alert_event(model: type[ev.AlertEvent], a: AlertRow) -> ev.AlertEvent:

@@ -192,6 +192,9 @@ class LeadOut(BaseModel):
     program: str = Field(description="the program to assess first: the pre-filled application's program")
     summary: str
     figures: dict[str, str] = Field(description="the figures behind the lead (income, standard, expense, lists)")
+    application: dict[str, Any] = Field(
+        description="the application the lead pre-fills: the body of assistance's POST /v1/applications"
+    )
     status: str = Field(description="open, or closed when a case opens or the data no longer say so")
     raised_at: datetime
     closed_at: datetime | None

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import text
+
 from tests.monitoring.test_dynamic_record import YESTERDAY, alerts, income, partner, record
 from tests.support import Stack, eventually, new_id_number, produce, token
 
@@ -130,3 +132,29 @@ async def test_leads_name_who_may_qualify_with_the_figures_and_close_when_a_case
 
         for lead in await eventually(both_closed):
             assert lead["closed_reason"] == "a case opened: temporary"
+
+
+async def test_a_lead_is_published_with_the_application_it_pre_fills_and_assistance_takes_it_as_is(
+    stack: Stack,
+) -> None:
+    poor = new_id_number()
+    await _registered(stack, "340207005003", poor)
+    await produce(stack.infra.broker.bootstrap, "partner.income.v1", income(poor, "300.00"), key=poor)
+    async with stack["assistance"].client() as a, stack["monitoring"].client() as m:
+        (found,) = await eventually(lambda: _leads(m, poor, status="open"))
+        draft = {"program": "dibao", "members": [{"id_number": poor, "relation": "self", "incomes": [
+            {"kind": "wage", "monthly_amount": "300.00", "note": "reported by HR or tax"}]}]}  # fmt: skip
+        one = await m.get(f"/v1/leads/{found['lead_id']}")
+        assert one.status_code == 200 and one.json()["application"] == draft == found["application"], one.text
+        other_town = {"Authorization": f"Bearer {token(division='340207001')}"}
+        assert (await m.get(f"/v1/leads/{found['lead_id']}", headers=other_town)).status_code == 404
+
+        sql = text("SELECT data FROM outbox WHERE type = 'monitoring.lead.raised' AND data ->> 'lead_id' = :id")
+        async with stack["monitoring"].state.sessionmaker() as s:
+            (event,) = (await s.execute(sql, {"id": found["lead_id"]})).scalars().all()
+        assert event["application"] == draft and event["reason"] == "income_below_standard"
+        assert event["person_id"] == found["person_id"]
+
+        r = await a.post("/v1/applications", json=event["application"])  # as published: nothing retyped
+        assert r.status_code == 201, r.text
+        assert r.json()["program"] == "dibao" and r.json()["status"] == "submitted"

@@ -957,6 +957,7 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
             Call("GET", "/v1/leads", params={"id_number": q}),
             Call("GET", "/v1/leads", params={"division": TOWN_A}),
         ],
+        ("monitoring", "GET", "/v1/leads/{lead_id}"): [Call("GET", "/v1/leads/{alert}", expect=(404,))],
         ("monitoring", "GET", "/v1/reconciliations/{reconciliation_id}"): [
             Call("GET", "/v1/reconciliations/{alert}", expect=(404,))  # an id of A's kind (B's own are B's)
         ],

@@ -8,12 +8,14 @@ from it; it closes itself when a case opens.
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
 from fastapi.routing import APIRouter
 from sqlalchemy import func, select
 
+from services.monitoring.domain import leads as discovery
 from services.monitoring.models import Lead
 from services.monitoring.schemas import LeadOut, Page
 from shared import divisions, identity
@@ -22,7 +24,7 @@ from shared.audit import record_read
 from shared.auth import Principal, current_principal
 from shared.fields import id_number_param
 from shared.paging import Limit, Offset
-from shared.problems import Forbidden
+from shared.problems import Forbidden, NotFound
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 READ_SCOPES = ("monitoring:read", "assistance:read")
@@ -35,10 +37,11 @@ async def lead_reader(principal: Annotated[Principal, Depends(current_principal)
 
 
 def lead_out(x: Lead, principal: Principal) -> LeadOut:
+    id_number = x.id_number if principal.sees_pii else identity.mask(x.id_number)
     return LeadOut(
-        lead_id=x.id, person_id=x.person_id,
-        id_number=x.id_number if principal.sees_pii else identity.mask(x.id_number),
+        lead_id=x.id, person_id=x.person_id, id_number=id_number,
         hukou_division=x.hukou_division, reason=x.reason, program=x.program, summary=x.summary, figures=x.figures,
+        application=discovery.application_draft(x.program, id_number, x.figures),
         status=x.status, raised_at=x.raised_at, closed_at=x.closed_at, closed_reason=x.closed_reason,
     )  # fmt: skip
 
@@ -70,3 +73,15 @@ async def leads(
     await record_read(session, principal, request, sorted({x.person_id for x in rows}))
     await session.commit()
     return Page(items=[lead_out(x, principal) for x in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{lead_id}", response_model=LeadOut, summary="A lead with the application it pre-fills")
+async def lead(
+    lead_id: uuid.UUID, request: Request, session: Session, principal: Annotated[Principal, Depends(lead_reader)]
+) -> LeadOut:
+    found = (await session.execute(select(Lead).where(Lead.id == lead_id))).scalar_one_or_none()
+    if found is None:
+        raise NotFound("no such lead in your division", field="lead_id")
+    await record_read(session, principal, request, found.person_id)
+    await session.commit()
+    return lead_out(found, principal)

@@ -16,6 +16,7 @@ the standard), §3 (expenditure-type temporary assistance after medical bills).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from services.monitoring.domain.warnings import LIST_CATEGORIES, Situation, Thresholds, marginal_income
 
@@ -114,3 +115,20 @@ def closed_reason(s: Situation) -> str:
     """Why an open lead no longer holds: a case opened, or the figures changed."""
     opened = sorted(set(s.active_programs) & ASSISTANCE_PROGRAMS)
     return f"{CASE_OPENED}: {', '.join(opened)}" if opened else DATA_CHANGED
+
+
+def application_draft(program: str, id_number: str, figures: dict[str, str]) -> dict[str, Any]:
+    """The application a lead pre-fills, in the shape assistance's `POST /v1/applications` takes.
+
+    The applicant alone (the town's survey finds the household as it is), the program to assess first, the
+    income partners reported (HR or tax: a wage) and, for expenditure-type temporary assistance, the medical
+    bill as the need. What monitoring cannot know (assets, other members) the caseworker adds.
+    """
+    member: dict[str, Any] = {"id_number": id_number, "relation": "self", "incomes": []}
+    if "per_capita_income" in figures:
+        income = {"kind": "wage", "monthly_amount": figures["per_capita_income"], "note": "reported by HR or tax"}
+        member["incomes"] = [income]
+    draft: dict[str, Any] = {"program": program, "members": [member]}
+    if program == "temporary" and "medical_expense" in figures:
+        draft["temporary"] = {"type": "expenditure", "need": figures["medical_expense"]}
+    return draft
