@@ -16,6 +16,8 @@ NDJSON, a line per line sent, in order.
 from __future__ import annotations
 
 import json
+import uuid
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Any
@@ -25,6 +27,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.assistance import amounts
 from services.assistance import application_usecases as usecases
 from services.assistance.models import Application
 from services.assistance.schemas import ApplicationIn
@@ -104,12 +107,16 @@ async def one_line(session: AsyncSession, request: Request, principal: Principal
         body = BatchLineIn.model_validate_json(raw)
     except ValidationError as exc:
         return _invalid(n, exc)
+    enrolled = usecases.deferred_enrolments.get()
+    before = len(enrolled) if enrolled is not None else 0
     savepoint = await session.begin_nested()
     try:
         app = await take_on(session, request, principal, body)
         await session.flush()
     except DomainError as exc:
         await savepoint.rollback()
+        if enrolled is not None:
+            del enrolled[before:]  # the line's cases are gone with it
         return _refusal(n, exc)
     await savepoint.commit()
     return _answer(
@@ -160,16 +167,34 @@ async def lines_of(request: Request) -> AsyncIterator[tuple[int, bytes]]:
 )
 async def take_on_batch(request: Request, session: Session, principal: Writer) -> Response:
     answers: list[dict[str, Any]] = []
-    async for n, raw in lines_of(request):
-        if len(answers) >= MAX_LINES:
-            answers.append(_answer(n, 413, field=None, detail=f"past the first {MAX_LINES:,} lines: send it again"))
-            continue
-        if len(raw) > MAX_LINE_BYTES:
-            answers.append(_answer(n, 422, field=None, detail=f"a line longer than {MAX_LINE_BYTES:,} bytes"))
-            continue
-        answers.append(await one_line(session, request, principal, n, raw))
-        if len(answers) % CHUNK == 0:
-            await session.commit()
-    await session.commit()
+    enrolled: list[usecases.Enrolled] = []
+    token = usecases.deferred_enrolments.set(enrolled)
+    try:
+        async for n, raw in lines_of(request):
+            if len(answers) >= MAX_LINES:
+                answers.append(_answer(n, 413, field=None, detail=f"past the first {MAX_LINES:,} lines: send it again"))
+                continue
+            if len(raw) > MAX_LINE_BYTES:
+                answers.append(_answer(n, 422, field=None, detail=f"a line longer than {MAX_LINE_BYTES:,} bytes"))
+                continue
+            answers.append(await one_line(session, request, principal, n, raw))
+            if len(answers) % CHUNK == 0:
+                await commit(session, enrolled)
+        await commit(session, enrolled)
+    finally:
+        usecases.deferred_enrolments.reset(token)
     text = "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in answers)
     return Response(text, media_type="application/x-ndjson")
+
+
+async def commit(session: AsyncSession, enrolled: list[usecases.Enrolled]) -> None:
+    """The chunk's new cases given their amounts for every month from their first, as each confirmation would
+    have (one set-based pass for each first month and day confirmed), then the chunk committed."""
+    by_day: dict[tuple[date, date], list[uuid.UUID]] = defaultdict(list)
+    for case_id, paid_from, confirmed_on in enrolled:
+        by_day[(paid_from, confirmed_on)].append(case_id)
+    for (paid_from, confirmed_on), case_ids in sorted(by_day.items()):
+        with clock.as_of(confirmed_on):
+            await amounts.after_enrolment(session, case_ids, paid_from)
+    enrolled.clear()
+    await session.commit()

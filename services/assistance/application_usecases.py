@@ -9,6 +9,7 @@ unknown or registered outside the district is named in a 422.
 from __future__ import annotations
 
 import uuid
+from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -43,6 +44,10 @@ from shared.problems import Conflict, Invalid, NotFound
 from shared.settings import Settings
 
 HELD = (CaseStatus.ACTIVE, CaseStatus.SUSPENDED)
+# A caseload taken on in bulk (application_batch) collects its new cases here (case, first month paid, day
+# confirmed) and recomputes their amounts once a chunk (`amounts.after_enrolment` is set-based), not once a household.
+Enrolled = tuple[uuid.UUID, date, date]
+deferred_enrolments: ContextVar[list[Enrolled] | None] = ContextVar("deferred_enrolments", default=None)
 
 
 def age_on(birth: date, on: date) -> int:
@@ -479,6 +484,10 @@ async def enrol_members(session: AsyncSession, app: Application, assessment: Ass
         await session.flush()
         await case_usecases.emit(session, ev.CaseEnrolled, case, reason=f"application {app.id} confirmed")
         enrolled.append(case.id)
+    deferred = deferred_enrolments.get()
+    if deferred is not None:
+        deferred.extend((case_id, app.paid_from, app.confirmed_on) for case_id in enrolled)
+        return
     from services.assistance import amounts  # amounts assesses households with this module's functions
 
     await amounts.after_enrolment(session, enrolled, app.paid_from)  # standards already set for later months

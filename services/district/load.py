@@ -55,8 +55,9 @@ STANDARDS_2021 = date(2021, 1, 1)
 IN_FLIGHT = 24
 ROSTER_CHUNK = 20_000
 SETTLE_TIMEOUT = 1800.0  # the full roster's events take minutes for three consumers on a loaded machine
-BATCH_LINES = 500  # applications a batch request
-BATCHES_IN_FLIGHT = 3
+BATCH_LINES = 200  # applications a batch request
+BATCHES_IN_FLIGHT = 2  # one being taken on while the next is read: the service's Python runs on one core
+BATCH_TIMEOUT = 1800.0  # a file is answered when it is all done: minutes on a loaded machine
 ADMITTED_ON = date(2021, 6, 1)
 REGISTRY_RELATION_TO_APPLICATION = {"head": "self"}
 
@@ -118,12 +119,13 @@ class Loader:
         return self.stack.url(service) + path
 
     async def call(self, method: str, service: str, path: str, **kw: Any) -> httpx.Response:
-        """One request within the pool's limit; connection failures retried a few times."""
+        """One request within the pool's limit; a connection that failed before the request was sent is retried
+        a few times (never one that timed out waiting for the answer: the service may still be doing it)."""
         async with self.gate:
             for attempt in range(5):
                 try:
                     return await self.client.request(method, self.url(service, path), **kw)
-                except httpx.TransportError:
+                except (httpx.ConnectError, httpx.ConnectTimeout):
                     if attempt == 4:
                         raise
                     await asyncio.sleep(0.5 * (attempt + 1))
@@ -226,6 +228,7 @@ class Loader:
                 content=body,
                 headers={"Content-Type": "application/x-ndjson"},
                 params={"filename": f"district-{self.d.seed}-roster-{start // ROSTER_CHUNK + 1}.ndjson"},
+                timeout=httpx.Timeout(BATCH_TIMEOUT, connect=10.0),
             )
             if answer.status_code >= 400:
                 raise RuntimeError(f"roster batch: {answer.status_code} {answer.text[:300]}")
@@ -317,6 +320,7 @@ class Loader:
                     "/v1/applications/batch",
                     content=body.encode(),
                     headers={"Content-Type": "application/x-ndjson"},
+                    timeout=httpx.Timeout(BATCH_TIMEOUT, connect=10.0),
                 )
             if answer.status_code != 200:
                 raise RuntimeError(f"applications batch: {answer.status_code} {answer.text[:300]}")
