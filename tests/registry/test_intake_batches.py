@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date, timedelta
 
 from sqlalchemy import text
@@ -154,3 +155,54 @@ async def test_a_batch_needs_a_format_and_write_scope(stack: Stack) -> None:
                 text("SELECT count(*) FROM intake_batches WHERE format = 'csv' AND lines = 0 AND status <> 'done'")
             )
         ).scalar_one() == 0
+
+
+async def test_a_chunk_that_fails_as_a_whole_is_replayed_line_by_line(stack: Stack) -> None:
+    """A chunk the database refuses as a whole (here a trigger refuses one report) is applied again a line at a time:
+    the refused line is rejected with the reason, and the lines around it still apply, each once."""
+    run = uuid.uuid4().hex[:8]
+    function, trigger = f"refuse_{run}", f"refuse_{run}"
+    async with stack["registry"].state.sessionmaker() as s, s.begin():
+        await s.execute(
+            text(
+                f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                f" IF NEW.reference = '{run}-boom' THEN RAISE EXCEPTION 'refused by the test'; END IF;"
+                " RETURN NEW; END $$"
+            )
+        )
+        await s.execute(
+            text(f"CREATE TRIGGER {trigger} BEFORE INSERT ON death_reports FOR EACH ROW EXECUTE FUNCTION {function}()")
+        )
+    try:
+        async with stack["registry"].client() as c:
+            first, first_number = await register(c, "周一", division="340207005")
+            second, second_number = await register(c, "吴二", division="340207005")
+            lines = [
+                {"id_number": first_number, "reference": f"{run}-1"},
+                {"id_number": second_number, "reference": f"{run}-boom"},
+                {"id_number": second_number, "reference": f"{run}-2", "source": "funeral_home"},
+            ]
+            body = "\n".join(
+                json.dumps({"type": "death", "date_of_death": YESTERDAY, "source": "hospital", **x}) for x in lines
+            )
+            r = await c.post(
+                "/v1/intake/batches",
+                content=body.encode(),
+                headers={"Content-Type": "application/x-ndjson"},
+                params={"include_lines": True},
+            )
+            assert r.status_code == 201, r.text
+            report = r.json()["report"]
+            assert [(x["line_no"], x["status"], x["outcome"]) for x in report] == [
+                (1, "accepted", "recorded"),
+                (2, "rejected", None),
+                (3, "accepted", "recorded"),
+            ]
+            assert report[1]["field"] == "line" and report[1]["reason"].startswith("could not be applied")
+            assert (r.json()["accepted"], r.json()["rejected"]) == (2, 1)
+        for pid in (first, second):
+            assert len(await events(stack, pid, "registry.person.died")) == 1
+    finally:
+        async with stack["registry"].state.sessionmaker() as s, s.begin():
+            await s.execute(text(f"DROP TRIGGER {trigger} ON death_reports"))
+            await s.execute(text(f"DROP FUNCTION {function}()"))
