@@ -1,4 +1,4 @@
-"""/v1/reconciliations: the records compared with assistance's cases and eldercare's allowances, drift repaired."""
+"""/v1/reconciliations: the records compared with the registry, assistance and eldercare now, drift repaired."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def reconciliation_out(r: Reconciliation) -> ReconciliationOut:
     "",
     response_model=ReconciliationOut,
     status_code=status.HTTP_201_CREATED,
-    summary="Compare your division's records with assistance and eldercare now; repair the drift and report it",
+    summary="Compare your division's records with the registry, assistance and eldercare now; repair and report drift",
 )
 async def reconcile(
     request: Request, session: Session, principal: Annotated[Principal, require("monitoring:write")]
