@@ -9,8 +9,8 @@
    brackets' average is the derived 46 yuan: the match checks the payroll's
    arithmetic and brackets, not the split.
 2. The allowances brought to 100,000 (the same split), the next month's
-   payroll built (one INSERT ... SELECT of the lines, one of the outbox's
-   payment events), then asked for again (the same payroll, nothing paid twice).
+   payroll built (one INSERT ... SELECT of the lines writing their payment
+   events in the outbox), then asked for again (the same payroll, nothing paid twice).
 
 The machine is shared: beside the wall time each step prints the CPU seconds
 of the PostgreSQL backend that ran it (from /proc) and of this process, which
