@@ -119,14 +119,15 @@ class Loader:
         return self.stack.url(service) + path
 
     async def call(self, method: str, service: str, path: str, **kw: Any) -> httpx.Response:
-        """One request within the pool's limit; a connection that failed before the request was sent is retried
-        a few times (never one that timed out waiting for the answer: the service may still be doing it)."""
+        """One request within the pool's limit; a failed connection is retried a few times (every step is
+        idempotent), but never an answer that timed out: the service may still be doing it."""
         async with self.gate:
             for attempt in range(5):
                 try:
                     return await self.client.request(method, self.url(service, path), **kw)
-                except (httpx.ConnectError, httpx.ConnectTimeout):
-                    if attempt == 4:
+                except httpx.TransportError as exc:
+                    waited = isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout)
+                    if attempt == 4 or waited:
                         raise
                     await asyncio.sleep(0.5 * (attempt + 1))
         raise AssertionError("unreachable")
