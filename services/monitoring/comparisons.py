@@ -64,13 +64,14 @@ RAISE_ALERTS = text("""
         ORDER BY f.person_id, f.rule, f.line
     ), raised AS (
         INSERT INTO alerts (id, kind, status, severity, person_id, id_number, hukou_division, benefits, summary,
-            details)
+            details, raised_on)
         SELECT uuidv7(), 'comparison_' || fresh.rule, 'open',
             coalesce(CAST(:severity AS jsonb) ->> fresh.rule, 'medium'), r.person_id, r.id_number, r.hukou_division,
             (SELECT coalesce(jsonb_agg(p.program ORDER BY p.program COLLATE "C"), '[]'::jsonb)
              FROM jsonb_each_text(r.programs) AS p(program, status) WHERE p.status = 'active'),
             CAST(:source AS text) || ' list: ' || fresh.summary,
-            jsonb_build_object('comparison_id', CAST(:cid AS text), 'source', CAST(:source AS text))
+            jsonb_build_object('comparison_id', CAST(:cid AS text), 'source', CAST(:source AS text)),
+            CAST(:today AS date)
         FROM fresh JOIN records r ON r.person_id = fresh.person_id
         ORDER BY fresh.line
         ON CONFLICT (person_id, kind) WHERE status <> 'resolved' DO NOTHING
@@ -186,6 +187,7 @@ class ComparisonRun:
         _checked_source(spec.service, spec.type)  # the envelope the outbox computes for the type is a valid CloudEvent
         params = {
             "cid": self.comparison_id, "since": since, "source": self.source, "severity": json.dumps(SEVERITY),
+            "today": clock.today(),
             "topic": spec.topic, "type": spec.type, "time": datetime.now(UTC).isoformat(),
             "headers": json.dumps(tracing.inject_headers()),
         }  # fmt: skip
