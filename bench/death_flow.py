@@ -272,6 +272,26 @@ class Effects:
             out[name] = {r["person_id"]: r["at"] for r in rows}
         return out
 
+    async def wait_drained(self, quiet_for: float = 2.0, timeout: float = 600) -> float:
+        """Until no consumer of any service has recorded an event for `quiet_for` seconds; return the seconds waited.
+
+        The burst's effects can all be in while monitoring is still taking the
+        burst's other events (a case suspended, an allowance stopped): a death
+        sent "one at a time" then would wait behind that backlog.
+        """
+        started = time.time()
+        last, since = -1, started
+        while time.time() - started < timeout:
+            total = 0
+            for conn in self.conns.values():
+                total += await conn.fetchval("SELECT count(*) FROM processed_events")
+            if total != last:
+                last, since = total, time.time()
+            elif time.time() - since >= quiet_for:
+                break
+            await asyncio.sleep(0.25)
+        return time.time() - started
+
     async def wait_all(self, person_ids: list[uuid.UUID] | None, n: int, base: int, timeout: float) -> bool:
         """Until every effect is in for `n` persons and monitoring has taken each death's three events."""
         deadline = time.time() + timeout
@@ -492,6 +512,7 @@ async def main(n: int, rate: float | None, seconds: float, trickle: int, profile
         last_effect = max((at for rows in committed.values() for at in rows.values()), default=t0)
         lat = latencies(sent_at, committed)
         rates = await consumer_rates(stack, since)
+        drained = await effects.wait_drained() if quiet_ids else 0.0
         quiet = await one_at_a_time(effects, quiet_ids, person, count) if quiet_ids else []
         await effects.close()
 
@@ -512,6 +533,7 @@ async def main(n: int, rate: float | None, seconds: float, trickle: int, profile
         for name, (events, per_s) in sorted(rates.items()):
             print(f"    {name:<34} {events:>7,} events {per_s:>8,.0f}/s  {per_s / raw.consume_per_s:>6.1%} of raw")
         if quiet:
+            print(f"  (the queues drained {drained:.1f} s after the last effect, before the first death sent alone)")
             print_hops(quiet, len(quiet_ids))
         print_consumed(consumed_before, consumed_after)
         print_cpu(cpu_before, cpu_after, count)
