@@ -2,13 +2,16 @@
 
 N `registry.person.died` events (the envelope and headers the relay sends)
 are produced to a 3-partition topic first; then, with the clock and the CPU
-counter running, they are consumed twice by fresh groups:
+counter running, they are consumed three times by fresh groups:
 - raw: aiokafka `getmany`, the id read from the JSON, ids inserted into
   processed_events in one transaction per fetch, offsets committed (what no
   consumer can beat);
 - runner: `shared.consumer.ConsumerRunner` with a batch handler that does
   nothing: every message read, validated against the catalogue, recorded in
   processed_events and its offsets committed, with its spans and metrics.
+- ignoring: the runner for a consumer with no handler for that type (as
+  assistance has none for eldercare's allowance events): each message skipped
+  from its envelope's type, nothing validated or recorded, offsets committed.
 The difference is the runner's own cost, which every consumer pays on top of its handler's SQL.
 CPU is this process's (the broker and PostgreSQL are reported apart), so other
 work on the machine hardly moves it.
@@ -35,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import BenchStack, cpu_seconds, dsn, start_stack, tree_cpu_seconds  # noqa: E402
 from shared import event_types as ev  # noqa: E402
-from shared import identity  # noqa: E402
+from shared import identity, metrics  # noqa: E402
 from shared.consumer import Consumer, ConsumerRunner  # noqa: E402
 from shared.db import make_engine, make_sessionmaker  # noqa: E402
 from shared.events import ReceivedEvent  # noqa: E402
@@ -134,6 +137,28 @@ async def runner(stack: BenchStack, n: int) -> None:
     await engine.dispose()
 
 
+async def runner_ignoring(stack: BenchStack, n: int) -> None:
+    """The runner for a consumer with no handler for `registry.person.died`: every message skipped unread."""
+    settings = Settings(
+        service="assistance", database_url=stack.pg.url("assistance"), kafka_bootstrap_servers=stack.broker.bootstrap
+    )
+    engine = make_engine(settings.database_url)
+    spec = Consumer(name="bench.ignoring", topics=[TOPIC])
+
+    @spec.on("registry.person.registered")
+    async def registered(_session: object, _event: ReceivedEvent) -> None:
+        return None
+
+    ignored = metrics.EVENTS_CONSUMED.labels("assistance", TOPIC, "ignored")
+    start = ignored._value.get()  # noqa: SLF001
+    run = ConsumerRunner(settings, make_sessionmaker(engine), spec, group_id="bench-ignoring")
+    run.start()
+    while ignored._value.get() - start < n:  # noqa: SLF001
+        await asyncio.sleep(0.05)
+    await run.stop()
+    await engine.dispose()
+
+
 async def measure(stack: BenchStack, name: str, n: int, work: asyncio.Future[None] | object) -> None:
     parts = {"this process": os.getpid(), "postgresql": _postmaster(stack), "broker": stack.broker.proc.pid}  # type: ignore[union-attr]
     before = {k: (cpu_seconds(p) if k == "this process" else tree_cpu_seconds(p)) for k, p in parts.items()}
@@ -157,6 +182,7 @@ async def main(n: int) -> None:
         print(f"consuming them (load average {os.getloadavg()[0]:.1f}):")
         await measure(stack, "raw", n, raw(stack, n))
         await measure(stack, "runner", n, runner(stack, n))
+        await measure(stack, "ignoring", n, runner_ignoring(stack, n))
         print(f"\nreproduce: .venv/bin/python bench/consumer.py --n {n}")
     finally:
         stack.stop()
