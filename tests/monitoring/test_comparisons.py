@@ -52,3 +52,29 @@ async def test_a_cremation_of_a_living_beneficiary_raises_a_high_alert(stack: St
         assert len(found) == 1 and found[0]["severity"] == "high"
         bad = await m.post("/v1/comparisons", params={"source": "lottery"}, content=lines.encode(), headers=CSV)
         assert bad.status_code == 422
+
+
+async def test_lines_are_read_as_lists_are_written_quotes_spaces_crlf_blanks_and_json_numbers(stack: Stack) -> None:
+    a, b, c = new_id_number(), new_id_number(), new_id_number()
+    for n in (a, b, c):
+        await person_on_dibao(stack, n)
+    rows = ["monthly_amount,id_number", f"2300.00,{a}", "", f'"2300.00", {b} ', f"500.00,{a}", "9000.00,", "9000.00"]
+    body = "\r\n".join(rows) + "\r\n"  # CRLF; the number second, so a line is split past its first cell
+    async with stack["monitoring"].client() as m:
+        r = await m.post("/v1/comparisons", params={"source": "salary"}, content=body.encode(), headers=CSV)
+        assert r.status_code == 201, r.text
+        got = r.json()
+        counts = {k: got[k] for k in ("lines", "matched", "rejected", "findings", "alerts")}
+        assert counts == {"lines": 5, "matched": 3, "rejected": 2, "findings": 2, "alerts": 2}, got
+        assert [(f["line"], f["rule"]) for f in got["items"]] == [
+            (1, "income_above_standard"),
+            (3, "income_above_standard"),
+        ]
+
+        lines = [f'{{"id_number": {c}}}', "[1, 2]", "not json", "", json.dumps({"id_number": new_id_number()})]
+        r = await m.post("/v1/comparisons", params={"source": "cremation"}, content="\n".join(lines).encode(),
+                         headers={"content-type": "application/x-ndjson"})  # fmt: skip
+        got = r.json()
+        counts = {k: got[k] for k in ("lines", "matched", "rejected", "findings")}
+        assert counts == {"lines": 4, "matched": 1, "rejected": 2, "findings": 1}, got  # a JSON number reads as text
+        assert [f["line"] for f in got["items"]] == [1]
