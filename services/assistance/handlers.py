@@ -32,6 +32,9 @@ async def on_registry_events(session: AsyncSession, events: list[ReceivedEvent])
     """A chunk of registry events: the people copy, then the cases, each in a fixed number of statements."""
     payloads = [e.payload for e in events if e.type in HANDLED]
     await people.learn_many(session, payloads)
+    if died := effects.deaths_only(payloads):  # the common chunk: its cases suspended in SQL, one statement
+        await effects.suspend_for_deaths(session, died)
+        return {}
     await effects.apply(session, payloads)
     await amounts.after_assessments(session, [p for p in payloads if isinstance(p, ev.AssessmentCompleted)])
     return {}  # nothing here is refused: the catalogue has already checked every payload

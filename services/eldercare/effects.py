@@ -230,7 +230,8 @@ _STOP_FOR_DEATHS = """
     ),
     locked AS MATERIALIZED (
         SELECT a.id, died.died_on FROM allowances a JOIN died ON died.person_id = a.person_id
-        WHERE a.status = 'active' ORDER BY a.id FOR UPDATE OF a
+        WHERE a.person_id = ANY(CAST(:person_ids AS uuid[])) AND a.status = 'active'  -- by index, whatever the stats
+        ORDER BY a.id FOR UPDATE OF a
     ),
     stopped AS (
         UPDATE allowances a SET status = 'stopped', stopped_on = l.died_on, stop_reason = 'death', updated_at = now()
