@@ -327,3 +327,43 @@ async def test_a_chunk_takes_a_fixed_number_of_statements_whatever_its_size(infr
             sessionmaker = await database(infra, service, persons, seed)
             counts.append(await statements(sessionmaker, consumer, events[:size]))
         assert max(counts) <= 10, (service, counts)
+
+
+async def test_a_chunk_of_deaths_alone_takes_the_cheap_path_and_gives_what_the_fold_gives(infra: Infra) -> None:
+    """Deaths alone are applied by one SQL statement per service; the same deaths through the fold give the same
+    cases, allowances and events (a person with two active cases: both suspended, their events in case order)."""
+    rng = random.Random(7)
+    persons = [Person(rng) for _ in range(20)]
+    for p in persons:
+        p.cases = [(uuid.uuid4(), "dibao"), (uuid.uuid4(), "disability_living")]
+        p.allowance = p.allowance or uuid.uuid4()
+    deaths = [p.registry_event(random.Random(n), first=False) for n, p in enumerate(persons)]
+    deaths = [received(d) for d in deaths if isinstance(d, ev.PersonDied)]
+    assert len(deaths) > 10
+
+    async def both_active(session: AsyncSession, persons: list[Person]) -> None:
+        await seed_cases(session, persons)
+        await session.execute(text("UPDATE cases SET status = 'active'"))
+
+    checks = [
+        ("assistance", assistance, both_active, "SELECT id, status, status_reason, status_changed_on,"
+         " status_before_death FROM cases ORDER BY id", "assistance.case.suspended"),
+        ("eldercare", eldercare, seed_allowances, "SELECT id, status, stopped_on, stop_reason FROM allowances"
+         " ORDER BY id", "eldercare.allowance.stopped"),
+    ]  # fmt: skip
+    for service, module, seed, table, stopped in checks:
+        assert module.effects.deaths_only([d.payload for d in deaths]) is not None
+        cheap = await database(infra, service, persons, seed)
+        fold = await database(infra, service, persons, seed)
+        await at_once(cheap, module.registry_events, deaths)
+        async with fold() as session, session.begin():
+            payloads = [d.payload for d in deaths]
+            if service == "assistance":
+                await assistance.effects.apply(session, payloads)
+            else:
+                await eldercare.effects.apply(session, payloads, await eldercare.effects.read(session, payloads))
+        assert await rows(cheap, table) == await rows(fold, table)
+        published = await outbox(cheap)
+        assert published == await outbox(fold)
+        per_case = 2 if service == "assistance" else 1
+        assert [t for events in published.values() for t, _ in events] == [stopped] * (len(deaths) * per_case)
