@@ -67,6 +67,12 @@ EFFECTS = {
     "record deceased": ("monitoring", "records", "status = 'deceased'"),
     "alert raised": ("monitoring", "alerts", "kind = 'beneficiary_died'"),
 }
+# When the death event's transaction wrote its history row (later events write the record row again).
+RECORD_DIED_AT = (
+    "SELECT r.person_id, extract(epoch FROM min(pg_xact_commit_timestamp(h.xmin)))::float8 AS at"
+    " FROM records r JOIN record_history h ON h.record_id = r.id AND h.event_type = 'registry.person.died'"
+    " WHERE r.status = 'deceased' AND r.person_id = ANY($1::uuid[]) GROUP BY r.person_id"
+)
 MONITORING_EVENTS_PER_DEATH = 3  # person died, case suspended, allowance stopped
 
 
@@ -261,14 +267,23 @@ class Effects:
         return await self.conns["monitoring"].fetchval("SELECT count(*) FROM processed_events")
 
     async def committed(self, person_ids: list[uuid.UUID]) -> dict[str, dict[uuid.UUID, float]]:
-        """Per effect, per person: when the transaction that last wrote the row committed (epoch seconds)."""
+        """Per effect, per person: when the transaction that made the effect committed (epoch seconds).
+
+        That is the commit of the row's last writer, except for the monitoring
+        record, which the case and allowance events write again after the death:
+        its death is timed by the history row the death event left.
+        """
         out: dict[str, dict[uuid.UUID, float]] = {}
         for name, (db, table, where) in EFFECTS.items():
-            rows = await self.conns[db].fetch(
-                f"SELECT person_id, extract(epoch FROM pg_xact_commit_timestamp(xmin))::float8 AS at"  # noqa: S608
-                f" FROM {table} WHERE {where} AND person_id = ANY($1::uuid[])",
-                person_ids,
+            sql = (
+                RECORD_DIED_AT
+                if name == "record deceased"
+                else (
+                    f"SELECT person_id, extract(epoch FROM pg_xact_commit_timestamp(xmin))::float8 AS at"  # noqa: S608
+                    f" FROM {table} WHERE {where} AND person_id = ANY($1::uuid[])"
+                )
             )
+            rows = await self.conns[db].fetch(sql, person_ids)
             out[name] = {r["person_id"]: r["at"] for r in rows}
         return out
 
