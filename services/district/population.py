@@ -56,18 +56,24 @@ ELDERLY_AGE = 60
 # The report's dibao payment per month, January-October without the one-off subsidies: (66.641 - 1.459) M / 10.
 DIBAO_MONTHLY_TOTAL = Decimal("6518200")
 DIBAO_PEOPLE = 8204
+# Dibao households headed by someone 60+: with their spouses about 1,750 members 60+ at load, and about 2,050 in
+# October once the year's new households (elderly marginal couples, plan.py) have come in; with the 60+ dispersed
+# tekun (about 1,240) they make the report's 3,290 insured elders (POLICY.md: 60+ dibao and dispersed tekun).
+DIBAO_ELDER_HEAD_SHARE = 0.22
 
-# Residents aged 60+ by ten-year band (about 104,000 of whom 19,700 are 80+; 2020 census shape for Anhui).
+# Residents aged 60+ by ten-year band (about 104,000; 2020 census shape for Anhui). The report's 19,685 insured
+# "80+" include those aged 79 (本区户籍80周岁以上(含79-80岁)): alive in October, 79+ are about 19,700, so 80+ alone
+# are about 17,500 (bands at load, before a year of ageing and deaths).
 AGE_BANDS: tuple[tuple[int, int, int], ...] = (
-    (60, 69, 50_800),
+    (60, 69, 53_010),
     (70, 79, 33_500),
-    (80, 89, 17_300),
-    (90, 99, 2_370),
-    (100, 104, 30),
+    (80, 89, 15_360),
+    (90, 99, 2_105),
+    (100, 104, 27),
 )
 REPORT = Targets(
     residents_60_plus=104_000,
-    residents_80_plus=19_700,
+    residents_80_plus=17_500,
     dibao_households=5_647,
     dibao_people=8_204,
     tekun=1_781,
@@ -286,7 +292,7 @@ def _dibao_people(b: _Builder, size: int, facts: list[dict[str, object]]) -> tup
     key, division = b.household_key(), b.division()
     b.households.append(Household(key, division, (), ()))  # placeholder, replaced once incomes are known
     surname = b.rng.choice(SURNAMES)
-    head_age = b.adult_or_elder_age(0.55)
+    head_age = b.adult_or_elder_age(DIBAO_ELDER_HEAD_SHARE)
     relations = ["head"] + _family_relations(b, size - 1, head_age)
     people = []
     for i, relation in enumerate(relations):

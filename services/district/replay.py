@@ -45,6 +45,9 @@ NOTICE_WAIT_DAYS = 8  # the public notice is 7 days: confirmation on the 8th day
 # 一次性生活补贴 to dibao (the report's 1.459 M yuan): one decision paying each person on dibao in January
 # (assumed: the amount and month are not in the report; 180 yuan x about 8,100 people comes to its total).
 ONE_OFF_SUBSIDIES = (("2022-01", "180.00", "春节一次性生活补贴, 区政府决定 (assumed)"),)
+# What a household that applies after losing its income no longer has: a wage, or the support a child sent (the
+# marginal families are elderly couples living on it: while it came they were above the standard).
+LOST_INCOME_KINDS = ("wage", "transfer")
 RECOVERY_SHARE = 4  # caseworkers recover three overpayments in four each month; the rest stay listed
 
 
@@ -338,13 +341,13 @@ class Replayer:
             incomes = [
                 {"kind": inc.kind, "monthly_amount": f"{inc.monthly_amount:.2f}"}
                 for inc in h.finances[i].incomes
-                if not (a.lost_wage and inc.kind == "wage")
+                if not (a.lost_income and inc.kind in LOST_INCOME_KINDS)
             ]
             member: dict[str, Any] = {
                 "id_number": number,
                 "relation": "self" if i == 0 else _relation(person.relation),
                 "incomes": incomes,
-                "employment_cost": "0.00" if a.lost_wage else f"{h.finances[i].employment_cost:.2f}",
+                "employment_cost": "0.00" if a.lost_income else f"{h.finances[i].employment_cost:.2f}",
                 "seriously_ill": person.seriously_ill,
                 "labour_capacity": person.labour_capacity,
             }
