@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import cpu_seconds, dsn  # noqa: E402
 from shared import devstack  # noqa: E402
+from shared.outbox import BODY  # noqa: E402
 
 _DATA = """jsonb_build_object(
     'person_id', p, 'id_number', '340207194005011238', 'hukou_division', '340207003001',
@@ -162,8 +163,10 @@ async def _shape(conn: asyncpg.Connection, pid: int, name: str, create: str, ins
         flush=True,
     )
     if "data" not in name:  # the "slim, data" shapes have no envelope to read
-        read = await _measure(conn, pid, lambda: conn.fetch("SELECT envelope::text FROM outbox ORDER BY seq"))
-        print(f"{'':34}  relay reads the envelope as text  {read[0] / n * 1e6:6.1f} µs CPU", flush=True)
+        # The relay reads a stored envelope as text; a computed one it joins as text itself (shared.outbox.BODY).
+        body = BODY if "virtual" in name else "envelope::text"
+        read = await _measure(conn, pid, lambda: conn.fetch(f"SELECT {body} FROM outbox ORDER BY seq"))  # noqa: S608
+        print(f"{'':34}  relay reads each event as text    {read[0] / n * 1e6:6.1f} µs CPU", flush=True)
     for label, statement in (("UPDATE published_at", _MARK), ("DELETE", _DELETE)):
         if label == "DELETE":
             await conn.execute("DROP TABLE outbox")
