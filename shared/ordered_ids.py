@@ -18,6 +18,11 @@ import uuid
 # The SQL of a row's id: the statement's `:id_prefix` and the row's number (a window over the rows written).
 ROW_ID = "CAST(:id_prefix || lpad(to_hex(row_number() OVER ()), 8, '0') AS uuid)"
 
+# The same without a parameter: the prefix drawn by PostgreSQL once per execution (an uncorrelated scalar
+# subquery is an InitPlan, evaluated once however many rows follow), for SQL helpers whose statements may be
+# executed several times with the same parameters (an `:id_prefix` reused would repeat the ids).
+STATEMENT_ROW_ID = "CAST(left((SELECT uuidv7()::text), 28) || lpad(to_hex(row_number() OVER ()), 8, '0') AS uuid)"
+
 
 def prefix() -> str:
     """The first 28 characters of a fresh UUIDv7 whose last 32 bits are left for a row's number."""

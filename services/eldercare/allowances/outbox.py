@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import event_types as ev
 from shared import tracing
 from shared.events import _checked_source, _notify_relay
+from shared.ordered_ids import STATEMENT_ROW_ID
 
 
 def insert_sql(source: str, data: str, subject: str = "s.person_id") -> str:
@@ -26,7 +27,7 @@ def insert_sql(source: str, data: str, subject: str = "s.person_id") -> str:
     INSERT INTO outbox (id, topic, key, type, subject, time, data, headers)
     SELECT s.event_id, CAST(:topic AS text), s.person_id::text, CAST(:type AS text), {subject}::text,
         CAST(:time AS text), {data}, CAST(:headers AS jsonb)
-    FROM (SELECT uuidv7() AS event_id, r.* FROM {source} r) s
+    FROM (SELECT {STATEMENT_ROW_ID} AS event_id, r.* FROM {source} r) s
     """  # noqa: S608 - `source` and `data` are constants of the callers
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import event_types as ev
 from shared import tracing
 from shared.events import _checked_source
+from shared.ordered_ids import STATEMENT_ROW_ID
 
 REGISTERED = "registry.person.registered"
 DIED = "registry.person.died"
@@ -101,7 +102,10 @@ _INSERT = text(
                 'to_division', s.to_division, 'effective_date', s.effective_date, 'in_district', s.in_district)
             END,
         CAST(:headers AS jsonb)
-    FROM (SELECT uuidv7() AS event_id, u.* FROM unnest({_ARRAYS}) WITH ORDINALITY AS u({", ".join(_COLUMNS)}, n)) s
+    FROM (
+        SELECT {STATEMENT_ROW_ID} AS event_id, u.*
+        FROM unnest({_ARRAYS}) WITH ORDINALITY AS u({", ".join(_COLUMNS)}, n)
+    ) s
     ORDER BY s.n
     RETURNING 1
     )
