@@ -9,6 +9,7 @@ come from the registry in `services/__init__.py`.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import subprocess
@@ -60,8 +61,13 @@ def serve(service: Annotated[str, typer.Argument(callback=_service)]) -> None:
 
     settings = service_settings(service)
     logs.configure(service, settings.log_level, settings.log_format)
+    service_app = MODULES[service].create_app()(settings)
+    # What exists now (modules, models, schemas, the app) lives as long as the process: kept out of the
+    # cyclic collector's full passes, which otherwise traverse all of it every so often while requests and
+    # consumers allocate (a registry upload spent ~11% of its CPU there).
+    gc.freeze()
     uvicorn.run(
-        MODULES[service].create_app()(settings),
+        service_app,
         host=settings.host,
         port=settings.port,
         log_config=None,
