@@ -6,8 +6,17 @@ from fastapi import FastAPI
 
 from services import MODULES
 from services.assistance import SERVICE, application_batch
-from services.assistance.api import applications, cases, one_offs, overpayments, payroll_months, payrolls, standards
-from services.assistance.handlers import registry_events
+from services.assistance.api import (
+    applications,
+    cases,
+    lead_drafts,
+    one_offs,
+    overpayments,
+    payroll_months,
+    payrolls,
+    standards,
+)
+from services.assistance.handlers import lead_events, registry_events
 from shared import settings as settings_mod
 from shared.app import create_app
 
@@ -21,6 +30,7 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
             cases.router,
             standards.router,
             application_batch.router,
+            lead_drafts.router,  # before applications: /drafts is not an application's id
             applications.router,
             payroll_months.router,
             payrolls.router,
@@ -28,5 +38,5 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
             overpayments.router,
         ],
         migrations_dir=MODULES[SERVICE].migrations,
-        consumers=[registry_events],
+        consumers=[registry_events, lead_events],
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.assistance import amounts, effects
+from services.assistance import amounts, effects, lead_drafts
 from shared import event_types as ev
 from shared import people
 from shared.consumer import Consumer
@@ -44,3 +44,21 @@ async def on_registry_events(session: AsyncSession, events: list[ReceivedEvent])
 async def on_registry_event(session: AsyncSession, event: ReceivedEvent) -> None:
     """One event alone: the runner's fallback when a chunk fails, and its retries."""
     await on_registry_events(session, [event])
+
+
+# Monitoring's proactive discovery: each lead kept as a draft application for a caseworker to decide on.
+# The topic's other types (monitoring.record.changed) are skipped unread by the runner.
+lead_events = Consumer(name="assistance.monitoring-leads", topics=[ev.MONITORING_LOW_INCOME])
+
+
+@lead_events.batch
+async def on_leads(session: AsyncSession, events: list[ReceivedEvent]) -> dict[str, str]:
+    """A chunk of leads, recorded as drafts in one statement (the same lead twice: one draft)."""
+    await lead_drafts.record(session, [e.payload for e in events if isinstance(e.payload, ev.LeadRaised)])
+    return {}
+
+
+@lead_events.on("monitoring.lead.raised")
+async def on_lead(session: AsyncSession, event: ReceivedEvent) -> None:
+    """One lead alone: the runner's fallback when a chunk fails, and its retries."""
+    await on_leads(session, [event])

@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -284,3 +286,36 @@ class DeathReport(Base):
     date_of_death: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class LeadDraft(DivisionScoped, Base):
+    """A draft application from monitoring's proactive discovery (主动发现), waiting for a caseworker's decision.
+
+    `application` is the body `POST /v1/applications` takes, as monitoring pre-filled it. A caseworker of
+    the household's town submits it (then `application_id` names the application) or dismisses it; the
+    system never applies for anyone on its own. A lead for someone whose open application, case in force
+    or open draft of the program already covers it is kept as `covered`, naming what covers it.
+    """
+
+    __tablename__ = "lead_drafts"
+    # One open draft per person and program: a second lead meanwhile is recorded as covered by it.
+    __table_args__ = (
+        Index("uq_lead_drafts_open", "person_id", "program", unique=True, postgresql_where=text("status = 'open'")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    lead_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)  # the same lead twice: one draft
+    person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    program: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(String(50))
+    summary: Mapped[str] = mapped_column(Text)
+    figures: Mapped[dict[str, str]] = mapped_column(JSONB)
+    application: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # open, covered, submitted, dismissed
+    covered_by: Mapped[str | None] = mapped_column(String(100))
+    application_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
