@@ -27,8 +27,10 @@ import pytest
 from sqlalchemy import text
 
 from shared import divisions
+from shared import event_types as ev
+from shared.events import envelope
 from tests.registry.helpers import born
-from tests.support import Stack, eventually, new_id_number, token
+from tests.support import Stack, eventually, new_id_number, produce, token
 
 TOWN_A, TOWN_B = "340207001", "340207003"
 SERVICES = ("registry", "assistance", "eldercare", "monitoring")
@@ -261,6 +263,7 @@ async def _applications_and_orders(stack: Stack, a: TownA) -> None:
         a.ids["objection"] = _ok(
             await c.post(f"/v1/applications/{app['id']}/objections", json={"content": "a neighbour objects"}), 201
         )["id"]
+        a.ids["draft"] = await _lead_draft(stack, c, a)
     async with stack["eldercare"].client() as c:
         c.headers.update(hq())
         code = "91340207" + uuid.uuid4().hex[:10].upper().replace("I", "1").replace("O", "0")
@@ -284,6 +287,23 @@ async def _applications_and_orders(stack: Stack, a: TownA) -> None:
             return r.json()["order_id"] if r.status_code == 201 else None
 
         a.ids["order"] = await eventually(order, timeout=10)
+
+
+async def _lead_draft(stack: Stack, c: httpx.AsyncClient, a: TownA) -> str:
+    """A lead monitoring raised for K (a child of A), as assistance keeps it: a draft application of A."""
+    lead = ev.LeadRaised(
+        person_id=uuid.UUID(a["k"]), id_number=a["k_number"], hukou_division=f"{TOWN_A}002", lead_id=uuid.uuid4(),
+        reason="uncovered_listed", program="dibao", summary="listed and covered by no program: assess dibao",
+        figures={}, application={"program": "dibao", "members": [{"id_number": a["k_number"], "relation": "self"}]},
+    )  # fmt: skip
+    event = envelope(service="monitoring", type="monitoring.lead.raised", subject=a["k"], data=lead)
+    await produce(stack.infra.broker.bootstrap, ev.MONITORING_LOW_INCOME, event, key=a["k_number"])
+
+    async def draft() -> str | None:
+        items = (await c.get("/v1/applications/drafts", params={"id_number": a["k_number"]})).json()["items"]
+        return items[0]["id"] if items else None
+
+    return await eventually(draft, timeout=10)
 
 
 def _scores() -> dict[str, int]:
@@ -792,6 +812,23 @@ def calls(a: TownA) -> dict[tuple[str, str, str], list[Call]]:
         ],
         ("assistance", "POST", "/v1/applications/{application_id}/reject"): [
             Call("POST", "/v1/applications/{application}/reject", {"reason": "乙"}, expect=(404,))
+        ],
+        ("assistance", "GET", "/v1/applications/drafts"): [
+            Call("GET", "/v1/applications/drafts", params={"id_number": k}),
+            Call("GET", "/v1/applications/drafts", params={"division": TOWN_A}),
+        ],
+        ("assistance", "GET", "/v1/applications/drafts/{draft_id}"): [Call("GET", "/v1/applications/drafts/{draft}")],
+        ("assistance", "POST", "/v1/applications/drafts/{draft_id}/submit"): [
+            Call("POST", "/v1/applications/drafts/{draft}/submit", {}, expect=(404,)),
+            Call(
+                "POST",
+                "/v1/applications/drafts/{draft}/submit",
+                {"application": {"program": "dibao", "members": [{"id_number": k, "relation": "self"}]}},
+                expect=(404,),
+            ),
+        ],
+        ("assistance", "POST", "/v1/applications/drafts/{draft_id}/dismiss"): [
+            Call("POST", "/v1/applications/drafts/{draft}/dismiss", {"reason": "乙"}, expect=(404,))
         ],
         ("eldercare", "POST", "/v1/providers"): [
             Call(
