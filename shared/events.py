@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import tracing
+from shared.db import new_id
 from shared.event_types import CATALOGUE, EventSpec, spec_of
 
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
@@ -148,7 +149,7 @@ def _outbox_row(payload: BaseModel) -> _OutboxRow:
     _checked_source(spec.service, spec.type)  # the envelope the table computes for this type is a valid CloudEvent
     key = str(getattr(payload, spec.key_field))
     subject = str(getattr(payload, spec.subject_field))
-    return _OutboxRow(uuid.uuid4(), spec.topic, key, spec.type, subject, payload.model_dump_json())
+    return _OutboxRow(new_id(), spec.topic, key, spec.type, subject, payload.model_dump_json())
 
 
 @functools.cache

@@ -48,6 +48,9 @@ SERVICES = ("registry", "assistance", "eldercare", "monitoring")
 EXAMPLES = {GenerationMode.POSITIVE: 6, GenerationMode.NEGATIVE: 3}
 TOWN = "340207003"
 
+# An NDJSON body is a text file (its schema is a string): sent as schemathesis sends text/plain.
+schemathesis.serializer.alias("application/x-ndjson", "text/plain")
+
 # Fields whose value is an identity number (a list of them for `adopters`).
 ID_FIELDS = frozenset({"id_number", "party_a", "party_b", "child_id_number", "applicant_id_number"})
 ID_LIST_FIELDS = frozenset({"adopters"})

@@ -18,7 +18,6 @@ Each report ends as one of:
 from __future__ import annotations
 
 import functools
-import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -51,7 +50,7 @@ from services.registry.usecases.common import copy_rows
 from services.registry.usecases.line_events import LineEvent
 from shared import clock, divisions
 from shared import event_types as ev
-from shared.db import scope_of, utcnow
+from shared.db import new_id, scope_of, utcnow
 from shared.events import publish_many
 from shared.problems import DomainError, Invalid, NotFound
 
@@ -122,22 +121,6 @@ _SET_HEADS = text(
 )
 # The partner's household key names one registry household, in every batch that repeats it.
 _HOUSEHOLD_KEYS = uuid.UUID("5d0c6a5e-2f7b-4c1e-9a51-7f3c2b8e4d10")
-
-
-_ID_POOL: list[uuid.UUID] = []
-os.register_at_fork(after_in_child=_ID_POOL.clear)  # a forked worker never hands out its parent's ids
-
-
-def new_id() -> uuid.UUID:
-    """A random (version 4) UUID, as uuid4() makes, drawn from a pool filled by one os.urandom call per thousand.
-
-    uuid4() reads the system's random source once per id: a batch chunk takes
-    a few ids a line, and those calls were a tenth of the registry's work.
-    """
-    if not _ID_POOL:
-        raw = os.urandom(16 * 1024)
-        _ID_POOL.extend(uuid.UUID(bytes=raw[i : i + 16], version=4) for i in range(0, len(raw), 16))
-    return _ID_POOL.pop()
 
 
 def _snapshot(members: dict[uuid.UUID, str]) -> list[ev.HouseholdMember]:
