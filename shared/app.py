@@ -34,6 +34,7 @@ from shared.settings import Settings
 log = structlog.get_logger("app")
 OPERATIONS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 # What a caller's X-Request-ID may be: it is logged, echoed and stored (audit_log.request_id is 64 characters).
+_TRACE_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,64}")
 
 
@@ -58,15 +59,32 @@ class RequestContext:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._children: dict[tuple[str, str, str, int], tuple[Any, Any]] = {}
+
+    def _series(self, service: str, method: str, template: str, status: int) -> tuple[Any, Any]:
+        """The request counter's and latency histogram's series for these labels, looked up once and kept.
+
+        Labels are route templates and status codes, so the set is small and bounded.
+        """
+        key = (service, method, template, status)
+        series = self._children.get(key)
+        if series is None:
+            series = self._children[key] = (
+                metrics.HTTP_REQUESTS.labels(service, method, template, str(status)),
+                metrics.HTTP_LATENCY.labels(service, method, template),
+            )
+        return series
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
-        service = request.app.state.settings.service
-        rid = request_id(request.headers.get("x-request-id"))
-        request.state.request_id = rid
+        # Read from the scope itself: a Request, its Headers and its URL built per request cost more than the rest.
+        method, path = scope["method"], scope["path"]
+        service = scope["app"].state.settings.service
+        given_id, trace_headers = _request_headers(scope)
+        rid = request_id(given_id)
+        scope.setdefault("state", {})["request_id"] = rid  # what `request.state.request_id` reads
         structlog.contextvars.bind_contextvars(request_id=rid, service=service)
         started = time.perf_counter()
         status = 500
@@ -81,15 +99,15 @@ class RequestContext:
         # Probes and scrapes are not traced: they would bury the traces that matter.
         server_span = (
             nullcontext(INVALID_SPAN)
-            if request.url.path in OPERATIONS_PATHS
-            else request.app.state.tracer.start_as_current_span(
-                request.method,  # renamed to the route template once routing has run
-                context=tracing.extract(request.headers),
+            if path in OPERATIONS_PATHS
+            else scope["app"].state.tracer.start_as_current_span(
+                method,  # renamed to the route template once routing has run
+                context=tracing.extract(trace_headers),
                 kind=SpanKind.SERVER,
                 attributes={
-                    "http.request.method": request.method,
-                    "url.path": mask_text(request.url.path),
-                    "url.scheme": request.url.scheme,
+                    "http.request.method": method,
+                    "url.path": mask_text(path),
+                    "url.scheme": scope.get("scheme", "http"),
                 },
                 record_exception=False,
                 set_status_on_exception=False,
@@ -106,17 +124,30 @@ class RequestContext:
                 elapsed = time.perf_counter() - started
                 route = scope.get("route")
                 template = getattr(route, "path", "unmatched")
-                span.update_name(f"{request.method} {template}")
+                span.update_name(f"{method} {template}")
                 span.set_attribute("http.route", template)
                 span.set_attribute("http.response.status_code", status)
                 if status >= 500:
                     span.set_status(Status(StatusCode.ERROR))
-                metrics.HTTP_REQUESTS.labels(service, request.method, template, str(status)).inc()
-                metrics.HTTP_LATENCY.labels(service, request.method, template).observe(elapsed)
+                counted, timed = self._series(service, method, template, status)
+                counted.inc()
+                timed.observe(elapsed)
                 if template not in OPERATIONS_PATHS:
                     ms = round(elapsed * 1000, 1)
-                    log.info("request", method=request.method, route=template, status=status, ms=ms)
+                    log.info("request", method=method, route=template, status=status, ms=ms)
                 structlog.contextvars.clear_contextvars()
+
+
+def _request_headers(scope: Scope) -> tuple[str | None, dict[str, bytes]]:
+    """The caller's X-Request-ID and the W3C trace headers, in one pass over the raw header list."""
+    given: str | None = None
+    trace_headers: dict[str, bytes] = {}
+    for name, value in scope["headers"]:
+        if name == b"x-request-id" and given is None:  # the first, as `Headers.get` answers
+            given = value.decode("latin-1")
+        elif name in _TRACE_HEADERS:
+            trace_headers[name.decode("latin-1")] = value
+    return given, trace_headers
 
 
 def create_app(

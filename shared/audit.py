@@ -48,7 +48,10 @@ AUDIT_COLUMNS = ("actor", "division", "action", "endpoint", "person_id", "reques
 
 def endpoint(request: Request) -> str:
     """What the audit row names as the endpoint read: the method and the path (ids in paths are not personal)."""
-    return f"{request.method} {request.url.path}"
+    path: str = request.scope["path"]
+    if "?" in path or "#" in path or "\\" in path or path.startswith("//"):
+        path = request.url.path  # the rare path `URL` escapes; building a whole URL per read costs
+    return f"{request.method} {path}"
 
 
 async def record_read(
@@ -131,16 +134,19 @@ class AuditedList:
             "endpoint_": endpoint(request),
             "request_id_": getattr(request.state, "request_id", None),
         }
-        async with request.app.state.engine.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
-            try:
-                records = await driver.fetch(read.sql, *(args[n] for n in read.params))
-                total = records[0][TOTAL] if records else 0
-                if not records and offset > 0:
-                    total = await driver.fetchval(count.sql, *(args[n] for n in count.params))
-            except BaseException:
-                await conn.invalidate()  # the pool must not hand out a connection in an unknown state
-                raise
+        # The pool's connection itself, without an engine Connection around it (no transaction is begun).
+        pooled = await request.app.state.engine.raw_connection()
+        try:
+            driver = pooled.driver_connection
+            records = await driver.fetch(read.sql, *(args[n] for n in read.params))
+            total = records[0][TOTAL] if records else 0
+            if not records and offset > 0:
+                total = await driver.fetchval(count.sql, *(args[n] for n in count.params))
+        except BaseException:
+            pooled.invalidate()  # the pool must not hand out a connection in an unknown state
+            raise
+        finally:
+            pooled.close()  # back to the pool (or discarded, when invalidated)
         return [SimpleNamespace(**dict(r.items())) for r in records], total
 
     def _compiled(self, names: tuple[str, ...], dialect: Dialect) -> tuple[_Compiled, _Compiled]:
