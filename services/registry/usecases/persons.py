@@ -4,18 +4,44 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from types import SimpleNamespace
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.models import Person, PersonEvent
-from services.registry.usecases.common import history, person_by_id_number, ref
-from services.registry.usecases.reviews import apply_waiting_for
+from services.registry.usecases.common import ref
+from services.registry.usecases.reviews import OPEN, apply_waiting_for
 from shared import event_types as ev
-from shared import identity, locks
-from shared.db import guard, unscoped
+from shared import identity
+from shared.db import guard
 from shared.events import publish
 from shared.problems import Conflict, Invalid, NotFound
+
+# Registering is one statement: the person inserted unless the number is taken (the unique index decides,
+# district-wide, and makes an identical request sent at once wait for the first and find it taken), the first
+# line of their history, and whether reports wait for this number. Before, an advisory lock, a lookup, the
+# insert, the history line and the reviews' lookup were five round trips, each through the ORM.
+_REGISTER = text(
+    """
+    WITH person AS (
+        INSERT INTO persons (id, id_number, name, sex, birth_date, hukou_division, registered_division,
+                             in_district, status, marital_status)
+        VALUES (:id, :id_number, :name, :sex, :birth_date, :hukou_division, :hukou_division,
+                true, 'alive', 'unmarried')
+        ON CONFLICT (id_number) DO NOTHING
+        RETURNING *
+    ), history AS (
+        INSERT INTO person_events (person_id, kind, occurred_on, summary, ref_id)
+        SELECT id, 'registered', NULL, :summary, id FROM person
+    )
+    SELECT person.*, EXISTS (
+        SELECT FROM review_items r
+        WHERE r.id_number = :id_number AND r.reason_code = 'unknown_person' AND r.status = ANY(:open)
+    ) AS reports_waiting
+    FROM person
+    """
+)
 
 
 async def register_person(
@@ -26,19 +52,14 @@ async def register_person(
     hukou_division: str,
     sex: str | None = None,
     birth_date: date | None = None,
-) -> Person:
+) -> Person | SimpleNamespace:
+    """Register a person (409 when the number is registered anywhere); the row as registered comes back."""
     number = identity.parse(id_number)
     if sex is not None and sex != number.sex:
         raise Invalid(f"sex {sex} does not match the identity number ({number.sex})", field="sex")
     if birth_date is not None and birth_date != number.birth_date:
         raise Invalid(f"birth date does not match the identity number ({number.birth_date})", field="birth_date")
     guard(session, hukou_division, field="hukou_division", detail="no such division in your jurisdiction")
-    await locks.hold(session, "person", number.value)  # identical requests at once: the second sees the first's row
-    with unscoped(session):  # uniqueness is district-wide; the answer names no one
-        if await person_by_id_number(session, number.value):
-            raise Conflict("a person with this identity number is already registered", field="id_number")
-    # One INSERT … RETURNING: the row comes back whole (server defaults such as created_at included), so
-    # the answer needs no flush-then-refresh (a SELECT, and a BEGIN and ROLLBACK when done after commit).
     values = {
         "id": uuid.uuid4(),
         "id_number": number.value,
@@ -46,15 +67,16 @@ async def register_person(
         "sex": number.sex,
         "birth_date": number.birth_date,
         "hukou_division": hukou_division,
-        "registered_division": hukou_division,
-        "in_district": True,
-        "status": "alive",
-        "marital_status": "unmarried",
+        "summary": f"registered in {hukou_division}"[:300],
+        "open": list(OPEN),
     }
-    person = (await session.scalars(insert(Person).values(values).returning(Person))).one()
+    row = (await session.execute(_REGISTER, values)).mappings().one_or_none()
+    if row is None:  # the answer names no one: uniqueness is district-wide
+        raise Conflict("a person with this identity number is already registered", field="id_number")
+    person = SimpleNamespace(**{k: v for k, v in row.items() if k != "reports_waiting"})
     await publish(session, ev.PersonRegistered(**ref(person), name=name, sex=person.sex, birth_date=person.birth_date))  # type: ignore[arg-type]
-    await history(session, person.id, "registered", None, f"registered in {hukou_division}", person.id)
-    await apply_waiting_for(session, person)
+    if row["reports_waiting"]:  # rare: reports about this number arrived before it was registered
+        await apply_waiting_for(session, await get_person(session, person.id))
     return person
 
 
