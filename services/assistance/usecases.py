@@ -6,7 +6,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assistance.domain import cases as rules
@@ -40,15 +40,8 @@ async def emit(session: AsyncSession, model: type[ev.CaseEvent], case: Case, rea
     await publish(session, case_event(model, case, reason))
 
 
-async def _open_case(session: AsyncSession, person_id: uuid.UUID, program: str) -> bool:
-    """An active or suspended case of the person in the program: enrolling again would pay twice."""
-    open_case = select(Case.id).where(
-        Case.person_id == person_id, Case.program == program, Case.status != rules.CaseStatus.TERMINATED
-    )
-    return (await session.execute(open_case.limit(1))).first() is not None
-
-
 async def _open_programs(session: AsyncSession, person_id: uuid.UUID) -> set[str]:
+    """The programs in which the person has an active or suspended case: enrolling in one again would pay twice."""
     held = select(Case.program).where(Case.person_id == person_id, Case.status != rules.CaseStatus.TERMINATED)
     return set((await session.execute(held)).scalars())
 
@@ -62,22 +55,23 @@ async def enrol(
     why_not = rules.can_enrol(person.status)
     if why_not:
         raise Invalid(why_not, field="id_number")
-    if await _open_case(session, person.person_id, program):
+    held = await _open_programs(session, person.person_id)
+    if program in held:
         raise Conflict(f"the person already has an open {program} case", field="program")
-    contradiction = programs.refusal(program, await _open_programs(session, person.person_id))
+    contradiction = programs.refusal(program, held)
     if contradiction:  # e.g. dibao and tekun at once
         raise Conflict(contradiction, field="program")
-    case = Case(
-        id=uuid.uuid4(),
-        person_id=person.person_id,
-        id_number=person.id_number,
-        program=program,
-        monthly_amount=monthly_amount,
-        status=rules.CaseStatus.ACTIVE,
-        started_on=clock.today(),
-        hukou_division=person.hukou_division,
-    )
-    session.add(case)
-    await session.flush()
+    # One INSERT … RETURNING, not the unit of work's flush: the row comes back whole (defaults included).
+    values = {
+        "id": uuid.uuid4(),
+        "person_id": person.person_id,
+        "id_number": person.id_number,
+        "program": program,
+        "monthly_amount": monthly_amount,
+        "status": rules.CaseStatus.ACTIVE,
+        "started_on": clock.today(),
+        "hukou_division": person.hukou_division,
+    }
+    case = (await session.scalars(insert(Case).values(values).returning(Case))).one()
     await emit(session, ev.CaseEnrolled, case)
     return case
