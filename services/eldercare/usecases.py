@@ -6,7 +6,8 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.eldercare.domain import allowance as rules
@@ -57,20 +58,30 @@ async def enrol(session: AsyncSession, settings: Settings, *, id_number: str, on
     )
     if not ent.eligible:
         raise Invalid(ent.explanation, field="id_number")
-    existing = (
-        await session.execute(select(Allowance).where(Allowance.person_id == person.person_id).with_for_update())
-    ).scalar_one_or_none()
-    if existing is not None and existing.status == "active":
+    # One upsert: a new allowance, or the person's stopped one started again; none when it is active
+    # (the 409). Concurrent identical requests queue on the unique person_id and the later ones find it active.
+    values = {
+        "id": uuid.uuid4(),
+        "person_id": person.person_id,
+        "id_number": person.id_number,
+        "status": "active",
+        "monthly_amount": ent.monthly_amount,
+        "explanation": ent.explanation,
+        "started_on": on,
+        "stopped_on": None,
+        "stop_reason": None,
+        "hukou_division": person.hukou_division,
+    }
+    upsert = pg_insert(Allowance).values(values)
+    restart = {k: upsert.excluded[k] for k in values if k not in ("id", "person_id")} | {"updated_at": func.now()}
+    a = (
+        await session.scalars(
+            upsert.on_conflict_do_update(
+                index_elements=[Allowance.person_id], set_=restart, where=Allowance.status != "active"
+            ).returning(Allowance)
+        )
+    ).one_or_none()
+    if a is None:
         raise Conflict("the person already receives the allowance", field="id_number")
-    a = existing or Allowance(id=uuid.uuid4(), person_id=person.person_id, id_number=person.id_number)
-    a.status = "active"
-    a.monthly_amount = ent.monthly_amount
-    a.explanation = ent.explanation
-    a.started_on = on
-    a.stopped_on = None
-    a.stop_reason = None
-    a.hukou_division = person.hukou_division
-    session.add(a)
-    await session.flush()
     await emit(session, ev.AllowanceEnrolled, a)
     return a
