@@ -56,10 +56,12 @@ ELDERLY_AGE = 60
 # The report's dibao payment per month, January-October without the one-off subsidies: (66.641 - 1.459) M / 10.
 DIBAO_MONTHLY_TOTAL = Decimal("6518200")
 DIBAO_PEOPLE = 8204
-# Dibao households headed by someone 60+: with their spouses about 1,750 members 60+ at load, and about 2,050 in
-# October once the year's new households (elderly marginal couples, plan.py) have come in; with the 60+ dispersed
-# tekun (about 1,240) they make the report's 3,290 insured elders (POLICY.md: 60+ dibao and dispersed tekun).
-DIBAO_ELDER_HEAD_SHARE = 0.22
+# Dibao households headed by someone 60+: their members 60+ still on dibao in October (about 1,540 of seed 1 once the
+# year's deaths, moves and ended gradual exits are out), the year's new people (about 470, all elders: marginal
+# couples and single tekun, plan.py) and the 60+ dispersed tekun (about 1,250) make the report's 3,290 insured
+# elders (POLICY.md: 60+ dibao and dispersed tekun): 3,261 at scale 1, 328 at scale 0.1 (seed 1, the plan's count).
+# At 22% (new people thought to be about 300) the roster held 344 at scale 0.1, 1.046 of the report.
+DIBAO_ELDER_HEAD_SHARE = 0.205
 
 # Residents aged 60+ by ten-year band (about 104,000; 2020 census shape for Anhui). The report's 19,685 insured
 # "80+" include those aged 79 (本区户籍80周岁以上(含79-80岁)): alive in October, 79+ are about 19,700, so 80+ alone

@@ -43,8 +43,9 @@ PAGE = 500
 REGISTRAR_DELAY_DAYS = 7  # a death reported by one source only is confirmed by the registrar after a week
 NOTICE_WAIT_DAYS = 8  # the public notice is 7 days: confirmation on the 8th day after review
 # 一次性生活补贴 to dibao (the report's 1.459 M yuan): one decision paying each person on dibao in January
-# (assumed: the amount and month are not in the report; 180 yuan x about 8,100 people comes to its total).
-ONE_OFF_SUBSIDIES = (("2022-01", "180.00", "春节一次性生活补贴, 区政府决定 (assumed)"),)
+# (assumed: the amount and month are not in the report; 178 yuan x the 8,204 people on dibao in January comes to
+# its total: 180 yuan paid 1.0104 of it).
+ONE_OFF_SUBSIDIES = (("2022-01", "178.00", "春节一次性生活补贴, 区政府决定 (assumed)"),)
 # What a household that applies after losing its income no longer has: a wage, or the support a child sent (the
 # marginal families are elderly couples living on it: while it came they were above the standard).
 LOST_INCOME_KINDS = ("wage", "transfer")
