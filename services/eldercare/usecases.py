@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Executable, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,8 +40,34 @@ async def emit(session: AsyncSession, model: type[ev.AllowanceEvent], a: Allowan
 
 
 async def brackets(session: AsyncSession) -> list[rules.Bracket]:
-    rows = (await session.execute(select(AllowanceBracket))).scalars().all()
-    return [rules.Bracket(r.effective_from, r.min_age, r.max_age, r.monthly_amount) for r in rows]
+    b = AllowanceBracket
+    # Plain rows, not ORM objects: read on every enrolment, and only these four columns are used.
+    rows = await session.execute(select(b.effective_from, b.min_age, b.max_age, b.monthly_amount))
+    return [rules.Bracket(*r) for r in rows]
+
+
+def _enrol_statement() -> Executable:
+    """One upsert: a new allowance, or the person's stopped one started again; no row when it is active (the 409).
+
+    Identical requests at once queue on the unique person_id and the later ones find it active. Built once,
+    with parameters: building and keying the statement per request cost more than running it.
+    """
+    given = ("id", "person_id", "id_number", "monthly_amount", "explanation", "started_on", "hukou_division")
+    upsert = pg_insert(Allowance).values({k: bindparam(k) for k in given} | {"status": "active"})
+    restart = {k: upsert.excluded[k] for k in ("id_number", "monthly_amount", "explanation", "started_on")}
+    restart |= {
+        "hukou_division": upsert.excluded.hukou_division,
+        "status": "active",
+        "stopped_on": None,
+        "stop_reason": None,
+        "updated_at": func.now(),
+    }
+    return upsert.on_conflict_do_update(
+        index_elements=[Allowance.person_id], set_=restart, where=Allowance.status != "active"
+    ).returning(Allowance)
+
+
+_ENROL = _enrol_statement()
 
 
 async def enrol(session: AsyncSession, settings: Settings, *, id_number: str, on: date | None = None) -> Allowance:
@@ -58,29 +84,16 @@ async def enrol(session: AsyncSession, settings: Settings, *, id_number: str, on
     )
     if not ent.eligible:
         raise Invalid(ent.explanation, field="id_number")
-    # One upsert: a new allowance, or the person's stopped one started again; none when it is active
-    # (the 409). Concurrent identical requests queue on the unique person_id and the later ones find it active.
     values = {
         "id": uuid.uuid4(),
         "person_id": person.person_id,
         "id_number": person.id_number,
-        "status": "active",
         "monthly_amount": ent.monthly_amount,
         "explanation": ent.explanation,
         "started_on": on,
-        "stopped_on": None,
-        "stop_reason": None,
         "hukou_division": person.hukou_division,
     }
-    upsert = pg_insert(Allowance).values(values)
-    restart = {k: upsert.excluded[k] for k in values if k not in ("id", "person_id")} | {"updated_at": func.now()}
-    a = (
-        await session.scalars(
-            upsert.on_conflict_do_update(
-                index_elements=[Allowance.person_id], set_=restart, where=Allowance.status != "active"
-            ).returning(Allowance)
-        )
-    ).one_or_none()
+    a = (await session.scalars(_ENROL, values)).one_or_none()
     if a is None:
         raise Conflict("the person already receives the allowance", field="id_number")
     await emit(session, ev.AllowanceEnrolled, a)
