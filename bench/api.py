@@ -151,6 +151,16 @@ def warm_up(stack: BenchStack, service: str, paths: list[str], token: str) -> No
     script = stack.tmp / "requests.lua"
     script.write_text(LUA)
     _wrk(f"{stack.url(service)}/", script, data, "GET", token, 2)
+    quiet(stack)
+
+
+def quiet(stack: BenchStack, limit: float = 0.1, timeout: float = 90.0) -> None:
+    """Wait until every service spends under `limit` of a core idle (its start-up work, consumers catching up,
+    the daily milestones, done), so a measured run does not share the machine with another service's backlog."""
+    deadline = time.monotonic() + timeout
+    for proc in stack.procs:
+        while _idle_cpu_per_s(proc.pid, 1.0) > limit and time.monotonic() < deadline:
+            pass
 
 
 def _wrk(url: str, script: Path | None, data: Path | None, method: str, token: str, seconds: int) -> str:
@@ -259,6 +269,7 @@ async def main(seconds: int, persons: int) -> None:
         print(runs[-1].line(), flush=True)
         enrolled = await registered(stack, elders)
         await known_downstream(stack, enrolled)
+        quiet(stack)
         cases = [json.dumps({"id_number": n, "program": "dibao", "monthly_amount": "780.00"}) for n in enrolled]
         runs.append(wrk(stack, "POST /v1/cases", "assistance", cases, "POST", token, seconds))
         print(runs[-1].line(), flush=True)
