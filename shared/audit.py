@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
+from sqlalchemy.util import greenlet_spawn
 
 from shared import divisions
 from shared.auth import Principal
@@ -143,10 +144,12 @@ class AuditedList:
             if not records and offset > 0:
                 total = await driver.fetchval(count.sql, *(args[n] for n in count.params))
         except BaseException:
-            pooled.invalidate()  # the pool must not hand out a connection in an unknown state
+            # The pool must not hand out a connection in an unknown state. Closing one may await the
+            # driver, which SQLAlchemy's pool does only inside its greenlet, as `raw_connection` did.
+            await greenlet_spawn(pooled.invalidate)
             raise
         finally:
-            pooled.close()  # back to the pool (or discarded, when invalidated)
+            await greenlet_spawn(pooled.close)  # back to the pool (closed when the pool is over its size)
         return [SimpleNamespace(**dict(r.items())) for r in records], total
 
     def _compiled(self, names: tuple[str, ...], dialect: Dialect) -> tuple[_Compiled, _Compiled]:
