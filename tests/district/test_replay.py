@@ -54,6 +54,7 @@ def test_two_months_were_paid_with_the_replay_s_events_applied(replayed: Replaye
     assert {("assistance", "2022-01"), ("assistance", "2022-02"), ("eldercare", "2022-02")} <= months
 
 
+@pytest.mark.full  # a second load and replay (~85 s); the default suite checks the plan's determinism above
 def test_the_replay_is_deterministic_for_a_seed(replayed: Replayed, tmp_path: Path) -> None:
     """A second district of the same seed, loaded and replayed on a stack of its own, pays the same lines."""
     directory = tmp_path / "again"
