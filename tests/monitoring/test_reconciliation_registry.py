@@ -24,8 +24,8 @@ YESTERDAY = (clock.today() - timedelta(days=1)).isoformat()
 async def _rewind(stack: Stack, n: str, **values: Any) -> None:  # noqa: ANN401
     """Undo in monitoring what a registry event did to a record (status, date of death, in the district)."""
     sql = text(
-        "UPDATE records SET status = :status, date_of_death = CAST(CAST(:dod AS text) AS date), in_district = :in_district"
-        " WHERE id_number = :n"
+        "UPDATE records SET status = :status, date_of_death = CAST(CAST(:dod AS text) AS date),"
+        " in_district = :in_district WHERE id_number = :n"
     )
     async with stack["monitoring"].state.sessionmaker() as s, s.begin():
         await s.execute(sql, {"n": n, **values})
