@@ -351,7 +351,7 @@ class MilestoneRunIn(BaseModel):
 
 class MilestoneRunOut(BaseModel):
     as_of: date
-    persons_checked: int
+    persons_checked: int = Field(description="living residents with an age reached and not recorded yet")
     recorded: int
     published: int
 

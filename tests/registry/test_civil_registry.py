@@ -231,3 +231,15 @@ async def test_milestone_is_published_once_even_when_the_run_repeats(stack: Stac
         assert len(published) == 1 and published[0]["data"]["age"] == 80
         r = await c.post("/v1/milestones/run", json={"as_of": (TODAY + timedelta(days=1)).isoformat()})
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "as_of"
+
+
+async def test_a_29_february_birth_reaches_its_age_on_1_march_of_a_common_year(stack: Stack) -> None:
+    """The run's SQL filter agrees with the rule: not due on 28 February, due on 1 March (and then once)."""
+    async with stack["registry"].client() as c:
+        pid, _ = await register(c, "闰日生", id_number=born(1936, 2, 29, sex="F"))  # 90 in 2026, a common year
+        for as_of, expected in (("2026-02-28", 80), ("2026-03-01", 90), ("2026-03-02", 90)):
+            r = await c.post("/v1/milestones/run", json={"as_of": as_of})
+            assert r.status_code == 200, r.text
+            published = await events(stack, pid, "registry.person.milestone")
+            assert max(e["data"]["age"] for e in published) == expected, (as_of, published)
+        assert sorted(e["data"]["age"] for e in published) == [80, 90]  # each once, the highest of a backlog only
