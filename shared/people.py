@@ -150,8 +150,14 @@ def service_token(settings: Settings) -> str:
     )
 
 
-async def resolve(session: AsyncSession, settings: Settings, id_number: str) -> KnownPerson:
-    """The person with this identity number: from the local copy, else from the registry."""
+async def resolve(session: AsyncSession, settings: Settings, id_number: str, *, copy_now: bool = True) -> KnownPerson:
+    """The person with this identity number: from the local copy, else from the registry.
+
+    A person found at the registry is written to the copy at once, or, with `copy_now=False`, by
+    `remember(session)` once the caller has locked what it writes: a consumer locks a person's rows
+    (an allowance) before it writes the copy, and a request taking them in the other order could deadlock
+    with it.
+    """
     known = await find(session, id_number)
     if known is not None:
         return known
@@ -182,5 +188,14 @@ async def resolve(session: AsyncSession, settings: Settings, id_number: str) -> 
         "status": p["status"],
         "date_of_death": date.fromisoformat(p["date_of_death"]) if p.get("date_of_death") else None,
     }
-    await upsert(session, **values)
+    if copy_now:
+        await upsert(session, **values)
+    else:
+        session.info.setdefault("people_copy", []).append(values)
     return KnownPerson(**{k: values[k] for k in KnownPerson.__dataclass_fields__})
+
+
+async def remember(session: AsyncSession) -> None:
+    """Write to the copy the persons `resolve(copy_now=False)` found at the registry in this transaction."""
+    for values in session.info.pop("people_copy", []):
+        await upsert(session, **values)

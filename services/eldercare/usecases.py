@@ -71,7 +71,8 @@ _ENROL = _enrol_statement()
 
 
 async def enrol(session: AsyncSession, settings: Settings, *, id_number: str, on: date | None = None) -> Allowance:
-    person = await people.resolve(session, settings, id_number)
+    # The copy is written after the allowance's row is locked, the order the registry consumer takes them in.
+    person = await people.resolve(session, settings, id_number, copy_now=False)
     guard(session, person.hukou_division, field="id_number", detail=people.UNKNOWN)  # elsewhere answers as unknown
     on = on or clock.today()
     assert person.birth_date is not None
@@ -96,5 +97,6 @@ async def enrol(session: AsyncSession, settings: Settings, *, id_number: str, on
     a = (await session.scalars(_ENROL, values)).one_or_none()
     if a is None:
         raise Conflict("the person already receives the allowance", field="id_number")
+    await people.remember(session)
     await emit(session, ev.AllowanceEnrolled, a)
     return a
