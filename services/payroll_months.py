@@ -11,14 +11,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.app import Session
+from shared.auth import require
 from shared.money import Money
-from shared.paging import Page
+from shared.paging import Limit, Offset, Page
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 Sums = Callable[[list[uuid.UUID]], Select[Any]]
@@ -54,7 +57,7 @@ def month_start(text: str | None) -> date | None:
     return None if text is None else date(int(text[:4]), int(text[5:7]), 1)
 
 
-async def listing(
+async def payrolls_page(
     session: AsyncSession,
     *,
     payroll: Any,
@@ -127,3 +130,26 @@ def line_sums(lines: Any, program: str) -> Sums:
         )
 
     return statement
+
+
+def router(scope: str, *, payroll: Any, sums: Sums, lines: Any) -> APIRouter:
+    """The service's `GET /v1/payrolls` (read with `scope`) over its payroll, sums and line models."""
+    api = APIRouter(prefix="/v1/payrolls", tags=["payrolls"])
+
+    @api.get(
+        "",
+        response_model=Page[PayrollMonthOut],
+        summary="Payrolls by month (one month's: ?month=YYYY-MM) with their sums (of your division)",
+        dependencies=[require(scope)],
+    )
+    async def listing(
+        session: Session,
+        month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[PayrollMonthOut]:
+        return await payrolls_page(
+            session, payroll=payroll, sums=sums, lines=lines, month=month_start(month), limit=limit, offset=offset
+        )
+
+    return api

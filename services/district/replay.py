@@ -514,12 +514,6 @@ def stack_target(stack: DistrictStack) -> Target:
     return Target(urls=stack.urls(), bootstrap=stack.broker.bootstrap, today_file=stack.today_file, token=stack.token)
 
 
-def database_urls(stack: DistrictStack) -> dict[str, str]:
-    """Plain PostgreSQL URLs of the stack's databases (the report reads the services' records, never writes)."""
-    assert stack.pg is not None
-    return {s: stack.pg.url(s).replace("postgresql+asyncpg", "postgresql") for s in stack.urls()}
-
-
 def parse_month(text: str) -> date:
     return datetime.strptime(text, "%Y-%m").date()
 

@@ -42,11 +42,17 @@ def replayed_district(tmp_path_factory: pytest.TempPathFactory) -> Replayed:
         with DistrictStack(directory) as stack:
             target = replay.stack_target(stack)
             counters = asyncio.run(replay.replay(target, district, SEED, FIRST, LAST, lambda _: None))
-            urls = replay.database_urls(stack)
+            urls = database_urls(stack)
             lines = asyncio.run(payroll_lines(urls))
             known_dead = asyncio.run(lines_of_the_known_dead(urls))
         _done["district"] = Replayed(directory, counters, lines, known_dead)
     return _done["district"]
+
+
+def database_urls(stack: DistrictStack) -> dict[str, str]:
+    """Plain PostgreSQL URLs of the stack's databases: the tests read the services' records, never write."""
+    assert stack.pg is not None
+    return {s: stack.pg.url(s).replace("postgresql+asyncpg", "postgresql") for s in stack.urls()}
 
 
 async def payroll_lines(urls: dict[str, str]) -> list[tuple[Any, ...]]:

@@ -15,7 +15,7 @@ import pytest
 from services.district import load, population, replay
 from services.district import plan as planning
 from services.district.stack import DistrictStack
-from tests.district.replayed import SCALE, SEED, Replayed, payroll_lines, replayed_district
+from tests.district.replayed import SCALE, SEED, Replayed, database_urls, payroll_lines, replayed_district
 
 pytestmark = pytest.mark.slow
 
@@ -66,5 +66,5 @@ def test_the_replay_is_deterministic_for_a_seed(replayed: Replayed, tmp_path: Pa
                 replay.stack_target(stack), district, SEED, date(2022, 1, 1), date(2022, 2, 28), lambda _: None
             )
         )
-        lines = asyncio.run(payroll_lines(replay.database_urls(stack)))
+        lines = asyncio.run(payroll_lines(database_urls(stack)))
     assert lines == replayed.lines
