@@ -217,6 +217,9 @@ async def test_consumer_killed_mid_batch_applies_no_effect_twice(infra: Infra, t
         kafka_bootstrap_servers=broker.bootstrap,
         consumer_group="crash-test",
         consumer_session_timeout_ms=6000,
+        # Small chunks, so there is work in hand when the kill comes: a chunk of deaths is one statement now,
+        # and two chunks of 250 finished before the kill could land.
+        consumer_batch_size=10,
     )
     engine = make_engine(url)
     sessionmaker = make_sessionmaker(engine)
