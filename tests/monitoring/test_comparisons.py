@@ -55,7 +55,10 @@ async def test_a_cremation_of_a_living_beneficiary_raises_a_high_alert(stack: St
 
 
 async def test_lines_are_read_as_lists_are_written_quotes_spaces_crlf_blanks_and_json_numbers(stack: Stack) -> None:
-    a, b, c = new_id_number(), new_id_number(), new_id_number()
+    a, b = new_id_number(), new_id_number()
+    c = new_id_number()
+    while c.endswith("X"):  # written below as a JSON number: a check digit X cannot be one
+        c = new_id_number()
     for n in (a, b, c):
         await person_on_dibao(stack, n)
     rows = ["monthly_amount,id_number", f"2300.00,{a}", "", f'"2300.00", {b} ', f"500.00,{a}", "9000.00,", "9000.00"]
