@@ -14,12 +14,20 @@ Every read is audited: after each read run the bench counts the audit rows
 the run wrote and prints them beside the reads answered 2xx (the audit insert
 commits before the answer is sent, so there must be at least one per answer).
 
+Each line runs twice: closed loop, saturated (wrk), and open loop (`--rate`
+requests a second for reads, `--write-rate` for writes, over the same 32
+connections, from generator processes of their own, bench/openloop.py): each
+request is due at a fixed time and its latency counts from then, so a stall
+is not hidden by the generator waiting for it (coordinated omission). The
+target "p99 under 50 ms at 500 requests/s" is an open-loop figure: a closed
+loop of 32 connections at 700/s has a MEAN latency of 46 ms (Little's law).
+
 Beside each line: the service process's CPU per request (from /proc, its idle
 CPU subtracted: other work on the machine moves wall-clock figures, hardly
 this) and the rate of `GET /healthz` on the same process at the same 32
 connections, the ceiling the framework itself allows.
 
-Run:  .venv/bin/python bench/api.py [--seconds 10] [--persons 20000]
+Run:  .venv/bin/python bench/api.py [--seconds 10] [--persons 20000] [--rate 500] [--write-rate 200]
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -41,13 +50,14 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import SECRET, BenchStack, cpu_seconds, dsn, start_stack, tree_cpu_seconds  # noqa: E402
+from bench.common import SECRET, BenchStack, cpu_seconds, dsn, pct, start_stack, tree_cpu_seconds  # noqa: E402
 from bench.death_flow import numbers, seed  # noqa: E402
 from shared import identity  # noqa: E402
 from shared import settings as settings_mod  # noqa: E402
 from shared.auth import issue_token  # noqa: E402
 
 CONNECTIONS = 32
+OPEN_PROCESSES = 2  # open-loop generator processes, CONNECTIONS // OPEN_PROCESSES connections each
 # wrk's requests: line i of the file (a path for GET, a body for POST), each thread its own stripe of lines.
 LUA = """
 local threads = 0
@@ -76,6 +86,18 @@ READS = {
 
 
 @dataclass
+class Load:
+    """What one load generator run measured."""
+
+    requests: int
+    per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int  # non-2xx answers and socket errors
+    late: int | None = None  # open loop: requests that left after their intended time (no free connection)
+
+
+@dataclass
 class Run:
     name: str
     requests: int
@@ -83,6 +105,7 @@ class Run:
     p50_ms: float
     p99_ms: float
     errors: int  # non-2xx answers and socket errors
+    late: int | None = None  # open loop: requests that left after their intended time (no free connection)
     cpu_ms: float = 0.0  # the service process's CPU per request
     busy_cpu_ms: float = 0.0  # the same with its idle CPU (consumers, relay polling) subtracted
     pg_cpu_ms: float = 0.0  # PostgreSQL's CPU per request (every backend), its idle CPU subtracted
@@ -94,7 +117,9 @@ class Run:
             f"  service CPU {self.cpu_ms:.2f} ms a request ({self.busy_cpu_ms:.2f} less idle),"
             f" PostgreSQL {self.pg_cpu_ms:.2f} ms;"
             f" /healthz {self.healthz_per_s:,.0f} req/s"
-            f"  ({self.requests:,} requests, {self.errors:,} not 2xx)"
+            f"  ({self.requests:,} requests, {self.errors:,} not 2xx"
+            + ("" if self.late is None else f", {self.late:,} sent late for want of a free connection")
+            + ")"
         )
 
 
@@ -104,42 +129,109 @@ def _ms(text: str) -> float:
 
 
 def wrk(stack: BenchStack, name: str, service: str, lines: list[str], method: str, token: str, seconds: int) -> Run:
-    """One wrk run against a service; the requests are the given paths (GET) or JSON bodies (POST).
-
-    The service's CPU per request is measured from /proc, and shown again
-    with the CPU the process spends idle (consumers polling, the relay),
-    measured just before, subtracted. /healthz is then driven the same way.
-    """
+    """One wrk run (closed loop, saturated) against a service; the requests are the given paths (GET) or bodies."""
     data = stack.tmp / f"{re.sub(r'[^a-z]+', '-', name.lower())}.txt"
     data.write_text("\n".join(lines) + "\n")
     script = stack.tmp / "requests.lua"
     script.write_text(LUA)
     path = "/" if method == "GET" else READS[service].split("?")[0]
+
+    def load() -> Load:
+        out = _wrk(stack.url(service) + path, script, data, method, token, seconds)
+        non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+        return Load(
+            requests=int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+            per_s=_per_s(out),
+            p50_ms=_ms(re.search(r"\n\s+50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+            p99_ms=_ms(re.search(r"\n\s+99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+            errors=(int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket.groups())) if socket else 0),
+        )
+
+    return measured(stack, name, service, token, seconds, load)
+
+
+def open_loop(
+    stack: BenchStack, name: str, service: str, lines: list[str], method: str, token: str, seconds: int, rate: float
+) -> Run:
+    """One open-loop run: `rate` requests a second over 32 connections, from OPEN_PROCESSES processes of their own.
+
+    Latency counts from each request's intended send time (bench/openloop.py), so a stall is charged
+    to every request due during it, not hidden by the generator waiting too (coordinated omission).
+    """
+    path = READS[service].split("?")[0]
+    port = int(stack.url(service).rsplit(":", 1)[1])
+    start_at = time.time() + 1.5  # every generator process started and connected by then
+
+    def load() -> Load:
+        jobs = [
+            {
+                "host": "127.0.0.1",
+                "port": port,
+                "path": path,
+                "method": method,
+                "lines": lines,
+                "token": token,
+                "rate": rate,
+                "seconds": seconds,
+                "start_at": start_at,
+                "index": i,
+                "processes": OPEN_PROCESSES,
+                "connections": CONNECTIONS // OPEN_PROCESSES,
+            }
+            for i in range(OPEN_PROCESSES)
+        ]
+        generator = Path(__file__).with_name("openloop.py")
+        procs = [
+            subprocess.Popen([sys.executable, str(generator)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            for _ in jobs
+        ]
+        answers = [json.loads(p.communicate(json.dumps(job))[0]) for p, job in zip(procs, jobs, strict=True)]
+        latencies = [ms for a in answers for ms in a["latencies_ms"]]
+        elapsed = max(a["end"] for a in answers) - start_at
+        return Load(
+            requests=len(latencies),
+            per_s=len(latencies) / elapsed,
+            p50_ms=pct(latencies, 50),
+            p99_ms=pct(latencies, 99),
+            errors=sum(a["errors"] for a in answers),
+            late=sum(a["late_starts"] for a in answers),
+        )
+
+    return measured(stack, f"{name} @{rate:g}/s", service, token, seconds, load)
+
+
+def measured(stack: BenchStack, name: str, service: str, token: str, seconds: int, load: Callable[[], Load]) -> Run:
+    """Run `load` and measure the service's and PostgreSQL's CPU per request around it.
+
+    Both are shown again with the CPU each spends idle (consumers polling, the
+    relay), measured just before, subtracted. /healthz is then driven by wrk
+    at the same connections: the framework's ceiling on this process.
+    """
     pid = stack.procs[list(READS).index(service)].pid
-    url = stack.url(service)
     postmaster = int((stack.pg.data_dir / "postmaster.pid").read_text().split()[0])
     pg_before = tree_cpu_seconds(postmaster)
     idle_per_s = _idle_cpu_per_s(pid)
     pg_idle_per_s = (tree_cpu_seconds(postmaster) - pg_before) / 2.0
     cpu_before, pg_before = cpu_seconds(pid), tree_cpu_seconds(postmaster)
-    out = _wrk(url + path, script, data, method, token, seconds)
+    started = time.monotonic()
+    result = load()
+    wall = time.monotonic() - started
     cpu = cpu_seconds(pid) - cpu_before
     pg_cpu = tree_cpu_seconds(postmaster) - pg_before
-    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket.groups())) if socket else 0)
-    health = _wrk(f"{url}/healthz", None, None, "GET", token, min(seconds, 5))
+    health = _wrk(f"{stack.url(service)}/healthz", None, None, "GET", token, min(seconds, 5))
+    n = max(result.requests, 1)
     return Run(
         name=name,
-        requests=requests,
-        per_s=_per_s(out),
-        p50_ms=_ms(re.search(r"\n\s+50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
-        p99_ms=_ms(re.search(r"\n\s+99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
-        errors=errors,
-        cpu_ms=cpu / max(requests, 1) * 1000,
-        busy_cpu_ms=max(cpu - idle_per_s * seconds, 0.0) / max(requests, 1) * 1000,
-        pg_cpu_ms=max(pg_cpu - pg_idle_per_s * seconds, 0.0) / max(requests, 1) * 1000,
+        requests=result.requests,
+        per_s=result.per_s,
+        p50_ms=result.p50_ms,
+        p99_ms=result.p99_ms,
+        errors=result.errors,
+        late=result.late,
+        cpu_ms=cpu / n * 1000,
+        busy_cpu_ms=max(cpu - idle_per_s * wall, 0.0) / n * 1000,
+        pg_cpu_ms=max(pg_cpu - pg_idle_per_s * wall, 0.0) / n * 1000,
         healthz_per_s=_per_s(health),
     )
 
@@ -225,7 +317,7 @@ def new_elders(n: int) -> list[str]:
     return [identity.make("340207", start + timedelta(days=i // 99), 900 + i % 99) for i in range(n)]
 
 
-async def main(seconds: int, persons: int) -> None:
+async def main(seconds: int, persons: int, rate: float, write_rate: float) -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     stack = await start_stack()
@@ -241,56 +333,74 @@ async def main(seconds: int, persons: int) -> None:
             scopes=f"{scopes} monitoring:read pii:read",
             division="340207",
         )
+        print(f"load average at the start: {os.getloadavg()[0]:.1f}", flush=True)
         runs: list[Run] = []
         audits: list[str] = []
-        for service, template in READS.items():
-            warm_up(stack, service, [template.format(n) for n in ids[: len(ids) // 10]], token)
-            before = await audit_rows(stack, service)
-            run = wrk(
-                stack,
-                f"GET {template.split('?')[0]}",
-                service,
-                [template.format(n) for n in ids],
-                "GET",
-                token,
-                seconds,
-            )
+
+        def done(run: Run) -> None:
             runs.append(run)
             print(run.line(), flush=True)
-            audited = await audit_rows(stack, service) - before
-            audits.append(f"{service} {audited:,} audit rows for {run.requests - run.errors:,} reads answered 2xx")
 
+        for service, template in READS.items():
+            paths = [template.format(n) for n in ids]
+            name = f"GET {template.split('?')[0]}"
+            warm_up(stack, service, paths[: len(ids) // 10], token)
+            before = await audit_rows(stack, service)
+            done(wrk(stack, name, service, paths, "GET", token, seconds))
+            quiet(stack)
+            done(open_loop(stack, name, service, paths[len(paths) // 2 :], "GET", token, seconds, rate))
+            answered = sum(r.requests - r.errors for r in runs[-2:])
+            audited = await audit_rows(stack, service) - before
+            audits.append(f"{service} {audited:,} audit rows for {answered:,} reads answered 2xx")
+
+        # Every write run takes persons no other run took: the closed loop the first half, the open loop the second.
         elders = new_elders(max(20_000, 1000 * seconds))
         person_bodies = [
             json.dumps({"id_number": n, "name": "测试", "hukou_division": "340207001"}, ensure_ascii=False)
             for n in elders
         ]
-        runs.append(wrk(stack, "POST /v1/persons", "registry", person_bodies, "POST", token, seconds))
-        print(runs[-1].line(), flush=True)
-        enrolled = await registered(stack, elders)
+        half = len(person_bodies) // 2
+        done(wrk(stack, "POST /v1/persons", "registry", person_bodies[:half], "POST", token, seconds))
+        quiet(stack)
+        done(open_loop(stack, "POST /v1/persons", "registry", person_bodies[half:], "POST", token, seconds, write_rate))
+        enrolled = sorted(await registered(stack, elders))
         await known_downstream(stack, enrolled)
         quiet(stack)
+        half = len(enrolled) // 2
         cases = [json.dumps({"id_number": n, "program": "dibao", "monthly_amount": "780.00"}) for n in enrolled]
-        runs.append(wrk(stack, "POST /v1/cases", "assistance", cases, "POST", token, seconds))
-        print(runs[-1].line(), flush=True)
+        done(wrk(stack, "POST /v1/cases", "assistance", cases[:half], "POST", token, seconds))
+        quiet(stack)
+        done(open_loop(stack, "POST /v1/cases", "assistance", cases[half:], "POST", token, seconds, write_rate))
         allowances = [json.dumps({"id_number": n}) for n in enrolled]
-        runs.append(wrk(stack, "POST /v1/allowances", "eldercare", allowances, "POST", token, seconds))
-        print(runs[-1].line(), flush=True)
+        done(wrk(stack, "POST /v1/allowances", "eldercare", allowances[:half], "POST", token, seconds))
+        quiet(stack)
+        done(
+            open_loop(stack, "POST /v1/allowances", "eldercare", allowances[half:], "POST", token, seconds, write_rate)
+        )
 
         print()
-        print(f"HTTP, {CONNECTIONS} connections, wrk (2 threads), {seconds} s a line; 4 services as processes, 2 cores")
+        print(
+            f"HTTP, {CONNECTIONS} connections, {seconds} s a line; 4 services as processes, 2 cores. Lines without a"
+            f" rate: wrk (2 threads), closed loop, saturated; '@R/s': open loop at R requests/s from"
+            f" {OPEN_PROCESSES} processes, latency from each request's intended send time"
+        )
         for run in runs:
             print(run.line())
         print("  audited: " + "; ".join(audits))
         print(f"  load average at the end: {os.getloadavg()[0]:.1f} (other work shares the two cores)")
-        print(f"\nreproduce: .venv/bin/python bench/api.py --seconds {seconds} --persons {persons}")
+        print(
+            f"\nreproduce: .venv/bin/python bench/api.py --seconds {seconds} --persons {persons}"
+            f" --rate {rate:g} --write-rate {write_rate:g}"
+        )
     finally:
         stack.stop()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run (default 10)")
+    parser.add_argument("--seconds", type=int, default=10, help="length of each run (default 10)")
     parser.add_argument("--persons", type=int, default=20_000, help="persons seeded for the reads (default 20,000)")
+    parser.add_argument("--rate", type=float, default=500, help="open-loop reads a second (default 500)")
+    parser.add_argument("--write-rate", type=float, default=200, help="open-loop writes a second (default 200)")
     args = parser.parse_args()
-    asyncio.run(main(args.seconds, args.persons))
+    asyncio.run(main(args.seconds, args.persons, args.rate, args.write_rate))
