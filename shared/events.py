@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import tracing
 from shared.db import new_id
 from shared.event_types import CATALOGUE, EventSpec, spec_of
+from shared.ordered_ids import statement_row_id
 
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
 
@@ -74,19 +75,23 @@ def envelope(
     return {**attributes, "data": payload}
 
 
-# One statement for any number of rows: the arrays are unnested in order, so the
-# outbox's `seq` (the relay's order) follows the order of the payloads. A row
-# holds the event's data and the attributes that vary; the table computes the
-# envelope from them when it is read (the same attributes `envelope()` builds;
-# see shared/outbox_schema.py), so Python encodes each payload once and no
-# envelope is stored. The same statement wakes the relay at commit (NOTIFY is
-# delivered on commit, and PostgreSQL folds repeats within a transaction into
+# The outbox's columns, in the order of every writer's SELECT: `publish_many` (payloads built in Python) and
+# `OutboxInsert` (events assembled by PostgreSQL) are the two forms of the one writer, and this is the only
+# place that names them. A row holds the event's data and the attributes that vary; the table computes the
+# envelope from them when it is read (the same attributes `envelope()` builds; see shared/outbox_schema.py),
+# so no envelope is stored. `time` and `headers` are the statement's (bound as :outbox_time, :outbox_headers).
+OUTBOX_COLUMNS = "id, topic, key, type, subject, time, data, headers"
+_SHARED_VALUES = "CAST(:outbox_time AS text)", "CAST(:outbox_headers AS jsonb)"
+
+# One statement for any number of rows: the arrays are unnested in order, so the outbox's `seq` (the relay's
+# order) follows the order of the payloads, and Python encodes each payload once. The same statement wakes
+# the relay at commit (NOTIFY is delivered on commit, and PostgreSQL folds repeats within a transaction into
 # one), saving a round trip.
 _INSERT_OUTBOX = text(
-    """
+    f"""
     WITH written AS (
-    INSERT INTO outbox (id, topic, key, type, subject, time, data, headers)
-    SELECT u.id, u.topic, u.key, u.type, u.subject, CAST(:time AS text), u.data::jsonb, CAST(:headers AS jsonb)
+    INSERT INTO outbox ({OUTBOX_COLUMNS})
+    SELECT u.id, u.topic, u.key, u.type, u.subject, {_SHARED_VALUES[0]}, u.data::jsonb, {_SHARED_VALUES[1]}
     FROM unnest(
         CAST(:ids AS uuid[]), CAST(:topics AS text[]), CAST(:keys AS text[]), CAST(:types AS text[]),
         CAST(:subjects AS text[]), CAST(:data AS text[])
@@ -95,7 +100,7 @@ _INSERT_OUTBOX = text(
     RETURNING 1
     )
     SELECT pg_notify('outbox', '') WHERE EXISTS (SELECT FROM written)
-    """
+    """  # noqa: S608 - constants of this module
 )
 
 
@@ -111,7 +116,7 @@ async def publish(session: AsyncSession, payload: BaseModel) -> uuid.UUID:
 
 
 async def publish_many(session: AsyncSession, payloads: Sequence[BaseModel]) -> list[uuid.UUID]:
-    """Write many events to the outbox in one INSERT, in order (the one outbox writer)."""
+    """Write many events to the outbox in one INSERT, in order (the one outbox writer, for Python payloads)."""
     if not payloads:
         return []
     rows = [_outbox_row(payload) for payload in payloads]
@@ -124,11 +129,15 @@ async def publish_many(session: AsyncSession, payloads: Sequence[BaseModel]) -> 
             "types": [r.type for r in rows],
             "subjects": [r.subject for r in rows],
             "data": [r.data for r in rows],
-            "time": datetime.now(UTC).isoformat(),
-            "headers": json.dumps(tracing.inject_headers()),
+            **_statement_values(),
         },
     )
     return [r.id for r in rows]
+
+
+def _statement_values() -> dict[str, str]:
+    """The attributes every event of one statement shares: its time and the trace context it was written in."""
+    return {"outbox_time": datetime.now(UTC).isoformat(), "outbox_headers": json.dumps(tracing.inject_headers())}
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +167,89 @@ def _checked_source(service: str, type: str) -> str:
     return str(envelope(service=service, type=type, subject="-", data={})["source"])
 
 
-async def _notify_relay(session: AsyncSession) -> None:
-    """Wake the relay at commit (PostgreSQL delivers NOTIFY on commit), for outbox rows written by other SQL.
+class UnpublishableEvents(ValueError):
+    """An `OutboxInsert` was asked for events the catalogue does not let it write (refused before any SQL runs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxInsert:
+    """Events assembled by PostgreSQL, one per row of `source`: the SQL form of `publish_many`.
+
+    A discovery enrols 200,000 people at once and a payroll pays as many:
+    their events are not built as Python objects one by one but written by
+    the statement that decides them (`... RETURNING` into a CTE, then this
+    INSERT ... SELECT over it). Every expression reads the row as `s`:
+
+    - `source`: a FROM item without alias (a CTE's name, a parenthesized subquery);
+    - `data`: the event's data, a JSON object with exactly the fields of the type's model;
+    - `key` / `subject`: the SQL giving the Kafka key and the CloudEvent subject, and `key_field` /
+      `subject_field` the data fields they are: `params()` refuses a type the catalogue keys otherwise;
+    - `event_id`: the row's id (say a payment's, so a consumer that saw the event saw the payment); by
+      default ids numbered after one time-ordered prefix per execution (shared/ordered_ids.py);
+    - `type_column`: the SQL of each row's type, when one statement writes several types (one topic, one key);
+      by default the single type bound by `params()`;
+    - `order_by`: the order the rows are written in (the outbox's `seq`, the relay's order), when it matters.
+
+    The caller runs `sql()` with `params(type)` merged in, then `notify_relay` (or a `pg_notify` of its own).
+    """
+
+    source: str
+    data: str
+    key_field: str = "person_id"
+    key: str = "s.person_id"
+    subject_field: str | None = None  # the key's field, as the catalogue assumes when a type names none
+    subject: str | None = None  # the key's SQL
+    event_id: str | None = None
+    type_column: str | None = None
+    order_by: str = ""
+
+    def sql(self) -> str:
+        """The INSERT INTO outbox ... SELECT (no RETURNING: a caller counting the events adds its own)."""
+        event_id = self.event_id or statement_row_id(self.order_by)
+        event_type = self.type_column or "CAST(:outbox_type AS text)"
+        subject = self.subject or self.key
+        order = f"\n    ORDER BY {self.order_by}" if self.order_by else ""
+        return f"""
+    INSERT INTO outbox ({OUTBOX_COLUMNS})
+    SELECT {event_id}, CAST(:outbox_topic AS text), ({self.key})::text, {event_type}, ({subject})::text,
+        {_SHARED_VALUES[0]}, {self.data}, {_SHARED_VALUES[1]}
+    FROM {self.source} s{order}
+    """  # noqa: S608 - every fragment is a constant of the caller
+
+    def params(self, *types: str) -> dict[str, str]:
+        """The bound parameters of `sql()` for events of `types`, each checked against the catalogue.
+
+        Unknown types, partner types, types keyed or subjected by another field than the SQL gives, types
+        of several topics, or several types without a `type_column` raise UnpublishableEvents.
+        """
+        specs = [self._spec(t) for t in types]
+        topics = {spec.topic for spec in specs}
+        if len(topics) != 1:
+            raise UnpublishableEvents(f"one statement writes events of one topic, not {sorted(topics) or 'none'}")
+        if self.type_column is None and len(specs) != 1:
+            raise UnpublishableEvents("several types need a type_column giving each row's type")
+        single = {"outbox_type": specs[0].type} if self.type_column is None else {}
+        return {"outbox_topic": specs[0].topic, **single, **_statement_values()}
+
+    def _spec(self, type: str) -> EventSpec:
+        """The catalogue's entry for `type`, if this statement can write its events."""
+        spec = CATALOGUE.get(type)
+        if spec is None:
+            raise UnpublishableEvents(f"unknown event type {type!r}")
+        if spec.key_field is None:
+            raise UnpublishableEvents(f"{type} is a partner event: partners publish it, Minzheng does not")
+        subject_field = self.subject_field or self.key_field
+        if (spec.key_field, spec.subject_field) != (self.key_field, subject_field):
+            raise UnpublishableEvents(
+                f"{type} is keyed by {spec.key_field} with subject {spec.subject_field}; "
+                f"the statement gives {self.key_field} and {subject_field}"
+            )
+        _checked_source(spec.service, spec.type)  # the envelope the table computes for this type is a valid CloudEvent
+        return spec
+
+
+async def notify_relay(session: AsyncSession) -> None:
+    """Wake the relay at commit (PostgreSQL delivers NOTIFY on commit), for outbox rows written by `OutboxInsert`.
 
     Once per transaction is enough; were it lost with a rolled-back savepoint,
     the relay's poll still finds the rows within OUTBOX_POLL_SECONDS.
@@ -168,6 +258,9 @@ async def _notify_relay(session: AsyncSession) -> None:
     if session.info.get("outbox_notified") is not transaction:
         await session.execute(text("SELECT pg_notify('outbox', '')"))
         session.info["outbox_notified"] = transaction
+
+
+_notify_relay = notify_relay  # the name older callers import
 
 
 class InvalidPayload(MalformedEvent):

@@ -24,6 +24,11 @@ ROW_ID = "CAST(:id_prefix || lpad(to_hex(row_number() OVER ()), 8, '0') AS uuid)
 STATEMENT_ROW_ID = "CAST(left((SELECT uuidv7()::text), 28) || lpad(to_hex(row_number() OVER ()), 8, '0') AS uuid)"
 
 
+def statement_row_id(order_by: str = "") -> str:
+    """`STATEMENT_ROW_ID` with the rows numbered in the order `order_by` (SQL), so ids follow a statement's order."""
+    return STATEMENT_ROW_ID.replace("OVER ()", f"OVER (ORDER BY {order_by})") if order_by else STATEMENT_ROW_ID
+
+
 def prefix() -> str:
     """The first 28 characters of a fresh UUIDv7 whose last 32 bits are left for a row's number."""
     millis = time.time_ns() // 1_000_000
