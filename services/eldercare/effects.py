@@ -39,7 +39,7 @@ from services.eldercare.domain.allowance import Bracket
 from services.eldercare.usecases import allowance_event
 from shared import bulk, clock, people
 from shared import event_types as ev
-from shared.events import publish_many
+from shared.events import notify_relay, publish_many
 
 # The columns an event can change, and those of a new allowance, as they travel in bulk.
 WRITTEN = {
@@ -224,6 +224,7 @@ def deaths_only(payloads: Sequence[BaseModel]) -> list[ev.PersonDied] | None:
 
 # A death stops the person's active allowance on the date of death and says so; nothing else of the allowance
 # changes (what `step` does for a death, written in SQL: no Python object per row). Locked in id order, as `read`.
+_STOPPED = outbox.allowance_events("stopped")
 _STOP_FOR_DEATHS = """
     WITH died AS (
         SELECT * FROM unnest(CAST(:person_ids AS uuid[]), CAST(:dates AS date[])) AS d(person_id, died_on)
@@ -246,9 +247,9 @@ async def stop_for_deaths(session: AsyncSession, deaths: Sequence[ev.PersonDied]
     """A chunk of deaths alone (`deaths_only`): the allowances stopped and their events written by one statement,
     then what follows a death (home care, institutions), as `apply` does for the same events."""
     params = {"person_ids": [d.person_id for d in deaths], "dates": [d.date_of_death for d in deaths]}
-    stop = text(_STOP_FOR_DEATHS + outbox.insert_sql("stopped", outbox.ALLOWANCE_DATA, subject="s.id"))
-    await session.execute(stop, params | outbox.params("eldercare.allowance.stopped"))
-    await outbox.notify(session)
+    stop = text(_STOP_FOR_DEATHS + _STOPPED.sql())
+    await session.execute(stop, params | _STOPPED.params("eldercare.allowance.stopped"))
+    await notify_relay(session)
     await _after_deaths(session, deaths)
 
 

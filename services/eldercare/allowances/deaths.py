@@ -28,8 +28,8 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.eldercare.allowances import outbox
 from shared import event_types as ev
+from shared.events import OutboxInsert, notify_relay
 
 # The chunk's deaths upserted (the last event of each death wins); the paid lines after a death confirmed
 # in this chunk recorded as an overpayment, in the same statement as its events (deaths.learn).
@@ -67,6 +67,7 @@ _LEARN_AND_DETECT = """
 _DATA = """jsonb_build_object(
     'person_id', s.person_id, 'id_number', s.id_number, 'hukou_division', s.hukou_division,
     'overpayment_id', s.id, 'program', 'old_age_allowance', 'amount', s.amount::text, 'reason', s.reason)"""
+_DETECTED = OutboxInsert("detected", _DATA)
 
 
 def _status(payload: BaseModel) -> str | None:
@@ -91,13 +92,13 @@ async def learn(session: AsyncSession, payloads: Sequence[BaseModel]) -> None:
         return
     death_ids, person_ids, dates, statuses = (list(column) for column in zip(*latest.values(), strict=True))
     await session.execute(
-        text(_LEARN_AND_DETECT + outbox.insert_sql("detected", _DATA)),
+        text(_LEARN_AND_DETECT + _DETECTED.sql()),
         {
             "death_ids": death_ids,
             "person_ids": person_ids,
             "dates": dates,
             "statuses": statuses,
-            **outbox.params("eldercare.overpayment.detected"),
+            **_DETECTED.params("eldercare.overpayment.detected"),
         },
     )
-    await outbox.notify(session)
+    await notify_relay(session)

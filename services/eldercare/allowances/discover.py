@@ -37,12 +37,15 @@ from services.eldercare.allowances import brackets as br
 from services.eldercare.allowances import outbox
 from services.eldercare.care.rosters import born_by
 from shared import locks
+from shared.events import notify_relay
 
 ELIGIBLE_AGE = 80  # the youngest bracket is the policy's; this is what the registry's milestone announces
 EXPLAINED = "found without asking: aged 80+ with registration in the district on {on}"
 LOCK = "eldercare.allowance-discovery"
 
 _EXPLAINED = "CAST(:explained AS text)"
+# The events of the allowances each statement returns (its CTE: enrolled, raised or stopped).
+_ENROLLED, _RAISED, _STOPPED = (outbox.allowance_events(cte) for cte in ("enrolled", "raised", "stopped"))
 
 # The eligible on `as_of`; `{amount}` is filled in by `enrol`.
 _ELIGIBLE = """
@@ -133,20 +136,20 @@ async def discover(session: AsyncSession, as_of: date) -> Counts:
     brackets = await br.in_force(session, as_of)
     amount = br.amount_case(brackets, as_of, otherwise=brackets[0].monthly_amount)
     raised = await session.execute(
-        text(_RAISE.format(amount=amount.sql) + outbox.insert_sql("raised", outbox.ALLOWANCE_DATA, subject="s.id")),
+        text(_RAISE.format(amount=amount.sql) + _RAISED.sql()),
         {
             **amount.params,
             "as_of": as_of,
             "month_start": br.month_start(as_of),
             "raisable": _raisable(brackets, as_of),
-            **outbox.params("eldercare.allowance.changed"),
+            **_RAISED.params("eldercare.allowance.changed"),
         },
     )
     stopped = await session.execute(
-        text(_STOP + outbox.insert_sql("stopped", outbox.ALLOWANCE_DATA, subject="s.id")),
-        {"as_of": as_of, "month_end": br.month_end(as_of), **outbox.params("eldercare.allowance.stopped")},
+        text(_STOP + _STOPPED.sql()),
+        {"as_of": as_of, "month_end": br.month_end(as_of), **_STOPPED.params("eldercare.allowance.stopped")},
     )
-    await outbox.notify(session)
+    await notify_relay(session)
     return Counts(enrolled, raised.rowcount, stopped.rowcount)  # type: ignore[attr-defined]
 
 
@@ -164,14 +167,14 @@ async def enrol(session: AsyncSession, as_of: date) -> int:
         "as_of": as_of,
         "born_by": born_by(as_of, ELIGIBLE_AGE),
         "explained": EXPLAINED.format(on=as_of.isoformat()),
-        **outbox.params("eldercare.allowance.enrolled"),
+        **_ENROLLED.params("eldercare.allowance.enrolled"),
     }
     enrolled = 0
     for sql in (_ENROL_NEW, _ENROL_AGAIN):
         statement = sql.format(amount=amount.sql, explained=_EXPLAINED)
-        statement += outbox.insert_sql("enrolled", outbox.ALLOWANCE_DATA, subject="s.id")
+        statement += _ENROLLED.sql()
         enrolled += (await session.execute(text(statement), params)).rowcount  # type: ignore[attr-defined]
-    await outbox.notify(session)
+    await notify_relay(session)
     return enrolled
 
 

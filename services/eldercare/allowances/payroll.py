@@ -35,9 +35,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.eldercare.allowances import brackets as br
-from services.eldercare.allowances import outbox
 from services.eldercare.models import Payroll, PayrollLine
 from shared import ordered_ids
+from shared.events import OutboxInsert, notify_relay
 from shared.ordered_ids import ROW_ID
 from shared.people import people
 from shared.problems import NotFound
@@ -120,6 +120,7 @@ _PAYMENTS = "(SELECT * FROM lines WHERE status = 'paid')"
 _PAYMENT_DATA = f"""jsonb_build_object(
     'person_id', s.person_id, 'id_number', s.id_number, 'hukou_division', s.hukou_division,
     'payment_id', s.id, 'program', '{PROGRAM}', 'month', to_char(s.for_month, 'YYYY-MM'), 'amount', s.amount::text)"""
+_PAYMENT_EVENTS = OutboxInsert(_PAYMENTS, _PAYMENT_DATA)
 
 
 class BadMonth(ValueError):
@@ -158,7 +159,7 @@ async def build(session: AsyncSession, *, month: date, actor: str) -> Built:
     amount = br.amount_case(brackets, month, otherwise=None)
     lines_sql = _INSERT_LINES.format(reason=_REASON_SQL, amount=amount.sql, gate=_GATE, row_id=ROW_ID)
     born_by = br.born_by(br.reached_by(month), brackets[0].min_age)
-    events = outbox.params("eldercare.payment.issued")
+    events = _PAYMENT_EVENTS.params("eldercare.payment.issued")
     await _write(
         session,
         lines_sql,
@@ -172,14 +173,14 @@ async def build(session: AsyncSession, *, month: date, actor: str) -> Built:
         },
     )
     await _back_pay(session, new_id, month, events)
-    await outbox.notify(session)
+    await notify_relay(session)
     return Built(await _by_month(session, month), created=True)
 
 
 async def _write(session: AsyncSession, insert: str, params: dict[str, Any]) -> None:
     """`insert` (an INSERT INTO payroll_lines ... SELECT) and the payment events of its paid lines, one statement;
     its rows numbered after a time-ordered prefix of its own (shared.ordered_ids)."""
-    statement = f"WITH lines AS ({insert} RETURNING *) " + outbox.insert_sql(_PAYMENTS, _PAYMENT_DATA)
+    statement = f"WITH lines AS ({insert} RETURNING *) " + _PAYMENT_EVENTS.sql()
     await session.execute(text(statement), {**params, "id_prefix": ordered_ids.prefix()})
 
 
