@@ -39,7 +39,7 @@ from services.assistance.domain.standards import MissingStandard
 from services.assistance.models import Payroll, PayrollLine, PayrollTotal
 from shared import clock, locks, ordered_ids, tracing
 from shared import event_types as ev
-from shared.events import _checked_source, _notify_relay
+from shared.events import OutboxInsert, notify_relay
 from shared.ordered_ids import ROW_ID
 from shared.problems import NotFound
 
@@ -199,19 +199,7 @@ _INSERT_GRANTS = f"""
 _WITH_PAYMENTS_AND_TOTALS = """
     WITH lines AS ({insert}
         RETURNING id, case_id, person_id, id_number, hukou_division, program, for_month, kind, amount, status),
-    payments AS (
-        INSERT INTO outbox (id, topic, key, type, subject, time, data, headers)
-        SELECT l.id, CAST(:topic AS text), l.person_id::text, CAST(:type AS text), l.person_id::text,
-            CAST(:time AS text),
-            jsonb_build_object(
-                'person_id', l.person_id, 'id_number', l.id_number, 'hukou_division', l.hukou_division,
-                'payment_id', l.id, 'case_id', l.case_id, 'program', l.program,
-                'month', to_char(l.for_month, 'YYYY-MM'), 'amount', l.amount::text
-            ),
-            CAST(:headers AS jsonb)
-        FROM lines l
-        WHERE l.status = 'paid'
-    )
+    payments AS ({payments})
     INSERT INTO payroll_totals (payroll_id, hukou_division, status, program, kind, amount, lines)
     SELECT :payroll_id, hukou_division, status, program, kind, sum(amount), count(*)
     FROM lines
@@ -219,9 +207,19 @@ _WITH_PAYMENTS_AND_TOTALS = """
 """  # no ORDER BY: one payment per person and month, nothing to keep in order (and no sort of 100,000 rows)
 
 
+_PAYMENTS = OutboxInsert(
+    "(SELECT * FROM lines WHERE status = 'paid')",
+    """jsonb_build_object(
+        'person_id', s.person_id, 'id_number', s.id_number, 'hukou_division', s.hukou_division,
+        'payment_id', s.id, 'case_id', s.case_id, 'program', s.program,
+        'month', to_char(s.for_month, 'YYYY-MM'), 'amount', s.amount::text)""",
+    event_id="s.id",
+)
+
+
 def _written(insert: str) -> TextClause:
     """`insert` (an INSERT INTO payroll_lines ... SELECT) with its payment events and totals, one statement."""
-    return text(_WITH_PAYMENTS_AND_TOTALS.format(insert=insert))
+    return text(_WITH_PAYMENTS_AND_TOTALS.format(insert=insert, payments=_PAYMENTS.sql()))
 
 
 _LINES = _written(_INSERT_LINES)
@@ -282,13 +280,13 @@ async def build(session: AsyncSession, *, month: date, actor: str) -> Built:
         "transferred": endings.TRANSFERRED,
         **amounts,
     }
-    written = {"payroll_id": new_id, **_event_params()}
+    written = {"payroll_id": new_id, **_PAYMENTS.params("assistance.payment.issued")}
     await _write(session, _LINES, {**params, **written})
     owed = {k: params[k] for k in ("month", "exit_ended", "transferred")}
     await _write(session, _BACK_PAY, {**owed, **written, "death_codes": list(DEATH_CODES)})
     await _write(session, _ONE_OFF, {**written, "month": month})
     await _write(session, _GRANTS, {**written, "month": month, "month_end": month_end(month)})
-    await _notify_relay(session)
+    await notify_relay(session)
     return Built(await _existing(session, month), created=True)
 
 
@@ -306,20 +304,6 @@ async def _flat_amounts(session: AsyncSession, month: date) -> tuple[list[dict[s
         for f in figures.used()
     ]
     return used, amounts
-
-
-def _event_params() -> dict[str, str]:
-    """The attributes every `assistance.payment.issued` of this payroll shares."""
-    spec = ev.CATALOGUE["assistance.payment.issued"]
-    if spec.key_field != "person_id" or spec.subject_field != "person_id":
-        raise RuntimeError("assistance.payment.issued is keyed by person: the payroll's outbox insert assumes it")
-    _checked_source(spec.service, spec.type)  # the envelope the outbox computes for this type is a valid CloudEvent
-    return {
-        "topic": spec.topic,
-        "type": spec.type,
-        "time": datetime.now(UTC).isoformat(),
-        "headers": json.dumps(tracing.inject_headers()),
-    }
 
 
 async def _write(session: AsyncSession, statement: TextClause, params: dict[str, Any]) -> None:

@@ -24,11 +24,10 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Boolean, Date, String, any_, bindparam, select, text
+from sqlalchemy import Boolean, Date, String, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import BindParameter
 
 from services.registry.domain import deaths as death_rules
 from services.registry.domain import hukou as hukou_rules
@@ -40,7 +39,6 @@ from services.registry.models import (
     DeathReport,
     Household,
     HouseholdMember,
-    HukouChange,
     IntakePolicy,
     Person,
     ReviewItem,
@@ -85,6 +83,31 @@ _UPDATE_PERSONS = text(
 
 
 _DEATH_COLUMNS = ("id", "person_id", "date_of_death", "status", "confirmed_at", "confirmed_by")
+# What a chunk's reports read, by the driver itself: tens of thousands of rows a chunk, and
+# SQLAlchemy's result processing of each row cost more than PostgreSQL's reading it. District-wide
+# lookups (`_out_of_scope` judges each report against the person found); locked in id order.
+_PERSONS = (  # the columns of _PersonRow, in its order
+    "SELECT id, id_number, name, birth_date, registered_division, hukou_division, in_district, status,"
+    " date_of_death FROM persons WHERE id_number = ANY($1::text[]) ORDER BY id FOR UPDATE"
+)
+_DEATHS = f"SELECT {', '.join(_DEATH_COLUMNS)} FROM deaths WHERE person_id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"  # noqa: S608
+_DEATH_REPORTS = "SELECT death_id, source, reference, date_of_death FROM death_reports WHERE death_id = ANY($1::uuid[])"
+_HUKOU_HISTORY = (
+    "SELECT person_id, kind, from_division, to_division, effective_date, seq FROM hukou_changes"
+    " WHERE person_id = ANY($1::uuid[])"
+)
+
+
+async def _fetch(session: AsyncSession, sql: str, *args: Any) -> list[Any]:
+    """Rows of a query run by the driver on the session's connection (in its transaction): plain records.
+
+    The session's pending ORM changes are flushed first, as SQLAlchemy's own execute would (autoflush).
+    """
+    await session.flush()
+    raw = await (await session.connection()).get_raw_connection()
+    return await raw.driver_connection.fetch(sql, *args)  # type: ignore[union-attr]
+
+
 _UPDATE_DEATHS = text(
     "UPDATE deaths d SET date_of_death = u.date_of_death, status = u.status, confirmed_at = u.confirmed_at,"
     " confirmed_by = u.confirmed_by"
@@ -133,11 +156,6 @@ def _snapshot(members: dict[uuid.UUID, str]) -> list[ev.HouseholdMember]:
 def household_id_of(key: str) -> uuid.UUID:
     """The registry household a roster's household key stands for (derived, so no table maps keys)."""
     return uuid.uuid5(_HOUSEHOLD_KEYS, f"{rules.ROSTER_SOURCE}:{key}")
-
-
-def _array(values: Any, item_type: Any) -> BindParameter[Any]:
-    """One array parameter (for `= ANY(...)`) in place of an IN list of many."""
-    return bindparam(None, list(values), type_=ARRAY(item_type))
 
 
 async def _known_keys(session: AsyncSession, query: Any, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -218,19 +236,6 @@ def payload_of(record: Record) -> dict[str, Any]:
         "to_division": record.to_division,
         "effective_date": record.effective_date.isoformat(),
     }
-
-
-_PERSON_COLUMNS = (
-    "id",
-    "id_number",
-    "name",
-    "birth_date",
-    "registered_division",
-    "hukou_division",
-    "in_district",
-    "status",
-    "date_of_death",
-)
 
 
 @dataclass(slots=True)
@@ -385,10 +390,7 @@ class Intake:
         if numbers:
             # Plain rows, not ORM objects: a chunk touches a thousand people and the ORM's
             # per-object bookkeeping would cost more than the work; changes are written in one statement.
-            t = Person.__table__
-            by_number = t.c.id_number == any_(_array(numbers, String))
-            stmt = select(*(t.c[c] for c in _PERSON_COLUMNS)).where(by_number).order_by(t.c.id).with_for_update()
-            persons = {row.id_number: _PersonRow(*row) for row in (await s.execute(stmt)).all()}
+            persons = {row[1]: _PersonRow(*row) for row in await _fetch(s, _PERSONS, list(numbers))}
         by_id: dict[uuid.UUID, Any] = {p.id: p for p in persons.values()}
         for it in items:  # a person given by a resolution or registration: their ORM object
             if it.person is not None:
@@ -398,27 +400,18 @@ class Intake:
         deaths: dict[uuid.UUID, _DeathRow] = {}
         prior: dict[uuid.UUID, list[death_rules.Report]] = {}
         if death_pids and any(isinstance(r, DeathRecord) for r in records):
-            of_persons = Death.person_id == any_(_array(death_pids, PG_UUID(as_uuid=True)))
-            t = Death.__table__
-            stmt = select(*(t.c[c] for c in _DEATH_COLUMNS)).where(of_persons).order_by(t.c.id).with_for_update()
-            for row in (await s.execute(stmt)).all():
+            for row in await _fetch(s, _DEATHS, death_pids):
                 d = _DeathRow(*row, new=False)
                 deaths[d.person_id] = d
                 prior[d.id] = []
             if prior:
-                of_deaths = DeathReport.death_id == any_(_array(list(prior), PG_UUID(as_uuid=True)))
-                columns = (DeathReport.death_id, DeathReport.source, DeathReport.reference, DeathReport.date_of_death)
-                for did, src, refno, dod in (await s.execute(select(*columns).where(of_deaths))).all():
+                for did, src, refno, dod in await _fetch(s, _DEATH_REPORTS, list(prior)):
                     prior[did].append(death_rules.Report(src, refno, dod))
         hukou_hist: dict[uuid.UUID, list[hukou_rules.Change]] = {}
         if death_pids and any(isinstance(r, HukouRecord) for r in records):
             for pid in death_pids:
                 hukou_hist[pid] = []
-            h = HukouChange
-            of_persons = h.person_id == any_(_array(death_pids, PG_UUID(as_uuid=True)))
-            history_columns = (h.person_id, h.kind, h.from_division, h.to_division, h.effective_date, h.seq)
-            rows = await s.execute(select(*history_columns).where(of_persons))
-            for pid, kind, frm, to, eff, seq in rows.all():
+            for pid, kind, frm, to, eff, seq in await _fetch(s, _HUKOU_HISTORY, death_pids):
                 hukou_hist[pid].append(hukou_rules.Change(kind, frm, to, eff, seq))
 
         households = await self._households({r.household for r in records if isinstance(r, PersonRecord)})
