@@ -22,11 +22,10 @@ server (100,000 payments are not 100,000 Python objects, nor a second scan).
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -37,8 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.assistance import endings, standard_usecases
 from services.assistance.domain.standards import MissingStandard
 from services.assistance.models import Payroll, PayrollLine, PayrollTotal
-from shared import clock, locks, ordered_ids, tracing
-from shared import event_types as ev
+from shared import clock, locks, ordered_ids
 from shared.events import OutboxInsert, notify_relay
 from shared.ordered_ids import ROW_ID
 from shared.problems import NotFound
