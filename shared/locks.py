@@ -22,5 +22,10 @@ _SEPARATOR = "\x1f"  # the unit separator: cannot occur in a validated key part
 
 async def hold(session: AsyncSession, kind: str, *key: object) -> None:
     """Wait for, then hold until the transaction ends, the lock on (`kind`, `key`...)."""
-    name = _SEPARATOR.join([kind, *(str(k) for k in key)])
+    name = key_name(kind, *key)
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name})
+
+
+def key_name(kind: str, *key: object) -> str:
+    """The text a lock on (`kind`, `key`...) is hashed from, for a statement that takes the lock itself."""
+    return _SEPARATOR.join([kind, *(str(k) for k in key)])

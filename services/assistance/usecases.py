@@ -6,12 +6,11 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assistance.domain import cases as rules
 from services.assistance.domain import programs
-from services.assistance.models import Case
 from shared import clock, locks, people
 from shared import event_types as ev
 from shared.db import guard
@@ -35,48 +34,75 @@ def case_event(model: type[ev.CaseEvent], case: Any, reason: str | None = None) 
     )
 
 
-async def emit(session: AsyncSession, model: type[ev.CaseEvent], case: Case, reason: str | None = None) -> None:
+async def emit(session: AsyncSession, model: type[ev.CaseEvent], case: Any, reason: str | None = None) -> None:
     """Publish what happened to a case (ev.CaseEnrolled, ev.CaseSuspended, ...) in the caller's transaction."""
     await publish(session, case_event(model, case, reason))
 
 
-async def _open_programs(session: AsyncSession, person_id: uuid.UUID) -> set[str]:
-    """The programs in which the person has an active or suspended case: enrolling in one again would pay twice."""
-    held = select(Case.program).where(Case.person_id == person_id, Case.status != rules.CaseStatus.TERMINATED)
-    return set((await session.execute(held)).scalars())
+# Enrolment takes four round trips (BEGIN, lock + person, checked insert, outbox; COMMIT with the route):
+# - the person's lock and the local copy's row in one statement (the lock is what makes identical requests
+#   sent at once queue; the copy's row is the person as assistance knows them);
+# - the open programs read and the case inserted in ONE statement, after the lock, so its snapshot sees a
+#   case another request committed while this one waited. The insert happens only when no open case blocks
+#   it (the same program, or one it contradicts); otherwise the open programs come back and the domain's
+#   rules word the refusal, as before.
+_LOCK_AND_FIND = text(
+    """
+    SELECT p.person_id, p.id_number, p.hukou_division, p.status
+    FROM (SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))) AS held_lock
+    LEFT JOIN people AS p ON p.id_number = :id_number
+    """
+)
+_ENROL = text(
+    """
+    WITH held AS (
+        SELECT coalesce(array_agg(program::text), '{}') AS programs
+        FROM cases WHERE person_id = :person_id AND status <> 'terminated'
+    ), new_case AS (
+        INSERT INTO cases (id, person_id, id_number, program, monthly_amount, status, started_on, hukou_division)
+        SELECT :id, :person_id, :id_number, :program, :monthly_amount, :status, :started_on, :hukou_division
+        FROM held WHERE NOT held.programs && CAST(:blocking AS text[])
+        RETURNING *
+    )
+    SELECT held.programs, new_case.* FROM held LEFT JOIN new_case ON true
+    """
+)
 
 
-# One INSERT … RETURNING, not the unit of work's flush: the row comes back whole (defaults included). Built
-# once, with parameters: building and keying the statement per request cost more than running it.
-_ENROLLED = ("id", "person_id", "id_number", "program", "monthly_amount", "status", "started_on", "hukou_division")
-_ENROL = insert(Case).values({k: bindparam(k) for k in _ENROLLED}).returning(Case)
+def _blocking(program: str) -> list[str]:
+    """The programs whose open case refuses an enrolment in `program`: itself, and those it contradicts."""
+    others = {other for pair in programs.CONTRADICTORY if program in pair for other in pair}
+    return sorted(others | {program})
 
 
 async def enrol(
     session: AsyncSession, settings: Settings, *, id_number: str, program: str, monthly_amount: Decimal
-) -> Case:
-    await locks.hold(session, "person", id_number)  # identical requests at once: the second sees the first's case
-    person = await people.resolve(session, settings, id_number)
+) -> Any:
+    """Enrol the person in `program`: the case row (attributes named as Case's columns), its event in the outbox."""
+    lock = locks.key_name("person", id_number)  # the key POST /v1/applications' confirmation takes too
+    found = (await session.execute(_LOCK_AND_FIND, {"lock": lock, "id_number": id_number})).one()
+    # Someone assistance has not heard of yet: asked of the registry (and copied), the lock already held.
+    person = found if found.person_id is not None else await people.resolve(session, settings, id_number)
     guard(session, person.hukou_division, field="id_number", detail=people.UNKNOWN)  # elsewhere answers as unknown
     why_not = rules.can_enrol(person.status)
     if why_not:
         raise Invalid(why_not, field="id_number")
-    held = await _open_programs(session, person.person_id)
-    if program in held:
-        raise Conflict(f"the person already has an open {program} case", field="program")
-    contradiction = programs.refusal(program, held)
-    if contradiction:  # e.g. dibao and tekun at once
-        raise Conflict(contradiction, field="program")
     values = {
         "id": uuid.uuid4(),
         "person_id": person.person_id,
         "id_number": person.id_number,
         "program": program,
         "monthly_amount": monthly_amount,
-        "status": rules.CaseStatus.ACTIVE,
+        "status": rules.CaseStatus.ACTIVE.value,
         "started_on": clock.today(),
         "hukou_division": person.hukou_division,
+        "blocking": _blocking(program),
     }
-    case = (await session.scalars(_ENROL, values)).one()
+    case = (await session.execute(_ENROL, values)).one()
+    if case.id is None:
+        held = set(case.programs)
+        if program in held:
+            raise Conflict(f"the person already has an open {program} case", field="program")
+        raise Conflict(programs.refusal(program, held) or "an open case refuses this program", field="program")
     await emit(session, ev.CaseEnrolled, case)
     return case

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
+from sqlalchemy import Row
 
 from services.assistance import gradual_exit as gradual_exit_usecases
 from services.assistance import usecases
@@ -22,7 +23,7 @@ from shared.paging import Limit, Offset
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
 
-def case_out(case: Case, principal: Principal) -> CaseOut:
+def case_out(case: Case | Row[Any], principal: Principal) -> CaseOut:
     return CaseOut(
         case_id=case.id,
         person_id=case.person_id,
