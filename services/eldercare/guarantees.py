@@ -9,12 +9,10 @@ their order on their partition).
 
 from __future__ import annotations
 
-from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.eldercare.domain.homecare import GUARANTEE_PROGRAMS
-from services.eldercare.models import Guarantee
+from shared import bulk
 from shared import event_types as ev
 from shared.consumer import Consumer
 from shared.events import ReceivedEvent
@@ -27,16 +25,35 @@ CASE_EVENTS = (
     "assistance.case.terminated",
 )
 
+_GUARANTEE_COLUMNS = {
+    "case_id": "uuid",
+    "person_id": "uuid",
+    "program": "text",
+    "status": "text",
+    "effective_date": "date",
+    "hukou_division": "text",
+}
+_UPSERT = (
+    "ON CONFLICT (case_id) DO UPDATE SET person_id = excluded.person_id, program = excluded.program,"
+    " status = excluded.status, effective_date = excluded.effective_date,"
+    " hukou_division = excluded.hukou_division, updated_at = now()"
+)
+
 assistance_events = Consumer(name="eldercare.assistance-events", topics=[ev.ASSISTANCE_EVENTS])
 
 
 async def apply_cases(session: AsyncSession, events: list[ReceivedEvent]) -> None:
-    """Upsert the latest state of each dibao or tekun case named in the events (one statement)."""
+    """Upsert the latest state of each dibao or tekun case named in the events (one statement).
+
+    The rows travel as one array per column (`shared.bulk`): a multi-row VALUES
+    list was compiled afresh for every chunk, a quarter of eldercare's CPU in a burst.
+    """
     latest: dict[str, dict[str, object]] = {}
     for event in events:
         if event.type not in CASE_EVENTS:
             continue
-        case = ev.CaseEvent.model_validate(event.data)
+        # The runner validated the payload against the catalogue: not validated again.
+        case = event.payload if isinstance(event.payload, ev.CaseEvent) else ev.CaseEvent.model_validate(event.data)
         if case.program not in GUARANTEE_PROGRAMS:
             continue
         latest[str(case.case_id)] = {
@@ -47,16 +64,7 @@ async def apply_cases(session: AsyncSession, events: list[ReceivedEvent]) -> Non
             "effective_date": case.effective_date,
             "hukou_division": case.hukou_division,
         }
-    if not latest:
-        return
-    stmt = pg_insert(Guarantee.__table__).values(list(latest.values()))
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["case_id"],
-            set_={c: stmt.excluded[c] for c in ("person_id", "program", "status", "effective_date", "hukou_division")}
-            | {"updated_at": func.now()},
-        )
-    )
+    await bulk.insert(session, "guarantees", _GUARANTEE_COLUMNS, list(latest.values()), on_conflict=_UPSERT)
 
 
 @assistance_events.batch
