@@ -63,15 +63,21 @@ DIBAO_PEOPLE = 8204
 # At 22% (new people thought to be about 300) the roster held 344 at scale 0.1, 1.046 of the report.
 DIBAO_ELDER_HEAD_SHARE = 0.205
 
-# Residents aged 60+ by ten-year band (about 104,000; 2020 census shape for Anhui). The report's 19,685 insured
-# "80+" include those aged 79 (本区户籍80周岁以上(含79-80岁)): alive in October, 79+ are about 19,700, so 80+ alone
-# are about 17,500 (bands at load, before a year of ageing and deaths).
-AGE_BANDS: tuple[tuple[int, int, int], ...] = (
-    (60, 69, 53_010),
-    (70, 79, 33_500),
-    (80, 89, 15_360),
-    (90, 99, 2_105),
-    (100, 104, 27),
+# Residents aged 60+ by band (about 104,000): (first age, last age, residents, the share each year of age keeps of
+# the one before). The report's 19,685 insured "80+" include those aged 79 (本区户籍80周岁以上(含79-80岁)): alive in
+# October, 79+ are about 19,700, so 80+ alone about 17,600 (bands at load, before a year of ageing and deaths).
+# The 80+ age structure is calibrated, as the dibao incomes are, so that the rules pay the report's old-age allowance
+# (10.8536 M a year: 904,467 yuan a month) at POLICY.md's assumed 30 / 100 / 500 yuan: the 79-year-olds are insured
+# but not paid, so the ~17,600 paid average about 51 yuan, which takes 28.6% of the 80+ aged 90+ in October
+# (China's 2020 census: about 17-18%) with centenarians at 0.33% (census: about 0.3%). Within 90-99 each year keeps
+# 0.7 of the one before (mortality of 25-30% a year at those ages), so few 99-year-olds turn 100 in the year.
+# The 60-69 band takes up the difference so the 60+ stay about 104,000. README's district section says so.
+AGE_BANDS: tuple[tuple[int, int, int, float], ...] = (
+    (60, 69, 52_819, 0.9),
+    (70, 79, 33_500, 0.9),
+    (80, 89, 12_316, 0.9),
+    (90, 99, 5_350, 0.7),
+    (100, 104, 15, 0.9),
 )
 REPORT = Targets(
     residents_60_plus=104_000,
@@ -124,14 +130,14 @@ def targets(scale: float) -> Targets:
     return Targets(
         **{k: scaled(v, scale) for k, v in REPORT.__dict__.items()}
         | {
-            "residents_60_plus": sum(n for *_, n in bands),
-            "residents_80_plus": sum(n for lo, _, n in bands if lo >= 80),
+            "residents_60_plus": sum(n for _, _, n, _ in bands),
+            "residents_80_plus": sum(n for lo, _, n, _ in bands if lo >= 80),
         }
     )
 
 
-def band_counts(scale: float) -> list[tuple[int, int, int]]:
-    return [(lo, hi, round(n * scale)) for lo, hi, n in AGE_BANDS]
+def band_counts(scale: float) -> list[tuple[int, int, int, float]]:
+    return [(lo, hi, round(n * scale), decay) for lo, hi, n, decay in AGE_BANDS]
 
 
 @dataclass
@@ -227,7 +233,7 @@ def generate(seed: int, scale: float = 1.0) -> District:
     if not 0 < scale <= 1:
         raise ValueError("scale must be in (0, 1]")
     rng = random.Random(seed)
-    ages = [age for lo, hi, n in band_counts(scale) for age in _band_ages(rng, lo, hi, n)]
+    ages = [age for lo, hi, n, decay in band_counts(scale) for age in _band_ages(rng, lo, hi, n, decay)]
     rng.shuffle(ages)
     b = _Builder(rng, scale, targets(scale), ages)
     b.communities = {t: [t + f"{i:03d}" for i in range(1, (13 if t[6] == "0" else 16))] for t in TOWNS}
@@ -247,10 +253,10 @@ def generate(seed: int, scale: float = 1.0) -> District:
     )
 
 
-def _band_ages(rng: random.Random, lo: int, hi: int, n: int) -> list[int]:
-    """n ages in [lo, hi], fewer at each older year (mortality)."""
+def _band_ages(rng: random.Random, lo: int, hi: int, n: int, decay: float) -> list[int]:
+    """n ages in [lo, hi], each older year `decay` times as many as the one before (mortality)."""
     years = list(range(lo, hi + 1))
-    return rng.choices(years, weights=[0.9**i for i in range(len(years))], k=n)
+    return rng.choices(years, weights=[decay**i for i in range(len(years))], k=n)
 
 
 def _on(b: _Builder, p: Person) -> Program:
