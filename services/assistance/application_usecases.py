@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.assistance import standard_usecases
+from services.assistance import reviews, standard_usecases
 from services.assistance import usecases as case_usecases
 from services.assistance.domain import dibao, disability, orphan, programs, tekun, temporary, workflow
 from services.assistance.domain.assessment import Assessment
@@ -478,11 +478,13 @@ async def enrol_members(session: AsyncSession, app: Application, assessment: Ass
             hukou_division=member["hukou_division"],
             origin="application",
             application_id=app.id,
+            review_due_on=reviews.due_on(app.paid_from, assessment.review_every_months),
             **tekun_facts(app, assessment),
         )
         session.add(case)
         await session.flush()
         await case_usecases.emit(session, ev.CaseEnrolled, case, reason=f"application {app.id} confirmed")
+        await reviews.announce(session, case)
         enrolled.append(case.id)
     deferred = deferred_enrolments.get()
     if deferred is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.assistance import amounts, effects, lead_drafts
+from services.assistance import amounts, coming_of_age, effects, lead_drafts
 from shared import event_types as ev
 from shared import people
 from shared.consumer import Consumer
@@ -23,6 +23,7 @@ HANDLED = (
     "registry.hukou.moved-out",
     "registry.hukou.transferred",
     "registry.household.changed",
+    "registry.person.milestone",
     "eldercare.assessment.completed",
 )
 
@@ -31,6 +32,9 @@ HANDLED = (
 async def on_registry_events(session: AsyncSession, events: list[ReceivedEvent]) -> dict[str, str]:
     """A chunk of registry events: the people copy, then the cases, each in a fixed number of statements."""
     payloads = [e.payload for e in events if e.type in HANDLED]
+    # Milestones only end orphan allowances at 18 (the person is known from their case): kept out of the rest.
+    await coming_of_age.end_orphan_allowances(session, [p for p in payloads if isinstance(p, ev.PersonMilestone)])
+    payloads = [p for p in payloads if not isinstance(p, ev.PersonMilestone)]
     await people.learn_many(session, payloads)
     if died := effects.deaths_only(payloads):  # the common chunk: its cases suspended in SQL, one statement
         await effects.suspend_for_deaths(session, died)
