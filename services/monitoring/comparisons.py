@@ -34,7 +34,6 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import compress, repeat
 from operator import methodcaller
@@ -46,10 +45,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.monitoring import effects
 from services.monitoring.domain import comparisons as rules
 from services.monitoring.models import Comparison
-from shared import clock, tracing
-from shared import event_types as ev
+from shared import clock
 from shared.db import utcnow
-from shared.events import _checked_source, _notify_relay
+from shared.events import OutboxInsert, notify_relay
 
 BATCH_BYTES = 8 * 2**20  # about 330,000 lines of a salary list between two progress commits
 WELL_FORMED = re.compile(r"[0-9]{17}[0-9X]").fullmatch  # 17 digits and a digit or X
@@ -57,7 +55,14 @@ FIELDS = ("id_number", *rules.FIELDS)  # what the rules read of a line
 FINDING_COLUMNS = {"comparison_id": "uuid", "line": "integer", "person_id": "uuid", "rule": "text", "summary": "text"}
 # The batch's findings (lines from :since), the first of each person and rule, as open alerts where none is open,
 # each with its monitoring.alert.raised event (data as the AlertRaised model dumps it), in line order.
-RAISE_ALERTS = text("""
+_RAISED = OutboxInsert(
+    "raised",
+    """jsonb_build_object('alert_id', s.id, 'kind', s.kind, 'status', s.status, 'person_id', s.person_id,
+        'hukou_division', s.hukou_division, 'summary', s.summary, 'benefits', s.benefits)""",
+    key_field="alert_id",
+    key="s.id",
+)
+RAISE_ALERTS = text(f"""
     WITH fresh AS (
         SELECT DISTINCT ON (f.person_id, f.rule) f.person_id, f.rule, f.summary, f.line
         FROM comparison_findings f WHERE f.comparison_id = :cid AND f.line >= :since
@@ -76,17 +81,9 @@ RAISE_ALERTS = text("""
         ORDER BY fresh.line
         ON CONFLICT (person_id, kind) WHERE status <> 'resolved' DO NOTHING
         RETURNING id, kind, status, person_id, hukou_division, summary, benefits
-    ), events AS (
-        INSERT INTO outbox (id, topic, key, type, subject, time, data, headers)
-        SELECT uuidv7(), CAST(:topic AS text), a.id::text, CAST(:type AS text), a.id::text, CAST(:time AS text),
-            jsonb_build_object('alert_id', a.id, 'kind', a.kind, 'status', a.status, 'person_id', a.person_id,
-                'hukou_division', a.hukou_division, 'summary', a.summary, 'benefits', a.benefits),
-            CAST(:headers AS jsonb)
-        FROM raised a
-        RETURNING 1
-    )
+    ), events AS ({_RAISED.sql()} RETURNING 1)
     SELECT count(*) FROM events
-""")
+""")  # noqa: S608 - every fragment is a constant of this module
 _TRIM = methodcaller("strip", " ")  # PostgreSQL's btrim: spaces only
 SEVERITY = {"death_not_on_file": "high", "asset_on_guarantee": "medium", "income_above_standard": "medium"}
 
@@ -183,17 +180,13 @@ class ComparisonRun:
         A finding already alerted and still open adds nothing (the open alerts' unique index); the alerts and
         their `monitoring.alert.raised` events are written by one statement, never built as Python objects.
         """
-        spec = ev.CATALOGUE["monitoring.alert.raised"]
-        _checked_source(spec.service, spec.type)  # the envelope the outbox computes for the type is a valid CloudEvent
         params = {
             "cid": self.comparison_id, "since": since, "source": self.source, "severity": json.dumps(SEVERITY),
-            "today": clock.today(),
-            "topic": spec.topic, "type": spec.type, "time": datetime.now(UTC).isoformat(),
-            "headers": json.dumps(tracing.inject_headers()),
+            "today": clock.today(), **_RAISED.params("monitoring.alert.raised"),
         }  # fmt: skip
         raised = (await session.execute(RAISE_ALERTS, params)).scalar_one()
         if raised:
-            await _notify_relay(session)
+            await notify_relay(session)
         return int(raised)
 
 
