@@ -26,6 +26,7 @@ end of a line empty, NDJSON keys read as text (`->>`).
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import csv
 import json
@@ -49,41 +50,33 @@ from shared import clock
 from shared.db import utcnow
 from shared.events import OutboxInsert, notify_relay
 
-BATCH_BYTES = 8 * 2**20  # about 330,000 lines of a salary list between two progress commits
+BATCH_BYTES = 2 * 2**20  # about 80,000 lines of a salary list: judged while the batch before is written
 WELL_FORMED = re.compile(r"[0-9]{17}[0-9X]").fullmatch  # 17 digits and a digit or X
 FIELDS = ("id_number", *rules.FIELDS)  # what the rules read of a line
 FINDING_COLUMNS = {"comparison_id": "uuid", "line": "integer", "person_id": "uuid", "rule": "text", "summary": "text"}
-# The batch's findings (lines from :since), the first of each person and rule, as open alerts where none is open,
-# each with its monitoring.alert.raised event (data as the AlertRaised model dumps it), in line order.
-_RAISED = OutboxInsert(
-    "raised",
-    """jsonb_build_object('alert_id', s.id, 'kind', s.kind, 'status', s.status, 'person_id', s.person_id,
-        'hukou_division', s.hukou_division, 'summary', s.summary, 'benefits', s.benefits)""",
-    key_field="alert_id",
-    key="s.id",
-)
+# The batch's alerts as the service judged them (the first finding of each person and rule, in line order) raised
+# where none is open, each with its monitoring.alert.raised event (data as the AlertRaised model dumps it).
+_ALERT_DATA = """jsonb_build_object('alert_id', s.id, 'kind', s.kind, 'status', s.status, 'person_id', s.person_id,
+    'hukou_division', s.hukou_division, 'summary', s.summary, 'benefits', s.benefits)"""
+_ALERT_EVENTS = OutboxInsert("raised", _ALERT_DATA, key_field="alert_id", key="s.id")
 RAISE_ALERTS = text(f"""
-    WITH fresh AS (
-        SELECT DISTINCT ON (f.person_id, f.rule) f.person_id, f.rule, f.summary, f.line
-        FROM comparison_findings f WHERE f.comparison_id = :cid AND f.line >= :since
-        ORDER BY f.person_id, f.rule, f.line
-    ), raised AS (
+    WITH raised AS (
         INSERT INTO alerts (id, kind, status, severity, person_id, id_number, hukou_division, benefits, summary,
             details, raised_on)
-        SELECT uuidv7(), 'comparison_' || fresh.rule, 'open',
-            coalesce(CAST(:severity AS jsonb) ->> fresh.rule, 'medium'), r.person_id, r.id_number, r.hukou_division,
-            (SELECT coalesce(jsonb_agg(p.program ORDER BY p.program COLLATE "C"), '[]'::jsonb)
-             FROM jsonb_each_text(r.programs) AS p(program, status) WHERE p.status = 'active'),
-            CAST(:source AS text) || ' list: ' || fresh.summary,
+        SELECT uuidv7(), 'comparison_' || a.rule, 'open', coalesce(CAST(:severity AS jsonb) ->> a.rule, 'medium'),
+            a.person_id, a.id_number, a.hukou_division, CAST(a.benefits AS jsonb),
+            CAST(:source AS text) || ' list: ' || a.summary,
             jsonb_build_object('comparison_id', CAST(:cid AS text), 'source', CAST(:source AS text)),
             CAST(:today AS date)
-        FROM fresh JOIN records r ON r.person_id = fresh.person_id
-        ORDER BY fresh.line
+        FROM unnest(CAST(:person_ids AS uuid[]), CAST(:id_numbers AS text[]), CAST(:divisions AS text[]),
+            CAST(:benefits AS text[]), CAST(:rules AS text[]), CAST(:summaries AS text[]))
+            WITH ORDINALITY AS a(person_id, id_number, hukou_division, benefits, rule, summary, n)
+        ORDER BY a.n
         ON CONFLICT (person_id, kind) WHERE status <> 'resolved' DO NOTHING
         RETURNING id, kind, status, person_id, hukou_division, summary, benefits
-    ), events AS ({_RAISED.sql()} RETURNING 1)
+    ), events AS ({_ALERT_EVENTS.sql()} RETURNING 1)
     SELECT count(*) FROM events
-""")  # noqa: S608 - every fragment is a constant of this module
+""")  # noqa: S608 - every fragment is a constant of the code
 _TRIM = methodcaller("strip", " ")  # PostgreSQL's btrim: spaces only
 SEVERITY = {"death_not_on_file": "high", "asset_on_guarantee": "medium", "income_above_standard": "medium"}
 
@@ -96,13 +89,37 @@ class Counts:
     findings: int = 0
     alerts: int = 0
 
+    def add(self, other: Counts) -> None:
+        for name, value in vars(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A record a rule judges, as the comparison reads it once: what its finding and its alert carry."""
+
+    person_id: uuid.UUID
+    id_number: str
+    hukou_division: str
+    known: rules.Known
+    benefits: str  # the active programs as a JSON list, in code-point order (the alert's `benefits`)
+
 
 @dataclass
 class Scope:
     """The records of the caller's scope as a comparison needs them: how many per number, and those a rule judges."""
 
     per_number: Counter[str]
-    judged: dict[str, list[tuple[dict[str, Any], rules.Known]]]  # identity number -> the records a rule judges
+    judged: dict[str, list[Target]]  # identity number -> the records a rule judges
+
+
+@dataclass
+class Judgement:
+    """One batch judged: its counts, its findings (rows of `comparison_findings`) and the alerts they raise."""
+
+    counts: Counts = field(default_factory=Counts)
+    findings: list[tuple[uuid.UUID, int, uuid.UUID, str, str]] = field(default_factory=list)
+    alerts: dict[tuple[uuid.UUID, str], tuple[Target, rules.Finding]] = field(default_factory=dict)
 
 
 @dataclass
@@ -117,19 +134,32 @@ class ComparisonRun:
     numbered: int = 0  # physical lines after the header, blank ones included
 
     async def run(self, chunks: AsyncIterator[bytes], fmt: str) -> None:
+        """Judge each batch in a worker thread while the batch before is written (the two costs overlap).
+
+        The judging is Python and the writing is PostgreSQL's work: run one after the other they add up,
+        run side by side the run takes about the longer of the two. Batches are written in order.
+        """
         async with self.sessionmaker() as session:
             standard = (await effects.thresholds_on(session, clock.today())).dibao_standard
             records = await read_scope(session, self.scope, rules.NEEDS[rules.RULE_OF_SOURCE[self.source]])
             await session.commit()  # no transaction held open while the body streams in
             reader: LineReader | None = None if fmt == "csv" else LineReader(None)
-            async for batch in batches(chunks):
-                if reader is None:
-                    first, _, batch = batch.partition("\n")
-                    reader = LineReader([c.strip() for c in next(csv.reader([first.strip()]), [])])
-                await self._batch(session, self._judge(batch, reader, records, standard))
-            await self._batch(session, [], finished=True)
+            writing: asyncio.Task[None] | None = None
+            try:
+                async for batch in batches(chunks):
+                    if reader is None:
+                        first, _, batch = batch.partition("\n")
+                        reader = LineReader([c.strip() for c in next(csv.reader([first.strip()]), [])])
+                    judged = await asyncio.to_thread(self._judge, batch, reader, records, standard)
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.create_task(self._write(session, judged))
+            finally:
+                if writing is not None:
+                    await writing
+            await self._write(session, Judgement(), finished=True)
 
-    def _judge(self, batch: str, reader: LineReader, records: Scope, standard: Decimal) -> list[Judged]:
+    def _judge(self, batch: str, reader: LineReader, records: Scope, standard: Decimal) -> Judgement:
         """Count the batch's lines, rejects and matches; each line naming a judged record through the rule.
 
         The counts are taken over whole lists with C-level calls (a Python statement per line of a million
@@ -144,45 +174,45 @@ class ComparisonRun:
         ids = reader.id_numbers(lines, quoted='"' in batch, plain=" " not in batch and "x" not in batch)
         counted = len(lines) - lines.count("")  # a blank line is numbered, not counted (its number: '' or None)
         well_formed = sum(map(bool, map(WELL_FORMED, filter(None, ids))))
-        self.counts.lines += counted
-        self.counts.rejected += counted - well_formed
-        hits = list(map(records.per_number.get, ids, repeat(0)))  # how many records each line names
-        self.counts.matched += sum(hits)
-        rule, wanted = rules.RULE_OF_SOURCE[self.source], records.judged
-        judged: list[Judged] = []
-        for i in [i for i in compress(range(len(ids)), hits) if ids[i] in wanted]:
+        out = Judgement(Counts(counted, sum(map(records.per_number.get, ids, repeat(0))), counted - well_formed))
+        rule, wanted, cid = rules.RULE_OF_SOURCE[self.source], records.judged, self.comparison_id
+        for i in compress(range(len(ids)), map(wanted.__contains__, ids)):
             cells = reader.cells(lines[i])
-            for record, known in wanted[ids[i]]:
-                finding = rule(cells, known, standard)
+            for target in wanted[ids[i]]:  # type: ignore[index] - a number `wanted` holds
+                finding = rule(cells, target.known, standard)
                 if finding is not None:
-                    judged.append(Judged(first + i, record, finding))
-        return judged
+                    out.findings.append((cid, first + i, target.person_id, finding.rule, finding.summary))
+                    out.alerts.setdefault((target.person_id, finding.rule), (target, finding))
+        out.counts.findings = len(out.findings)
+        return out
 
-    async def _batch(self, session: AsyncSession, judged: list[Judged], finished: bool = False) -> None:
+    async def _write(self, session: AsyncSession, judged: Judgement, finished: bool = False) -> None:
         """The batch's findings copied in, its alerts raised, the counts committed (progress while it runs)."""
-        self.counts.findings += len(judged)
-        if judged:
-            findings = [(self.comparison_id, j.line, j.record["person_id"], j.finding.rule, j.finding.summary)
-                        for j in judged]  # fmt: skip
+        if judged.findings:
             connection = await (await session.connection()).get_raw_connection()
             await connection.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-                "comparison_findings", columns=list(FINDING_COLUMNS), records=findings
+                "comparison_findings", columns=list(FINDING_COLUMNS), records=judged.findings
             )
-            self.counts.alerts += await self._raise(session, judged[0].line)
+            judged.counts.alerts = await self._raise(session, list(judged.alerts.values()))
+        self.counts.add(judged.counts)
         done = {"status": "finished", "finished_at": utcnow()} if finished else {}
         values = vars(self.counts) | done
         await session.execute(update(Comparison).where(Comparison.id == self.comparison_id).values(**values))
         await session.commit()
 
-    async def _raise(self, session: AsyncSession, since: int) -> int:
-        """One open alert per person and rule, and its event, from the batch's findings (from line `since`) in SQL.
+    async def _raise(self, session: AsyncSession, alerts: list[tuple[Target, rules.Finding]]) -> int:
+        """One open alert per person and rule, and its event, from the batch's first findings, by one statement.
 
         A finding already alerted and still open adds nothing (the open alerts' unique index); the alerts and
         their `monitoring.alert.raised` events are written by one statement, never built as Python objects.
         """
         params = {
-            "cid": self.comparison_id, "since": since, "source": self.source, "severity": json.dumps(SEVERITY),
-            "today": clock.today(), **_RAISED.params("monitoring.alert.raised"),
+            "cid": str(self.comparison_id), "source": self.source, "severity": json.dumps(SEVERITY),
+            "today": clock.today(),
+            "person_ids": [t.person_id for t, _ in alerts], "id_numbers": [t.id_number for t, _ in alerts],
+            "divisions": [t.hukou_division for t, _ in alerts], "benefits": [t.benefits for t, _ in alerts],
+            "rules": [f.rule for _, f in alerts], "summaries": [f.summary for _, f in alerts],
+            **_ALERT_EVENTS.params("monitoring.alert.raised"),
         }  # fmt: skip
         raised = (await session.execute(RAISE_ALERTS, params)).scalar_one()
         if raised:
@@ -190,20 +220,12 @@ class ComparisonRun:
         return int(raised)
 
 
-@dataclass(frozen=True, slots=True)
-class Judged:
-    """A line that matters: its number, the record it names and the rule's finding."""
-
-    line: int
-    record: dict[str, Any]
-    finding: rules.Finding
-
-
 async def read_scope(session: AsyncSession, scope: str, needs: frozenset[str] | None) -> Scope:
     """The scope's records in two statements: every identity number, and the records with a program the rule needs.
 
     The numbers travel as one comma-joined string (a list of 200,000 rows would cost more to decode than
-    to split); `needs` None means any active program.
+    to split); the judged records as plain tuples with their active programs as an array (decoding each
+    record's JSON object cost more than the rest of the row); `needs` None means any active program.
     """
     in_scope = {"scope": scope}
     numbers = await session.scalar(
@@ -217,14 +239,17 @@ async def read_scope(session: AsyncSession, scope: str, needs: frozenset[str] | 
         wanted = " OR ".join(f"programs @> CAST(:{name} AS jsonb)" for name in params)
     rows = await session.execute(
         text(
-            "SELECT id_number, person_id, hukou_division, status, programs FROM records"  # noqa: S608 - from the code
+            "SELECT id_number, person_id, hukou_division, status,"  # noqa: S608 - from the code
+            " ARRAY(SELECT p.key FROM jsonb_each_text(programs) AS p WHERE p.value = 'active'"
+            ' ORDER BY p.key COLLATE "C") FROM records'
             f" WHERE starts_with(hukou_division, :scope) AND ({wanted}) ORDER BY person_id"
         ),
         in_scope | params,
     )
-    judged: dict[str, list[tuple[dict[str, Any], rules.Known]]] = {}
-    for row in rows.mappings():
-        judged.setdefault(row["id_number"], []).append((dict(row), rules.Known(row["status"], row["programs"])))
+    judged: dict[str, list[Target]] = {}
+    for number, person_id, division, status, active in rows:
+        known = rules.Known(status, dict.fromkeys(active, "active"))
+        judged.setdefault(number, []).append(Target(person_id, number, division, known, json.dumps(active)))
     return Scope(Counter(numbers.split(",")) if numbers else Counter(), judged)
 
 
