@@ -17,19 +17,15 @@ order): one person's events stay in the order their reports were decided.
 
 from __future__ import annotations
 
-import json
 import operator
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import event_types as ev
-from shared import tracing
-from shared.events import _checked_source
-from shared.ordered_ids import STATEMENT_ROW_ID
+from shared.events import OutboxInsert
 
 REGISTERED = "registry.person.registered"
 DIED = "registry.person.died"
@@ -85,12 +81,10 @@ _COLUMNS = {
 _VALUES = operator.attrgetter(*_COLUMNS)  # an event's values in column order, in one C call
 _ARRAYS = ", ".join(f"CAST(:{c} AS {t}[])" for c, t in _COLUMNS.items())
 
-_INSERT = text(
-    f"""
-    WITH written AS (
-    INSERT INTO outbox (id, topic, key, type, subject, time, data, headers)
-    SELECT s.event_id, CAST(:topic AS text), s.person_id::text, s.type, s.person_id::text, CAST(:time AS text),
-            jsonb_build_object('person_id', s.person_id, 'id_number', s.id_number, 'hukou_division', s.hukou_division)
+# The events of the chunk's rows (one per row of the arrays, keyed and subjected by person), in their order.
+_EVENTS = OutboxInsert(
+    f"(SELECT * FROM unnest({_ARRAYS}) WITH ORDINALITY AS u({', '.join(_COLUMNS)}, n))",  # noqa: S608 - constants
+    f"""jsonb_build_object('person_id', s.person_id, 'id_number', s.id_number, 'hukou_division', s.hukou_division)
             || CASE s.type
             WHEN '{REGISTERED}' THEN jsonb_build_object('name', s.name, 'sex', s.sex, 'birth_date', s.birth_date,
                 'household_id', s.household_id)
@@ -100,15 +94,13 @@ _INSERT = text(
                 'source', s.source, 'status', s.status, 'sources', s.sources::jsonb, 'confirmed_by', 'second_source')
             ELSE jsonb_build_object('change_id', s.change_id, 'kind', s.kind, 'from_division', s.from_division,
                 'to_division', s.to_division, 'effective_date', s.effective_date, 'in_district', s.in_district)
-            END,
-        CAST(:headers AS jsonb)
-    FROM (
-        SELECT {STATEMENT_ROW_ID} AS event_id, u.*
-        FROM unnest({_ARRAYS}) WITH ORDINALITY AS u({", ".join(_COLUMNS)}, n)
-    ) s
-    ORDER BY s.n
-    RETURNING 1
-    )
+            END""",
+    type_column="s.type",
+    order_by="s.n",
+)
+_INSERT = text(
+    f"""
+    WITH written AS ({_EVENTS.sql()} RETURNING 1)
     SELECT pg_notify('outbox', '') WHERE EXISTS (SELECT FROM written)
     """  # noqa: S608 - the type names and columns are constants of this module
 )
@@ -120,12 +112,5 @@ async def write(session: AsyncSession, events: list[LineEvent]) -> None:
         return
     columns = list(zip(*map(_VALUES, events), strict=True))
     params: dict[str, object] = {c: list(values) for c, values in zip(_COLUMNS, columns, strict=True)}
-    for type_ in {e.type for e in events}:
-        spec = ev.CATALOGUE[type_]
-        _checked_source(spec.service, spec.type)  # the envelope the table computes is a valid CloudEvent (once a type)
-    params |= {
-        "topic": ev.CATALOGUE[DIED].topic,
-        "time": datetime.now(UTC).isoformat(),
-        "headers": json.dumps(tracing.inject_headers()),
-    }
+    params |= _EVENTS.params(*{e.type for e in events})  # each type checked against the catalogue
     await session.execute(_INSERT, params)
