@@ -260,9 +260,6 @@ async def notify_relay(session: AsyncSession) -> None:
         session.info["outbox_notified"] = transaction
 
 
-_notify_relay = notify_relay  # the name older callers import
-
-
 class InvalidPayload(MalformedEvent):
     """The event is a CloudEvent, but its type or data does not fit the catalogue."""
 
