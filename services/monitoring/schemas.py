@@ -147,8 +147,10 @@ class StatsOut(BaseModel):
     people_by_category: dict[str, int]
     people_by_program: dict[str, int]
     people_by_division: dict[str, int]
+    households_by_category: dict[str, int] = Field(description="households with a living member in the category")
     monthly_amounts_by_program: dict[str, str] = Field(description="the monthly amounts in force, yuan, exact")
     alerts_by_kind: dict[str, dict[str, int]]
+    open_alerts_by_age: dict[str, int] = Field(description="alerts still open, by days since raised: 0-7, 8-30, ...")
 
 
 class FindingOut(BaseModel):

@@ -154,6 +154,12 @@ async def stats(
         .join(amount, true()).group_by(amount.c.key)
     )  # fmt: skip
     by_division = select(living.c.hukou_division, func.count()).group_by(living.c.hukou_division)
+    # A household's members share a household id; a record without one is a household of its own.
+    household = func.coalesce(living.c.household_id, living.c.id)
+    households_by_category = (
+        select(category.c.value, func.count(household.distinct())).select_from(living).join(category, true())
+        .group_by(category.c.value)
+    )  # fmt: skip
     alerts_in_scope = divisions.covers_clause(Alert.hukou_division, scope)
     raised_on = func.coalesce(Alert.raised_on, cast(Alert.raised_at, Date))  # the business day, else the machine's
     by_kind = select(Alert.kind, Alert.status, func.count()).where(alerts_in_scope, raised_on < end)
@@ -161,14 +167,33 @@ async def stats(
     kinds: dict[str, dict[str, int]] = {}
     for kind, state, n in await session.execute(by_kind):
         kinds.setdefault(kind, {})[state] = n
+    ages = select(raised_on).where(alerts_in_scope, raised_on < end, Alert.status == "open")
+    open_by_age = dict.fromkeys(AGE_BANDS, 0)
+    for (day,) in await session.execute(ages):
+        open_by_age[age_band((end - day).days - 1)] += 1
     return StatsOut(
         month=month, date=on, division=principal.division,
         people_by_category=dict((await session.execute(by_category)).all()),
         people_by_program=dict((await session.execute(by_program)).all()),
         people_by_division=dict((await session.execute(by_division)).all()),
+        households_by_category=dict((await session.execute(households_by_category)).all()),
         monthly_amounts_by_program={k: f"{v:.2f}" for k, v in (await session.execute(by_amount)).all()},
         alerts_by_kind=kinds,
+        open_alerts_by_age=open_by_age,
     )  # fmt: skip
+
+
+# How long the open alerts have waited, in days at the end of the period: the bands a caseload review reads.
+AGE_BANDS = ("0-7", "8-30", "31-90", "over 90")
+
+
+def age_band(days: int) -> str:
+    """The band of an alert open `days` days (0: raised on the last day of the period)."""
+    if days <= 7:
+        return "0-7"
+    if days <= 30:
+        return "8-30"
+    return "31-90" if days <= 90 else "over 90"
 
 
 def _period_end(month: str | None, on: date | None) -> date:
