@@ -19,7 +19,7 @@ import json
 import uuid
 
 from pydantic import ValidationError
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assistance import application_usecases
@@ -174,6 +174,28 @@ async def dismiss(session: AsyncSession, principal: Principal, draft_id: uuid.UU
     _still_open(draft)
     _decide(draft, DISMISSED, principal, reason)
     return draft
+
+
+async def supersede(session: AsyncSession, app: Application, principal: Principal) -> None:
+    """Close the open drafts of `app`'s program for any member of its household: the household applied directly.
+
+    The lead is answered by the application (its id kept on the draft), so no caseworker has to dismiss it by
+    hand, and submitting the draft later cannot make a second application. In the application's transaction;
+    the session's division scope bounds what it closes, as for every write.
+    """
+    members = [uuid.UUID(m["person_id"]) for m in app.household["members"]]
+    await session.execute(
+        update(LeadDraft)
+        .where(LeadDraft.person_id.in_(members), LeadDraft.program == app.program, LeadDraft.status == OPEN)
+        .values(
+            status=DISMISSED,
+            application_id=app.id,
+            decided_by=principal.sub,
+            decided_at=utcnow(),
+            decision_note=f"superseded by application {app.id}",
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _decide(draft: LeadDraft, status: str, principal: Principal, note: str) -> None:

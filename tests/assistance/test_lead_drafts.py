@@ -135,3 +135,31 @@ async def test_the_same_lead_twice_is_one_draft_and_a_covered_program_is_recorde
         assert r.status_code == 200 and r.json()["status"] == "dismissed", r.text
         assert (await a.post(f"/v1/applications/drafts/{opened['id']}/submit", json={})).status_code == 409
         assert await _drafts(a, fresh, status="open") == []
+
+
+async def test_a_household_that_applies_directly_closes_its_open_draft_of_the_program(stack: Stack) -> None:
+    n = new_id_number()
+    async with stack["registry"].client() as reg:
+        r = await reg.post("/v1/persons", json={"id_number": n, "name": "孙家人", "hukou_division": COMMUNITY})
+        assert r.status_code == 201, r.text
+        person = uuid.UUID(r.json()["person_id"])
+    await _raise(stack, _lead(person, n), _lead(person, n, program="temporary"))
+    async with stack["assistance"].client() as a:
+
+        async def both_open() -> dict[str, dict[str, Any]] | None:
+            drafts = {d["program"]: d for d in await _drafts(a, n, status="open")}
+            return drafts if len(drafts) == 2 else None
+
+        drafts = await eventually(both_open, timeout=15)
+        body = {"program": "dibao", "members": [{"id_number": n, "relation": "self", "incomes": []}]}
+        r = await a.post("/v1/applications", json=body, headers=staff_of(TOWN))
+        assert r.status_code == 201, r.text
+        app_id = r.json()["id"]
+
+        closed = (await a.get(f"/v1/applications/drafts/{drafts['dibao']['id']}")).json()
+        assert (closed["status"], closed["application_id"]) == ("dismissed", app_id)
+        assert closed["decision_note"] == f"superseded by application {app_id}"
+        assert closed["decided_by"] == f"caseworker-{TOWN}"
+        other_program = (await a.get(f"/v1/applications/drafts/{drafts['temporary']['id']}")).json()
+        assert other_program["status"] == "open"  # only the program applied for is answered
+        assert (await a.post(f"/v1/applications/drafts/{drafts['dibao']['id']}/submit", json={})).status_code == 409

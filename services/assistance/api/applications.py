@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from services.assistance import application_usecases as usecases
+from services.assistance import lead_drafts
 from services.assistance.domain import workflow
 from services.assistance.models import Application
 from services.assistance.schemas import (
@@ -94,6 +95,7 @@ async def answer(request: Request, session: Session, app: Application, principal
 )
 async def submit(body: ApplicationIn, request: Request, session: Session, principal: Writer) -> ApplicationOut:
     app = await usecases.submit(session, request.app.state.settings, principal, body)
+    await lead_drafts.supersede(session, app, principal)  # a lead for this household is answered by it
     return await answer(request, session, app, principal)
 
 
