@@ -95,6 +95,7 @@ class Load:
     p99_ms: float
     errors: int  # non-2xx answers and socket errors
     late: int | None = None  # open loop: requests that left after their intended time (no free connection)
+    dropped: int = 0  # open loop: requests never sent, the server too far behind (bench/openloop.py)
 
 
 @dataclass
@@ -106,6 +107,7 @@ class Run:
     p99_ms: float
     errors: int  # non-2xx answers and socket errors
     late: int | None = None  # open loop: requests that left after their intended time (no free connection)
+    dropped: int = 0  # open loop: requests never sent, the server too far behind
     cpu_ms: float = 0.0  # the service process's CPU per request
     busy_cpu_ms: float = 0.0  # the same with its idle CPU (consumers, relay polling) subtracted
     pg_cpu_ms: float = 0.0  # PostgreSQL's CPU per request (every backend), its idle CPU subtracted
@@ -119,6 +121,7 @@ class Run:
             f" /healthz {self.healthz_per_s:,.0f} req/s"
             f"  ({self.requests:,} requests, {self.errors:,} not 2xx"
             + ("" if self.late is None else f", {self.late:,} sent late for want of a free connection")
+            + (f", {self.dropped:,} never sent: the rate was not held" if self.dropped else "")
             + ")"
         )
 
@@ -196,6 +199,7 @@ def open_loop(
             p99_ms=pct(latencies, 99),
             errors=sum(a["errors"] for a in answers),
             late=sum(a["late_starts"] for a in answers),
+            dropped=sum(a["dropped"] for a in answers),
         )
 
     return measured(stack, f"{name} @{rate:g}/s", service, token, seconds, load)
@@ -229,6 +233,7 @@ def measured(stack: BenchStack, name: str, service: str, token: str, seconds: in
         p99_ms=result.p99_ms,
         errors=result.errors,
         late=result.late,
+        dropped=result.dropped,
         cpu_ms=cpu / n * 1000,
         busy_cpu_ms=max(cpu - idle_per_s * wall, 0.0) / n * 1000,
         pg_cpu_ms=max(pg_cpu - pg_idle_per_s * wall, 0.0) / n * 1000,
