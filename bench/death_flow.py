@@ -56,7 +56,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BenchStack, dsn, pct, start_stack  # noqa: E402
+from bench.common import BenchStack, cpu_seconds, dsn, pct, start_stack  # noqa: E402
 from shared import identity  # noqa: E402
 
 TOWNS = ["340207001", "340207002", "340207003", "340207101"]
@@ -231,14 +231,20 @@ async def raw_limit(stack: BenchStack, messages: list[bytes]) -> RawLimit:
 class Effects:
     """Reads the four effects of deaths from the services' databases, with the commit time of each."""
 
-    def __init__(self, conns: dict[str, asyncpg.Connection], bootstrap: str):
+    def __init__(self, conns: dict[str, asyncpg.Connection], bootstrap: str, backends: list[int]):
         self.conns = conns
         self.bootstrap = bootstrap
+        self.backends = backends  # the PostgreSQL backends serving these connections (their CPU is the bench's)
 
     @classmethod
     async def open(cls, stack: BenchStack) -> Effects:
         conns = {db: await asyncpg.connect(dsn(stack.pg, db)) for db in ("registry", *{e[0] for e in EFFECTS.values()})}
-        return cls(conns, stack.broker.bootstrap)
+        backends = [await conn.fetchval("SELECT pg_backend_pid()") for conn in conns.values()]
+        return cls(conns, stack.broker.bootstrap, backends)
+
+    def polling_cpu(self) -> float:
+        """CPU-seconds PostgreSQL has spent answering this bench's own queries (counts, commit times)."""
+        return sum(cpu_seconds(pid) for pid in self.backends)
 
     async def close(self) -> None:
         for conn in self.conns.values():
@@ -307,13 +313,24 @@ class Effects:
             await asyncio.sleep(0.25)
         return time.time() - started
 
+    async def alerts_in(self, person_ids: list[uuid.UUID] | None, n: int) -> bool:
+        """Whether the alerts, the last effect of a burst, are all in: the one count polled while they are not.
+
+        Counting every effect's table four times a second cost PostgreSQL as
+        much CPU as half the services' work when a loaded machine made the run long.
+        """
+        if person_ids is not None:
+            return True  # a few persons: the counts themselves are cheap
+        db, table, where = EFFECTS["alert raised"]
+        return await self.conns[db].fetchval(f"SELECT count(*) >= $1 FROM {table} WHERE {where}", n)  # noqa: S608
+
     async def wait_all(self, person_ids: list[uuid.UUID] | None, n: int, base: int, timeout: float) -> bool:
         """Until every effect is in for `n` persons and monitoring has taken each death's three events."""
         deadline = time.time() + timeout
         settled_at: float | None = None
         pause = 0.002 if person_ids is not None and len(person_ids) == 1 else 0.25
         while time.time() < deadline:
-            if all(c >= n for c in (await self.counts(person_ids)).values()):
+            if await self.alerts_in(person_ids, n) and all(c >= n for c in (await self.counts(person_ids)).values()):
                 settled_at = settled_at or time.time()
                 processed = await self.monitoring_processed()
                 if processed >= base + MONITORING_EVENTS_PER_DEATH * n or time.time() - settled_at > 2:
@@ -459,14 +476,35 @@ def print_hops(quiet: list[dict[str, float]], wanted: int) -> None:
         print("      " + ", ".join(f"{h} {v:,.0f}" for h, v in q.items()))
 
 
-def print_cpu(before: dict[str, float], after: dict[str, float], deaths: int) -> None:
-    """CPU-seconds each part spent from the first publish to the last effect, and per 1,000 deaths."""
-    print("  CPU-seconds from the first publish to the last effect (total, per 1,000 deaths):")
+def cpu_now(stack: BenchStack, effects: Effects) -> dict[str, float]:
+    """CPU-seconds so far of each part, the bench's own queries taken out of PostgreSQL's and shown apart."""
+    cpu = stack.cpu()
+    polling = effects.polling_cpu()
+    cpu["postgresql"] -= polling
+    cpu["bench: PostgreSQL polling"] = polling
+    return cpu
+
+
+def print_cpu(
+    before: dict[str, float], after: dict[str, float], deaths: int, idle: dict[str, float], secs: float
+) -> None:
+    """CPU-seconds each part spent from the first publish to the last effect, per death, beside its idle rate.
+
+    `idle` is each part's CPU a second with nothing to do (heartbeats, empty
+    fetches the broker holds for fetch_max_wait_ms, the relays' polls),
+    measured just before the burst: a run made long by a loaded machine pays
+    it for every second, so its CPU per death overstates what the work costs.
+    (Busy, the empty fetches become full ones: idle x wall is an upper bound
+    of that part, not a figure to subtract.)
+    """
+    print(f"  CPU-seconds from the first publish to the last effect ({secs:.1f} s):")
+    print(f"    {'':<26} {'total':>8} {'ms/death':>9} {'cores busy':>10} {'cores idle':>10}")
     spent = {name: after[name] - before.get(name, 0.0) for name in after}
-    for name, secs in spent.items():
-        print(f"    {name:<24} {secs:>7.2f} s  {secs / deaths * 1000:>6.3f} s")
-    total = sum(v for k, v in spent.items() if not k.startswith("bench"))
-    print(f"    {'all but the bench':<24} {total:>7.2f} s  {total / deaths * 1000:>6.3f} s")
+    rows = {**spent, "all but the bench": sum(v for k, v in spent.items() if not k.startswith("bench"))}
+    idle = {**idle, "all but the bench": sum(v for k, v in idle.items() if not k.startswith("bench"))}
+    for name, used in rows.items():
+        per_death, busy = used / deaths * 1000, used / secs
+        print(f"    {name:<26} {used:>7.2f}s {per_death:>9.3f} {busy:>10.3f} {idle.get(name, 0.0):>10.3f}")
 
 
 def profilers(stack: BenchStack, folder: Path) -> list[subprocess.Popen[bytes]]:
@@ -491,6 +529,14 @@ def stop_profilers(spies: list[subprocess.Popen[bytes]]) -> None:
         spy.wait(30)
 
 
+async def idle_cpu(stack: BenchStack, effects: Effects, seconds: float = 3.0) -> dict[str, float]:
+    """Each part's CPU-seconds a second while nothing is sent (the services settled, the queues empty)."""
+    before = cpu_now(stack, effects)
+    await asyncio.sleep(seconds)
+    after = cpu_now(stack, effects)
+    return {name: (after[name] - before[name]) / seconds for name in after}
+
+
 async def main(n: int, rate: float | None, seconds: float, trickle: int, profile: Path | None) -> None:
     count = int(rate * seconds) if rate else n
     stack = await start_stack(commit_timestamps=True)
@@ -507,10 +553,11 @@ async def main(n: int, rate: float | None, seconds: float, trickle: int, profile
         producer = AIOKafkaProducer(bootstrap_servers=stack.broker.bootstrap, acks="all", linger_ms=2)
         await producer.start()
         await asyncio.sleep(3)  # let every consumer group settle before the clock starts
+        idle = await idle_cpu(stack, effects)
         since = datetime.now(UTC)
         base = await effects.monitoring_processed()
         spies = profilers(stack, profile) if profile else []
-        cpu_before, consumed_before = stack.cpu(), consumed(stack)
+        cpu_before, consumed_before = cpu_now(stack, effects), consumed(stack)
         t0 = time.time()
         if rate:
             print(f"publishing {rate:,.0f} deaths/s for {seconds:,.0f} s…", flush=True)
@@ -521,7 +568,7 @@ async def main(n: int, rate: float | None, seconds: float, trickle: int, profile
         publish_secs = time.time() - t0
         await producer.stop()
         complete = await effects.wait_all(None, count, base, timeout=max(300, count / 5))  # a loaded machine is slow
-        cpu_after, consumed_after = stack.cpu(), consumed(stack)
+        cpu_after, consumed_after = cpu_now(stack, effects), consumed(stack)
         stop_profilers(spies)
         committed = await effects.committed(list(sent_at))
         last_effect = max((at for rows in committed.values() for at in rows.values()), default=t0)
@@ -551,7 +598,7 @@ async def main(n: int, rate: float | None, seconds: float, trickle: int, profile
             print(f"  (the queues drained {drained:.1f} s after the last effect, before the first death sent alone)")
             print_hops(quiet, len(quiet_ids))
         print_consumed(consumed_before, consumed_after)
-        print_cpu(cpu_before, cpu_after, count)
+        print_cpu(cpu_before, cpu_after, count, idle, secs)
         print(f"  load average at the end: {os.getloadavg()[0]:.1f} (other work shares the two cores)")
         flags = f"--rate {rate:g} --seconds {seconds:g}" if rate else f"--n {n}"
         print(f"\nreproduce: .venv/bin/python bench/death_flow.py {flags} --trickle {trickle}")
