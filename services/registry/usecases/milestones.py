@@ -10,13 +10,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.domain import milestones as rules
-from services.registry.models import Person, PersonMilestone
-from services.registry.usecases.common import history, ref
+from services.registry.models import Person, PersonEvent, PersonMilestone
 from shared import event_types as ev
 from shared.events import publish_many
 
@@ -44,13 +43,18 @@ class RunResult:
 async def run(
     session: AsyncSession, as_of: date, *, after: uuid.UUID | None = None
 ) -> tuple[RunResult, uuid.UUID | None]:
-    """One chunk of living, in-district persons old enough for the first milestone; (result, last id) to go on from."""
+    """One chunk of living, in-district persons with an age due; (result, last id) to go on from.
+
+    Set-based, a fixed number of statements a chunk (read, one insert of every age reached, one insert of the
+    history lines, the outbox): the first run over a register taken on records every adult's past ages, a
+    statement per person made that run minutes long for a district.
+    """
     result = RunResult(as_of)
     # Only those born by the end of the year they could turn the first age: a cheap filter; the rule decides.
     born_by = date(as_of.year - rules.AGES[0], 12, 31)
     done = func.coalesce(func.array_agg(PersonMilestone.age).filter(PersonMilestone.age.is_not(None)), [])
     stmt = (
-        select(Person, done)
+        select(Person.id, Person.id_number, Person.hukou_division, Person.birth_date, done)
         .outerjoin(PersonMilestone, PersonMilestone.person_id == Person.id)
         .where(Person.status == "alive", Person.in_district.is_(True), Person.birth_date <= born_by)
         .where(_SOMETHING_DUE.bindparams(ages=list(rules.AGES), as_of=as_of))
@@ -61,42 +65,48 @@ async def run(
     if after is not None:
         stmt = stmt.where(Person.id > after)
     rows = (await session.execute(stmt)).all()
-    events = []
-    for person, ages in rows:
-        result.persons_checked += 1
-        due = rules.due(person.birth_date, as_of, set(ages or []))
-        if not due.reached:
-            continue
-        inserted = (
-            (
-                await session.execute(
-                    pg_insert(PersonMilestone)
-                    .values(
-                        [
-                            {
-                                "person_id": person.id,
-                                "age": age,
-                                "reached_on": on,
-                                "published": (age, on) == due.publish,
-                            }
-                            for age, on in due.reached
-                        ]
-                    )
-                    .on_conflict_do_nothing()
-                    .returning(PersonMilestone.age)
-                )
-            )
-            .scalars()
-            .all()
+    result.persons_checked = len(rows)
+    dues = {row.id: (row, rules.due(row.birth_date, as_of, set(row[4] or []))) for row in rows}
+    reached = [
+        {"person_id": pid, "age": age, "reached_on": on, "published": (age, on) == due.publish}
+        for pid, (_, due) in dues.items()
+        for age, on in due.reached
+    ]
+    inserted: set[tuple[uuid.UUID, int]] = set()
+    if reached:
+        written = await session.execute(
+            pg_insert(PersonMilestone)
+            .values(reached)
+            .on_conflict_do_nothing()
+            .returning(PersonMilestone.person_id, PersonMilestone.age)
         )
-        result.recorded += len(inserted)
-        if due.publish and due.publish[0] in inserted:
-            age, on = due.publish
-            events.append(ev.PersonMilestone(**ref(person), birth_date=person.birth_date, age=age, as_of=as_of))  # type: ignore[arg-type]
-            await history(session, person.id, "milestone", on, f"reached {age}", None)
+        inserted = {(r.person_id, r.age) for r in written}
+    result.recorded = len(inserted)
+    announced = [
+        (row, due.publish)
+        for row, due in dues.values()
+        if due.publish is not None and (row.id, due.publish[0]) in inserted  # a concurrent run took the others
+    ]
+    events = [
+        ev.PersonMilestone(
+            person_id=row.id,
+            id_number=row.id_number,
+            hukou_division=row.hukou_division,
+            birth_date=row.birth_date,
+            age=age,
+            as_of=as_of,
+        )
+        for row, (age, _) in announced
+    ]
+    if announced:
+        lines = [
+            {"person_id": row.id, "kind": "milestone", "occurred_on": on, "summary": f"reached {age}", "ref_id": None}
+            for row, (age, on) in announced
+        ]
+        await session.execute(insert(PersonEvent), lines)
     await publish_many(session, events)
     result.published = len(events)
-    return result, rows[-1][0].id if len(rows) == CHUNK else None
+    return result, rows[-1].id if len(rows) == CHUNK else None
 
 
 async def run_all(
