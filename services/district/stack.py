@@ -184,17 +184,18 @@ class DistrictStack:
         path.write_text(json.dumps(state, indent=2))
         path.chmod(0o600)
 
-    def settle(self, timeout: float = 300.0, quiet_for: float = 3.0) -> None:
+    def settle(self, timeout: float = 300.0, quiet_for: float = 3.0, services: tuple[str, ...] = SERVICES) -> None:
         """Wait until every outbox is published and the consumers' lag has stopped moving (the system is quiet).
 
         A consumer reports its lag after each batch, so an idle one may keep a last non-zero figure: quiet
         means every outbox empty and the lag figures unchanged for `quiet_for` seconds (or all zero).
+        `services` limits the wait to those services' outboxes and consumers (what the next step reads).
         """
         deadline = time.monotonic() + timeout
         last: tuple[int, ...] | None = None
         since = time.monotonic()
         while time.monotonic() < deadline:
-            state = [self._waiting(s) for s in SERVICES]
+            state = [self._waiting(s) for s in services]
             backlog, lag = sum(b for b, _ in state), tuple(lag for _, lag in state)
             if backlog == 0 and (sum(lag) == 0 or (lag == last and time.monotonic() - since >= quiet_for)):
                 return

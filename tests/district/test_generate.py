@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import time
 from collections import Counter
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from statistics import mean
 
 import httpx
 import pytest
@@ -28,11 +31,13 @@ from services.assistance.domain.income import (
 )
 from services.assistance.domain.standards import Standards
 from services.district import load, population
+from services.district import plan as planning
 from services.district import stack as stack_module
 from services.district.model import District, Program
 from services.district.model import Household as DistrictHousehold
 from services.district.model import Person as DistrictPerson
 from services.district.stack import DistrictStack
+from services.eldercare.domain import allowance
 from services.eldercare.domain import assessment as gbt
 from shared import identity
 from tests.assistance.rules_support import SEED
@@ -140,6 +145,45 @@ def test_every_score_sheet_is_complete_and_gives_a_level(district: District) -> 
         scores = dict(sheet.scores)
         assert set(scores) == set(gbt.ITEMS)
         assert 0 <= gbt.assess(scores).level <= 4
+
+
+@pytest.fixture(scope="module")
+def tenth() -> District:
+    """A tenth of the district (0.6 CPU-s): large enough for the shares the calibrations are about."""
+    return population.generate(1, 0.1)
+
+
+def test_the_80_plus_age_structure_pays_the_report_s_old_age_allowance(tenth: District) -> None:
+    """The 80+ bands are calibrated so POLICY.md's assumed 30/100/500 yuan pay the report's 10.8536 M a year:
+    January's allowance (before the year's deaths, which take 1-2% off the later months) is just above the
+    report's month, 90+ are about 30% of the 80+ at load, centenarians a few per thousand, 79+ the insured 19,685."""
+    d, scale = tenth, tenth.scale
+    brackets = [
+        allowance.Bracket(date(2022, 1, 1), 80, 89, Decimal(30)),
+        allowance.Bracket(date(2022, 1, 1), 90, 99, Decimal(100)),
+        allowance.Bracket(date(2022, 1, 1), 100, None, Decimal(500)),
+    ]
+    paid = [allowance.entitlement(p.birth_date, date(2022, 1, 1), brackets) for p in d.persons]
+    paid = [e for e in paid if e.eligible]
+    january = sum(e.monthly_amount for e in paid)
+    assert 1.0 <= january / (Decimal("10853600") / 12 * Decimal(str(scale))) <= 1.03
+    assert 0.28 <= sum(e.age >= 90 for e in paid) / len(paid) <= 0.32
+    assert sum(e.age >= 100 for e in paid) / len(paid) <= 0.005
+    insured = sum(p.age_on(population.LOAD_DATE) >= 79 for p in d.persons)
+    assert abs(insured / (19_685 * scale) - 1) < 0.01
+
+
+def test_the_year_s_new_dibao_households_have_the_caseload_s_sizes(tenth: District) -> None:
+    """New applicants were couples while those leaving average 1.45 people: their sizes follow the caseload's."""
+    d = tenth
+    caseload = [len(h.members) for h in d.households_on(Program.DIBAO)]
+    free = [h for h in d.households if h.program == Program.NONE]
+    chosen = planning._new_dibao_households(d, random.Random(1), free, 400)
+    sizes = [len(h.members) for h in chosen]
+    assert sum(sizes) >= 400
+    assert abs(mean(sizes) - mean(caseload)) < 0.1
+    assert abs(sizes.count(1) / len(sizes) - caseload.count(1) / len(caseload)) < 0.1
+    assert all(h.program == Program.NONE for h in chosen) and len({h.key for h in chosen}) == len(chosen)
 
 
 # -- one load through the public APIs ------------------------------------------------------------
