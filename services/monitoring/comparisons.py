@@ -247,9 +247,11 @@ async def read_scope(session: AsyncSession, scope: str, needs: frozenset[str] | 
         in_scope | params,
     )
     judged: dict[str, list[Target]] = {}
+    benefits: dict[tuple[str, ...], str] = {}  # a few combinations of programs among thousands of records
     for number, person_id, division, status, active in rows:
         known = rules.Known(status, dict.fromkeys(active, "active"))
-        judged.setdefault(number, []).append(Target(person_id, number, division, known, json.dumps(active)))
+        listed = benefits.setdefault(tuple(active), json.dumps(active))
+        judged.setdefault(number, []).append(Target(person_id, number, division, known, listed))
     return Scope(Counter(numbers.split(",")) if numbers else Counter(), judged)
 
 
