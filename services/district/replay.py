@@ -3,7 +3,11 @@
 The schedule comes from `plan.make_plan` (pure, seeded). This module moves the system's business date day by day
 (`shared.clock.set_today` on the file every service reads), and on each day sends what happens: deaths and hukou
 changes on the partner topics (with the partners' CloudEvents envelope), incomes and medical bills on theirs,
-births, marriages and applications over HTTP, the registrar's confirmations and revocations, the day's milestone run.
+births and newcomers as the household-register's intake file, marriages and applications over HTTP, the registrar's
+confirmations and revocations. The registry's milestone run (ages 16 … 100) runs on the last day of each month: its
+only consumer, eldercare's allowance, enrols a new 80-year-old on the day it applies the event and pays from the month
+after, so a run on the birthday or on the month's last day enrols in the same month and pays the same (and the
+registry records the day each age was reached either way); ten runs instead of 304.
 At the end of each month it waits until every consumer has caught up and every outbox is empty (the month's events
 applied), then builds that month's payrolls in assistance and eldercare and lets caseworkers recover overpayments.
 
@@ -15,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -61,6 +67,35 @@ class Target:
     today_file: Path
     token: str
     consumer_group_prefix: str = "minzheng"
+    cpu: Callable[[], dict[str, float]] | None = None  # CPU seconds so far of each process of the stack
+
+
+_ID = re.compile(r"/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def step_name(method: str, service: str, path: str) -> str:
+    """An HTTP call's route, its ids replaced: the unit the timings are kept by."""
+    return f"{method} {service}{_ID.sub('/{id}', path)}"
+
+
+@dataclass
+class Timings:
+    """Wall seconds and counts per kind of step (a route, a publish flush, a drain, a payroll build).
+
+    Steps run concurrently, so their seconds overlap and add up to more than the wall time: they say where the
+    waiting is, the CPU figures say where the work is.
+    """
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, name: str, took: float, n: int = 1) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + took
+        self.counts[name] = self.counts.get(name, 0) + n
+
+    def lines(self, top: int = 12) -> list[str]:
+        ranked = sorted(self.seconds.items(), key=lambda kv: -kv[1])[:top]
+        return [f"    {s:7.1f} s {self.counts[n]:6d}x  {n}" for n, s in ranked]
 
 
 @dataclass
@@ -70,9 +105,20 @@ class Counters:
     partner_events: int = 0
     http_writes: int = 0
     http_refused: int = 0
+    registered: int = 0  # births and newcomers the registry accepted from the intake files
+    refusals: dict[str, int] = field(default_factory=dict)  # by step: what the services refused, and why below
+    refusal_samples: list[str] = field(default_factory=list)
+
+    def refused(self, step: str, n: int, why: str) -> None:
+        self.http_refused += n
+        self.refusals[step] = self.refusals.get(step, 0) + n
+        if len(self.refusal_samples) < 8:
+            self.refusal_samples.append(f"{step}: {why[:200]}")
+
     payrolls: dict[str, dict[str, Any]] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     drain_seconds: float = 0.0
+    timings: Timings = field(default_factory=Timings)
 
     @property
     def events(self) -> int:
@@ -128,6 +174,13 @@ class Replayer:
         self.first_reported: dict[str, date] = {}  # reference -> the day reported
         self.households = {h.key: h for h in district.households}
         self.applied: list[dict[str, Any]] = []  # every confirmed application's answer
+        self.probes: dict[str, AIOKafkaConsumer] = {}  # one per consumer group, reading its committed offsets
+        self.month = Timings()  # the current month's steps (the total is the counters')
+        self.cpu_at_month_start: dict[str, float] = {}
+
+    def timed(self, name: str, took: float, n: int = 1) -> None:
+        self.counters.timings.add(name, took, n)
+        self.month.add(name, took, n)
 
     # -- connections --------------------------------------------------------------------------
 
@@ -138,6 +191,8 @@ class Replayer:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for probe in self.probes.values():
+            await probe.stop()
         if self.producer:
             await self.producer.stop()
         if self.http:
@@ -147,6 +202,8 @@ class Replayer:
 
     async def run(self, start: date, end: date, progress: Callable[[str], None] = print) -> Counters:
         schedule = self.plan.by_day()
+        if self.target.cpu is not None:
+            self.cpu_at_month_start = self.target.cpu()
         clock.set_today(self.target.today_file, start)
         await self.one_off_subsidies()
         for day in planning.days(start, end):
@@ -154,12 +211,24 @@ class Replayer:
             await self.one_day(day, schedule.get(day, {}))
             if day == month_end(day):
                 await self.close_month(day)
-                c = self.counters
-                progress(
-                    f"{day:%Y-%m}: {c.events} events sent ({c.partner_events} partner, {c.http_writes} HTTP writes,"
-                    f" {c.http_refused} refused), {c.rate():.0f} events/s, {time.monotonic() - c.started:.0f} s"
-                )
+                self.report_month(day, progress)
         return self.counters
+
+    def report_month(self, day: date, progress: Callable[[str], None]) -> None:
+        """The progress line of a month: events, rate, wall time; then its slowest steps and CPU per process."""
+        c = self.counters
+        progress(
+            f"{day:%Y-%m}: {c.events} events sent ({c.partner_events} partner, {c.http_writes} HTTP writes,"
+            f" {c.http_refused} refused), {c.rate():.0f} events/s, {time.monotonic() - c.started:.0f} s"
+        )
+        for line in self.month.lines():
+            progress(line)
+        if self.target.cpu is not None:
+            now = self.target.cpu()
+            spent = {k: v - self.cpu_at_month_start.get(k, 0.0) for k, v in now.items()}
+            progress("    CPU-s " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(spent.items(), key=lambda kv: -kv[1])))
+            self.cpu_at_month_start = now
+        self.month = Timings()
 
     async def one_day(self, day: date, today: dict[str, list[Any]]) -> None:
         for d in today.get("deaths", []):
@@ -174,8 +243,8 @@ class Replayer:
         for b in today.get("medical", []):
             self.medical(b)
         await self.flush()
-        calls: list[Awaitable[Any]] = [self.newcomer(m) for m in today.get("moves", []) if m.kind == "move_in"]
-        calls += [self.birth(b) for b in today.get("births", [])]
+        newcomers = [m for m in today.get("moves", []) if m.kind == "move_in"]
+        calls: list[Awaitable[Any]] = [self.registrations(day, today.get("births", []), newcomers)]
         calls += [self.marriage(m) for m in today.get("marriages", [])]
         calls += [self.submit(day, a) for a in today.get("applications", [])]
         calls += [self.review(day, app_id, a) for app_id, a in self.reviews.pop(day, [])]
@@ -184,7 +253,8 @@ class Replayer:
         await asyncio.gather(*calls)
         if day.weekday() == 0:
             await self.registrar(day)
-        await self.post("registry", "/v1/milestones/run", {"as_of": day.isoformat()})
+        if day == month_end(day):
+            await self.post("registry", "/v1/milestones/run", {"as_of": day.isoformat()})
 
     async def close_month(self, day: date) -> None:
         """The month's events applied everywhere, then its payrolls; overpayments followed up."""
@@ -192,8 +262,10 @@ class Replayer:
         month = f"{day:%Y-%m}"
         await self.post("eldercare", "/v1/allowances/discover", {"as_of": day.isoformat()})
         await self.drain()
-        for service in ("assistance", "eldercare"):
-            self.counters.payrolls[f"{service}:{month}"] = await self.post(service, "/v1/payrolls", {"month": month})
+        services = ("assistance", "eldercare")  # two services, two databases: built at once
+        built = await asyncio.gather(*(self.post(s, "/v1/payrolls", {"month": month}) for s in services))
+        for service, payroll in zip(services, built, strict=True):
+            self.counters.payrolls[f"{service}:{month}"] = payroll
         await self.drain()
         await self.follow_up_overpayments()
 
@@ -214,8 +286,10 @@ class Replayer:
     async def flush(self) -> None:
         """Every message of the day acknowledged by the broker."""
         if self.pending:
+            started = time.monotonic()
             acks = await asyncio.gather(*self.pending)
             await asyncio.gather(*acks)
+            self.timed("publish partner events (flush)", time.monotonic() - started, len(self.pending))
             self.pending = []
 
     def death(self, d: planning.DeathReport) -> None:
@@ -271,22 +345,38 @@ class Replayer:
 
     # -- HTTP ---------------------------------------------------------------------------
 
-    async def call(self, method: str, service: str, path: str, body: Any = None, **params: Any) -> httpx.Response:
+    async def call(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        body: Any = None,
+        *,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        lines: int = 1,
+    ) -> httpx.Response:
+        """One request (retried on a dropped connection or a 5xx: every step is idempotent); `lines` is how many
+        events it carries (a batch's lines)."""
         assert self.http is not None
+        started = time.monotonic()
         async with self.gate:
             for attempt in range(5):
                 try:
-                    r = await self.http.request(method, self.target.urls[service] + path, json=body, params=params)
+                    url = self.target.urls[service] + path
+                    r = await self.http.request(method, url, json=body, content=content, headers=headers, params=params)
                 except httpx.TransportError:
                     await asyncio.sleep(0.5 * (attempt + 1))
                     continue
                 if r.status_code < 500:
                     break
                 await asyncio.sleep(0.5 * (attempt + 1))
+        self.timed(step_name(method, service, path), time.monotonic() - started)
         if method != "GET":
-            self.counters.http_writes += 1
+            self.counters.http_writes += lines
             if r.status_code >= 400:
-                self.counters.http_refused += 1
+                self.counters.refused(step_name(method, service, path), 1, f"{r.status_code} {r.text}")
         return r
 
     async def post(self, service: str, path: str, body: Any) -> dict[str, Any]:
@@ -294,7 +384,7 @@ class Replayer:
         return r.json() if r.headers.get("content-type", "").endswith("json") else {}
 
     async def get(self, service: str, path: str, **params: Any) -> Any:
-        r = await self.call("GET", service, path, **params)
+        r = await self.call("GET", service, path, params=params)
         r.raise_for_status()
         return r.json()
 
@@ -307,19 +397,51 @@ class Replayer:
             if not page["items"] or len(items) >= page["total"]:
                 return items
 
-    async def newcomer(self, m: planning.Move) -> None:
-        """Someone moving in from another district: registered at the new address."""
-        body = {"id_number": m.id_number, "name": m.name, "hukou_division": m.to_division}
-        await self.post("registry", "/v1/persons", body)
-
-    async def birth(self, b: planning.Birth) -> None:
-        body = {"id_number": b.id_number, "name": b.name, "hukou_division": b.division, "sex": b.sex}
-        await self.post("registry", "/v1/persons", {**body, "birth_date": b.day.isoformat()})
-        mother = await self.get("registry", "/v1/persons", id_number=b.mother)
-        household = mother["items"][0]["household_id"] if mother.get("items") else None
-        if household:  # the mother is the head or the head's spouse (plan.py): the baby is the head's child
-            join = {"id_number": b.id_number, "relation": "child", "reason": "birth"}
-            await self.post("registry", f"/v1/households/{household}/members", join)
+    async def registrations(self, day: date, births: list[planning.Birth], newcomers: list[planning.Move]) -> None:
+        """The day's births and newcomers as the public security bureau's household-register file (one intake
+        batch): a baby joins its mother's household (she is the head or the head's spouse: plan.py) as the head's
+        child; a newcomer from another district is registered at the new address."""
+        lines = [
+            {
+                "type": "person",
+                "id_number": b.id_number,
+                "name": b.name,
+                "hukou_division": b.division,
+                "sex": b.sex,
+                "household": self.district.person(b.mother).household_key,
+                "relation": "child",
+                "reference": f"birth-{b.id_number}",
+            }
+            for b in births
+        ]
+        lines += [
+            {
+                "type": "person",
+                "id_number": m.id_number,
+                "name": m.name,
+                "hukou_division": m.to_division,
+                "sex": m.sex,
+                "reference": m.reference,
+            }
+            for m in newcomers
+        ]
+        if not lines:
+            return
+        body = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode()
+        answer = await self.call(
+            "POST",
+            "registry",
+            "/v1/intake/batches",
+            content=body,
+            headers={"Content-Type": "application/x-ndjson"},
+            params={"filename": f"replay-{day.isoformat()}-registrations.ndjson"},
+            lines=len(lines),
+        )
+        if answer.status_code < 400:
+            summary = answer.json()
+            self.counters.registered += int(summary.get("accepted") or 0)
+            if summary.get("rejected"):
+                self.counters.refused("intake lines", int(summary["rejected"]), f"batch {summary.get('batch_id')}")
 
     async def marriage(self, m: planning.Marriage) -> None:
         body = {
@@ -417,6 +539,7 @@ class Replayer:
 
     async def registrar(self, day: date) -> None:
         """Deaths reported by one source for a week are confirmed; those reported in error are revoked."""
+        decisions = []
         for death in await self.pages("registry", "/v1/deaths", status="reported"):
             refs = [r["reference"] for r in death["reports"]]
             first = min((self.first_reported.get(ref.removesuffix("-2"), day) for ref in refs), default=day)
@@ -424,17 +547,20 @@ class Replayer:
                 continue
             if all(ref.startswith("ERR-") for ref in refs):
                 body = {"reason": "reported in error: the person was found alive"}
-                await self.post("registry", f"/v1/deaths/{death['death_id']}/revoke", body)
+                decisions.append(self.post("registry", f"/v1/deaths/{death['death_id']}/revoke", body))
             else:
-                await self.post("registry", f"/v1/deaths/{death['death_id']}/confirm", {"note": "verified"})
+                decisions.append(self.post("registry", f"/v1/deaths/{death['death_id']}/confirm", {"note": "verified"}))
+        await asyncio.gather(*decisions)  # each death is the registrar's own decision: independent calls
 
     async def follow_up_overpayments(self) -> None:
         """Caseworkers recover most open overpayments (chosen by a digest of the number: deterministic)."""
+        recoveries = []
         for service in ("assistance", "eldercare"):
             for o in await self.pages(service, "/v1/overpayments", status="open"):
                 if int(hashlib.sha256(o["id_number"].encode()).hexdigest(), 16) % RECOVERY_SHARE:
                     body = {"note": "recovered from the estate"}
-                    await self.post(service, f"/v1/overpayments/{o['id']}/recover", body)
+                    recoveries.append(self.post(service, f"/v1/overpayments/{o['id']}/recover", body))
+        await asyncio.gather(*recoveries)
 
     # -- waiting for the consumers ------------------------------------------------------------
 
@@ -446,20 +572,20 @@ class Replayer:
             for service, consumers in consumers_by_service().items()
             for c in consumers
         }
-        probes = {g: AIOKafkaConsumer(bootstrap_servers=self.target.bootstrap, group_id=g) for g in groups}
-        for p in probes.values():
-            await p.start()
-            await p.topics()  # the cluster's metadata, so that partitions_for_topic answers
-        try:
-            calm = 0
-            while calm < 2 and time.monotonic() - started < timeout:
-                behind = await self._backlog() + await self._lag(groups, probes)
-                calm = calm + 1 if behind == 0 else 0
-                await asyncio.sleep(0.25)
-        finally:
-            for p in probes.values():
-                await p.stop()
+        if not self.probes:  # started once and kept: a probe's start is a round of metadata and group requests
+            for g in groups:
+                probe = AIOKafkaConsumer(bootstrap_servers=self.target.bootstrap, group_id=g)
+                await probe.start()
+                await probe.topics()  # the cluster's metadata, so that partitions_for_topic answers
+                self.probes[g] = probe
+        calm = 0
+        while calm < 2 and time.monotonic() - started < timeout:
+            behind = await self._backlog() + await self._lag(groups, self.probes)
+            calm = calm + 1 if behind == 0 else 0
+            if calm < 2:
+                await asyncio.sleep(0.1)
         self.counters.drain_seconds += time.monotonic() - started
+        self.timed("wait for consumers (drain)", time.monotonic() - started)
 
     async def _backlog(self) -> int:
         total = 0
@@ -470,14 +596,16 @@ class Replayer:
         return total
 
     async def _lag(self, groups: dict[str, list[str]], probes: dict[str, AIOKafkaConsumer]) -> int:
-        behind = 0
-        for group, topics in groups.items():
+        """Messages not yet committed by the consumer groups (the groups asked at once)."""
+
+        async def behind(group: str, topics: list[str]) -> int:
             probe = probes[group]
             tps = [TopicPartition(t, p) for t in topics for p in sorted(probe.partitions_for_topic(t) or ())]
             ends = await probe.end_offsets(tps)
-            for tp in tps:
-                behind += max(0, ends[tp] - (await probe.committed(tp) or 0))
-        return behind
+            committed = await asyncio.gather(*(probe.committed(tp) for tp in tps))
+            return sum(max(0, ends[tp] - (c or 0)) for tp, c in zip(tps, committed, strict=True))
+
+        return sum(await asyncio.gather(*(behind(g, topics) for g, topics in groups.items())))
 
 
 def _relation(registry_relation: str) -> str:
@@ -506,12 +634,42 @@ async def replay(
         f"done: {counters.events} events in {took:.0f} s, {counters.rate():.0f} events/s"
         f" ({counters.drain_seconds:.0f} s waiting for consumers)"
     )
+    for line in counters.timings.lines(top=30):
+        progress(line)
+    if counters.refusals:
+        progress(f"refused: {counters.refusals}")
+        for sample in counters.refusal_samples:
+            progress(f"    {sample}")
     return counters
 
 
 def stack_target(stack: DistrictStack) -> Target:
     assert stack.broker is not None
-    return Target(urls=stack.urls(), bootstrap=stack.broker.bootstrap, today_file=stack.today_file, token=stack.token)
+    return Target(
+        urls=stack.urls(),
+        bootstrap=stack.broker.bootstrap,
+        today_file=stack.today_file,
+        token=stack.token,
+        cpu=lambda: stack_cpu(stack),
+    )
+
+
+def stack_cpu(stack: DistrictStack) -> dict[str, float]:
+    """CPU seconds so far of each service, PostgreSQL, the broker and this process (the replayer)."""
+    used = stack.cpu_seconds()
+    if stack.broker is not None and stack.broker.proc is not None:
+        used["broker"] = _process_cpu(stack.broker.proc.pid)
+    used["replayer"] = _process_cpu(os.getpid())
+    return used
+
+
+def _process_cpu(pid: int) -> float:
+    """utime + stime of a process, in seconds (/proc/<pid>/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def parse_month(text: str) -> date:
