@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import uuid
 from datetime import date, timedelta
@@ -206,3 +207,18 @@ async def test_a_chunk_that_fails_as_a_whole_is_replayed_line_by_line(stack: Sta
         async with stack["registry"].state.sessionmaker() as s, s.begin():
             await s.execute(text(f"DROP TRIGGER {trigger} ON death_reports"))
             await s.execute(text(f"DROP FUNCTION {function}()"))
+
+
+async def test_a_batch_leaves_the_long_lived_objects_frozen_at_start_up(stack: Stack) -> None:
+    """`minzheng serve` freezes the process's objects at start-up (gc.freeze) for its life: a batch must not
+    unfreeze them, or every request and consumer after the first upload pays the collector's full passes again."""
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    try:
+        async with stack["registry"].client() as c:
+            ndjson = {"Content-Type": "application/x-ndjson"}
+            r = await c.post("/v1/intake/batches", content=b"{not json\n", headers=ndjson)
+            assert r.status_code == 201 and r.json()["rejected"] == 1, r.text
+        assert gc.get_freeze_count() > frozen // 2  # unfrozen is 0; some frozen objects are freed meanwhile
+    finally:
+        gc.unfreeze()  # the test process was not frozen before

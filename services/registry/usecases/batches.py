@@ -14,11 +14,10 @@ import asyncio
 import contextlib
 import csv
 import functools
-import gc
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -185,33 +184,6 @@ async def _apply_waiting(
             await apply_waiting_for(session, person)
 
 
-_FROZEN = 0  # batches running with the objects that predate them frozen
-
-
-@contextlib.contextmanager
-def _long_lived_objects_frozen() -> Iterator[None]:
-    """The process's objects that predate the batch left out of the cyclic garbage collector's full passes.
-
-    A batch allocates hundreds of thousands of objects that live a chunk long;
-    every so often they make the collector traverse every object of the
-    process (the app, its models, its schemas: about a million), and those
-    passes were a large share of the registry's CPU during an upload. Frozen
-    (gc.freeze), the objects that were there before are skipped until the
-    last batch running ends; memory is still freed by reference counting, and
-    cycles among frozen objects are collected once they are unfrozen.
-    """
-    global _FROZEN
-    if _FROZEN == 0:
-        gc.freeze()
-    _FROZEN += 1
-    try:
-        yield
-    finally:
-        _FROZEN -= 1
-        if _FROZEN == 0:
-            gc.unfreeze()
-
-
 class BatchRun:
     def __init__(
         self, sessionmaker: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, *, scope: str, keep_inline: bool
@@ -230,11 +202,13 @@ class BatchRun:
         While one chunk is applied (mostly the database's work, on the other
         core), the next is read and parsed here; a chunk starts only once the
         one before has committed, because it may repeat or follow its reports.
-        """
-        with _long_lived_objects_frozen():
-            await self._run(stream, format)
 
-    async def _run(self, stream: AsyncIterator[bytes], format: str) -> None:
+        The collector's full passes over the process's long-lived objects (the
+        app, its models and schemas) are avoided by `minzheng serve`, which
+        freezes them at start-up for the process's life: a batch does not
+        freeze and unfreeze them itself (its unfreeze undid that for every
+        request and consumer after the first upload).
+        """
         csv_parser = _Csv() if format == "csv" else None
         pending: list[tuple[int, rules.Record | rules.LineError]] = []
         applying: asyncio.Task[None] | None = None
