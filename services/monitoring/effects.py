@@ -681,7 +681,8 @@ async def _lock_records(
         t.c.id_number == any_(cast(id_numbers, ARRAY(String()))),
     )
     stmt = select(*columns).where(named).order_by(t.c.person_id).with_for_update()
-    return {row["person_id"]: RecordRow(**row) for row in (await session.execute(stmt)).mappings()}
+    # Plain rows, positional (the columns are the dataclass's fields in order): a mapping per row cost more
+    return {row.person_id: RecordRow(*row) for row in await session.execute(stmt)}
 
 
 async def _open_items(session: AsyncSession, fold: Fold) -> None:
@@ -692,8 +693,8 @@ async def _open_items(session: AsyncSession, fold: Fold) -> None:
     columns = [t.c[f] for f in LeadRow.__dataclass_fields__ if f not in ("new", "changed")]
     stmt = select(*columns).where(t.c.person_id == any_(cast(ids, ARRAY(UUID()))), t.c.status == "open")
     fold.leads = {}
-    for row in (await session.execute(stmt)).mappings():
-        fold.leads.setdefault(row["person_id"], {})[row["reason"]] = LeadRow(**row)
+    for row in await session.execute(stmt):  # positional: the columns are the dataclass's fields in order
+        fold.leads.setdefault(row.person_id, {})[row.reason] = LeadRow(*row)
 
 
 async def _household_incomes(session: AsyncSession, fold: Fold) -> None:
@@ -734,8 +735,8 @@ async def _open_alerts(session: AsyncSession, person_ids: list[uuid.UUID]) -> di
     columns = [t.c[f] for f in AlertRow.__dataclass_fields__ if f not in ("new", "changed")]
     stmt = select(*columns).where(t.c.person_id == any_(cast(person_ids, ARRAY(UUID()))), t.c.status != "resolved")
     found: dict[uuid.UUID, dict[str, AlertRow]] = {}
-    for row in (await session.execute(stmt)).mappings():
-        found.setdefault(row["person_id"], {})[row["kind"]] = AlertRow(**row)
+    for row in await session.execute(stmt):  # positional: the columns are the dataclass's fields in order
+        found.setdefault(row.person_id, {})[row.kind] = AlertRow(*row)
     return found
 
 
