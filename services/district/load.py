@@ -16,6 +16,11 @@ The order follows what each step needs, on the business calendar of the stack:
    confirmed); the old-age allowance discovered; the anti-poverty list and the
    marginal families imported into monitoring.
 
+Between the two, only assistance's and eldercare's consumers of the roster are
+waited for (the caseload and the assessments read their copies); monitoring,
+the slowest consumer of 116,499 registrations, catches up meanwhile, and
+everything is settled before monitoring's lists are imported.
+
 Idempotent: a roster line already registered is a duplicate, an application
 for someone already enrolled or already open is refused (409/422) and left
 alone, the single steps after submission are taken first on whatever a partial
