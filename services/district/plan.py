@@ -47,8 +47,8 @@ MARRIAGES_PER_MONTH = 2651 / 9
 # October counts are those of the year before, give or take): the households whose gradual exit has ended by October
 # (those of January to March or April), with the dibao deaths and moves, about balance the report's 471 new people,
 # who come in households of the caseload's sizes. Counted from the plan at scale 1 (seed 1, October): 1.1% a month
-# left 5,746 households / 8,323 people (1.018 / 1.014), 1.35% left 5,708 / 8,274; 1.6% gives about 5,670 / 8,235
-# if the exits of January to March are out by October, 5,600 / 8,130 if those of April are too.
+# left 5,746 households / 8,323 people (1.018 / 1.014), 1.35% left 5,708 / 8,274; 1.6% leaves 5,669 / 8,210
+# if the exits of January to March are out by October, 5,590 / 8,094 if those of April are too.
 INCOME_RISE_SHARE_PER_MONTH = 0.016
 INCOME_REPORT_SHARE_PER_MONTH = 0.05  # dibao members whose income a partner reports in a month
 MEDICAL_SHARE_PER_MONTH = 0.02
