@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from services import MODULES
 from services.monitoring import SERVICE, reconciliation, usecases
 from services.monitoring.api import comparisons, leads, reconciliations, records, warnings
-from services.monitoring.handlers import partner_reports, service_events
+from services.monitoring.handlers import flows, partner_reports, service_events
 from shared import clock, divisions
 from shared import settings as settings_mod
 from shared.app import create_app
@@ -71,6 +71,6 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
         description="The low-income population database, kept in step across departments, and its early warnings.",
         routers=[records.router, warnings.router, comparisons.router, reconciliations.router, leads.router],
         migrations_dir=MODULES[SERVICE].migrations,
-        consumers=[service_events, partner_reports],
+        consumers=[service_events, partner_reports, flows],
         service_lifespan=lifespan,
     )

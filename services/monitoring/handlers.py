@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring import effects
+from services.monitoring.flows import flows as flows  # the month figures' consumer, listed with the others
 from shared import event_types as ev
 from shared.consumer import Consumer, Reject
 from shared.events import ReceivedEvent

@@ -140,6 +140,13 @@ class ImportOut(BaseModel):
     lines: list[dict[str, Any]]
 
 
+class ProgramPaidOut(BaseModel):
+    paid: str = Field(description="yuan paid by the month's payment lines, exact (overpayments not subtracted)")
+    payments: int
+    overpaid: str = Field(description="yuan found paid after death in the month (to recover), exact")
+    overpayments: int
+
+
 class StatsOut(BaseModel):
     month: str | None
     date: date | None
@@ -151,6 +158,10 @@ class StatsOut(BaseModel):
     monthly_amounts_by_program: dict[str, str] = Field(description="the monthly amounts in force, yuan, exact")
     alerts_by_kind: dict[str, dict[str, int]]
     open_alerts_by_age: dict[str, int] = Field(description="alerts still open, by days since raised: 0-7, 8-30, ...")
+    figures_month: str = Field(description="the month (YYYY-MM) of the paid, entered and exited figures")
+    paid_by_program: dict[str, ProgramPaidOut] = Field(description="payments of the month, by program")
+    people_entered_by_program: dict[str, int] = Field(description="persons enrolled in the month (effective date)")
+    people_exited_by_program: dict[str, int] = Field(description="persons whose case or allowance ended in the month")
 
 
 class FindingOut(BaseModel):

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy import Date, Numeric, cast, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.monitoring import usecases
+from services.monitoring import flows, usecases
 from services.monitoring.models import Alert, Import, Record, WarningThresholds
 from services.monitoring.schemas import (
     ImportOut,
+    ProgramPaidOut,
     StatsOut,
     ThresholdsIn,
     ThresholdsOut,
@@ -122,7 +123,7 @@ async def import_list(
 @router.get(
     "/stats",
     response_model=StatsOut,
-    summary="People by category, program and division; monthly amounts in force by program; alerts by kind",
+    summary="People by category, program and division; amounts in force and paid by program; entries, exits; alerts",
 )
 async def stats(
     session: Session,
@@ -133,7 +134,9 @@ async def stats(
     """Today's population of records (living, in the district) and the alerts raised up to the end of the period.
 
     The population is the records as they stand (a record keeps no business date of entry, and its creation time is
-    the machine's: bounding it by the period would drop every record of a replayed past year).
+    the machine's: bounding it by the period would drop every record of a replayed past year). What was paid and who
+    entered or left a program are the month's own figures (services/monitoring/flows.py): the month asked for, or the
+    one holding the date.
     """
     end = _period_end(month, on)
     scope = principal.division
@@ -171,6 +174,8 @@ async def stats(
     open_by_age = dict.fromkeys(AGE_BANDS, 0)
     for (day,) in await session.execute(ages):
         open_by_age[age_band((end - day).days - 1)] += 1
+    figures_month = flows.month_of(end - timedelta(days=1))  # the month asked for, or the one holding the date
+    figures = await flows.month_figures(session, figures_month, scope)
     return StatsOut(
         month=month, date=on, division=principal.division,
         people_by_category=dict((await session.execute(by_category)).all()),
@@ -180,7 +185,16 @@ async def stats(
         monthly_amounts_by_program={k: f"{v:.2f}" for k, v in (await session.execute(by_amount)).all()},
         alerts_by_kind=kinds,
         open_alerts_by_age=open_by_age,
+        figures_month=figures_month,
+        paid_by_program={p: _paid_out(t) for p, t in figures.paid.items()},
+        people_entered_by_program=figures.entered,
+        people_exited_by_program=figures.exited,
     )  # fmt: skip
+
+
+def _paid_out(t: flows.Totals) -> ProgramPaidOut:
+    return ProgramPaidOut(paid=f"{t.paid:.2f}", payments=t.payments, overpaid=f"{t.overpaid:.2f}",
+                          overpayments=t.overpayments)  # fmt: skip
 
 
 # How long the open alerts have waited, in days at the end of the period: the bands a caseload review reads.
