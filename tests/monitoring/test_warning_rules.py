@@ -91,6 +91,12 @@ def test_a_review_is_overdue_the_day_after_it_was_due() -> None:
     assert "review_overdue" in kinds(sit(programs={"dibao": "active"}, review_due_on=date(2022, 10, 14)))
 
 
+def test_a_review_done_on_or_after_the_due_date_is_no_longer_overdue() -> None:
+    due = {"programs": {"dibao": "active"}, "review_due_on": date(2022, 10, 14)}
+    assert "review_overdue" in kinds(sit(**due, last_review_on=date(2022, 10, 13)))  # before it fell due
+    assert "review_overdue" not in kinds(sit(**due, last_review_on=date(2022, 10, 14)))
+
+
 def test_listed_but_uncovered() -> None:
     listed = frozenset({"anti_poverty_monitoring"})
     assert "uncovered_need" in kinds(sit(categories=listed))

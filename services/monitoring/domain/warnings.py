@@ -190,7 +190,10 @@ def household_changed(s: Situation, t: Thresholds) -> Finding | None:
 
 
 def review_overdue(s: Situation, t: Thresholds) -> Finding | None:
+    """A review due and not done: a reassessment on or after the due date (its amount change) is the review."""
     if s.status != "active" or s.review_due_on is None or not s.active_programs:
+        return None
+    if s.last_review_on is not None and s.last_review_on >= s.review_due_on:
         return None
     if (s.today - s.review_due_on).days <= t.review_grace_days:
         return None
