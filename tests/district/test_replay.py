@@ -54,6 +54,26 @@ def test_two_months_were_paid_with_the_replay_s_events_applied(replayed: Replaye
     assert {("assistance", "2022-01"), ("assistance", "2022-02"), ("eldercare", "2022-02")} <= months
 
 
+def test_a_step_is_timed_under_its_route_with_the_ids_left_out() -> None:
+    path = "/v1/applications/0b8e6c1e-8d3f-4c55-9a51-2f7f3c1d2e4a/confirm"
+    assert replay.step_name("POST", "assistance", path) == "POST assistance/v1/applications/{id}/confirm"
+    timings = replay.Timings()
+    timings.add("POST registry/v1/marriages", 0.25)
+    timings.add("POST registry/v1/marriages", 0.5)
+    assert (timings.counts["POST registry/v1/marriages"], timings.seconds["POST registry/v1/marriages"]) == (2, 0.75)
+
+
+def test_births_and_newcomers_registered_from_the_day_s_intake_file(replayed: Replayed) -> None:
+    """Each planned birth and move-in is a line the registry accepted; the milestone run ran once to catch up with
+    the register, then once a month."""
+    plan = planning.make_plan(population.generate(SEED, SCALE), SEED, date(2022, 1, 1), date(2022, 2, 28))
+    planned = len(plan.births) + sum(m.kind == "move_in" for m in plan.moves)
+    assert planned > 0, "nothing to register: the check would prove nothing"
+    assert replayed.counters.registered == planned
+    assert "intake lines" not in replayed.counters.refusals
+    assert replayed.counters.timings.counts["POST registry/v1/milestones/run"] == 1 + 2
+
+
 @pytest.mark.full  # a second load and replay (~85 s); the default suite checks the plan's determinism above
 def test_the_replay_is_deterministic_for_a_seed(replayed: Replayed, tmp_path: Path) -> None:
     """A second district of the same seed, loaded and replayed on a stack of its own, pays the same lines."""
