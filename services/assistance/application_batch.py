@@ -27,14 +27,16 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.assistance import amounts
+from services.assistance import amounts, standard_usecases
+from services.assistance import application_chunk as chunk
 from services.assistance import application_usecases as usecases
+from services.assistance.domain.standards import StandardRow
 from services.assistance.models import Application
 from services.assistance.schemas import ApplicationIn
 from shared import clock
 from shared.app import Session
 from shared.auth import Principal, require
-from shared.problems import DomainError, Invalid
+from shared.problems import DomainError
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
 Writer = Annotated[Principal, require("assistance:write")]
@@ -84,11 +86,8 @@ def _invalid(line: int, error: ValidationError | ValueError) -> dict[str, Any]:
 
 
 async def take_on(session: AsyncSession, request: Request, principal: Principal, body: BatchLineIn) -> Application:
-    """The application through submit, review and confirm, each on its date, as the single requests would."""
-    today = clock.today()
-    last = body.confirmed_on or body.reviewed_on or body.submitted_on
-    if last > today:
-        raise Invalid(f"{last} is after today ({today}): a step is recorded once it is decided", field="submitted_on")
+    """The application through submit, review and confirm, each on its date, as the single requests would
+    (the path of a temporary grant: its town's reserve is read as each grant is paid)."""
     settings = request.app.state.settings
     with clock.as_of(body.submitted_on):
         app = await usecases.submit(session, settings, principal, body.application)
@@ -101,12 +100,41 @@ async def take_on(session: AsyncSession, request: Request, principal: Principal,
     return app
 
 
-async def one_line(session: AsyncSession, request: Request, principal: Principal, n: int, raw: bytes) -> dict[str, Any]:
-    """One line taken on inside its own savepoint: refused, it leaves nothing."""
+def parse(n: int, raw: bytes) -> BatchLineIn | dict[str, Any]:
+    """The line's body, or its 422 answer (malformed, or a step dated after today)."""
     try:
         body = BatchLineIn.model_validate_json(raw)
     except ValidationError as exc:
         return _invalid(n, exc)
+    today = clock.today()
+    last = body.confirmed_on or body.reviewed_on or body.submitted_on
+    if last > today:
+        detail = f"{last} is after today ({today}): a step is recorded once it is decided"
+        return _answer(n, 422, field="submitted_on", detail=detail)
+    return body
+
+
+def taken(n: int, app: Application | dict[str, Any]) -> dict[str, Any]:
+    """The 201 answer of a line taken on (an ORM application or the row written in bulk)."""
+    row = app if isinstance(app, dict) else {c: getattr(app, c) for c in _ANSWERED}
+    return _answer(
+        n,
+        201,
+        application_id=str(row["id"]),
+        application_status=row["status"],
+        eligible=row["eligible"],
+        monthly_total=str(row["monthly_total"]),
+        paid_from=row["paid_from"].isoformat() if row["paid_from"] else None,
+    )
+
+
+_ANSWERED = ("id", "status", "eligible", "monthly_total", "paid_from")
+
+
+async def one_line(
+    session: AsyncSession, request: Request, principal: Principal, n: int, body: BatchLineIn
+) -> dict[str, Any]:
+    """One line taken on by the single requests' use cases inside its own savepoint: refused, it leaves nothing."""
     enrolled = usecases.deferred_enrolments.get()
     before = len(enrolled) if enrolled is not None else 0
     savepoint = await session.begin_nested()
@@ -119,15 +147,7 @@ async def one_line(session: AsyncSession, request: Request, principal: Principal
             del enrolled[before:]  # the line's cases are gone with it
         return _refusal(n, exc)
     await savepoint.commit()
-    return _answer(
-        n,
-        201,
-        application_id=str(app.id),
-        application_status=app.status,
-        eligible=app.eligible,
-        monthly_total=str(app.monthly_total),
-        paid_from=app.paid_from.isoformat() if app.paid_from else None,
-    )
+    return taken(n, app)
 
 
 async def lines_of(request: Request) -> AsyncIterator[tuple[int, bytes]]:
@@ -166,25 +186,74 @@ async def lines_of(request: Request) -> AsyncIterator[tuple[int, bytes]]:
     },
 )
 async def take_on_batch(request: Request, session: Session, principal: Writer) -> Response:
-    answers: list[dict[str, Any]] = []
-    enrolled: list[usecases.Enrolled] = []
-    token = usecases.deferred_enrolments.set(enrolled)
+    standard_rows = await standard_usecases.rows(session, clock.today())  # no line is dated after today
+    batch = Batch(session, request, principal, standard_rows)
+    token = usecases.deferred_enrolments.set(batch.enrolled)
     try:
         async for n, raw in lines_of(request):
-            if len(answers) >= MAX_LINES:
-                answers.append(_answer(n, 413, field=None, detail=f"past the first {MAX_LINES:,} lines: send it again"))
-                continue
-            if len(raw) > MAX_LINE_BYTES:
-                answers.append(_answer(n, 422, field=None, detail=f"a line longer than {MAX_LINE_BYTES:,} bytes"))
-                continue
-            answers.append(await one_line(session, request, principal, n, raw))
-            if len(answers) % CHUNK == 0:
-                await commit(session, enrolled)
-        await commit(session, enrolled)
+            await batch.add(n, raw)
+        await batch.commit()
     finally:
         usecases.deferred_enrolments.reset(token)
-    text = "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in answers)
+    text = "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in batch.answers)
     return Response(text, media_type="application/x-ndjson")
+
+
+class Batch:
+    """A request's lines: their answers in order, the chunk waiting to be judged, the new cases waiting for
+    their amounts. Lines are judged and written a chunk at a time (application_chunk); a temporary grant goes
+    alone through the single path's use cases, after the lines before it are written."""
+
+    def __init__(
+        self, session: AsyncSession, request: Request, principal: Principal, standard_rows: list[StandardRow]
+    ) -> None:
+        self.session, self.request, self.principal = session, request, principal
+        self.standard_rows = standard_rows
+        self.answers: list[dict[str, Any] | None] = []
+        self.pending: list[chunk.Line] = []
+        self.enrolled: list[usecases.Enrolled] = []
+
+    async def add(self, n: int, raw: bytes) -> None:
+        if len(self.answers) >= MAX_LINES:
+            self.answers.append(
+                _answer(n, 413, field=None, detail=f"past the first {MAX_LINES:,} lines: send it again")
+            )
+            return
+        body = parse(n, raw) if len(raw) <= MAX_LINE_BYTES else None
+        if body is None:
+            self.answers.append(_answer(n, 422, field=None, detail=f"a line longer than {MAX_LINE_BYTES:,} bytes"))
+        elif isinstance(body, dict):
+            self.answers.append(body)
+        elif body.application.program.value == "temporary":
+            await self.flush()
+            self.answers.append(await one_line(self.session, self.request, self.principal, n, body))
+        else:
+            self.pending.append(chunk.Line(n, len(self.answers), body))
+            self.answers.append(None)
+        if len(self.answers) % CHUNK == 0:
+            await self.commit()
+
+    async def flush(self) -> None:
+        """The pending lines judged in order and written (a refused line answered and left out)."""
+        if not self.pending:
+            return
+        settings = self.request.app.state.settings
+        known = await chunk.read_known(self.session, settings, self.pending, self.standard_rows)
+        writes = chunk.Writes()
+        for line in self.pending:
+            try:
+                self.answers[line.slot] = taken(
+                    line.n, await chunk.take(self.session, self.principal, known, writes, line)
+                )
+            except DomainError as exc:
+                self.answers[line.slot] = _refusal(line.n, exc)
+        await chunk.write(self.session, writes)
+        self.enrolled += writes.enrolled
+        self.pending.clear()
+
+    async def commit(self) -> None:
+        await self.flush()
+        await commit(self.session, self.enrolled)
 
 
 async def commit(session: AsyncSession, enrolled: list[usecases.Enrolled]) -> None:

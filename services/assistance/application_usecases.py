@@ -241,8 +241,21 @@ async def assessed(
 ) -> tuple[Assessment, dict[str, Any], Standards]:
     """The assessment on `on`, refused (422 naming the member) when it would enrol someone twice."""
     standards = await standard_usecases.load(session, on)
-    household = household_of(body, found, on)
     held = await held_programs(session, [p.person_id for p in found])
+    assessment, extra = await judged(session, body, found, standards, held)
+    return assessment, extra, standards
+
+
+async def judged(
+    session: AsyncSession,
+    body: ApplicationIn,
+    found: list[people.KnownPerson],
+    standards: Standards,
+    held: dict[uuid.UUID, dict[str, Decimal]],
+) -> tuple[Assessment, dict[str, Any]]:
+    """The assessment on the standards' date with the programs already held (read by the caller: a batch reads
+    them once for many households), refused (422 naming the member) when it would enrol someone twice."""
+    household = household_of(body, found, standards.on)
     try:
         assessment, extra = await assess(session, body, household, found, held, standards)
     except MissingStandard as exc:
@@ -251,7 +264,7 @@ async def assessed(
         program = program_of_cases(assessment.program, assessment.kind)
         enrolled = [m.member for m in assessment.members]
         check_programs(program, enrolled, [p.person_id for p in found], held, Invalid)
-    return assessment, extra, standards
+    return assessment, extra
 
 
 async def submit(session: AsyncSession, settings: Settings, principal: Principal, body: ApplicationIn) -> Application:
