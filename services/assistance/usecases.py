@@ -9,12 +9,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.assistance import reviews
 from services.assistance.domain import cases as rules
 from services.assistance.domain import programs
 from shared import clock, locks, people
 from shared import event_types as ev
 from shared.db import guard
-from shared.events import publish
+from shared.events import publish, publish_many
 from shared.problems import Conflict, Invalid
 from shared.settings import Settings
 
@@ -54,18 +55,20 @@ _LOCK_AND_FIND = text(
     """
 )
 _ENROL = text(
-    """
+    f"""
     WITH held AS (
-        SELECT coalesce(array_agg(program::text), '{}') AS programs
+        SELECT coalesce(array_agg(program::text), '{{}}') AS programs
         FROM cases WHERE person_id = :person_id AND status <> 'terminated'
     ), new_case AS (
-        INSERT INTO cases (id, person_id, id_number, program, monthly_amount, status, started_on, hukou_division)
-        SELECT :id, :person_id, :id_number, :program, :monthly_amount, :status, :started_on, :hukou_division
+        INSERT INTO cases (id, person_id, id_number, program, monthly_amount, status, started_on, hukou_division,
+                           review_due_on)
+        SELECT :id, :person_id, :id_number, :program, :monthly_amount, :status, :started_on, :hukou_division,
+               {reviews.DEFAULT_DUE_ON}
         FROM held WHERE NOT held.programs && CAST(:blocking AS text[])
         RETURNING *
     )
     SELECT held.programs, new_case.* FROM held LEFT JOIN new_case ON true
-    """
+    """  # noqa: S608 - a constant of reviews.py
 )
 
 
@@ -97,6 +100,7 @@ async def enrol(
         "started_on": clock.today(),
         "hukou_division": person.hukou_division,
         "blocking": _blocking(program),
+        "review_key": reviews.DEFAULT_INTERVAL.get(program),  # a migrated case's default periodic review
     }
     case = (await session.execute(_ENROL, values)).one()
     if case.id is None:
@@ -104,5 +108,5 @@ async def enrol(
         if program in held:
             raise Conflict(f"the person already has an open {program} case", field="program")
         raise Conflict(programs.refusal(program, held) or "an open case refuses this program", field="program")
-    await emit(session, ev.CaseEnrolled, case)
+    await publish_many(session, [case_event(ev.CaseEnrolled, case), *reviews.due_events(case)])
     return case

@@ -50,11 +50,13 @@ async def test_a_review_due_and_not_done_is_overdue_after_the_grace_days_once(st
         )
         assert r.status_code == 201, r.text  # a household change: assistance makes the dibao case due for review today
 
-        async def due() -> str | None:
-            rec = await record(m, n)
-            return rec["review_due_on"] if rec else None
+        due_on = date.today()  # the change moves the case's periodic date (set when it was entered) to today
 
-        due_on = date.fromisoformat(await eventually(due, timeout=10))
+        async def due() -> bool:
+            rec = await record(m, n)
+            return bool(rec) and rec["review_due_on"] == due_on.isoformat()
+
+        await eventually(due, timeout=10)
         grace = (await m.get("/v1/settings/warnings")).json()[0]["review_grace_days"]
         on_time = (due_on + timedelta(days=grace)).isoformat()
         assert (await m.post("/v1/warnings/run", json={"as_of": on_time})).status_code == 200
