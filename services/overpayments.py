@@ -4,7 +4,8 @@ Each service detects its own, set-based, in its reaction to a confirmed death,
 into a table of its own with the same columns (id, person, identity number,
 amount, months, reason, status, who closed it and when). What is the same in
 both lives here: the listing, the two ways an open overpayment is closed
-(recovered, written off) with who and when, and the `/v1/overpayments` router.
+(recovered, written off) with who and when, the `<service>.overpayment.resolved` event that tells monitoring (in
+the same transaction), and the `/v1/overpayments` router.
 
 No `from __future__ import annotations` here: the router's endpoints are built
 in a function, and FastAPI must read their annotations (local types) as objects.
@@ -19,15 +20,22 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import identity
+from shared import clock, identity
+from shared import event_types as ev
 from shared.app import Session
 from shared.audit import record_read
 from shared.auth import Principal, require
+from shared.events import publish
 from shared.fields import id_number_param
 from shared.paging import Limit, Offset, Page
 from shared.problems import Conflict, NotFound
 
 OPEN, RECOVERED, WRITTEN_OFF = "open", "recovered", "written_off"
+ALLOWANCE = "old_age_allowance"  # eldercare's overpayments name no program: they are all of the allowance
+RESOLVED: dict[str, type[ev.OverpaymentResolved]] = {
+    "assistance": ev.AssistanceOverpaymentResolved,
+    "eldercare": ev.EldercareOverpaymentResolved,
+}
 
 
 async def page_of(
@@ -45,9 +53,15 @@ async def page_of(
 
 
 async def resolve(
-    session: AsyncSession, model: Any, principal: Principal, overpayment_id: uuid.UUID, outcome: str, note: str | None
+    session: AsyncSession,
+    service: str,
+    model: Any,
+    principal: Principal,
+    overpayment_id: uuid.UUID,
+    outcome: str,
+    note: str | None,
 ) -> Any:
-    """Close an open overpayment as recovered or written off; a closed one stays as it was closed."""
+    """Close an open overpayment as recovered or written off, announced; a closed one stays as it was closed."""
     found = await session.execute(select(model).where(model.id == overpayment_id).with_for_update())
     overpayment = found.scalar_one_or_none()
     if overpayment is None:  # also one of another division: the session's filter hides it
@@ -56,7 +70,18 @@ async def resolve(
         raise Conflict(f"the overpayment is already {overpayment.status}", field="overpayment_id")
     overpayment.status, overpayment.resolution_note = outcome, note
     overpayment.resolved_by, overpayment.resolved_at = principal.sub, datetime.now(UTC)
+    await publish(session, resolved_event(service, overpayment))
     return overpayment
+
+
+def resolved_event(service: str, overpayment: Any) -> ev.OverpaymentResolved:
+    """The closing as its service announces it: monitoring stops counting the amount as owed, may close its alert."""
+    return RESOLVED[service](
+        person_id=overpayment.person_id, id_number=overpayment.id_number,
+        hukou_division=overpayment.hukou_division, overpayment_id=overpayment.id,
+        program=getattr(overpayment, "program", ALLOWANCE), amount=overpayment.amount, outcome=overpayment.status,
+        resolved_on=clock.today(), resolved_by=overpayment.resolved_by,
+    )  # fmt: skip
 
 
 def router(service: str, model: Any, out: type[BaseModel], resolution: type[BaseModel], what: str) -> APIRouter:
@@ -88,7 +113,7 @@ def router(service: str, model: Any, out: type[BaseModel], resolution: type[Base
     async def close(
         overpayment_id: uuid.UUID, session: AsyncSession, principal: Principal, outcome: str, note: str | None
     ) -> BaseModel:
-        o = await resolve(session, model, principal, overpayment_id, outcome, note)
+        o = await resolve(session, service, model, principal, overpayment_id, outcome, note)
         await session.commit()
         return shown(o, principal)
 

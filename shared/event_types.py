@@ -238,12 +238,27 @@ class OverpaymentDetected(PersonRef):
     reason: str
 
 
+class OverpaymentResolved(PersonRef):
+    """An open overpayment closed: the money recovered, or written off (a death revoked writes its months off)."""
+
+    overpayment_id: uuid.UUID
+    program: str
+    amount: Money = Field(description="the overpayment's whole amount, now no longer owed")
+    outcome: Literal["recovered", "written_off"]
+    resolved_on: date = Field(description="the business day it was closed on")
+    resolved_by: str = Field(description="who closed it: a caseworker's subject, or the event that did")
+
+
 class AssistancePaymentIssued(PaymentIssued):
     """assistance.payment.issued: a month's assistance paid to a case."""
 
 
 class AssistanceOverpaymentDetected(OverpaymentDetected):
     """assistance.overpayment.detected: assistance paid that was not due."""
+
+
+class AssistanceOverpaymentResolved(OverpaymentResolved):
+    """assistance.overpayment.resolved: an assistance overpayment recovered or written off."""
 
 
 class ReviewDue(PersonRef):
@@ -281,6 +296,10 @@ class EldercarePaymentIssued(PaymentIssued):
 
 class EldercareOverpaymentDetected(OverpaymentDetected):
     """eldercare.overpayment.detected: allowance paid that was not due."""
+
+
+class EldercareOverpaymentResolved(OverpaymentResolved):
+    """eldercare.overpayment.resolved: an allowance overpayment recovered or written off."""
 
 
 class AssessmentCompleted(PersonRef):
@@ -441,12 +460,14 @@ CATALOGUE: dict[str, EventSpec] = {
         _spec("assistance.case.terminated", ASSISTANCE_EVENTS, CaseTerminated, subject_field="case_id"),
         _spec("assistance.payment.issued", ASSISTANCE_EVENTS, AssistancePaymentIssued),
         _spec("assistance.overpayment.detected", ASSISTANCE_EVENTS, AssistanceOverpaymentDetected),
+        _spec("assistance.overpayment.resolved", ASSISTANCE_EVENTS, AssistanceOverpaymentResolved),
         _spec("assistance.review.due", ASSISTANCE_EVENTS, ReviewDue),
         _spec("eldercare.allowance.enrolled", ELDERCARE_EVENTS, AllowanceEnrolled, subject_field="allowance_id"),
         _spec("eldercare.allowance.stopped", ELDERCARE_EVENTS, AllowanceStopped, subject_field="allowance_id"),
         _spec("eldercare.allowance.changed", ELDERCARE_EVENTS, AllowanceChanged, subject_field="allowance_id"),
         _spec("eldercare.payment.issued", ELDERCARE_EVENTS, EldercarePaymentIssued),
         _spec("eldercare.overpayment.detected", ELDERCARE_EVENTS, EldercareOverpaymentDetected),
+        _spec("eldercare.overpayment.resolved", ELDERCARE_EVENTS, EldercareOverpaymentResolved),
         _spec("eldercare.assessment.completed", ELDERCARE_EVENTS, AssessmentCompleted),
         _spec("eldercare.admission.recorded", ELDERCARE_EVENTS, AdmissionRecorded),
         _spec("eldercare.discharge.recorded", ELDERCARE_EVENTS, DischargeRecorded),

@@ -57,6 +57,8 @@ CALENDAR_KINDS = frozenset({"review_overdue", "elder_without_allowance", "child_
 LISTED_TYPE = "monitoring.list.imported"  # a line of a staff import, folded like an event (never published)
 REPAIRED_TYPE = "monitoring.reconciliation.repaired"  # a benefit set as its owner holds it (history only)
 REPAIRED_SOURCE = "/minzheng/monitoring/reconciliations"
+PAID_AFTER_DEATH = "paid_after_death"
+OVERPAYMENT_CLOSED = {"recovered": "overpayment recovered", "written_off": "overpayment written off"}
 
 
 class ListedPerson(ev.PersonRef):
@@ -80,10 +82,12 @@ SERVICE_HANDLED = (
     "assistance.case.terminated",
     "assistance.review.due",
     "assistance.overpayment.detected",
+    "assistance.overpayment.resolved",
     "registry.household.changed",
     "eldercare.allowance.enrolled",
     "eldercare.allowance.stopped",
     "eldercare.overpayment.detected",
+    "eldercare.overpayment.resolved",
 )
 PARTNER_HANDLED = ("partner.income.reported", "partner.medical-expense.reported")
 HANDLED = SERVICE_HANDLED  # kept for the per-event fallback of the service consumer
@@ -294,6 +298,8 @@ class Fold:
             record.open_overpayments += p.amount
             change = {"overpayment": f"{p.amount:.2f}", "program": p.program, "reason": p.reason}
             self._changed(record, event, change)
+        elif isinstance(p, ev.OverpaymentResolved):
+            self._overpayment_resolved(record, event, p)
         elif isinstance(p, ev.ReviewDue):
             record.review_due_on = p.due_on
             self._changed(record, event, {"review_due_on": p.due_on.isoformat(), "program": p.program})
@@ -337,6 +343,28 @@ class Fold:
         if record.status == "deceased" and not was_dead and benefits:
             self._death_alert(record, benefits)
         self.review(record)
+
+    def _overpayment_resolved(self, record: RecordRow, event: ReceivedEvent, p: ev.OverpaymentResolved) -> None:
+        """An overpayment closed by its service: no longer owed; the last one closed closes `paid_after_death`.
+
+        Never below zero: a caseworker who resolved the alert by hand already set what is owed to zero, and a
+        later overpayment must raise its own alert. Closed here, not by the rules after it, to say how it ended.
+        """
+        record.open_overpayments = max(Decimal("0"), record.open_overpayments - p.amount)
+        change = {"overpayment_resolved": f"{p.amount:.2f}", "outcome": p.outcome, "program": p.program,
+                  "open_overpayments": f"{record.open_overpayments:.2f}"}  # fmt: skip
+        self._changed(record, event, change)
+        alert = self.alerts.get(record.person_id, {}).get(PAID_AFTER_DEATH)
+        if alert is None:
+            return
+        if record.open_overpayments == 0:
+            self._close(alert, OVERPAYMENT_CLOSED[p.outcome])
+            return
+        owed = w.paid_after_death(w.Situation(today=self.today, open_overpayments=record.open_overpayments),
+                                  self.thresholds)  # fmt: skip
+        if owed is not None:  # part of it still owed: the alert says how much
+            alert.summary, alert.changed = owed.summary, True
+            self.touched[alert.id] = alert
 
     def _household(self, event: ReceivedEvent, p: ev.HouseholdChanged) -> None:
         """Members who stay or join: a changed household, to reassess; members who leave: no longer of it."""
