@@ -37,6 +37,7 @@ from sqlalchemy import any_, cast, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services import overpayments
 from services.assistance import amounts
 from services.assistance.domain import cases as rules
 from services.assistance.models import Case
@@ -180,7 +181,7 @@ async def apply(session: AsyncSession, payloads: Sequence[BaseModel], today: dat
     cases = [c for person_cases in by_person.values() for c in person_cases]
     await bulk.update(session, "cases", "id", WRITTEN, [vars(c) for c in cases if c.changed], also="updated_at = now()")
     await _remember_deaths(session, relevant)
-    await _withdraw_overpayments(session, [c for c in cases if c.revived])
+    emitted += await _withdraw_overpayments(session, [c for c in cases if c.revived])
     emitted += await _detect_overpayments(session, [c for c in cases if c.died_on])
     await publish_many(session, emitted)
     deaths = [(p.person_id, p.date_of_death) for p in relevant if isinstance(p, ev.DeathConfirmed)]
@@ -233,13 +234,17 @@ _WITHDRAW = text(
     UPDATE overpayments SET status = 'written_off', resolved_by = 'registry.death.revoked', resolved_at = now(),
         resolution_note = 'the death was revoked: the months were due'
     WHERE case_id = ANY(CAST(:case_ids AS uuid[])) AND status = 'open'
+    RETURNING id, person_id, id_number, hukou_division, program, amount, status, resolved_by
     """
 )
 
 
-async def _withdraw_overpayments(session: AsyncSession, revived: list[CaseRow]) -> None:
-    if revived:
-        await session.execute(_WITHDRAW, {"case_ids": [c.id for c in revived]})
+async def _withdraw_overpayments(session: AsyncSession, revived: list[CaseRow]) -> list[ev.Payload]:
+    """Written off, and announced as such: monitoring stops counting them as owed."""
+    if not revived:
+        return []
+    found = await session.execute(_WITHDRAW, {"case_ids": [c.id for c in revived]})
+    return [overpayments.resolved_event("assistance", r) for r in found]
 
 
 async def _detect_overpayments(session: AsyncSession, terminated: list[CaseRow]) -> list[ev.Payload]:

@@ -5,6 +5,8 @@ source, so assistance records the month as an overpayment and monitoring raises 
 caseworker recovers it over assistance's API, which publishes `assistance.overpayment.resolved` in the same
 transaction; monitoring drops what is owed to zero and closes the alert with the reason, on its API and on
 monitoring.alerts.v1. The same event delivered again (same id) and told again (new id) changes nothing.
+A death revoked writes its overpayment off (the months were due), announced the same way, and the alert
+closes saying so.
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ DIED = (date.today() - timedelta(days=2)).isoformat()
 RESOLVED_TYPE = "assistance.overpayment.resolved"
 
 
-async def death_confirmed(stack: Stack, id_number: str) -> None:
-    """Two sources report the death: a confirmed one, which makes the months paid after it overpaid."""
+async def death_confirmed(stack: Stack, id_number: str) -> str:
+    """Two sources report the death: a confirmed one, which makes the months paid after it overpaid; its id."""
     async with stack["registry"].client() as reg:
         for source in ("hospital", "funeral_home"):
             body = {"id_number": id_number, "date_of_death": DIED, "source": source, "reference": f"R-{uuid.uuid4()}"}
             r = await reg.post("/v1/deaths", json=body)
             assert r.status_code in (200, 201), r.text
+    return r.json()["death_id"]
 
 
 async def paid_after_death(stack: Stack, id_number: str, status: str) -> dict[str, Any]:
@@ -133,3 +136,18 @@ async def test_a_recovered_overpayment_closes_paid_after_death_with_the_reason_o
         ("monitoring.alert.raised", "open"),
         ("monitoring.alert.resolved", "resolved"),
     ]
+
+
+async def test_a_revoked_death_writes_the_overpayment_off_and_closes_paid_after_death(stack: Stack) -> None:
+    person = await person_with_case(stack, amount="620.00")
+    number, pid = person["id_number"], person["person_id"]
+    async with stack["assistance"].client() as c, stack["registry"].client() as reg:
+        await build(c, fresh_month(2300))
+        death_id = await death_confirmed(stack, number)
+        await wait_case(c, number, status="terminated", status_reason="death")
+        await paid_after_death(stack, number, "open")
+        r = await reg.post(f"/v1/deaths/{death_id}/revoke", json={"reason": "another person's record"})
+        assert r.status_code == 200, r.text
+    closed = await paid_after_death(stack, number, "resolved")
+    assert closed["resolution"] == "auto: overpayment written off"
+    assert await owed(stack, pid) == Decimal("0")
