@@ -6,8 +6,9 @@ table of totals per (month, program, division):
 
 - `*.payment.issued`: the amount and the number of payments, by the month the line pays (a back-pay line counts in
   the month it pays for). "Paid" is what was paid: the overpayments detected (`*.overpayment.detected`, dated by the
-  business day they arrive on, since the event carries no date) are counted beside it, never subtracted. No service
-  publishes a recovery, so what was recovered is not known here.
+  business day they arrive on, since the event carries no date) are counted beside it, never subtracted. Their
+  closing (`*.overpayment.resolved`, recovered or written off, dated) is folded into the records and alerts
+  (effects.py) but not yet counted here.
 - a case or allowance enrolled, terminated or stopped: a person entering or leaving the program, dated by the event's
   effective date. Each person's coverage per program is kept (`coverage`), so an enrolment of someone already
   covered is no entry, and an ending of someone already out no exit. A suspension or a resumption is neither: the
