@@ -2,9 +2,10 @@
 
 One run on a private stack (embedded PostgreSQL, the tansu broker, assistance as its own process; the registry is
 not started: every member is already in assistance's copy of the person index, as after the district's roster):
-- N lines in files of 200 (the district loader's BATCH_LINES), sent one after the other: 40% dibao households of
-  three (the worked example of the tests), 20% orphans, 20% disability living and 20% disability care subsidies,
-  each submitted and reviewed 20 days ago and confirmed 2 days ago (after the 7-day notice);
+- N lines in files of 200 (the district loader's BATCH_LINES), sent one after the other: 20% dibao households
+  of three (the worked example of the tests), 20% tekun (dispersed, care levels varied), 20% orphans, 20%
+  disability living and 20% disability care subsidies (a line in 50 a temporary grant instead), each submitted
+  and reviewed 20 days ago and confirmed 2 days ago (after the 7-day notice);
 - CPU-seconds of assistance and of PostgreSQL (every backend) per line, and the wall time;
 - with --statements, the statements PostgreSQL ran per line (pg_stat_statements), the costliest listed.
 `--py-spy FILE` records assistance's profile during the upload (raw collapsed stacks).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import signal
@@ -54,8 +56,18 @@ def member(p: dict[str, Any], relation: str, **extra: Any) -> dict[str, Any]:
 
 def application(i: int, persons: list[dict[str, Any]]) -> dict[str, Any]:
     """The i-th line's application, over persons it appends to `persons`."""
-    kind = ("dibao", "dibao", "orphan", "disability_living", "disability_care")[i % 5]
+    kind = ("dibao", "tekun", "orphan", "disability_living", "disability_care")[i % 5]
     base = date(1960, 1, 1) + timedelta(days=i)
+    if i % 50 == 49:  # a temporary grant now and then: taken alone by the single path between chunks
+        p = person(base, i)
+        persons.append(p)
+        grant = {"type": "emergency", "need": "900"}
+        return {"program": "temporary", "members": [member(p, "self")], "temporary": grant}
+    if kind == "tekun":
+        elder = person(date(1940, 1, 1) + timedelta(days=i), i)
+        persons.append(elder)
+        care = {"supporter": "none", "placement": "dispersed", "adl_items_failed": i % 7}
+        return {"program": "tekun", "members": [member(elder, "self")], "tekun": care}
     if kind == "dibao":
         adults = [person(base, 2 * i), person(base + timedelta(days=400), 2 * i + 1)]
         child = person(date(2015, 1, 1) + timedelta(days=i % 900), i)
@@ -113,6 +125,29 @@ async def print_statements(stack: BenchStack, n: int) -> None:
     print(f"  statements: {calls / n:,.1f} a line ({ms * 1000 / n:,.0f} µs a line of execution); the most called:")
     for r in rows[:25]:
         print(f"    {r['calls'] / n:6.2f}/line {r['total_exec_time'] * 1000 / n:7.1f} µs/line  {r['q']}")
+
+
+DIGESTED = {
+    "applications": "SELECT applicant_id_number, program, status, eligible, monthly_total, submitted_on, review_due_on,"
+    " due_on, survey_notes, notice_from, notice_until, confirmed_on, paid_from, hukou_division, assessment::text"
+    " FROM applications ORDER BY 1, 2",
+    "steps": "SELECT a.applicant_id_number, a.program, s.step, s.actor, s.note FROM application_steps s"
+    " JOIN applications a ON a.id = s.application_id ORDER BY 1, 2, s.id",
+    "cases": "SELECT id_number, program, monthly_amount, status, started_on, review_due_on, placement, care_level,"
+    " origin FROM cases ORDER BY 1, 2",
+    "amounts": "SELECT c.id_number, c.program, m.from_month, m.until_month, m.amount, m.reason FROM case_amounts m"
+    " JOIN cases c ON c.id = m.case_id ORDER BY 1, 2, 3",
+    "events": "SELECT type, count(*) FROM outbox GROUP BY 1 ORDER BY 1",
+}
+
+
+async def digest(stack: BenchStack) -> None:
+    """A fingerprint of what the lines left (ids aside), to compare two versions of the path on the same file."""
+    conn = await asyncpg.connect(dsn(stack.pg, "assistance"))
+    for name, query in DIGESTED.items():
+        rows = [tuple(r) for r in await conn.fetch(query)]
+        print(f"  digest {name}: {len(rows):,} rows, {hashlib.sha256(repr(rows).encode()).hexdigest()[:16]}")
+    await conn.close()
 
 
 async def main(n: int, py_spy: str | None, statements: bool) -> None:
@@ -175,6 +210,7 @@ async def main(n: int, py_spy: str | None, statements: bool) -> None:
         print(f"  CPU a line: assistance {cpu * 1e3 / n:,.2f} ms, PostgreSQL {pg * 1e3 / n:,.2f} ms")
         if statements:
             await print_statements(stack, n)
+        await digest(stack)
     finally:
         stack.stop()
 
