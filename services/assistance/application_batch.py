@@ -3,14 +3,18 @@
 A district that takes the system on brings its standing caseload: thousands of households already submitted,
 reviewed, on notice and confirmed by its towns. Sending each through four requests costs four round trips and four
 transactions an application; this path takes an NDJSON file of them, one application a line with the dates its
-steps were decided, and runs each line through the very use cases of the single requests (`application_usecases`:
-members resolved, the program's rule assessing the household, the workflow's checks: a confirmation before the
-notice is over is refused as it would be on the day), each step on its own date (`clock.as_of`), by the caller's
-authority (the caller's division scopes every line as it scopes a single request).
+steps were decided, and judges each line by the rules of the single requests (`application_usecases`: members
+resolved, the program's rule assessing the household, the workflow's checks: a confirmation before the notice is
+over is refused as it would be on the day), each step on its own date, by the caller's authority (the caller's
+division scopes every line as it scopes a single request).
 
-A line refused is answered with its status and reason and leaves nothing behind (a savepoint a line); the others
-go on. Lines are committed a chunk at a time, so a long file does not hold one transaction open. The answer is
-NDJSON, a line per line sent, in order.
+The single path's round trips and ORM work cost tens of milliseconds a line; a chunk of lines is instead read,
+judged in memory and written set-based (`application_chunk`), a few statements a chunk. A temporary grant, whose
+town reserve moves with every grant, still goes through the single path's use cases (`take_on`), alone.
+
+A line refused is answered with its status and reason and leaves nothing behind (its rows are kept only once every
+step passed); the others go on. Lines are committed a chunk at a time, so a long file does not hold one transaction
+open. The answer is NDJSON, a line per line sent, in order.
 """
 
 from __future__ import annotations
@@ -202,7 +206,7 @@ async def take_on_batch(request: Request, session: Session, principal: Writer) -
 class Batch:
     """A request's lines: their answers in order, the chunk waiting to be judged, the new cases waiting for
     their amounts. Lines are judged and written a chunk at a time (application_chunk); a temporary grant goes
-    alone through the single path's use cases, after the lines before it are written."""
+    alone through the single path's use cases, after the lines before it are committed."""
 
     def __init__(
         self, session: AsyncSession, request: Request, principal: Principal, standard_rows: list[StandardRow]
@@ -224,9 +228,11 @@ class Batch:
             self.answers.append(_answer(n, 422, field=None, detail=f"a line longer than {MAX_LINE_BYTES:,} bytes"))
         elif isinstance(body, dict):
             self.answers.append(body)
-        elif body.application.program.value == "temporary":
-            await self.flush()
+        elif body.application.program.value == "temporary":  # alone in its transaction: see `commit`
+            await self.commit()
             self.answers.append(await one_line(self.session, self.request, self.principal, n, body))
+            await self.commit()
+            return
         else:
             self.pending.append(chunk.Line(n, len(self.answers), body))
             self.answers.append(None)
@@ -252,6 +258,9 @@ class Batch:
         self.pending.clear()
 
     async def commit(self) -> None:
+        """The pending lines written and committed with the new cases' amounts. A chunk's transaction takes all
+        its locks in one statement, in one order, so two files taken on at once queue rather than deadlock; a
+        temporary grant, which locks as the single path does, has a transaction of its own."""
         await self.flush()
         await commit(self.session, self.enrolled)
 
