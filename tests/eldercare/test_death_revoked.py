@@ -3,6 +3,7 @@ the home-care order the death cancelled is open again. Works in 2023's payrolls,
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -139,6 +140,15 @@ async def test_a_revoked_confirmed_death_writes_off_its_overpayment_and_pays_the
     ]
     assert await paid(stack, "2022-08", number) == [("2022-08", "30.00", "paid", None)]  # nothing paid twice
     assert await events(stack, "eldercare.overpayment.detected", number) == 1
+    [announced] = await fetch(  # the write-off announced in the same statement, so monitoring's alert closes
+        stack,
+        "SELECT envelope->'data' AS data FROM outbox WHERE type = 'eldercare.overpayment.resolved'"
+        " AND envelope->'data'->>'id_number' = $1",
+        number,
+    )
+    data = json.loads(announced["data"]) if isinstance(announced["data"], str) else announced["data"]
+    assert (data["overpayment_id"], data["amount"], data["outcome"]) == (o["id"], "30.00", "written_off")
+    assert data["resolved_by"] == "registry.death.revoked"
 
 
 async def allowance_active(stack: Stack, number: str) -> bool:

@@ -12,7 +12,8 @@ source, then a registrar) records it once.
 
 A confirmed death later revoked (recorded for the wrong person) overpaid
 nothing: the same statement closes its open overpayment as `written_off`,
-resolved by `registry.death.revoked` with the reason, as assistance does. Not
+resolved by `registry.death.revoked` with the reason and announced by
+`eldercare.overpayment.resolved`, as assistance does. Not
 deleted, nor a new status: the contract's statuses are open, recovered and
 written_off, and an auditor finds the record, who closed it and why. The
 months the death kept from the payroll are paid back by the next one
@@ -28,6 +29,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import clock
 from shared import event_types as ev
 from shared.events import OutboxInsert, notify_relay
 
@@ -60,14 +62,26 @@ _LEARN_AND_DETECT = """
                               || ' was revoked: the months were due'
         FROM learned d
         WHERE o.person_id = d.person_id AND d.status = 'revoked' AND o.status = 'open'
-        RETURNING o.id
+        RETURNING o.id, o.person_id, o.id_number, o.hukou_division, o.amount, o.resolved_by
+    ), announced AS (
+        SELECT 'eldercare.overpayment.detected' AS type, s.person_id, jsonb_build_object(
+            'person_id', s.person_id, 'id_number', s.id_number, 'hukou_division', s.hukou_division,
+            'overpayment_id', s.id, 'program', 'old_age_allowance', 'amount', s.amount::text,
+            'reason', s.reason) AS data
+        FROM detected s
+        UNION ALL
+        SELECT 'eldercare.overpayment.resolved', s.person_id, jsonb_build_object(
+            'person_id', s.person_id, 'id_number', s.id_number, 'hukou_division', s.hukou_division,
+            'overpayment_id', s.id, 'program', 'old_age_allowance', 'amount', s.amount::text,
+            'outcome', 'written_off', 'resolved_on', CAST(:today AS text), 'resolved_by', s.resolved_by) AS data
+        FROM withdrawn s
     )
 """
 
-_DATA = """jsonb_build_object(
-    'person_id', s.person_id, 'id_number', s.id_number, 'hukou_division', s.hukou_division,
-    'overpayment_id', s.id, 'program', 'old_age_allowance', 'amount', s.amount::text, 'reason', s.reason)"""
-_DETECTED = OutboxInsert("detected", _DATA)
+# An overpayment found is announced (`detected`); one written off because its death was revoked is announced
+# too (`resolved`), so monitoring's paid-after-death alert closes itself as it does for a caseworker's recovery.
+_ANNOUNCED = OutboxInsert("announced", "s.data", type_column="s.type")
+_ANNOUNCED_TYPES = ("eldercare.overpayment.detected", "eldercare.overpayment.resolved")
 
 
 def _status(payload: BaseModel) -> str | None:
@@ -92,13 +106,14 @@ async def learn(session: AsyncSession, payloads: Sequence[BaseModel]) -> None:
         return
     death_ids, person_ids, dates, statuses = (list(column) for column in zip(*latest.values(), strict=True))
     await session.execute(
-        text(_LEARN_AND_DETECT + _DETECTED.sql()),
+        text(_LEARN_AND_DETECT + _ANNOUNCED.sql()),
         {
             "death_ids": death_ids,
             "person_ids": person_ids,
             "dates": dates,
             "statuses": statuses,
-            **_DETECTED.params("eldercare.overpayment.detected"),
+            "today": clock.today().isoformat(),
+            **_ANNOUNCED.params(*_ANNOUNCED_TYPES),
         },
     )
     await notify_relay(session)
