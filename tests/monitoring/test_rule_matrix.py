@@ -39,7 +39,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import BaseModel
 from sqlalchemy import text
 
@@ -317,10 +317,14 @@ async def town_alerts(m: Any) -> list[dict[str, Any]]:  # noqa: ANN401
 
 async def alert_events(stack: Stack, people: set[str], expected: int, timeout: float = 20) -> list[dict[str, Any]]:
     """The events on monitoring.alerts.v1 about these persons, once `expected` of them are there."""
-    consumer = AIOKafkaConsumer(ev.MONITORING_ALERTS, bootstrap_servers=stack.infra.broker.bootstrap,
-                                group_id=f"t-{uuid.uuid4().hex}", auto_offset_reset="earliest",
-                                enable_auto_commit=False)  # fmt: skip
-    await consumer.start()
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.infra.broker.bootstrap, enable_auto_commit=False)
+    await consumer.start()  # no group: the partitions assigned by hand, read from the start (no join to wait for)
+    await consumer.topics()  # fetches the cluster's metadata
+    partitions = [
+        TopicPartition(ev.MONITORING_ALERTS, n) for n in consumer.partitions_for_topic(ev.MONITORING_ALERTS) or []
+    ]
+    consumer.assign(partitions)
+    await consumer.seek_to_beginning(*partitions)
     found: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     try:
