@@ -345,17 +345,7 @@ def keep(
         row = SimpleNamespace(**case, status_changed_on=None)
         reason = f"application {app['id']} confirmed"
         writes.events.append(case_event(ev.CaseEnrolled, row, reason=reason))
-        if case["review_due_on"] is not None:
-            writes.events.append(
-                ev.ReviewDue(
-                    person_id=case["person_id"],
-                    id_number=case["id_number"],
-                    hukou_division=case["hukou_division"],
-                    case_id=case["id"],
-                    program=case["program"],
-                    due_on=case["review_due_on"],
-                )
-            )
+        writes.events += reviews.due_events(row)
         mine = known.held.setdefault(case["person_id"], {})
         mine[case["program"]] = mine.get(case["program"], Decimal("0.00")) + case["monthly_amount"]
         writes.enrolled.append((case["id"], case["started_on"], app["confirmed_on"]))
