@@ -156,9 +156,10 @@ class _Builder:
     # -- people --------------------------------------------------------------------------------
 
     def birth_date(self, age: int) -> date:
-        """A birth date giving `age` on LOAD_DATE."""
+        """A birth date giving `age` on LOAD_DATE, and on or before the roster's day (a baby born in the last
+        week of 2021 could not be on the register of 2021-12-24: the registry refuses a birth after today)."""
         latest = date(LOAD_DATE.year - age, LOAD_DATE.month, LOAD_DATE.day)
-        return latest - timedelta(days=self.rng.randrange(365))
+        return min(latest - timedelta(days=self.rng.randrange(365)), ASSESSED_ON)
 
     def id_number(self, born: date, sex: str) -> str:
         prefix = self.rng.choice(PREFIXES)

@@ -223,3 +223,13 @@ def test_a_phase_reads_the_cpu_its_process_spent() -> None:
     while time.process_time() < until:
         pass
     assert 0.2 <= stack_module._cpu(os.getpid()) - before < 5
+
+
+def test_no_resident_is_born_after_the_roster_day(district: District) -> None:
+    """The registry refuses a birth after today: a baby drawn for the last week of 2021 would miss the roster of
+    2021-12-24 (one resident in 116,457 did at full scale)."""
+    builder = population._Builder(random.Random(3), 1.0, population.targets(1.0), [])
+    births = [builder.birth_date(0) for _ in range(2_000)]
+    assert max(births) == population.ASSESSED_ON  # the last week's draws are born on the roster's day
+    assert min(births) > population.ASSESSED_ON.replace(year=2020)
+    assert max(p.birth_date for p in district.persons) <= population.ASSESSED_ON
