@@ -6,9 +6,9 @@ table of totals per (month, program, division):
 
 - `*.payment.issued`: the amount and the number of payments, by the month the line pays (a back-pay line counts in
   the month it pays for). "Paid" is what was paid: the overpayments detected (`*.overpayment.detected`, dated by the
-  business day they arrive on, since the event carries no date) are counted beside it, never subtracted. Their
-  closing (`*.overpayment.resolved`, recovered or written off, dated) is folded into the records and alerts
-  (effects.py) but not yet counted here.
+  business day they arrive on, since the event carries no date) are counted beside it, never subtracted, and so
+  are their closings (`*.overpayment.resolved`: recovered or written off, by the business day of the closing).
+  Effects.py folds the same closings into the records and closes the paid-after-death alerts.
 - a case or allowance enrolled, terminated or stopped: a person entering or leaving the program, dated by the event's
   effective date. Each person's coverage per program is kept (`coverage`), so an enrolment of someone already
   covered is no entry, and an ending of someone already out no exit. A suspension or a resumption is neither: the
@@ -46,6 +46,8 @@ HANDLED = (
     "eldercare.payment.issued",
     "assistance.overpayment.detected",
     "eldercare.overpayment.detected",
+    "assistance.overpayment.resolved",
+    "eldercare.overpayment.resolved",
     "assistance.case.enrolled",
     "assistance.case.terminated",
     "eldercare.allowance.enrolled",
@@ -61,10 +63,14 @@ TOTAL_COLUMNS = {
     "overpayments": "integer",
     "entered": "integer",
     "exited": "integer",
+    "recovered": "numeric",
+    "recoveries": "integer",
+    "written_off": "numeric",
+    "write_offs": "integer",
 }
+SUMMED = tuple(c for c in TOTAL_COLUMNS if c not in ("month", "program", "hukou_division"))
 ADD_TOTALS = "ON CONFLICT (month, program, hukou_division) DO UPDATE SET " + ", ".join(
-    f"{c} = program_months.{c} + EXCLUDED.{c}"
-    for c in ("paid", "payments", "overpaid", "overpayments", "entered", "exited")
+    f"{c} = program_months.{c} + EXCLUDED.{c}" for c in SUMMED
 )
 COVERAGE_COLUMNS = {"person_id": "uuid", "program": "text", "covered": "boolean", "since": "date"}
 SET_COVERAGE = "ON CONFLICT (person_id, program) DO UPDATE SET covered = EXCLUDED.covered, since = EXCLUDED.since"
@@ -84,6 +90,10 @@ class ProgramMonth(Base):
     overpayments: Mapped[int] = mapped_column(Integer, default=0)
     entered: Mapped[int] = mapped_column(Integer, default=0)
     exited: Mapped[int] = mapped_column(Integer, default=0)
+    recovered: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal("0"))
+    recoveries: Mapped[int] = mapped_column(Integer, default=0)
+    written_off: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal("0"))
+    write_offs: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Coverage(Base):
@@ -105,6 +115,10 @@ class Totals:
     overpayments: int = 0
     entered: int = 0
     exited: int = 0
+    recovered: Decimal = Decimal("0")
+    recoveries: int = 0
+    written_off: Decimal = Decimal("0")
+    write_offs: int = 0
 
 
 @dataclass
@@ -126,6 +140,12 @@ class Count:
         elif isinstance(p, ev.OverpaymentDetected):
             t = self.at(month_of(self.today), program_of(p), p.hukou_division)
             t.overpaid, t.overpayments = t.overpaid + p.amount, t.overpayments + 1
+        elif isinstance(p, ev.OverpaymentResolved):
+            t = self.at(month_of(p.resolved_on), program_of(p), p.hukou_division)
+            if p.outcome == "recovered":
+                t.recovered, t.recoveries = t.recovered + p.amount, t.recoveries + 1
+            else:
+                t.written_off, t.write_offs = t.written_off + p.amount, t.write_offs + 1
         elif isinstance(p, MOVES):
             self._moved(p)
 
@@ -148,7 +168,9 @@ class Count:
             t.exited += 1
 
 
-def program_of(p: ev.PaymentIssued | ev.OverpaymentDetected | ev.CaseEvent | ev.AllowanceEvent) -> str:
+def program_of(
+    p: ev.PaymentIssued | ev.OverpaymentDetected | ev.OverpaymentResolved | ev.CaseEvent | ev.AllowanceEvent,
+) -> str:
     """The program an event is about: eldercare's allowance events name none (it is the allowance)."""
     return ALLOWANCE if isinstance(p, ev.AllowanceEvent) else p.program
 
@@ -214,11 +236,11 @@ class MonthFigures:
 async def month_figures(session: AsyncSession, month: str, scope: str) -> MonthFigures:
     """The month's totals of every division `scope` covers, by program (one query)."""
     t = ProgramMonth.__table__
-    sums = [func.sum(t.c[c]) for c in ("paid", "payments", "overpaid", "overpayments", "entered", "exited")]
+    sums = [func.sum(t.c[c]) for c in SUMMED]
     stmt = select(t.c.program, *sums).where(t.c.month == month, divisions.covers_clause(t.c.hukou_division, scope))
     rows = [(program, Totals(*values)) for program, *values in await session.execute(stmt.group_by(t.c.program))]
     return MonthFigures(
-        paid={p: x for p, x in rows if x.payments or x.overpayments},
+        paid={p: x for p, x in rows if x.payments or x.overpayments or x.recoveries or x.write_offs},
         entered={p: x.entered for p, x in rows if x.entered},
         exited={p: x.exited for p, x in rows if x.exited},
     )

@@ -145,6 +145,10 @@ class ProgramPaidOut(BaseModel):
     payments: int
     overpaid: str = Field(description="yuan found paid after death in the month (to recover), exact")
     overpayments: int
+    recovered: str = Field(description="yuan of overpayments recovered in the month, exact")
+    recoveries: int
+    written_off: str = Field(description="yuan of overpayments written off in the month (a death revoked), exact")
+    write_offs: int
 
 
 class StatsOut(BaseModel):

@@ -53,6 +53,11 @@ class Person:
                 "reason": "paid after death"}  # fmt: skip
         return envelope("assistance.overpayment.detected", data)
 
+    def resolved(self, amount: str, outcome: str, on: str) -> dict[str, Any]:
+        data = {**self.ref, "overpayment_id": str(uuid.uuid4()), "program": "dibao", "amount": amount,
+                "outcome": outcome, "resolved_on": on, "resolved_by": "caseworker"}  # fmt: skip
+        return envelope("assistance.overpayment.resolved", data)
+
 
 async def send(bootstrap: str, events: list[dict[str, Any]]) -> None:
     """Each event to its service's topic, keyed by person as the services key them, in order, by one producer."""
@@ -66,8 +71,9 @@ async def send(bootstrap: str, events: list[dict[str, Any]]) -> None:
         await producer.stop()
 
 
-def paid(amount: str, payments: int, overpaid: str = "0.00", overpayments: int = 0) -> dict[str, Any]:
-    return {"paid": amount, "payments": payments, "overpaid": overpaid, "overpayments": overpayments}
+def paid(amount: str, payments: int, overpaid: str = "0.00", overpayments: int = 0, **closed: Any) -> dict[str, Any]:
+    closings = {"recovered": "0.00", "recoveries": 0, "written_off": "0.00", "write_offs": 0, **closed}
+    return {"paid": amount, "payments": payments, "overpaid": overpaid, "overpayments": overpayments, **closings}
 
 
 async def test_paid_entered_and_exited_by_month_program_and_division(stack: Stack) -> None:
@@ -85,7 +91,10 @@ async def test_paid_entered_and_exited_by_month_program_and_division(stack: Stac
         p1.paid("2031-02", "500.00"), p3.paid("2031-02", "450.00"), elder.paid("2031-02", "100.00", ALLOWANCE),
         p3.overpaid("450.00"),  # dated by the business day it arrives on
     ]  # fmt: skip
-    await send(stack.infra.broker.bootstrap, january + february)
+    march = [  # closings counted in the month of their business day, beside what was paid
+        p3.resolved("300.00", "recovered", "2031-03-05"), p2.resolved("80.00", "written_off", "2031-03-20"),
+    ]  # fmt: skip
+    await send(stack.infra.broker.bootstrap, january + february + march)
     this_month = month_of(date.today())
     expected = {
         (A, "2031-01"): (
@@ -102,6 +111,10 @@ async def test_paid_entered_and_exited_by_month_program_and_division(stack: Stac
             {"dibao": paid("950.00", 2), ALLOWANCE: paid("100.00", 1)}, {}, {"dibao": 1}
         ),
         (B, this_month): ({"dibao": paid("0.00", 0, "450.00", 1)}, {}, {}),
+        (B, "2031-03"): ({"dibao": paid("0.00", 0, recovered="300.00", recoveries=1)}, {}, {}),
+        (TOWN, "2031-03"): (
+            {"dibao": paid("0.00", 0, recovered="300.00", recoveries=1, written_off="80.00", write_offs=1)}, {}, {}
+        ),
     }  # fmt: skip
 
     async with stack["monitoring"].client() as m:

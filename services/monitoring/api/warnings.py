@@ -194,7 +194,8 @@ async def stats(
 
 def _paid_out(t: flows.Totals) -> ProgramPaidOut:
     return ProgramPaidOut(paid=f"{t.paid:.2f}", payments=t.payments, overpaid=f"{t.overpaid:.2f}",
-                          overpayments=t.overpayments)  # fmt: skip
+                          overpayments=t.overpayments, recovered=f"{t.recovered:.2f}", recoveries=t.recoveries,
+                          written_off=f"{t.written_off:.2f}", write_offs=t.write_offs)  # fmt: skip
 
 
 # How long the open alerts have waited, in days at the end of the period: the bands a caseload review reads.
