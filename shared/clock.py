@@ -24,6 +24,15 @@ _cache: tuple[float, date] | None = None
 _as_of: ContextVar[date | None] = ContextVar("business_date_as_of", default=None)
 
 
+def birthday(birth_date: date, age: int) -> date:
+    """The day a person born on `birth_date` turns `age` (29 February → 1 March in common years)."""
+    year = birth_date.year + age
+    try:
+        return birth_date.replace(year=year)
+    except ValueError:
+        return date(year, 3, 1)
+
+
 @contextmanager
 def as_of(day: date) -> Iterator[None]:
     """Within the block, in this task only, `today()` answers `day`.

@@ -183,16 +183,7 @@ def resolved(known: Known, body: ApplicationIn) -> list[people.KnownPerson]:
         if m.id_number in seen:
             raise Invalid(f"{who} is listed twice", field=where)
         seen.add(m.id_number)
-        person = known.persons[m.id_number]
-        if isinstance(person, NotFound):
-            raise Invalid(f"{who} is not registered", field=where) from person
-        if isinstance(person, DomainError):
-            raise person
-        if person.status == "deceased":
-            raise Invalid(f"{who} is recorded as deceased", field=where)
-        if not person.in_district:
-            raise Invalid(f"{who} is registered outside the district", field=where)
-        found.append(person)
+        found.append(usecases.admitted(known.persons[m.id_number], who, where))
     return found
 
 

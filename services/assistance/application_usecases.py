@@ -40,7 +40,7 @@ from shared import event_types as ev
 from shared.auth import Principal
 from shared.db import guard, unscoped, utcnow
 from shared.events import publish
-from shared.problems import Conflict, Invalid, NotFound
+from shared.problems import Conflict, DomainError, Invalid, NotFound
 from shared.settings import Settings
 
 HELD = (CaseStatus.ACTIVE, CaseStatus.SUSPENDED)
@@ -66,15 +66,24 @@ async def resolve_members(
             raise Invalid(f"{who} is listed twice", field=field)
         seen.add(m.id_number)
         try:
-            person = await people.resolve(session, settings, m.id_number)
+            person: people.KnownPerson | NotFound = await people.resolve(session, settings, m.id_number)
         except NotFound as exc:
-            raise Invalid(f"{who} is not registered", field=field) from exc
-        if person.status == "deceased":
-            raise Invalid(f"{who} is recorded as deceased", field=field)
-        if not person.in_district:
-            raise Invalid(f"{who} is registered outside the district", field=field)
-        found.append(person)
+            person = exc
+        found.append(admitted(person, who, field))
     return found
+
+
+def admitted(person: people.KnownPerson | DomainError, who: str, field: str) -> people.KnownPerson:
+    """A member as the registry answered for them, or the refusal naming them: unknown, deceased, outside."""
+    if isinstance(person, NotFound):
+        raise Invalid(f"{who} is not registered", field=field) from person
+    if isinstance(person, DomainError):
+        raise person
+    if person.status == "deceased":
+        raise Invalid(f"{who} is recorded as deceased", field=field)
+    if not person.in_district:
+        raise Invalid(f"{who} is registered outside the district", field=field)
+    return person
 
 
 def check_shape(body: ApplicationIn) -> None:

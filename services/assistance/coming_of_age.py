@@ -13,7 +13,6 @@ A chunk's milestones are applied in one statement whatever their number; the oth
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.assistance.domain.income import ADULT_AGE
 from services.assistance.usecases import case_event
 from shared import event_types as ev
+from shared.clock import birthday
 from shared.events import publish_many
 
 REASON = "turned 18: the orphan allowance is for children under 18"
@@ -36,15 +36,6 @@ _END = text(
               cases.monthly_amount, cases.started_on, cases.status_changed_on
     """
 )
-
-
-def birthday(birth_date: date, age: int) -> date:
-    """The day a person born on `birth_date` turns `age` (29 February → 1 March in common years)."""
-    year = birth_date.year + age
-    try:
-        return birth_date.replace(year=year)
-    except ValueError:
-        return date(year, 3, 1)
 
 
 async def end_orphan_allowances(session: AsyncSession, milestones: Sequence[ev.PersonMilestone]) -> list[ev.Payload]:

@@ -13,16 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from shared.clock import birthday
+
 AGES: tuple[int, ...] = (16, 18, 60, 70, 80, 90, 100)
-
-
-def birthday(birth_date: date, age: int) -> date:
-    """The day a person born on `birth_date` turns `age` (29 February → 1 March in common years)."""
-    year = birth_date.year + age
-    try:
-        return birth_date.replace(year=year)
-    except ValueError:
-        return date(year, 3, 1)
 
 
 @dataclass(frozen=True)
