@@ -41,9 +41,9 @@ from shared import bulk, clock, people
 from shared import event_types as ev
 from shared.events import notify_relay, publish_many
 
-# The columns an event can change, and those of a new allowance, as they travel in bulk.
+# The columns an event can change (by the key, `person_id`), and those of a new allowance, as they travel in bulk.
 WRITTEN = {
-    "id": "uuid",
+    "person_id": "uuid",
     "status": "text",
     "monthly_amount": "numeric",
     "explanation": "text",
@@ -52,7 +52,7 @@ WRITTEN = {
     "stop_reason": "text",
     "hukou_division": "text",
 }
-NEW = WRITTEN | {"person_id": "uuid", "id_number": "text"}
+NEW = WRITTEN | {"id": "uuid", "id_number": "text"}
 Relevant = ev.PersonDied | ev.DeathRevoked | ev.HukouChanged | ev.PersonMilestone
 _ALLOWANCE = (
     "id",
@@ -207,7 +207,7 @@ async def apply(session: AsyncSession, payloads: Sequence[BaseModel], chunk: Chu
     new = [{c: getattr(a, c) for c in NEW} for a in rows if a.new]
     await bulk.insert(session, "allowances", NEW, new, on_conflict="ON CONFLICT (person_id) DO NOTHING")
     changed = [{c: getattr(a, c) for c in WRITTEN} for a in rows if a.changed and not a.new]
-    await bulk.update(session, "allowances", "id", WRITTEN, changed, also="updated_at = now()")
+    await bulk.update(session, "allowances", "person_id", WRITTEN, changed, also="updated_at = now()")
     await publish_many(session, emitted)
     await _after_deaths(session, payloads)
     return emitted
@@ -230,13 +230,13 @@ _STOP_FOR_DEATHS = """
         SELECT * FROM unnest(CAST(:person_ids AS uuid[]), CAST(:dates AS date[])) AS d(person_id, died_on)
     ),
     locked AS MATERIALIZED (
-        SELECT a.id, died.died_on FROM allowances a JOIN died ON died.person_id = a.person_id
+        SELECT a.id, a.person_id, died.died_on FROM allowances a JOIN died ON died.person_id = a.person_id
         WHERE a.person_id = ANY(CAST(:person_ids AS uuid[])) AND a.status = 'active'  -- by index, whatever the stats
         ORDER BY a.id FOR UPDATE OF a
     ),
     stopped AS (
         UPDATE allowances a SET status = 'stopped', stopped_on = l.died_on, stop_reason = 'death', updated_at = now()
-        FROM locked l WHERE a.id = l.id
+        FROM locked l WHERE a.person_id = l.person_id
         RETURNING a.id, a.person_id, a.id_number, a.hukou_division, a.status, a.monthly_amount, a.stopped_on,
                   a.started_on, 'death' AS reason
     )

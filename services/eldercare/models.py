@@ -46,13 +46,19 @@ class AllowanceBracket(Base):
 
 
 class Allowance(DivisionScoped, Base):
-    """高龄津贴 enrolment of one person."""
+    """高龄津贴 enrolment of one person, keyed by the person.
+
+    The id is derived from the person id (`allowances.discover.allowance_id`; enrolments by hand before
+    migration 0007 drew a uuid4), so the primary key on the person keeps it unique too. Nothing looks an
+    allowance up by its id or by its identity number alone (the list's `?id_number=` reads the person id from
+    the people copy), so neither has a B-tree of its own.
+    """
 
     __tablename__ = "allowances"
 
-    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
-    person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
-    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    id_number: Mapped[str] = mapped_column(String(18))
     status: Mapped[str] = mapped_column(String(20))  # active | stopped
     monthly_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     explanation: Mapped[str] = mapped_column(String(300))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Any
 
@@ -10,6 +9,7 @@ from sqlalchemy import Executable, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.eldercare.allowances.discover import allowance_id
 from services.eldercare.domain import allowance as rules
 from services.eldercare.models import Allowance, AllowanceBracket
 from shared import clock, people
@@ -86,7 +86,7 @@ async def enrol(session: AsyncSession, settings: Settings, *, id_number: str, on
     if not ent.eligible:
         raise Invalid(ent.explanation, field="id_number")
     values = {
-        "id": uuid.uuid4(),
+        "id": allowance_id(person.person_id),  # as an event or discovery would enrol them: one id a person
         "person_id": person.person_id,
         "id_number": person.id_number,
         "monthly_amount": ent.monthly_amount,

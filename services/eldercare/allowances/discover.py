@@ -20,7 +20,7 @@ either way the allowance id is derived from the person id (`allowance_id`), so
 an event and a later discovery give one allowance. Discovery takes one
 advisory lock (two runs never overlap), and new allowances are a plain
 `INSERT ... SELECT`, without the cost of a speculative insertion per row that
-`ON CONFLICT` would add; the unique person id is the second lock.
+`ON CONFLICT` would add; the primary key on the person id is the second lock.
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ _RETURNED = """
 """
 
 # Those with no allowance row at all: a plain insert (no speculative insertion per row; the lock keeps
-# other enrolments out, the unique person id is the second lock).
+# other enrolments out, the primary key on the person id is the second lock), in the key's order, so the
+# B-tree is filled page after page instead of at 200,000 random places (and its pages left full, not split).
 _ENROL_NEW = f"""
     WITH {_ELIGIBLE}, enrolled AS (
         INSERT INTO allowances AS a (id, person_id, id_number, status, monthly_amount, explanation, started_on,
@@ -70,6 +71,7 @@ _ENROL_NEW = f"""
                CAST(:as_of AS date), NULL, NULL, e.hukou_division
         FROM eligible e
         WHERE NOT EXISTS (SELECT 1 FROM allowances x WHERE x.person_id = e.person_id)
+        ORDER BY e.person_id
         {_RETURNED})
 """  # noqa: S608 - every fragment is a constant of this module
 

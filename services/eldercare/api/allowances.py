@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
+from sqlalchemy import BindParameter, ScalarSelect, and_, select
 
 from services.eldercare import usecases
 from services.eldercare.allowances import discover as discovery
@@ -18,6 +20,7 @@ from shared.auth import Principal, require
 from shared.db import guard
 from shared.fields import id_number_param
 from shared.paging import Limit, Offset
+from shared.people import people
 from shared.problems import Invalid
 
 router = APIRouter(prefix="/v1/allowances", tags=["allowances"])
@@ -52,11 +55,18 @@ async def enrol(
     return allowance_out(a, principal)
 
 
+def _person_of(id_number: BindParameter[str]) -> ScalarSelect[uuid.UUID]:
+    """The person id the people copy holds for an identity number (unique there): the allowance's key."""
+    return select(people.c.person_id).where(people.c.id_number == id_number).scalar_subquery()
+
+
 # One audited statement a list request (page, total, audit rows): shared.audit.AuditedList.
 ALLOWANCE_LIST = AuditedList(
     Allowance.__table__,
     {
-        "id_number": lambda c, v: c.id_number == v,
+        # Through the people copy's unique identity number to the person, the allowances' key (no B-tree on
+        # allowances.id_number: discovery would write one more per enrolment for this lookup alone).
+        "id_number": lambda c, v: and_(c.person_id == _person_of(v), c.id_number == v),
         "status": lambda c, v: c.status == v,
         "division": lambda c, v: divisions.covers_clause(c.hukou_division, v),
     },
