@@ -13,10 +13,10 @@ Table and column names come from the code, never from input.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,11 +34,17 @@ def _value(column: str, type_: str) -> str:
     return f"u.{column}::jsonb" if type_ == "jsonb" else f"u.{column}"
 
 
-def _params(columns: Columns, rows: Sequence[Row]) -> dict[str, list[Any]]:
-    def encode(value: Any, type_: str) -> Any:
-        return json.dumps(value, ensure_ascii=False, default=str) if type_ == "jsonb" and value is not None else value
+# orjson writes what json.dumps(default=str) wrote (dates, times and decimals through str) at a tenth of its cost;
+# jsonb keeps no whitespace, so the stored values are the same.
+_JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 
-    return {c: [encode(r[c], t) for r in rows] for c, t in columns.items()}
+
+def _json(value: Any) -> str | None:  # noqa: ANN401 - any JSON-able value
+    return None if value is None else orjson.dumps(value, default=str, option=_JSON_OPTIONS).decode()
+
+
+def _params(columns: Columns, rows: Sequence[Row]) -> dict[str, list[Any]]:
+    return {c: [_json(r[c]) for r in rows] if t == "jsonb" else [r[c] for r in rows] for c, t in columns.items()}
 
 
 async def insert(

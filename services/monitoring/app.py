@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
@@ -49,19 +50,33 @@ async def _nightly_warnings(app: FastAPI) -> None:
             log.warning("nightly reconciliation failed", error=str(exc))
 
 
+# Objects allocated (net) between two young-generation collections; CPython's default is 700. A chunk of events
+# makes some hundred thousand short-lived objects (rows, payloads, history, events), nearly all freed by reference
+# counting; at 700 the cycle collector ran about 1,200 times per 3,000 deaths and took 15% of the consumers' CPU.
+GC_YOUNG_THRESHOLD = 20_000
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Monitoring's own background work, when switched on (MONITORING_DAILY_WARNINGS), stopped with the service."""
-    if not app.state.settings.daily_warnings:
-        yield
-        return
-    task = asyncio.create_task(_nightly_warnings(app), name="monitoring-warnings-daily")
+    """Monitoring's own background work, when switched on (MONITORING_DAILY_WARNINGS), stopped with the service.
+
+    While it runs, the cycle collector looks less often (see GC_YOUNG_THRESHOLD); the thresholds are restored after.
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(GC_YOUNG_THRESHOLD, thresholds[0]), *thresholds[1:])
     try:
-        yield
+        if not app.state.settings.daily_warnings:
+            yield
+            return
+        task = asyncio.create_task(_nightly_warnings(app), name="monitoring-warnings-daily")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        gc.set_threshold(*thresholds)
 
 
 def create(settings: settings_mod.Settings | None = None) -> FastAPI:

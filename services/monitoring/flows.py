@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 
 from sqlalchemy import Boolean, Date, Integer, Numeric, String, any_, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
@@ -175,6 +176,14 @@ def program_of(
     return ALLOWANCE if isinstance(p, ev.AllowanceEvent) else p.program
 
 
+BY_PERSON = attrgetter("int")  # PostgreSQL's uuid order, without a Python call per comparison
+
+
+def _by_person_program(item: tuple[tuple[uuid.UUID, str], date]) -> tuple[int, str]:
+    (person_id, program), _ = item
+    return person_id.int, program
+
+
 def month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
@@ -183,14 +192,14 @@ async def apply(session: AsyncSession, events: Sequence[ReceivedEvent], today: d
     """Count a chunk of events into the month totals and coverage, in at most three statements."""
     payloads = [e.payload for e in events if e.type in HANDLED]
     count = Count(coverage={}, today=today or clock.today())
-    movers = sorted({p.person_id for p in payloads if isinstance(p, MOVES)})
+    movers = sorted({p.person_id for p in payloads if isinstance(p, MOVES)}, key=BY_PERSON)
     if movers:
         count.coverage = await _lock_coverage(session, movers)
     for p in payloads:
         count.apply(p)
     rows = [
         {"person_id": pid, "program": program, "covered": count.coverage[pid, program], "since": day}
-        for (pid, program), day in sorted(count.changed.items())
+        for (pid, program), day in sorted(count.changed.items(), key=_by_person_program)
     ]
     await bulk.insert(session, "coverage", COVERAGE_COLUMNS, rows, on_conflict=SET_COVERAGE)
     # Sorted by key: concurrent chunks add to shared rows in one order (they wait, never deadlock).

@@ -20,7 +20,31 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from functools import cached_property
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class cached_property(Generic[T]):  # noqa: N801 - used as functools.cached_property is
+    """functools.cached_property without its lock: Python 3.11's takes an RLock on every first read, which cost
+    more than the rules themselves (a situation is built and read once per event, in one thread).
+
+    The value is stored in the instance's __dict__ (so a frozen dataclass can hold it), where later reads find it.
+    """
+
+    def __init__(self, fn: Callable[[Any], T]) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type | None = None) -> T:
+        if instance is None:
+            return self  # type: ignore[return-value]
+        value = instance.__dict__[self.name] = self.fn(instance)
+        return value
 
 
 class Severity(StrEnum):
