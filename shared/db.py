@@ -75,16 +75,16 @@ platform_metadata = MetaData(naming_convention=NAMING)
 outbox = Table(
     "outbox",
     platform_metadata,
-    Column("seq", BigInteger, Identity(), primary_key=True),
+    # No primary key: `seq` is unique by its identity, and read only through ix_outbox_unpublished.
+    Column("seq", BigInteger, Identity(), nullable=False),
     Column("id", UUID(as_uuid=True), nullable=False),
     Column("topic", String(200), nullable=False),
     Column("key", String(200), nullable=False),
     Column("type", String(200), nullable=False),
     Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("published_at", DateTime(timezone=True)),
     # The CloudEvent's varying parts; the envelope is computed from them when read (shared/outbox_schema.py).
-    Column("subject", Text, nullable=False),
+    Column("subject", Text),  # NULL when it is the key (most types): the envelope reads coalesce(subject, key)
     Column("time", Text, nullable=False),
     Column("data", JSONB, nullable=False),
     Column("envelope", JSONB, Computed(outbox_schema.ENVELOPE, persisted=False)),

@@ -79,7 +79,8 @@ def envelope(
 # `OutboxInsert` (events assembled by PostgreSQL) are the two forms of the one writer, and this is the only
 # place that names them. A row holds the event's data and the attributes that vary; the table computes the
 # envelope from them when it is read (the same attributes `envelope()` builds; see shared/outbox_schema.py),
-# so no envelope is stored. `time` and `headers` are the statement's (bound as :outbox_time, :outbox_headers).
+# so no envelope is stored. `time` and `headers` are the statement's (bound as :outbox_time, :outbox_headers);
+# `subject` is NULL when it is the key (most types): the envelope reads coalesce(subject, key).
 OUTBOX_COLUMNS = "id, topic, key, type, subject, time, data, headers"
 _SHARED_VALUES = "CAST(:outbox_time AS text)", "CAST(:outbox_headers AS jsonb)"
 
@@ -127,7 +128,7 @@ async def publish_many(session: AsyncSession, payloads: Sequence[BaseModel]) -> 
             "topics": [r.topic for r in rows],
             "keys": [r.key for r in rows],
             "types": [r.type for r in rows],
-            "subjects": [r.subject for r in rows],
+            "subjects": [None if r.subject == r.key else r.subject for r in rows],
             "data": [r.data for r in rows],
             **_statement_values(),
         },
@@ -207,14 +208,19 @@ class OutboxInsert:
         """The INSERT INTO outbox ... SELECT (no RETURNING: a caller counting the events adds its own)."""
         event_id = self.event_id or statement_row_id(self.order_by)
         event_type = self.type_column or "CAST(:outbox_type AS text)"
-        subject = self.subject or self.key
         order = f"\n    ORDER BY {self.order_by}" if self.order_by else ""
         return f"""
     INSERT INTO outbox ({OUTBOX_COLUMNS})
-    SELECT {event_id}, CAST(:outbox_topic AS text), ({self.key})::text, {event_type}, ({subject})::text,
+    SELECT {event_id}, CAST(:outbox_topic AS text), ({self.key})::text, {event_type}, {self._stored_subject()},
         {_SHARED_VALUES[0]}, {self.data}, {_SHARED_VALUES[1]}
     FROM {self.source} s{order}
     """  # noqa: S608 - every fragment is a constant of the caller
+
+    def _stored_subject(self) -> str:
+        """The SQL of the stored subject: NULL where it is the key (stored once, as the key)."""
+        if self.subject is None or self.subject == self.key:
+            return "CAST(NULL AS text)"
+        return f"NULLIF(({self.subject})::text, ({self.key})::text)"
 
     def params(self, *types: str) -> dict[str, str]:
         """The bound parameters of `sql()` for events of `types`, each checked against the catalogue.

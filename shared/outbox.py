@@ -39,9 +39,10 @@ from shared.settings import Settings
 
 log = structlog.get_logger("outbox")
 TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
-_MARK_PUBLISHED = text("UPDATE outbox SET published_at = now() WHERE seq = ANY(:seqs)").bindparams(
-    bindparam("seqs", type_=ARRAY(BigInteger))
-)
+# The rows marked are unpublished (locked by this transaction): the predicate lets the partial index find them.
+_MARK_PUBLISHED = text(
+    "UPDATE outbox SET published_at = now() WHERE seq = ANY(:seqs) AND published_at IS NULL"
+).bindparams(bindparam("seqs", type_=ARRAY(BigInteger)))
 
 
 # The structured-mode CloudEvent of a row as JSON text, the same event as the table's `envelope` column
@@ -54,7 +55,7 @@ BODY = " || ".join(
         """',"type":'""",
         "to_json(type::text)",
         """',"subject":'""",
-        "to_json(subject)",
+        "to_json(coalesce(subject, key))",
         """',"time":'""",
         "to_json(time)",
         """',"datacontenttype":"application/json","data":'""",

@@ -32,7 +32,8 @@ from __future__ import annotations
 ENVELOPE = (
     "jsonb_set(jsonb_object("
     "ARRAY['specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype'], "
-    "ARRAY['1.0', id::text, '/minzheng/' || split_part(type, '.', 1), type, subject, time, 'application/json']"
+    "ARRAY['1.0', id::text, '/minzheng/' || split_part(type, '.', 1), type, coalesce(subject, key), time,"
+    " 'application/json']"
     "), '{data}', data)"
 )
 
@@ -63,3 +64,26 @@ def downgrade() -> None:
     )
     op.execute("ALTER TABLE outbox RENAME COLUMN stored TO envelope")
     op.execute("ALTER TABLE outbox ALTER COLUMN envelope SET NOT NULL, ADD CONSTRAINT uq_outbox_id UNIQUE (id)")
+
+
+def leaner_upgrade() -> None:
+    """No subject stored when it is the key, no `created_at`, no primary key on `seq` (see the module's docstring)."""
+    from alembic import op
+
+    op.execute("ALTER TABLE outbox DROP COLUMN envelope")
+    # Rows written before keep their subject (the envelope reads either form): nothing is rewritten.
+    op.execute(
+        "ALTER TABLE outbox ALTER COLUMN subject DROP NOT NULL, DROP COLUMN created_at, DROP CONSTRAINT pk_outbox"
+    )
+    op.execute(f"ALTER TABLE outbox ADD COLUMN envelope jsonb GENERATED ALWAYS AS ({ENVELOPE}) VIRTUAL")
+
+
+def leaner_downgrade() -> None:
+    """The subject stored on every row again, `created_at` (now, for rows written before) and the primary key."""
+    from alembic import op
+
+    op.execute("UPDATE outbox SET subject = key WHERE subject IS NULL")
+    op.execute(
+        "ALTER TABLE outbox ALTER COLUMN subject SET NOT NULL, ADD CONSTRAINT pk_outbox PRIMARY KEY (seq),"
+        " ADD COLUMN created_at timestamptz NOT NULL DEFAULT now()"
+    )

@@ -15,6 +15,7 @@ from sqlalchemy import event, text
 from shared import event_types as ev
 from shared.db import make_engine, make_sessionmaker
 from shared.events import parse_message, publish, publish_many, typed
+from shared.outbox import BODY
 from tests.support import Infra
 
 REF = {"person_id": uuid.uuid4(), "id_number": "340207194005011238", "hukou_division": "340207003001"}
@@ -58,8 +59,15 @@ async def test_publish_many_writes_rows_in_order_that_read_back_as_the_payloads(
     assert sum("INSERT INTO outbox" in s for s in statements) == 1  # one INSERT for every row
 
     async with sessionmaker() as session:
-        rows = (await session.execute(text("SELECT id, topic, key, type, envelope FROM outbox ORDER BY seq"))).all()
+        rows = (
+            await session.execute(
+                text(f"SELECT id, topic, key, type, subject, envelope, {BODY} AS body FROM outbox ORDER BY seq")  # noqa: S608
+            )
+        ).all()
     assert [r.id for r in rows] == ids
+    # The subject is stored only where it is not the key; the envelope and the relay's text give it either way.
+    assert [r.subject for r in rows] == [str(sent[0].case_id), None, str(sent[2].case_id), None]
+    assert [json.loads(r.body) for r in rows] == [r.envelope for r in rows]
     expected = [
         ("assistance.events.v1", "assistance.case.suspended", str(REF["person_id"]), str(sent[0].case_id)),
         ("monitoring.alerts.v1", "monitoring.alert.raised", str(sent[1].alert_id), str(sent[1].alert_id)),
