@@ -60,10 +60,12 @@ GC_YOUNG_THRESHOLD = 20_000
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Monitoring's own background work, when switched on (MONITORING_DAILY_WARNINGS), stopped with the service.
 
-    While it runs, the cycle collector looks less often (see GC_YOUNG_THRESHOLD); the thresholds are restored after.
+    While it runs, the cycle collector looks less often (see GC_YOUNG_THRESHOLD) and leaves alone what exists at
+    startup (modules, the app, the schemas: frozen, so a full collection no longer walks them); both undone after.
     """
     thresholds = gc.get_threshold()
     gc.set_threshold(max(GC_YOUNG_THRESHOLD, thresholds[0]), *thresholds[1:])
+    gc.freeze()
     try:
         if not app.state.settings.daily_warnings:
             yield
@@ -76,6 +78,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     finally:
+        gc.unfreeze()
         gc.set_threshold(*thresholds)
 
 

@@ -28,7 +28,7 @@ exactly what the same events one by one give.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -37,7 +37,21 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, String, Table, Text, any_, cast, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    String,
+    Table,
+    Text,
+    TextClause,
+    any_,
+    bindparam,
+    cast,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -651,6 +665,17 @@ async def review_all(
     return fold, ids[-1]
 
 
+# The reads of every chunk are built once: SQLAlchemy keeps a statement's cache key on the statement object, and
+# computing it again for a statement built per chunk cost more than compiling ever did.
+_THRESHOLDS_IN_FORCE = (
+    select(WarningThresholds)
+    .where(WarningThresholds.effective_from <= bindparam("day", type_=Date()))
+    .order_by(WarningThresholds.effective_from.desc())
+    .limit(1)
+)
+_EARLIEST_THRESHOLDS = select(WarningThresholds).order_by(WarningThresholds.effective_from).limit(1)
+
+
 async def thresholds_on(session: AsyncSession, day: date) -> w.Thresholds:
     """The warning thresholds in force on a day (the latest row not after it).
 
@@ -658,13 +683,9 @@ async def thresholds_on(session: AsyncSession, day: date) -> w.Thresholds:
     earliest thresholds: the record must be kept in step whatever its date, and a consumer never stalls on an event
     that is not at fault. Staff who want earlier days judged differently add rows effective from earlier dates.
     """
-    in_force = select(WarningThresholds).where(WarningThresholds.effective_from <= day)
-    row = (
-        await session.execute(in_force.order_by(WarningThresholds.effective_from.desc()).limit(1))
-    ).scalar_one_or_none()
+    row = (await session.execute(_THRESHOLDS_IN_FORCE, {"day": day})).scalar_one_or_none()
     if row is None:
-        earliest = select(WarningThresholds).order_by(WarningThresholds.effective_from).limit(1)
-        row = (await session.execute(earliest)).scalar_one_or_none()
+        row = (await session.execute(_EARLIEST_THRESHOLDS)).scalar_one_or_none()
     if row is None:
         raise LookupError("no warning thresholds at all: the monitoring migrations seed one row")
     return thresholds_of(row)
@@ -706,56 +727,76 @@ async def _make_records(session: AsyncSession, firsts: list[ev.PersonRef]) -> No
 async def _lock_records(
     session: AsyncSession, person_ids: list[uuid.UUID], id_numbers: list[str]
 ) -> dict[uuid.UUID, RecordRow]:
-    t = Record.__table__
-    columns, decode = _row_columns(t, [f for f in RecordRow.__dataclass_fields__ if f != "changed"])
-    named = or_(
-        t.c.person_id == any_(cast(person_ids, ARRAY(UUID()))),
-        t.c.id_number == any_(cast(id_numbers, ARRAY(String()))),
-    )
-    stmt = select(*columns).where(named).order_by(t.c.person_id).with_for_update()
     # Plain rows, positional (the columns are the dataclass's fields in order): a mapping per row cost more
-    records = (RecordRow(*decode(row)) for row in await session.execute(stmt))
+    rows = await session.execute(_LOCK_RECORDS.statement, {"person_ids": person_ids, "id_numbers": id_numbers})
+    records = (RecordRow(*_LOCK_RECORDS.decode(row)) for row in rows)
     return {r.person_id: r for r in records}
 
 
-def _row_columns(
-    table: Table, fields: list[str]
-) -> tuple[list[ColumnElement[Any]], Callable[[Sequence[Any]], list[Any]]]:
-    """The table's columns for `fields`, in order, and what turns a fetched row into the fields' values.
+@dataclass(frozen=True)
+class _Read:
+    """A select of some fields of a table, built once, and what turns each row it fetches into the fields' values.
 
     jsonb columns travel as text and are parsed here by orjson: the driver's json.loads was the largest single
     cost of reading a chunk's records and alerts.
     """
-    columns: list[ColumnElement[Any]] = []
-    at: list[int] = []
-    for i, name in enumerate(fields):
-        column = table.c[name]
-        if isinstance(column.type, JSONB):
-            columns.append(cast(column, Text).label(name))
-            at.append(i)
-        else:
-            columns.append(column)
 
-    def decode(row: Sequence[Any]) -> list[Any]:
+    statement: Select[Any]
+    json_at: tuple[int, ...]  # the places of the jsonb fields
+
+    @classmethod
+    def of(cls, table: Table, fields: list[str], where: ColumnElement[bool], *, lock: bool = False) -> _Read:
+        """The fields of the rows `where` holds; `lock`: in person order, locked (FOR UPDATE) in that order."""
+        columns = [
+            cast(table.c[f], Text).label(f) if isinstance(table.c[f].type, JSONB) else table.c[f] for f in fields
+        ]
+        at = tuple(i for i, f in enumerate(fields) if isinstance(table.c[f].type, JSONB))
+        statement = select(*columns).where(where)
+        if lock:
+            statement = statement.order_by(table.c.person_id).with_for_update()
+        return cls(statement, at)
+
+    def decode(self, row: Sequence[Any]) -> list[Any]:
         values = list(row)
-        for i in at:
+        for i in self.json_at:
             if values[i] is not None:
                 values[i] = orjson.loads(values[i])
         return values
 
-    return columns, decode
+
+def _ids(name: str) -> ColumnElement[Any]:
+    return cast(bindparam(name, type_=ARRAY(UUID())), ARRAY(UUID()))
+
+
+_records, _alerts, _leads = Record.__table__, Alert.__table__, Lead.__table__
+_LOCK_RECORDS = _Read.of(
+    _records,
+    [f for f in RecordRow.__dataclass_fields__ if f != "changed"],
+    or_(
+        _records.c.person_id == any_(_ids("person_ids")),
+        _records.c.id_number == any_(cast(bindparam("id_numbers", type_=ARRAY(String())), ARRAY(String()))),
+    ),
+    lock=True,
+)
+_OPEN_ALERTS = _Read.of(
+    _alerts,
+    [f for f in AlertRow.__dataclass_fields__ if f not in ("new", "changed")],
+    (_alerts.c.person_id == any_(_ids("person_ids"))) & (_alerts.c.status != "resolved"),
+)
+_OPEN_LEADS = _Read.of(
+    _leads,
+    [f for f in LeadRow.__dataclass_fields__ if f not in ("new", "changed")],
+    (_leads.c.person_id == any_(_ids("person_ids"))) & (_leads.c.status == "open"),
+)
 
 
 async def _open_items(session: AsyncSession, fold: Fold) -> None:
     """The open alerts and leads of the fold's persons (their records are locked: nobody adds one meanwhile)."""
     ids = list(fold.records)
     fold.alerts = await _open_alerts(session, ids)
-    t = Lead.__table__
-    columns, decode = _row_columns(t, [f for f in LeadRow.__dataclass_fields__ if f not in ("new", "changed")])
-    stmt = select(*columns).where(t.c.person_id == any_(cast(ids, ARRAY(UUID()))), t.c.status == "open")
     fold.leads = {}
-    for row in await session.execute(stmt):  # positional: the columns are the dataclass's fields in order
-        lead = LeadRow(*decode(row))
+    for row in await session.execute(_OPEN_LEADS.statement, {"person_ids": ids}):  # positional, as the fields
+        lead = LeadRow(*_OPEN_LEADS.decode(row))
         fold.leads.setdefault(lead.person_id, {})[lead.reason] = lead
 
 
@@ -793,46 +834,55 @@ async def _household_incomes(session: AsyncSession, fold: Fold) -> None:
 
 async def _open_alerts(session: AsyncSession, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, AlertRow]]:
     """The persons' open alerts by kind (their records are locked, so nobody else adds one meanwhile)."""
-    t = Alert.__table__
-    columns, decode = _row_columns(t, [f for f in AlertRow.__dataclass_fields__ if f not in ("new", "changed")])
-    stmt = select(*columns).where(t.c.person_id == any_(cast(person_ids, ARRAY(UUID()))), t.c.status != "resolved")
     found: dict[uuid.UUID, dict[str, AlertRow]] = {}
-    for row in await session.execute(stmt):  # positional: the columns are the dataclass's fields in order
-        alert = AlertRow(*decode(row))
+    for row in await session.execute(_OPEN_ALERTS.statement, {"person_ids": person_ids}):  # positional, as the fields
+        alert = AlertRow(*_OPEN_ALERTS.decode(row))
         found.setdefault(alert.person_id, {})[alert.kind] = alert
     return found
 
 
-# The changed records travel as one JSON array (one parameter) rather than an array per column: the driver checks
-# every element of every array it sends, and twenty columns of a chunk's records were most of what it checked.
+# A chunk's rows travel as one JSON array (one parameter) rather than an array per column: the driver checks every
+# element of every array it sends (an isinstance against three ABCs each), and the records' twenty columns, the
+# history's four and the alerts' thirteen were most of what it checked. orjson writes it as bulk.py writes jsonb.
+_JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+def _json_rows(columns: dict[str, str]) -> str:
+    """The JSON array bound as :rows, as a relation `u` of the columns (typed) and `n`, each row's place in it."""
+    typed = ", ".join(f"{c} {t}" for c, t in columns.items())
+    names = ", ".join(columns)
+    return f"ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb)) AS ({typed})) WITH ORDINALITY AS u({names}, n)"
+
+
+def _json_insert(table: str, columns: dict[str, str], on_conflict: str = "") -> TextClause:
+    """INSERT the rows of the JSON array bound as :rows, in their order."""
+    names = ", ".join(columns)
+    values = ", ".join(f"u.{c}" for c in columns)
+    return text(f"INSERT INTO {table} ({names}) SELECT {values} FROM {_json_rows(columns)} ORDER BY u.n {on_conflict}")  # noqa: S608
+
+
 _UPDATE_RECORDS = text(
     "UPDATE records AS t SET "  # noqa: S608 - constants of this module
     + ", ".join(f"{c} = u.{c}" for c in RECORD_COLUMNS if c != "id")
-    + ", updated_at = now() FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS u("
-    + ", ".join(f"{c} {t}" for c, t in RECORD_COLUMNS.items())
-    + ") WHERE t.id = u.id"
+    + f", updated_at = now() FROM {_json_rows(RECORD_COLUMNS)} WHERE t.id = u.id"
 )
+_INSERT_HISTORY = _json_insert("record_history", HISTORY_COLUMNS)
+_INSERT_ALERTS = _json_insert("alerts", ALERT_INSERT_COLUMNS)
 
 
-def _json_text(value: object) -> str:
-    """Amounts as decimal strings in the JSON (exact: never through a float), and the driver's own UUID type."""
-    if isinstance(value, Decimal | uuid.UUID):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
+async def _execute_rows(session: AsyncSession, statement: TextClause, rows: Sequence[Any]) -> None:
+    """Run `statement` over `rows` (dataclasses or dicts) as one JSON parameter; nothing if there are none.
 
-
-async def _update_records(session: AsyncSession, records: list[RecordRow]) -> None:
-    """Write the records a chunk changed, in one statement."""
-    if not records:
-        return
-    rows = [{c: getattr(r, c) for c in RECORD_COLUMNS} for r in records]
-    await session.execute(_UPDATE_RECORDS, {"rows": orjson.dumps(rows, default=_json_text).decode()})
+    orjson writes a dataclass as the object of its fields; the statement takes the fields its columns name.
+    """
+    if rows:
+        await session.execute(statement, {"rows": orjson.dumps(rows, default=str, option=_JSON_OPTIONS).decode()})
 
 
 async def _write(session: AsyncSession, fold: Fold) -> None:
-    await _update_records(session, [r for r in fold.records.values() if r.changed])
-    await bulk.insert(session, "record_history", HISTORY_COLUMNS, fold.history)
-    await bulk.insert(session, "alerts", ALERT_INSERT_COLUMNS, [vars(a) for a in fold.touched.values() if a.new])
+    await _execute_rows(session, _UPDATE_RECORDS, [r for r in fold.records.values() if r.changed])
+    await _execute_rows(session, _INSERT_HISTORY, fold.history)
+    await _execute_rows(session, _INSERT_ALERTS, [a for a in fold.touched.values() if a.new])
     merged = [vars(a) for a in fold.touched.values() if a.changed and not a.new]
     await bulk.update(session, "alerts", "id", ALERT_CHANGE_COLUMNS, merged)
     leads = fold.touched_leads.values()
