@@ -18,6 +18,7 @@ from shared.settings import Settings
 DLQ_SUFFIX = ".dlq"
 # Headers the consumer adds when it dead-letters a message; a replay removes them.
 DLQ_HEADER_PREFIX = "dlq-"
+MAX_BATCH_BYTES = 256 * 1024
 
 
 def dlq(topic: str) -> str:
@@ -36,6 +37,10 @@ def make_producer(settings: Settings) -> AIOKafkaProducer:
         enable_idempotence=settings.kafka_enable_idempotence,
         request_timeout_ms=settings.kafka_request_timeout_ms,
         linger_ms=2,
+        # A relay batch (up to OUTBOX_BATCH_SIZE rows of ~400 B) fits one batch per partition: with the
+        # default 16 KiB the producer sealed a batch every ~40 rows and waited for each to drain, a round
+        # trip per 40 events. Below max_request_size (1 MiB), so one batch is always one request.
+        max_batch_size=MAX_BATCH_BYTES,
         partitioner=partition_of_key,
     )
 

@@ -266,9 +266,15 @@ class OutboxRelay:
                     await producer.send(row.topic, row.body.encode(), key=row.key.encode(), headers=group.headers)
                 )
             # Raises if the broker did not acknowledge: the transaction rolls back,
-            # the rows stay unpublished and the next round sends them again.
-            await asyncio.gather(*futures)
+            # the rows stay unpublished and the next round sends them again. Awaited
+            # one after the other, not gathered: once the first is acknowledged most of
+            # the rest are done already, and gather wrapped each in a task of its own
+            # (a sixth of the relay's CPU at 1,000 rows a batch).
+            for future in futures:
+                await future
         except Exception as exc:
+            for future in futures:  # the others' failures are this one's: not logged as never retrieved
+                future.add_done_callback(_retrieved)
             for group in groups.values():
                 tracing.mark_error(group.span, exc)
             raise
@@ -303,6 +309,11 @@ class OutboxRelay:
         cutoff = utcnow() - timedelta(days=self.settings.outbox_retention_days)
         async with self.sessionmaker() as session, session.begin():
             await session.execute(delete(outbox).where(outbox.c.published_at < cutoff))
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def backlog(session: AsyncSession) -> int:

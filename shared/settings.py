@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     daily_warnings: bool = True  # monitoring's nightly warnings run (off: MONITORING_DAILY_WARNINGS=off)
     consumer_session_timeout_ms: int = 10_000
     consumer_fetch_max_wait_ms: int = Field(50, ge=1, le=5000)
-    consumer_batch_size: int = Field(250, ge=1, le=1000)
+    consumer_batch_size: int = Field(1000, ge=1, le=5000)
     consumer_max_retries: int = Field(3, ge=1, le=20)
     consumer_retry_backoff_seconds: float = 0.2
     jwt_secret: str = ""
@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     otel_exporter_otlp_endpoint: str = ""
     otel_service_name: str = ""
     shutdown_grace_seconds: float = 20.0
-    outbox_batch_size: int = 500
+    outbox_batch_size: int = 1000
     outbox_poll_seconds: float = 1.0
     outbox_retention_days: int = 7
     topic_partitions: int = 3
