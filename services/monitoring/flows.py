@@ -27,7 +27,7 @@ from datetime import date
 from decimal import Decimal
 from operator import attrgetter
 
-from sqlalchemy import Boolean, Date, Integer, Numeric, String, any_, cast, func, select
+from sqlalchemy import Boolean, Date, Integer, Numeric, Select, String, any_, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -210,10 +210,19 @@ async def apply(session: AsyncSession, events: Sequence[ReceivedEvent], today: d
     return count
 
 
-async def _lock_coverage(session: AsyncSession, person_ids: list[uuid.UUID]) -> dict[tuple[uuid.UUID, str], bool]:
+def _lock_coverage_statement() -> Select[tuple[uuid.UUID, str, bool]]:
+    """Built once: SQLAlchemy keeps a statement's cache key on it, and a statement built per chunk computed it anew."""
     t = Coverage.__table__
-    stmt = select(t.c.person_id, t.c.program, t.c.covered).where(t.c.person_id == any_(cast(person_ids, ARRAY(UUID()))))
-    rows = await session.execute(stmt.order_by(t.c.person_id, t.c.program).with_for_update())
+    ids = cast(bindparam("person_ids", type_=ARRAY(UUID())), ARRAY(UUID()))
+    stmt = select(t.c.person_id, t.c.program, t.c.covered).where(t.c.person_id == any_(ids))
+    return stmt.order_by(t.c.person_id, t.c.program).with_for_update()
+
+
+_LOCK_COVERAGE = _lock_coverage_statement()
+
+
+async def _lock_coverage(session: AsyncSession, person_ids: list[uuid.UUID]) -> dict[tuple[uuid.UUID, str], bool]:
+    rows = await session.execute(_LOCK_COVERAGE, {"person_ids": person_ids})
     return {(pid, program): covered for pid, program, covered in rows}
 
 
