@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -99,6 +100,8 @@ class BenchStack:
                 p.kill()
         self.broker.stop()
         self.pg.stop()
+        # The database's files (hundreds of MB a run) go; the services' and broker's logs stay for a failed run.
+        shutil.rmtree(self.pg.data_dir, ignore_errors=True)
 
 
 async def start_stack(partitions: int = 3, *, commit_timestamps: bool = False) -> BenchStack:
