@@ -123,3 +123,33 @@ async def test_publishing_wakes_the_relay_at_commit_once(infra: Infra) -> None:
         assert heard.empty()  # one for the committed transaction, none for the rolled back one
     finally:
         await listener.close()
+
+
+async def test_the_stored_data_is_the_payloads_json_as_its_text_cast_gives_it(infra: Infra) -> None:
+    """The rows travel as one JSON document: each `data` is still what casting the payload's JSON text gives.
+
+    Strings with quotes, backslashes, control characters and Chinese, decimals and nulls included; the relay's
+    text is computed from `data`, so the same jsonb gives the same bytes on the wire.
+    """
+    sessionmaker = make_sessionmaker(make_engine(infra.database(f"pub_{uuid.uuid4().hex[:8]}", "monitoring")))
+    tricky = ev.AlertRaised(
+        alert_id=uuid.uuid4(),
+        kind="beneficiary_died",
+        status="open",
+        person_id=None,
+        hukou_division=None,
+        summary='死亡 "quoted" \\ back\nslash\ttab \u0001 é 𝄞',
+        benefits=["dibao", "特困"],
+    )
+    sent = [*payloads(), tricky]
+    async with sessionmaker() as session, session.begin():
+        ids = await publish_many(session, sent)
+    async with sessionmaker() as session:
+        for event_id, payload in zip(ids, sent, strict=True):
+            stored, cast = (
+                await session.execute(
+                    text("SELECT data::text, CAST(:json AS jsonb)::text FROM outbox WHERE id = :id"),
+                    {"json": payload.model_dump_json(), "id": event_id},
+                )
+            ).one()
+            assert stored == cast
