@@ -5,17 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Executable, bindparam, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.eldercare.allowances.discover import allowance_id
 from services.eldercare.domain import allowance as rules
-from services.eldercare.models import Allowance, AllowanceBracket
+from services.eldercare.models import AllowanceBracket
 from shared import clock, people
 from shared import event_types as ev
 from shared.db import guard
-from shared.events import publish
+from shared.events import outbox_cte, outbox_params, publish
 from shared.problems import Conflict, Invalid
 from shared.settings import Settings
 
@@ -34,7 +33,7 @@ def allowance_event(model: type[ev.AllowanceEvent], a: Any, reason: str | None =
     )
 
 
-async def emit(session: AsyncSession, model: type[ev.AllowanceEvent], a: Allowance, reason: str | None = None) -> None:
+async def emit(session: AsyncSession, model: type[ev.AllowanceEvent], a: Any, reason: str | None = None) -> None:
     """Publish what happened to an allowance (ev.AllowanceEnrolled, ev.AllowanceStopped) in the caller's transaction."""
     await publish(session, allowance_event(model, a, reason))
 
@@ -46,31 +45,31 @@ async def brackets(session: AsyncSession) -> list[rules.Bracket]:
     return [rules.Bracket(*r) for r in rows]
 
 
-def _enrol_statement() -> Executable:
-    """One upsert: a new allowance, or the person's stopped one started again; no row when it is active (the 409).
+# One statement: a new allowance, or the person's stopped one started again (no row when it is active: the 409),
+# and its event in the outbox. The event is built before the statement (every field is known: the id is the
+# person's, the amount the entitlement's) and written only when the row carries that id; a stopped allowance
+# enrolled by hand before migration 0007 keeps its own id, and its event is then published after, from the row.
+# Identical requests at once queue on the unique person_id and the later ones find it active.
+_ENROL = text(
+    f"""
+    WITH enrolled AS (
+        INSERT INTO allowances (id, person_id, id_number, status, monthly_amount, explanation, started_on,
+                                hukou_division)
+        VALUES (:id, :person_id, :id_number, 'active', :monthly_amount, :explanation, :started_on, :hukou_division)
+        ON CONFLICT (person_id) DO UPDATE SET
+            id_number = excluded.id_number, monthly_amount = excluded.monthly_amount,
+            explanation = excluded.explanation, started_on = excluded.started_on,
+            hukou_division = excluded.hukou_division, status = 'active', stopped_on = NULL, stop_reason = NULL,
+            updated_at = now()
+        WHERE allowances.status <> 'active'
+        RETURNING *
+    ), written AS ({outbox_cte("EXISTS (SELECT FROM enrolled WHERE enrolled.id = :id)")})
+    SELECT * FROM enrolled
+    """  # noqa: S608 - a constant of shared.events
+)
 
-    Identical requests at once queue on the unique person_id and the later ones find it active. Built once,
-    with parameters: building and keying the statement per request cost more than running it.
-    """
-    given = ("id", "person_id", "id_number", "monthly_amount", "explanation", "started_on", "hukou_division")
-    upsert = pg_insert(Allowance).values({k: bindparam(k) for k in given} | {"status": "active"})
-    restart = {k: upsert.excluded[k] for k in ("id_number", "monthly_amount", "explanation", "started_on")}
-    restart |= {
-        "hukou_division": upsert.excluded.hukou_division,
-        "status": "active",
-        "stopped_on": None,
-        "stop_reason": None,
-        "updated_at": func.now(),
-    }
-    return upsert.on_conflict_do_update(
-        index_elements=[Allowance.person_id], set_=restart, where=Allowance.status != "active"
-    ).returning(Allowance)
 
-
-_ENROL = _enrol_statement()
-
-
-async def enrol(session: AsyncSession, settings: Settings, *, id_number: str, on: date | None = None) -> Allowance:
+async def enrol(session: AsyncSession, settings: Settings, *, id_number: str, on: date | None = None) -> Any:
     # The copy is written after the allowance's row is locked, the order the registry consumer takes them in.
     person = await people.resolve(session, settings, id_number, copy_now=False)
     guard(session, person.hukou_division, field="id_number", detail=people.UNKNOWN)  # elsewhere answers as unknown
@@ -94,9 +93,19 @@ async def enrol(session: AsyncSession, settings: Settings, *, id_number: str, on
         "started_on": on,
         "hukou_division": person.hukou_division,
     }
-    a = (await session.scalars(_ENROL, values)).one_or_none()
+    event = ev.AllowanceEnrolled(
+        person_id=person.person_id,
+        id_number=person.id_number,
+        hukou_division=person.hukou_division,
+        allowance_id=values["id"],
+        status="active",
+        monthly_amount=ent.monthly_amount,
+        effective_date=on,
+    )
+    a = (await session.execute(_ENROL, values | outbox_params([event]))).one_or_none()
     if a is None:
         raise Conflict("the person already receives the allowance", field="id_number")
     await people.remember(session)
-    await emit(session, ev.AllowanceEnrolled, a)
+    if a.id != values["id"]:  # an allowance enrolled by hand before migration 0007: its event names its own id
+        await emit(session, ev.AllowanceEnrolled, a)
     return a
