@@ -27,7 +27,7 @@ from services.eldercare.api import (
 )
 from services.eldercare.guarantees import assistance_events
 from services.eldercare.handlers import registry_events
-from shared import clock
+from shared import clock, gc_tuning
 from shared import settings as settings_mod
 from shared.app import create_app
 
@@ -56,17 +56,19 @@ async def _daily_discovery(app: FastAPI) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Eldercare's own background work: the daily discovery (setting `daily_discovery`), stopped with the service."""
-    if not app.state.settings.daily_discovery:
-        yield
-        return
-    task = asyncio.create_task(_daily_discovery(app), name="eldercare-discovery-daily")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    """Eldercare's own background work: the daily discovery (setting `daily_discovery`), stopped with the service;
+    the cycle collector tuned while it runs (shared/gc_tuning.py)."""
+    with gc_tuning.tuned_collector():
+        if not app.state.settings.daily_discovery:
+            yield
+            return
+        task = asyncio.create_task(_daily_discovery(app), name="eldercare-discovery-daily")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def create(settings: settings_mod.Settings | None = None) -> FastAPI:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
@@ -15,7 +14,7 @@ from services import MODULES
 from services.monitoring import SERVICE, reconciliation, usecases
 from services.monitoring.api import comparisons, leads, reconciliations, records, warnings
 from services.monitoring.handlers import flows, partner_reports, service_events
-from shared import clock, divisions
+from shared import clock, divisions, gc_tuning
 from shared import settings as settings_mod
 from shared.app import create_app
 
@@ -50,23 +49,11 @@ async def _nightly_warnings(app: FastAPI) -> None:
             log.warning("nightly reconciliation failed", error=str(exc))
 
 
-# Objects allocated (net) between two young-generation collections; CPython's default is 700. A chunk of events
-# makes some hundred thousand short-lived objects (rows, payloads, history, events), nearly all freed by reference
-# counting; at 700 the cycle collector ran about 1,200 times per 3,000 deaths and took 15% of the consumers' CPU.
-GC_YOUNG_THRESHOLD = 20_000
-
-
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Monitoring's own background work, when switched on (MONITORING_DAILY_WARNINGS), stopped with the service.
-
-    While it runs, the cycle collector looks less often (see GC_YOUNG_THRESHOLD) and leaves alone what exists at
-    startup (modules, the app, the schemas: frozen, so a full collection no longer walks them); both undone after.
-    """
-    thresholds = gc.get_threshold()
-    gc.set_threshold(max(GC_YOUNG_THRESHOLD, thresholds[0]), *thresholds[1:])
-    gc.freeze()
-    try:
+    """Monitoring's own background work, when switched on (MONITORING_DAILY_WARNINGS), stopped with the service;
+    the cycle collector tuned while it runs (shared/gc_tuning.py)."""
+    with gc_tuning.tuned_collector():
         if not app.state.settings.daily_warnings:
             yield
             return
@@ -77,9 +64,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*thresholds)
 
 
 def create(settings: settings_mod.Settings | None = None) -> FastAPI:

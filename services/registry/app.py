@@ -27,7 +27,7 @@ from services.registry.api import (
 )
 from services.registry.handlers import partner_feeds
 from services.registry.usecases import milestones as milestone_cases
-from shared import clock
+from shared import clock, gc_tuning
 from shared import settings as settings_mod
 from shared.app import create_app
 
@@ -54,10 +54,12 @@ async def _daily_milestones(app: FastAPI) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The registry's own background work: the daily milestone run, stopped with the service."""
+    """The registry's own background work: the daily milestone run, stopped with the service; the cycle collector
+    tuned while it runs (shared/gc_tuning.py)."""
     task = asyncio.create_task(_daily_milestones(app), name="registry-milestones-daily")
     try:
-        yield
+        with gc_tuning.tuned_collector():
+            yield
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
