@@ -92,12 +92,14 @@ _SHARED_VALUES = "CAST(:outbox_time AS text)", "CAST(:outbox_headers AS jsonb)"
 # arrays, not objects: PostgreSQL then builds no object per row (jsonb_to_recordset's objects cost its backend some
 # 3 us a row more than these arrays). The same statement wakes the relay at commit (NOTIFY is delivered on commit,
 # and PostgreSQL folds repeats within a transaction into one), saving a round trip.
+_ROWS = "jsonb_array_elements(CAST(:outbox_rows AS jsonb)) WITH ORDINALITY AS u(r, n)"
+_ROW_VALUES = f"(u.r->>0)::uuid, u.r->>1, u.r->>2, u.r->>3, u.r->>4, {_SHARED_VALUES[0]}, u.r->5, {_SHARED_VALUES[1]}"
 _INSERT_OUTBOX = text(
     f"""
     WITH written AS (
     INSERT INTO outbox ({OUTBOX_COLUMNS})
-    SELECT (u.r->>0)::uuid, u.r->>1, u.r->>2, u.r->>3, u.r->>4, {_SHARED_VALUES[0]}, u.r->5, {_SHARED_VALUES[1]}
-    FROM jsonb_array_elements(CAST(:rows AS jsonb)) WITH ORDINALITY AS u(r, n)
+    SELECT {_ROW_VALUES}
+    FROM {_ROWS}
     ORDER BY u.n
     RETURNING 1
     )
@@ -117,8 +119,8 @@ def outbox_cte(when: str) -> str:
     """
     return f"""
     INSERT INTO outbox ({OUTBOX_COLUMNS})
-    SELECT (u.r->>0)::uuid, u.r->>1, u.r->>2, u.r->>3, u.r->>4, {_SHARED_VALUES[0]}, u.r->5, {_SHARED_VALUES[1]}
-    FROM jsonb_array_elements(CAST(:outbox_rows AS jsonb)) WITH ORDINALITY AS u(r, n)
+    SELECT {_ROW_VALUES}
+    FROM {_ROWS}
     WHERE {when}
     ORDER BY u.n
     RETURNING pg_notify('outbox', '')
@@ -127,8 +129,7 @@ def outbox_cte(when: str) -> str:
 
 def outbox_params(payloads: Sequence[BaseModel]) -> dict[str, str]:
     """The bound parameters of `outbox_cte`: the payloads' outbox rows, in order, checked against the catalogue."""
-    rows = [_outbox_row(payload) for payload in payloads]
-    return {"outbox_rows": orjson.dumps(rows).decode(), **_statement_values()}
+    return _rows_params([_outbox_row(payload) for payload in payloads])
 
 
 async def publish(session: AsyncSession, payload: BaseModel) -> uuid.UUID:
@@ -147,8 +148,13 @@ async def publish_many(session: AsyncSession, payloads: Sequence[BaseModel]) -> 
     if not payloads:
         return []
     rows = [_outbox_row(payload) for payload in payloads]
-    await session.execute(_INSERT_OUTBOX, {"rows": orjson.dumps(rows).decode(), **_statement_values()})
+    await session.execute(_INSERT_OUTBOX, _rows_params(rows))
     return [r[0] for r in rows]
+
+
+def _rows_params(rows: list[list[Any]]) -> dict[str, str]:
+    """The bound parameters of the outbox rows' statement: the rows as one JSON document, the shared values."""
+    return {"outbox_rows": orjson.dumps(rows).decode(), **_statement_values()}
 
 
 def _statement_values() -> dict[str, str]:
