@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import sys
 import tempfile
@@ -128,6 +129,7 @@ async def run(n: int, rounds: int) -> None:
         )
     finally:
         pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # the database's files (~100 MB)
 
 
 def main() -> None:
