@@ -9,7 +9,6 @@ come from the registry in `services/__init__.py`.
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import signal
 import subprocess
@@ -62,14 +61,7 @@ def serve(service: Annotated[str, typer.Argument(callback=_service)]) -> None:
     settings = service_settings(service)
     logs.configure(service, settings.log_level, settings.log_format)
     service_app = MODULES[service].create_app()(settings)
-    # What exists now (modules, models, schemas, the app) lives as long as the process: kept out of the
-    # cyclic collector's full passes, which otherwise traverse all of it every so often while requests and
-    # consumers allocate (a registry upload spent ~11% of its CPU there).
-    gc.freeze()
-    # The youngest generation collected every 10,000 net allocations, not 700: a request allocates thousands of
-    # short-lived objects that reference counting frees anyway, and the collector ran several times a request
-    # (about 10% of an enrolment's CPU). Cyclic garbage is still collected, a little later.
-    gc.set_threshold(10_000, 10, 10)
+    # The cyclic collector is tuned by each service's lifespan (shared/gc_tuning.py), in tests as here.
     uvicorn.run(
         service_app,
         host=settings.host,
