@@ -82,9 +82,15 @@ def numbers(n: int) -> list[str]:
 
 
 async def seed(stack: BenchStack, ids: list[str]) -> dict[str, uuid.UUID]:
-    """Persons in the registry, each with a case, an allowance and a monitoring record (COPY, not timed)."""
+    """Persons in the registry, each with a case, an allowance and a monitoring record (COPY, not timed).
+
+    Assistance and eldercare also get their copies of the persons (`people`), as the registry's events
+    would have given them: eldercare finds an allowance by identity number through its copy.
+    """
     person_ids = {n: uuid.uuid4() for n in ids}
     rows = [(pid, n, TOWNS[i % 4]) for i, (n, pid) in enumerate(person_ids.items())]
+    copy_columns = ["person_id", "id_number", "name", "sex", "birth_date", "hukou_division", "in_district", "status"]
+    copies = [(p, n, "测试", identity.parse(n).sex, identity.parse(n).birth_date, t, True, "alive") for p, n, t in rows]
     tables = {
         "registry": (
             "persons",
@@ -131,7 +137,9 @@ async def seed(stack: BenchStack, ids: list[str]) -> dict[str, uuid.UUID]:
             ],
         ),
     }
-    for db, (table, columns, records) in tables.items():
+    loads = [(db, *spec) for db, spec in tables.items()]
+    loads += [(db, "people", copy_columns, copies) for db in ("assistance", "eldercare")]
+    for db, table, columns, records in loads:
         conn = await asyncpg.connect(dsn(stack.pg, db))
         await conn.copy_records_to_table(table, columns=columns, records=records)
         await conn.close()
