@@ -61,7 +61,7 @@ def serve(service: Annotated[str, typer.Argument(callback=_service)]) -> None:
     settings = service_settings(service)
     logs.configure(service, settings.log_level, settings.log_format)
     service_app = MODULES[service].create_app()(settings)
-    # The cyclic collector is tuned by each service's lifespan (shared/gc_tuning.py), in tests as here.
+    # The cyclic collector is tuned by the platform's lifespan (shared/app.py, shared/gc_tuning.py).
     uvicorn.run(
         service_app,
         host=settings.host,

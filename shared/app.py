@@ -8,10 +8,11 @@ event in hand and commit, the relay flushes, the engine closes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import health, inputs, metrics, migrations, problems, tracing
+from shared import gc_tuning, health, inputs, metrics, migrations, problems, tracing
 from shared.auth import Principal, current_principal
 from shared.consumer import Consumer, ConsumerRunner
 from shared.db import make_engine, make_sessionmaker, new_id
@@ -162,6 +163,30 @@ def _request_headers(scope: Scope) -> tuple[str | None, dict[str, bytes]]:
     return given, trace_headers
 
 
+def background_task(
+    name: str, work: Callable[[FastAPI], Awaitable[None]], *, enabled: Callable[[Settings], bool] = lambda _: True
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A service lifespan running `work(app)` (a daily run, say) as a task while the service runs, when `enabled`.
+
+    The task is cancelled when the service stops, before the consumers and the relay.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not enabled(app.state.settings):
+            yield
+            return
+        task = asyncio.create_task(work(app), name=name)
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return lifespan
+
+
 def create_app(
     settings: Settings,
     *,
@@ -192,9 +217,11 @@ def create_app(
                 runner.start()
         log.info("service started", port=settings.port)
         try:
-            # The service's own background work runs inside the platform's, with the database and relay up.
-            async with service_lifespan(app) if service_lifespan else nullcontext():
-                yield
+            # The service's own background work runs inside the platform's, with the database and relay up;
+            # the cyclic collector is tuned while the service runs (shared/gc_tuning.py).
+            with gc_tuning.tuned_collector():
+                async with service_lifespan(app) if service_lifespan else nullcontext():
+                    yield
         finally:
             # uvicorn has stopped taking requests and finished those in flight.
             # Consumers stop side by side (each finishes its transaction in hand and

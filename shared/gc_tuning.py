@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import AsyncIterator, Iterator
-
-from fastapi import FastAPI
+from collections.abc import Iterator
 
 YOUNG_THRESHOLD = 20_000
 
@@ -45,10 +43,3 @@ def tuned_collector() -> Iterator[None]:
         if _running == 0:
             gc.unfreeze()
             gc.set_threshold(*_saved)
-
-
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:  # noqa: ARG001 - the signature of a service lifespan
-    """A service lifespan that only tunes the collector (for a service with no background work of its own)."""
-    with tuned_collector():
-        yield

@@ -17,7 +17,6 @@ from services.assistance.api import (
     standards,
 )
 from services.assistance.handlers import lead_events, registry_events
-from shared import gc_tuning
 from shared import settings as settings_mod
 from shared.app import create_app
 
@@ -40,5 +39,4 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
         ],
         migrations_dir=MODULES[SERVICE].migrations,
         consumers=[registry_events, lead_events],
-        service_lifespan=gc_tuning.lifespan,  # the cycle collector tuned while it runs
     )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import structlog
@@ -27,9 +25,9 @@ from services.eldercare.api import (
 )
 from services.eldercare.guarantees import assistance_events
 from services.eldercare.handlers import registry_events
-from shared import clock, gc_tuning
+from shared import clock
 from shared import settings as settings_mod
-from shared.app import create_app
+from shared.app import background_task, create_app
 
 log = structlog.get_logger("eldercare.discovery")
 DISCOVER_AT_MINUTES = 30  # past midnight, after the registry's milestone run (10 past)
@@ -54,23 +52,6 @@ async def _daily_discovery(app: FastAPI) -> None:
             log.warning("daily allowance discovery failed", error=str(exc))
 
 
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Eldercare's own background work: the daily discovery (setting `daily_discovery`), stopped with the service;
-    the cycle collector tuned while it runs (shared/gc_tuning.py)."""
-    with gc_tuning.tuned_collector():
-        if not app.state.settings.daily_discovery:
-            yield
-            return
-        task = asyncio.create_task(_daily_discovery(app), name="eldercare-discovery-daily")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-
 def create(settings: settings_mod.Settings | None = None) -> FastAPI:
     return create_app(
         settings or settings_mod.load(SERVICE),
@@ -93,5 +74,7 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
         ],
         migrations_dir=MODULES[SERVICE].migrations,
         consumers=[registry_events, assistance_events],
-        service_lifespan=lifespan,
+        service_lifespan=background_task(
+            "eldercare-discovery-daily", _daily_discovery, enabled=lambda s: s.daily_discovery
+        ),
     )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import structlog
@@ -14,9 +12,9 @@ from services import MODULES
 from services.monitoring import SERVICE, reconciliation, usecases
 from services.monitoring.api import comparisons, leads, reconciliations, records, warnings
 from services.monitoring.handlers import flows, partner_reports, service_events
-from shared import clock, divisions, gc_tuning
+from shared import clock, divisions
 from shared import settings as settings_mod
-from shared.app import create_app
+from shared.app import background_task, create_app
 
 log = structlog.get_logger("monitoring.warnings")
 WARNINGS_AT_MINUTES = 30  # past midnight, local time: after the registry's milestones (00:10)
@@ -49,23 +47,6 @@ async def _nightly_warnings(app: FastAPI) -> None:
             log.warning("nightly reconciliation failed", error=str(exc))
 
 
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Monitoring's own background work, when switched on (MONITORING_DAILY_WARNINGS), stopped with the service;
-    the cycle collector tuned while it runs (shared/gc_tuning.py)."""
-    with gc_tuning.tuned_collector():
-        if not app.state.settings.daily_warnings:
-            yield
-            return
-        task = asyncio.create_task(_nightly_warnings(app), name="monitoring-warnings-daily")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-
 def create(settings: settings_mod.Settings | None = None) -> FastAPI:
     return create_app(
         settings or settings_mod.load(SERVICE),
@@ -74,5 +55,7 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
         routers=[records.router, warnings.router, comparisons.router, reconciliations.router, leads.router],
         migrations_dir=MODULES[SERVICE].migrations,
         consumers=[service_events, partner_reports, flows],
-        service_lifespan=lifespan,
+        service_lifespan=background_task(
+            "monitoring-warnings-daily", _nightly_warnings, enabled=lambda s: s.daily_warnings
+        ),
     )

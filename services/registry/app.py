@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import structlog
@@ -27,9 +25,9 @@ from services.registry.api import (
 )
 from services.registry.handlers import partner_feeds
 from services.registry.usecases import milestones as milestone_cases
-from shared import clock, gc_tuning
+from shared import clock
 from shared import settings as settings_mod
-from shared.app import create_app
+from shared.app import background_task, create_app
 
 log = structlog.get_logger("registry.milestones")
 MILESTONES_AT_MINUTES = 10  # past midnight, local time
@@ -50,20 +48,6 @@ async def _daily_milestones(app: FastAPI) -> None:
             log.info("daily milestone run", recorded=result.recorded, published=result.published)
         except Exception as exc:  # the next day's run catches up: ages are recorded once reached
             log.warning("daily milestone run failed", error=str(exc))
-
-
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The registry's own background work: the daily milestone run, stopped with the service; the cycle collector
-    tuned while it runs (shared/gc_tuning.py)."""
-    task = asyncio.create_task(_daily_milestones(app), name="registry-milestones-daily")
-    try:
-        with gc_tuning.tuned_collector():
-            yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def create(settings: settings_mod.Settings | None = None) -> FastAPI:
@@ -89,5 +73,5 @@ def create(settings: settings_mod.Settings | None = None) -> FastAPI:
         ],
         migrations_dir=MODULES[SERVICE].migrations,
         consumers=[partner_feeds],
-        service_lifespan=lifespan,
+        service_lifespan=background_task("registry-milestones-daily", _daily_milestones),
     )
