@@ -9,6 +9,12 @@ the same for 1 row or 5,000.
 Columns are named with their PostgreSQL type (`{"id": "uuid", "status":
 "text"}`); a `jsonb` column travels as JSON text and is cast on the server.
 Table and column names come from the code, never from input.
+
+The second form, for a hot path with many columns (`json_insert`,
+`json_update`, `execute_json`): the rows travel as ONE JSON array, read by
+`jsonb_to_recordset`. asyncpg checks every element of every array parameter
+(an isinstance against three ABCs each), which for a chunk of twenty-column
+rows cost more than the statement; one text parameter is checked once.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 Columns = Mapping[str, str]  # column name -> PostgreSQL type
@@ -72,3 +78,40 @@ async def update(
     sets = [f"{c} = {_value(c, t)}" for c, t in columns.items() if c != key] + ([also] if also else [])
     sql = f"UPDATE {table} AS t SET {', '.join(sets)} FROM {_source(columns)} WHERE t.{key} = u.{key}"  # noqa: S608
     await session.execute(text(sql), _params(columns, rows))
+
+
+def _json_source(columns: Columns) -> str:
+    """The JSON array bound as :rows, as a relation `u` of the columns (typed) and `n`, each row's place in it."""
+    typed = ", ".join(f"{c} {t}" for c, t in columns.items())
+    names = ", ".join(columns)
+    return f"ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb)) AS ({typed})) WITH ORDINALITY AS u({names}, n)"
+
+
+def json_insert(table: str, columns: Columns, *, on_conflict: str = "") -> TextClause:
+    """`insert`'s statement over the rows of one JSON parameter (run it with `execute_json`), built once."""
+    values = ", ".join(f"u.{c}" for c in columns)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} FROM {_json_source(columns)} ORDER BY u.n"  # noqa: S608
+    return text(f"{sql} {on_conflict}" if on_conflict else sql)
+
+
+def json_update(table: str, key: str, columns: Columns, *, also: str = "") -> TextClause:
+    """`update`'s statement over the rows of one JSON parameter (run it with `execute_json`), built once."""
+    sets = [f"{c} = u.{c}" for c in columns if c != key] + ([also] if also else [])
+    return text(f"UPDATE {table} AS t SET {', '.join(sets)} FROM {_json_source(columns)} WHERE t.{key} = u.{key}")  # noqa: S608
+
+
+async def execute_json(session: AsyncSession, statement: TextClause, rows: Sequence[Any]) -> None:
+    """Run a `json_insert` / `json_update` statement over `rows` (dicts or dataclasses); nothing if there are none.
+
+    orjson writes a dataclass as the object of its fields; the statement takes the fields its columns name.
+    """
+    if rows:
+        await session.execute(statement, {"rows": orjson.dumps(rows, default=str, option=_JSON_OPTIONS).decode()})
+
+
+def uuid_order(value: Any) -> int:  # noqa: ANN401 - a uuid.UUID
+    """A sort key giving PostgreSQL's uuid order (the 128-bit number), without a Python call per comparison.
+
+    Rows locked or written in this order by concurrent chunks wait for each other instead of deadlocking.
+    """
+    return value.int

@@ -32,7 +32,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -44,7 +43,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TextClause,
     any_,
     bindparam,
     cast,
@@ -109,8 +107,6 @@ PARTNER_HANDLED = ("partner.income.reported", "partner.medical-expense.reported"
 HANDLED = SERVICE_HANDLED  # kept for the per-event fallback of the service consumer
 APPLIED = frozenset(SERVICE_HANDLED + PARTNER_HANDLED + (LISTED_TYPE,))
 PARTNER_MODELS = (ev.PartnerIncome, ev.PartnerMedicalExpense)
-# Persons in PostgreSQL's uuid order (their 128-bit numbers): what UUID.__lt__ compares, without a Python call each.
-BY_UUID = attrgetter("int")
 UNKNOWN_PERSON = "id_number: no person with this identity number is known to monitoring"
 
 RECORD_COLUMNS = {
@@ -602,8 +598,8 @@ async def apply(session: AsyncSession, events: Sequence[ReceivedEvent], today: d
     firsts = {e.payload.person_id: e.payload for e in reversed(relevant) if isinstance(e.payload, ev.PersonRef)}
     numbers = sorted({e.payload.id_number for e in relevant if isinstance(e.payload, PARTNER_MODELS)})
     members = {m.person_id for e in relevant if isinstance(e.payload, ev.HouseholdChanged) for m in _members(e.payload)}
-    fold.records = await _lock_records(session, sorted(set(firsts) | members, key=BY_UUID), numbers)
-    missing = [firsts[pid] for pid in sorted(firsts, key=BY_UUID) if pid not in fold.records]
+    fold.records = await _lock_records(session, sorted(set(firsts) | members, key=bulk.uuid_order), numbers)
+    missing = [firsts[pid] for pid in sorted(firsts, key=bulk.uuid_order) if pid not in fold.records]
     if missing:  # persons not heard of before: made, then locked like the others
         await _make_records(session, missing)
         fold.records |= await _lock_records(session, [p.person_id for p in missing], [])
@@ -821,7 +817,7 @@ async def _household_incomes(session: AsyncSession, fold: Fold) -> None:
     if not rows:
         return
     again = Fold(records={}, alerts={}, thresholds=fold.thresholds, today=fold.today)
-    again.records = await _lock_records(session, sorted({r.person_id for r in rows}, key=BY_UUID), [])
+    again.records = await _lock_records(session, sorted({r.person_id for r in rows}, key=bulk.uuid_order), [])
     await _open_items(session, again)
     for person_id, household_id in rows:
         origin = ReceivedEvent(id=f"household-income:{household_id}", type=HOUSEHOLD_INCOME_TYPE,
@@ -841,48 +837,17 @@ async def _open_alerts(session: AsyncSession, person_ids: list[uuid.UUID]) -> di
     return found
 
 
-# A chunk's rows travel as one JSON array (one parameter) rather than an array per column: the driver checks every
-# element of every array it sends (an isinstance against three ABCs each), and the records' twenty columns, the
-# history's four and the alerts' thirteen were most of what it checked. orjson writes it as bulk.py writes jsonb.
-_JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
-
-
-def _json_rows(columns: dict[str, str]) -> str:
-    """The JSON array bound as :rows, as a relation `u` of the columns (typed) and `n`, each row's place in it."""
-    typed = ", ".join(f"{c} {t}" for c, t in columns.items())
-    names = ", ".join(columns)
-    return f"ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb)) AS ({typed})) WITH ORDINALITY AS u({names}, n)"
-
-
-def _json_insert(table: str, columns: dict[str, str], on_conflict: str = "") -> TextClause:
-    """INSERT the rows of the JSON array bound as :rows, in their order."""
-    names = ", ".join(columns)
-    values = ", ".join(f"u.{c}" for c in columns)
-    return text(f"INSERT INTO {table} ({names}) SELECT {values} FROM {_json_rows(columns)} ORDER BY u.n {on_conflict}")  # noqa: S608
-
-
-_UPDATE_RECORDS = text(
-    "UPDATE records AS t SET "  # noqa: S608 - constants of this module
-    + ", ".join(f"{c} = u.{c}" for c in RECORD_COLUMNS if c != "id")
-    + f", updated_at = now() FROM {_json_rows(RECORD_COLUMNS)} WHERE t.id = u.id"
-)
-_INSERT_HISTORY = _json_insert("record_history", HISTORY_COLUMNS)
-_INSERT_ALERTS = _json_insert("alerts", ALERT_INSERT_COLUMNS)
-
-
-async def _execute_rows(session: AsyncSession, statement: TextClause, rows: Sequence[Any]) -> None:
-    """Run `statement` over `rows` (dataclasses or dicts) as one JSON parameter; nothing if there are none.
-
-    orjson writes a dataclass as the object of its fields; the statement takes the fields its columns name.
-    """
-    if rows:
-        await session.execute(statement, {"rows": orjson.dumps(rows, default=str, option=_JSON_OPTIONS).decode()})
+# A chunk's records, history and new alerts travel as one JSON parameter each (shared.bulk's second form): the
+# records' twenty columns, the history's four and the alerts' thirteen were most of what the driver checked.
+_UPDATE_RECORDS = bulk.json_update("records", "id", RECORD_COLUMNS, also="updated_at = now()")
+_INSERT_HISTORY = bulk.json_insert("record_history", HISTORY_COLUMNS)
+_INSERT_ALERTS = bulk.json_insert("alerts", ALERT_INSERT_COLUMNS)
 
 
 async def _write(session: AsyncSession, fold: Fold) -> None:
-    await _execute_rows(session, _UPDATE_RECORDS, [r for r in fold.records.values() if r.changed])
-    await _execute_rows(session, _INSERT_HISTORY, fold.history)
-    await _execute_rows(session, _INSERT_ALERTS, [a for a in fold.touched.values() if a.new])
+    await bulk.execute_json(session, _UPDATE_RECORDS, [r for r in fold.records.values() if r.changed])
+    await bulk.execute_json(session, _INSERT_HISTORY, fold.history)
+    await bulk.execute_json(session, _INSERT_ALERTS, [a for a in fold.touched.values() if a.new])
     merged = [vars(a) for a in fold.touched.values() if a.changed and not a.new]
     await bulk.update(session, "alerts", "id", ALERT_CHANGE_COLUMNS, merged)
     leads = fold.touched_leads.values()

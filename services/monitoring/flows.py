@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from operator import attrgetter
 
 from sqlalchemy import Boolean, Date, Integer, Numeric, Select, String, any_, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
@@ -176,12 +175,9 @@ def program_of(
     return ALLOWANCE if isinstance(p, ev.AllowanceEvent) else p.program
 
 
-BY_PERSON = attrgetter("int")  # PostgreSQL's uuid order, without a Python call per comparison
-
-
 def _by_person_program(item: tuple[tuple[uuid.UUID, str], date]) -> tuple[int, str]:
     (person_id, program), _ = item
-    return person_id.int, program
+    return bulk.uuid_order(person_id), program
 
 
 def month_of(day: date) -> str:
@@ -192,7 +188,7 @@ async def apply(session: AsyncSession, events: Sequence[ReceivedEvent], today: d
     """Count a chunk of events into the month totals and coverage, in at most three statements."""
     payloads = [e.payload for e in events if e.type in HANDLED]
     count = Count(coverage={}, today=today or clock.today())
-    movers = sorted({p.person_id for p in payloads if isinstance(p, MOVES)}, key=BY_PERSON)
+    movers = sorted({p.person_id for p in payloads if isinstance(p, MOVES)}, key=bulk.uuid_order)
     if movers:
         count.coverage = await _lock_coverage(session, movers)
     for p in payloads:
