@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select, text
@@ -93,15 +94,8 @@ async def enrol(session: AsyncSession, settings: Settings, *, id_number: str, on
         "started_on": on,
         "hukou_division": person.hukou_division,
     }
-    event = ev.AllowanceEnrolled(
-        person_id=person.person_id,
-        id_number=person.id_number,
-        hukou_division=person.hukou_division,
-        allowance_id=values["id"],
-        status="active",
-        monthly_amount=ent.monthly_amount,
-        effective_date=on,
-    )
+    # The allowance as the upsert writes it, for its event.
+    event = allowance_event(ev.AllowanceEnrolled, SimpleNamespace(**values, status="active", stopped_on=None))
     a = (await session.execute(_ENROL, values | outbox_params([event]))).one_or_none()
     if a is None:
         raise Conflict("the person already receives the allowance", field="id_number")
