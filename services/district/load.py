@@ -69,6 +69,14 @@ ADMITTED_ON = date(2021, 6, 1)
 REGISTRY_RELATION_TO_APPLICATION = {"head": "self"}
 
 
+def _retry_after(answer: httpx.Response) -> float:
+    """The seconds a 503 asks to wait (its Retry-After), 1 if it names none, at most 10."""
+    try:
+        return min(10.0, max(0.0, float(answer.headers.get("retry-after", "1"))))
+    except ValueError:
+        return 1.0
+
+
 @dataclass
 class Tally:
     """What one phase did: answers by outcome, printed as it goes, with the wall time and, when the stack's
@@ -127,16 +135,22 @@ class Loader:
 
     async def call(self, method: str, service: str, path: str, **kw: Any) -> httpx.Response:
         """One request within the pool's limit; a failed connection is retried a few times (every step is
-        idempotent), but never an answer that timed out: the service may still be doing it."""
+        idempotent), but never an answer that timed out: the service may still be doing it. A 503 (a deadlock
+        with a consumer's chunk, the database away a moment: "nothing was changed") is asked again after the
+        Retry-After it names."""
         async with self.gate:
             for attempt in range(5):
                 try:
-                    return await self.client.request(method, self.url(service, path), **kw)
+                    answer = await self.client.request(method, self.url(service, path), **kw)
                 except httpx.TransportError as exc:
                     waited = isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout)
                     if attempt == 4 or waited:
                         raise
                     await asyncio.sleep(0.5 * (attempt + 1))
+                    continue
+                if answer.status_code != 503 or attempt == 4:
+                    return answer
+                await asyncio.sleep(_retry_after(answer))
         raise AssertionError("unreachable")
 
     async def each(self, tally: Tally, items: Iterable[Any], step: Callable[[Any], Awaitable[str]]) -> Tally:
