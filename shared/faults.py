@@ -20,11 +20,21 @@ from sqlalchemy import exc as sa
 # the server shutting down or starting up, too many connections, lock not available.
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03", "53300", "55P03"})
 CONNECTION_SQLSTATE_CLASS = "08"  # connection exception
+# Of those, the ones where the database is up and the work met other work: serialization failure, deadlock,
+# lock not available.
+CONCURRENCY_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 
 
 def is_transient(exc: BaseException) -> bool:
     """True when `exc` (or what caused it) is a dependency being unavailable, not the event's fault."""
     return any(_transient_itself(e) for e in _causes(exc))
+
+
+def met_concurrent_work(exc: BaseException) -> bool:
+    """True when a transient failure is a conflict with concurrent work (the database is there), not an outage."""
+    return any(
+        (getattr(e, "sqlstate", None) or getattr(e, "pgcode", None)) in CONCURRENCY_SQLSTATES for e in _causes(exc)
+    )
 
 
 def dependency_of(exc: BaseException) -> str:

@@ -221,14 +221,17 @@ def database_problem(request: Request, exc: BaseException) -> JSONResponse:
     """
     instance = request.url.path
     if faults.is_transient(exc):
-        log.warning("database unavailable", path=instance, error=type(exc).__name__)
+        conflict = faults.met_concurrent_work(exc)
+        event = "database conflict" if conflict else "database unavailable"
+        log.warning(event, path=instance, error=type(exc).__name__)
+        cause = "the request met concurrent work (a deadlock)" if conflict else "the database cannot be reached"
         return problem_response(
             Problem(
                 type=_type_uri("service-unavailable"),
                 title="Service unavailable",
                 status=503,
                 instance=instance,
-                detail=f"the database cannot be reached; nothing was changed; try again in {RETRY_AFTER_SECONDS} s",
+                detail=f"{cause}; nothing was changed; try again in {RETRY_AFTER_SECONDS} s",
             ),
             {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from shared.consumer import Reject
 from shared.db import make_engine
 from shared.events import InvalidPayload, MalformedEvent
-from shared.faults import dependency_of, is_transient
+from shared.faults import dependency_of, is_transient, met_concurrent_work
 from tests.support import Infra
 
 
@@ -78,6 +78,15 @@ def test_transient(exc: BaseException) -> None:
 )
 def test_deterministic(exc: BaseException) -> None:
     assert not is_transient(exc)
+
+
+def test_a_deadlock_is_told_apart_from_an_outage() -> None:
+    """Both are answered 503 and retried; the answer and the log say which it was."""
+    for sqlstate in ("40001", "40P01", "55P03"):  # serialization failure, deadlock, lock not available
+        assert met_concurrent_work(_dbapi(sa.DBAPIError, sqlstate))
+    for outage in (_dbapi(sa.OperationalError, "08006"), _dbapi(sa.DBAPIError, "57P01"), ConnectionRefusedError()):
+        assert is_transient(outage)
+        assert not met_concurrent_work(outage)
 
 
 def test_causes_are_followed_only_when_explicit() -> None:
