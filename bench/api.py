@@ -27,6 +27,9 @@ CPU subtracted: other work on the machine moves wall-clock figures, hardly
 this) and the rate of `GET /healthz` on the same process at the same 32
 connections, the ceiling the framework itself allows.
 
+`--profile DIR` records each closed-loop run's service process with py-spy (raw collapsed stacks,
+`DIR/<service>-<line>.txt`, 200 samples a second); `--reads-only` skips the writes.
+
 Run:  .venv/bin/python bench/api.py [--seconds 10] [--persons 20000] [--rate 500] [--write-rate 200]
 """
 
@@ -38,10 +41,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -57,6 +62,7 @@ from shared import settings as settings_mod  # noqa: E402
 from shared.auth import issue_token  # noqa: E402
 
 CONNECTIONS = 32
+PROFILE: Path | None = None  # --profile: where each closed-loop run's py-spy stacks go
 OPEN_PROCESSES = 2  # open-loop generator processes, CONNECTIONS // OPEN_PROCESSES connections each
 # wrk's requests: line i of the file (a path for GET, a body for POST), each thread its own stripe of lines.
 LUA = """
@@ -140,7 +146,8 @@ def wrk(stack: BenchStack, name: str, service: str, lines: list[str], method: st
     path = "/" if method == "GET" else READS[service].split("?")[0]
 
     def load() -> Load:
-        out = _wrk(stack.url(service) + path, script, data, method, token, seconds)
+        with profiled(stack, service, name) if PROFILE else nullcontext():
+            out = _wrk(stack.url(service) + path, script, data, method, token, seconds)
         non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
         return Load(
@@ -152,6 +159,26 @@ def wrk(stack: BenchStack, name: str, service: str, lines: list[str], method: st
         )
 
     return measured(stack, name, service, token, seconds, load)
+
+
+@contextmanager
+def profiled(stack: BenchStack, service: str, name: str) -> Iterator[None]:
+    """py-spy recording the service's process (raw collapsed stacks) while the block runs."""
+    assert PROFILE is not None
+    PROFILE.mkdir(parents=True, exist_ok=True)
+    out = PROFILE / f"{service}-{re.sub(r'[^a-z]+', '-', name.lower()).strip('-')}.txt"
+    spy = str(Path(sys.executable).parent / "py-spy")
+    pid = str(stack.by_service[service].pid)
+    proc = subprocess.Popen(
+        [spy, "record", "--nonblocking", "--format", "raw", "-r", "200", "-p", pid, "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        proc.wait(30)
 
 
 def open_loop(
@@ -322,7 +349,7 @@ def new_elders(n: int) -> list[str]:
     return [identity.make("340207", start + timedelta(days=i // 99), 900 + i % 99) for i in range(n)]
 
 
-async def main(seconds: int, persons: int, rate: float, write_rate: float) -> None:
+async def main(seconds: int, persons: int, rate: float, write_rate: float, reads_only: bool) -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     stack = await start_stack()
@@ -358,30 +385,8 @@ async def main(seconds: int, persons: int, rate: float, write_rate: float) -> No
             audited = await audit_rows(stack, service) - before
             audits.append(f"{service} {audited:,} audit rows for {answered:,} reads answered 2xx")
 
-        # Every write run takes persons no other run took: the closed loop the first half, the open loop the second.
-        elders = new_elders(max(20_000, 1000 * seconds))
-        person_bodies = [
-            json.dumps({"id_number": n, "name": "测试", "hukou_division": "340207001"}, ensure_ascii=False)
-            for n in elders
-        ]
-        half = len(person_bodies) // 2
-        done(wrk(stack, "POST /v1/persons", "registry", person_bodies[:half], "POST", token, seconds))
-        quiet(stack)
-        done(open_loop(stack, "POST /v1/persons", "registry", person_bodies[half:], "POST", token, seconds, write_rate))
-        enrolled = sorted(await registered(stack, elders))
-        await known_downstream(stack, enrolled)
-        quiet(stack)
-        half = len(enrolled) // 2
-        cases = [json.dumps({"id_number": n, "program": "dibao", "monthly_amount": "780.00"}) for n in enrolled]
-        done(wrk(stack, "POST /v1/cases", "assistance", cases[:half], "POST", token, seconds))
-        quiet(stack)
-        done(open_loop(stack, "POST /v1/cases", "assistance", cases[half:], "POST", token, seconds, write_rate))
-        allowances = [json.dumps({"id_number": n}) for n in enrolled]
-        done(wrk(stack, "POST /v1/allowances", "eldercare", allowances[:half], "POST", token, seconds))
-        quiet(stack)
-        done(
-            open_loop(stack, "POST /v1/allowances", "eldercare", allowances[half:], "POST", token, seconds, write_rate)
-        )
+        if not reads_only:
+            await writes(stack, token, seconds, write_rate, done)
 
         print()
         print(
@@ -395,10 +400,35 @@ async def main(seconds: int, persons: int, rate: float, write_rate: float) -> No
         print(f"  load average at the end: {os.getloadavg()[0]:.1f} (other work shares the two cores)")
         print(
             f"\nreproduce: .venv/bin/python bench/api.py --seconds {seconds} --persons {persons}"
-            f" --rate {rate:g} --write-rate {write_rate:g}"
+            f" --rate {rate:g} --write-rate {write_rate:g}" + (" --reads-only" if reads_only else "")
         )
     finally:
         stack.stop()
+
+
+async def writes(stack: BenchStack, token: str, seconds: int, write_rate: float, done: Callable[[Run], None]) -> None:
+    """Registering persons, then enrolling them in a case and the allowance: a closed and an open loop each."""
+    # Every write run takes persons no other run took: the closed loop the first half, the open loop the second.
+    elders = new_elders(max(20_000, 1000 * seconds))
+    person_bodies = [
+        json.dumps({"id_number": n, "name": "测试", "hukou_division": "340207001"}, ensure_ascii=False) for n in elders
+    ]
+    half = len(person_bodies) // 2
+    done(wrk(stack, "POST /v1/persons", "registry", person_bodies[:half], "POST", token, seconds))
+    quiet(stack)
+    done(open_loop(stack, "POST /v1/persons", "registry", person_bodies[half:], "POST", token, seconds, write_rate))
+    enrolled = sorted(await registered(stack, elders))
+    await known_downstream(stack, enrolled)
+    quiet(stack)
+    half = len(enrolled) // 2
+    cases = [json.dumps({"id_number": n, "program": "dibao", "monthly_amount": "780.00"}) for n in enrolled]
+    done(wrk(stack, "POST /v1/cases", "assistance", cases[:half], "POST", token, seconds))
+    quiet(stack)
+    done(open_loop(stack, "POST /v1/cases", "assistance", cases[half:], "POST", token, seconds, write_rate))
+    allowances = [json.dumps({"id_number": n}) for n in enrolled]
+    done(wrk(stack, "POST /v1/allowances", "eldercare", allowances[:half], "POST", token, seconds))
+    quiet(stack)
+    done(open_loop(stack, "POST /v1/allowances", "eldercare", allowances[half:], "POST", token, seconds, write_rate))
 
 
 if __name__ == "__main__":
@@ -407,5 +437,8 @@ if __name__ == "__main__":
     parser.add_argument("--persons", type=int, default=20_000, help="persons seeded for the reads (default 20,000)")
     parser.add_argument("--rate", type=float, default=500, help="open-loop reads a second (default 500)")
     parser.add_argument("--write-rate", type=float, default=200, help="open-loop writes a second (default 200)")
+    parser.add_argument("--reads-only", action="store_true", help="measure the reads only")
+    parser.add_argument("--profile", type=Path, help="py-spy each closed-loop run's service into this folder")
     args = parser.parse_args()
-    asyncio.run(main(args.seconds, args.persons, args.rate, args.write_rate))
+    PROFILE = args.profile
+    asyncio.run(main(args.seconds, args.persons, args.rate, args.write_rate, args.reads_only))
