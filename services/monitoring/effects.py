@@ -61,7 +61,7 @@ from services.monitoring.domain.reconciliation import PERSON, Repair
 from services.monitoring.models import Alert, Lead, Record, WarningThresholds
 from shared import bulk, clock, divisions, identity
 from shared import event_types as ev
-from shared.db import utcnow
+from shared.db import new_id, utcnow
 from shared.events import ReceivedEvent, publish_many
 
 ALLOWANCE = "old_age_allowance"
@@ -523,7 +523,7 @@ class Fold:
             lead = open_leads.get(reason)
             if lead is None:
                 lead = LeadRow(
-                    id=uuid.uuid4(), person_id=record.person_id, id_number=record.id_number,
+                    id=new_id(), person_id=record.person_id, id_number=record.id_number,
                     hukou_division=record.hukou_division, reason=reason, program=new.program, summary=new.summary,
                     figures=dict(new.figures), new=True,
                 )  # fmt: skip
@@ -549,7 +549,7 @@ class Fold:
 
     def _raise(self, record: RecordRow, finding: w.Finding, benefits: list[str]) -> None:
         alert = AlertRow(
-            id=uuid.uuid4(), kind=finding.kind, status=rules.AlertStatus.OPEN, severity=finding.severity,
+            id=new_id(), kind=finding.kind, status=rules.AlertStatus.OPEN, severity=finding.severity,
             person_id=record.person_id, id_number=record.id_number, hukou_division=record.hukou_division,
             benefits=list(benefits), summary=finding.summary, details=dict(finding.details), raised_on=self.today,
             new=True,
@@ -713,7 +713,7 @@ def _birth_date(id_number: str) -> date | None:
 async def _make_records(session: AsyncSession, firsts: list[ev.PersonRef]) -> None:
     """A record for each person (sorted by person, so concurrent chunks lock in one order); one made meanwhile stays."""
     rows = [
-        {"id": uuid.uuid4(), "person_id": p.person_id, "id_number": p.id_number, "hukou_division": p.hukou_division,
+        {"id": new_id(), "person_id": p.person_id, "id_number": p.id_number, "hukou_division": p.hukou_division,
          "birth_date": _birth_date(p.id_number), "status": "active", "categories": [], "programs": {}}
         for p in firsts
     ]  # fmt: skip

@@ -171,3 +171,32 @@ def test_rules_are_pure_and_one_situation_gives_one_finding_per_kind(
     # Applying the plan leaves nothing more to do.
     plan = w.reconcile(w.reconcile([], first).raise_, first)
     assert not plan.raise_ and not plan.close
+
+
+@given(
+    status=st.sampled_from(["deceased", "moved_away"]),
+    programs=program_states,
+    categories=st.frozensets(st.sampled_from(["anti_poverty_monitoring", "marginal", "rigid_expense"])),
+    income=st.none() | money,
+    expense=st.none() | money,
+    born=st.none() | st.dates(date(1900, 1, 1), TODAY),
+    due=st.none() | st.dates(date(2020, 1, 1), TODAY),
+    changed=st.none() | st.dates(date(2020, 1, 1), TODAY),
+)
+def test_the_rules_skipped_unless_a_person_is_active_would_find_nothing(
+    status: str,
+    programs: dict[str, str],
+    categories: frozenset[str],
+    income: Decimal | None,
+    expense: Decimal | None,
+    born: date | None,
+    due: date | None,
+    changed: date | None,
+) -> None:
+    """`evaluate` asks only the other rules of the dead and the moved away: the skipped ones answer None for them."""
+    s = sit(
+        status=status, programs=programs, categories=categories, per_capita_income=income,
+        latest_medical_expense=expense, birth_date=born, review_due_on=due, household_changed_on=changed,
+    )  # fmt: skip
+    assert all(rule.check(s, T) is None for rule in w.RULES if rule.active_only)
+    assert w.evaluate(s, T) == {r.kind: f for r in w.RULES if (f := r.check(s, T)) is not None}

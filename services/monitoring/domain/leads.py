@@ -106,7 +106,9 @@ RULES = (income_below_standard, high_medical_expense, uncovered_listed, marginal
 
 
 def find(s: Situation, t: Thresholds) -> dict[str, Lead]:
-    """Every lead the person's data give: reason -> lead."""
+    """Every lead the person's data give: reason -> lead (none for the dead or moved away: every rule asks that)."""
+    if not _eligible_person(s):
+        return {}
     found = (rule(s, t) for rule in RULES)
     return {lead.reason: lead for lead in found if lead is not None}
 

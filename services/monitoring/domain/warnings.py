@@ -131,6 +131,9 @@ class NamedRule:
     kind: str
     check: Rule
     cleared: str  # why an open alert of this kind closes itself when the rule no longer finds it
+    # The rule finds nothing unless the person's status is active: not asked otherwise (a death's events, the
+    # bulk of what monitoring folds, would ask seven rules that each answer None).
+    active_only: bool = False
 
 
 def beneficiary_died(s: Situation, t: Thresholds) -> Finding | None:
@@ -282,17 +285,27 @@ RULES: tuple[NamedRule, ...] = (
         "beneficiary_moved_out", moved_out, "the person is registered in the district again or no benefit is at stake"
     ),
     NamedRule("paid_after_death", paid_after_death, "the overpayment was recovered or written off"),
-    NamedRule("income_above_standard", income_above_standard, "income fell below the standard or the case left dibao"),
     NamedRule(
-        "high_medical_expense", high_medical_expense, "no longer a low-income household or the expense was settled"
+        "income_above_standard",
+        income_above_standard,
+        "income fell below the standard or the case left dibao",
+        active_only=True,
     ),
-    NamedRule("household_changed", household_changed, "the household was reviewed after the change"),
-    NamedRule("review_overdue", review_overdue, "the review was done"),
-    NamedRule("uncovered_need", uncovered, "the person is now covered by a program or left the list"),
-    NamedRule("elder_without_allowance", elder_without_allowance, "the old-age allowance was enrolled"),
-    NamedRule("child_turning_18", child_turning_adult, "the child's program ended"),
+    NamedRule(
+        "high_medical_expense",
+        high_medical_expense,
+        "no longer a low-income household or the expense was settled",
+        active_only=True,
+    ),
+    NamedRule("household_changed", household_changed, "the household was reviewed after the change", active_only=True),
+    NamedRule("review_overdue", review_overdue, "the review was done", active_only=True),
+    NamedRule("uncovered_need", uncovered, "the person is now covered by a program or left the list", active_only=True),
+    NamedRule(
+        "elder_without_allowance", elder_without_allowance, "the old-age allowance was enrolled", active_only=True
+    ),
+    NamedRule("child_turning_18", child_turning_adult, "the child's program ended", active_only=True),
 )
-
+RULES_UNLESS_ACTIVE = tuple(r for r in RULES if not r.active_only)  # what can find anything for the dead or moved
 KINDS = tuple(r.kind for r in RULES)
 CLEARED = {r.kind: r.cleared for r in RULES}  # kind -> why it closes (built once: reconcile runs after every event)
 
@@ -300,7 +313,7 @@ CLEARED = {r.kind: r.cleared for r in RULES}  # kind -> why it closes (built onc
 def evaluate(s: Situation, t: Thresholds) -> dict[str, Finding]:
     """Every finding of every rule for one person: kind -> finding."""
     found = {}
-    for rule in RULES:
+    for rule in RULES if s.status == "active" else RULES_UNLESS_ACTIVE:
         finding = rule.check(s, t)
         if finding is not None:
             found[rule.kind] = finding
