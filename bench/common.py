@@ -15,6 +15,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from bench import pgstatements
 from services import MODULES, SERVICES
 from shared import devstack, migrations
 from shared.kafka import create_topics
@@ -116,14 +117,19 @@ async def start_stack(partitions: int = 3, *, commit_timestamps: bool = False) -
     pg = devstack.Postgres(tmp / "pgdata", port=devstack.free_port())
     broker = devstack.Broker(devstack.free_port(), log_path=tmp / "broker.log")
     pg.start()
-    if commit_timestamps:
+    if commit_timestamps or pgstatements.ENABLED:
         conn = await asyncpg.connect(dsn(pg, "postgres"))
-        await conn.execute("ALTER SYSTEM SET track_commit_timestamp = on")
+        if commit_timestamps:
+            await conn.execute("ALTER SYSTEM SET track_commit_timestamp = on")
         await conn.close()
+        if pgstatements.ENABLED:  # a scratch run's statement figures (bench/pgstatements.py)
+            await pgstatements.settings(dsn(pg, "postgres"))
         pg.stop()
         pg.start()
     broker.start()
     pg.create_databases(SERVICES)
+    if pgstatements.ENABLED:
+        await pgstatements.enable([dsn(pg, d) for d in ("postgres", *SERVICES)])
     for s in SERVICES:
         await asyncio.to_thread(migrations.upgrade, MODULES[s].migrations, pg.url(s))
     await create_topics(broker.bootstrap, partitions=partitions)

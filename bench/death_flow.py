@@ -56,6 +56,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import pgstatements  # noqa: E402
 from bench.common import BenchStack, cpu_seconds, dsn, pct, start_stack  # noqa: E402
 from shared import identity  # noqa: E402
 
@@ -566,6 +567,8 @@ async def main(n: int, rate: float | None, seconds: float, trickle: int, profile
         base = await effects.monitoring_processed()
         spies = profilers(stack, profile) if profile else []
         cpu_before, consumed_before = cpu_now(stack, effects), consumed(stack)
+        if pgstatements.ENABLED:
+            await pgstatements.reset(dsn(stack.pg, "postgres"))
         t0 = time.time()
         if rate:
             print(f"publishing {rate:,.0f} deaths/s for {seconds:,.0f} s…", flush=True)
@@ -577,6 +580,7 @@ async def main(n: int, rate: float | None, seconds: float, trickle: int, profile
         await producer.stop()
         complete = await effects.wait_all(None, count, base, timeout=max(300, count / 5))  # a loaded machine is slow
         cpu_after, consumed_after = cpu_now(stack, effects), consumed(stack)
+        statements = await pgstatements.report(dsn(stack.pg, "postgres"), count) if pgstatements.ENABLED else ""
         stop_profilers(spies)
         committed = await effects.committed(list(sent_at))
         last_effect = max((at for rows in committed.values() for at in rows.values()), default=t0)
@@ -607,6 +611,8 @@ async def main(n: int, rate: float | None, seconds: float, trickle: int, profile
             print_hops(quiet, len(quiet_ids))
         print_consumed(consumed_before, consumed_after)
         print_cpu(cpu_before, cpu_after, count, idle, secs)
+        if statements:
+            print(statements)
         print(f"  load average at the end: {os.getloadavg()[0]:.1f} (other work shares the two cores)")
         flags = f"--rate {rate:g} --seconds {seconds:g}" if rate else f"--n {n}"
         print(f"\nreproduce: .venv/bin/python bench/death_flow.py {flags} --trickle {trickle}")
