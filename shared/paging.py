@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 T = TypeVar("T")
 
@@ -20,3 +20,7 @@ class Page(BaseModel, Generic[T]):
 # Query parameters every list endpoint takes; bounded so no value can overflow the database.
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip")]
+
+# The same bounds as fields of a route's query model (one pydantic validation for the whole query string).
+PageSize = Annotated[int, Field(ge=1, le=500, description="page size")]
+PageOffset = Annotated[int, Field(ge=0, le=1_000_000_000, description="items to skip")]

