@@ -89,6 +89,8 @@ outbox = Table(
     Column("data", JSONB, nullable=False),
     Column("envelope", JSONB, Computed(outbox_schema.ENVELOPE, persisted=False)),
     Index("ix_outbox_unpublished", "seq", postgresql_where=text("published_at IS NULL")),
+    # Room for each row's published version on its own page (shared/outbox_schema.room_upgrade).
+    postgresql_with={"fillfactor": outbox_schema.FILLFACTOR},
 )
 
 processed_events = Table(

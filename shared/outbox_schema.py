@@ -87,3 +87,35 @@ def leaner_downgrade() -> None:
         "ALTER TABLE outbox ALTER COLUMN subject SET NOT NULL, ADD CONSTRAINT pk_outbox PRIMARY KEY (seq),"
         " ADD COLUMN created_at timestamptz NOT NULL DEFAULT now()"
     )
+
+
+# Half of each page left free when rows are written: see room_upgrade.
+FILLFACTOR = 50
+
+
+def room_upgrade() -> None:
+    """Outbox pages filled to half, so marking a row published writes its new version on the same page.
+
+    Every row is updated exactly once, milliseconds after it is written, by the
+    relay's `published_at = now()`. That column is in the predicate of the
+    partial index of unpublished rows, so the update is never HOT, but on the
+    same page PostgreSQL logs only the bytes that changed (the row's prefix and
+    suffix are shared with the old version) and the partial index takes no entry
+    either way. On full pages (fillfactor 100) each new version went to another
+    page, whole: 674 B of WAL a row marked; with half the page free, 120 B
+    (100,000 rows marked in batches of 1,000, no checkpoint between; the marking
+    pass's backend CPU about half). The table holds the same pages right after
+    marking (the versions sit beside the rows instead of on new pages); rows kept
+    the retention period after vacuum take up to twice the space they did.
+    Pages written from now on keep the room.
+    """
+    from alembic import op
+
+    op.execute(f"ALTER TABLE outbox SET (fillfactor = {FILLFACTOR})")
+
+
+def room_downgrade() -> None:
+    """Outbox pages filled whole again (from the next page written)."""
+    from alembic import op
+
+    op.execute("ALTER TABLE outbox RESET (fillfactor)")

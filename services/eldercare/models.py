@@ -55,6 +55,8 @@ class Allowance(DivisionScoped, Base):
     """
 
     __tablename__ = "allowances"
+    # Room for a stop's new row version on its page, a HOT update (migration 0009).
+    __table_args__ = {"postgresql_with": {"fillfactor": 80}}
 
     person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
