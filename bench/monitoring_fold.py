@@ -133,13 +133,16 @@ async def statements(url: str, top: int = 14) -> list[tuple[int, float, str]]:
     return [(r["calls"], r["ms"], r["query"]) for r in rows]
 
 
-async def main(deaths: int, profile: Path | None) -> None:
+async def main(deaths: int, profile: Path | None, explain: Path | None) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="minzheng-fold-"))
     pg = devstack.Postgres(tmp / "pgdata", port=devstack.free_port())
     try:
         pg.start()
         conn = await asyncpg.connect(dsn(pg, "postgres"))
-        await conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+        await conn.execute("ALTER SYSTEM SET shared_preload_libraries = pg_stat_statements, auto_explain")
+        if explain:  # every statement's plan with its row counts and times, in the server's log, copied at the end
+            for setting in ("log_min_duration = 0", "log_analyze = on", "log_buffers = on", "log_triggers = on"):
+                await conn.execute(f"ALTER SYSTEM SET auto_explain.{setting}")
         await conn.close()
         pg.stop()
         pg.start()
@@ -178,6 +181,8 @@ async def main(deaths: int, profile: Path | None) -> None:
             print(f"    {calls:>7,} {ms:>9,.1f} {ms / max(calls, 1):>8.3f}  {' '.join(query.split())[:110]}")
     finally:
         pg.stop()
+        if explain:
+            shutil.copy(pg.data_dir / "server.log", explain)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -185,5 +190,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deaths", type=int, default=10_000)
     parser.add_argument("--profile", type=Path, help="py-spy this process into this file (raw stacks)")
+    parser.add_argument("--explain", type=Path, help="copy the server's log with every statement's plan (auto_explain)")
     args = parser.parse_args()
-    asyncio.run(main(args.deaths, args.profile))
+    asyncio.run(main(args.deaths, args.profile, args.explain))

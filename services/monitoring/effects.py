@@ -441,8 +441,7 @@ class Fold:
 
     def _recount(self, record: RecordRow) -> None:
         # The income rule reads the per-capita income alone: no need for the whole situation (alerts, programs).
-        income = w.Situation(today=self.today, per_capita_income=record.per_capita_income)
-        by_income = w.marginal_income(income, self.thresholds)
+        by_income = w.marginal_by_income(record.per_capita_income, self.thresholds)
         record.categories = categories.categories(record.programs, record.listed, by_income)
         record.markers = categories.markers(record.programs, record.birth_date, self.today)
 
@@ -512,8 +511,10 @@ class Fold:
 
     def discover(self, record: RecordRow, situation: w.Situation) -> None:
         """The person's leads now: new ones opened, gone ones closed (a case opened, say), figures kept fresh."""
-        open_leads = self.leads.setdefault(record.person_id, {})
         found = discovery.find(situation, self.thresholds)
+        if not found and not self.leads.get(record.person_id):
+            return  # none open, none found (the dead, the moved away, most of the living)
+        open_leads = self.leads.setdefault(record.person_id, {})
         for reason in sorted(set(open_leads) - set(found)):
             lead = open_leads.pop(reason)
             lead.status, lead.closed_at, lead.closed_reason = "closed", utcnow(), discovery.closed_reason(situation)

@@ -137,8 +137,10 @@ class NamedRule:
 
 
 def beneficiary_died(s: Situation, t: Thresholds) -> Finding | None:
-    benefits = sorted(set(s.benefits_at_death) | set(s.benefits_at_stake))
-    if s.status != "deceased" or not benefits:
+    if s.status != "deceased":
+        return None
+    benefits = sorted({*s.benefits_at_death, *s.benefits_at_stake})
+    if not benefits:
         return None
     dod = s.date_of_death.isoformat() if s.date_of_death else "unknown"
     return Finding(
@@ -234,7 +236,12 @@ def review_overdue(s: Situation, t: Thresholds) -> Finding | None:
 
 def marginal_income(s: Situation, t: Thresholds) -> bool:
     """A marginal family by income (低保边缘, §4.1): per capita from the standard up to the multiplier of it."""
-    pc = s.per_capita_income
+    return marginal_by_income(s.per_capita_income, t)
+
+
+def marginal_by_income(per_capita_income: Decimal | None, t: Thresholds) -> bool:
+    """`marginal_income` of a per-capita income alone (a record's categories need no whole situation)."""
+    pc = per_capita_income
     return pc is not None and t.dibao_standard <= pc < t.dibao_standard * t.marginal_multiplier
 
 
