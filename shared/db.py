@@ -177,8 +177,22 @@ def new_id() -> uuid.UUID:
     """
     if not _ID_POOL:
         raw = os.urandom(16 * 1024)
-        _ID_POOL.extend(uuid.UUID(bytes=raw[i : i + 16], version=4) for i in range(0, len(raw), 16))
+        _ID_POOL.extend(_uuid4(int.from_bytes(raw[i : i + 16]) & _V4_MASK | _V4_BITS) for i in range(0, len(raw), 16))
     return _ID_POOL.pop()
+
+
+# The bits uuid.UUID(bytes=..., version=4) sets: the variant (RFC 4122) and the version. The UUID is then made
+# without UUID.__init__'s argument checks, which cost three times what the rest of an id did.
+_V4_MASK = ~((0xC000 << 48) | (0xF000 << 64))
+_V4_BITS = (0x8000 << 48) | (4 << 76)
+
+
+def _uuid4(value: int) -> uuid.UUID:
+    """The UUID of a 128-bit number whose variant and version bits are already set (what UUID(int=...) gives)."""
+    made = object.__new__(uuid.UUID)
+    object.__setattr__(made, "int", value)
+    object.__setattr__(made, "is_safe", uuid.SafeUUID.unknown)
+    return made
 
 
 def utcnow() -> datetime:
