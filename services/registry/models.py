@@ -104,7 +104,7 @@ class DeathReport(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
     seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
     death_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deaths.id"), index=True)
-    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    id_number: Mapped[str] = mapped_column(String(18))  # no index: no query reads reports by it (migration 0008)
     name: Mapped[str | None] = mapped_column(String(100))
     date_of_death: Mapped[date] = mapped_column(Date)
     source: Mapped[str] = mapped_column(String(30))
