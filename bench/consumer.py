@@ -13,10 +13,14 @@ counter running, they are consumed three times by fresh groups:
   assistance has none for eldercare's allowance events): each message skipped
   from its envelope's type, nothing validated or recorded, offsets committed.
 The difference is the runner's own cost, which every consumer pays on top of its handler's SQL.
+With `--rate R`, the events are sent R a second by a child process while the
+runner consumes them, without and then with its linger (see ConsumerRunner._fetch):
+at steady arrival the per-chunk statements are paid by fewer events each.
 CPU is this process's (the broker and PostgreSQL are reported apart), so other
 work on the machine hardly moves it.
 
 Run:  .venv/bin/python bench/consumer.py [--n 20000]
+      .venv/bin/python bench/consumer.py --n 8000 --rate 400
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ def died(i: int) -> tuple[bytes, bytes]:
         "datacontenttype": "application/json",
         "data": json.loads(payload.model_dump_json()),
     }
-    return str(person).encode(), json.dumps(body).encode()
+    return str(person).encode(), json.dumps(body, separators=(",", ":")).encode()  # compact, as the relay joins it
 
 
 async def produce(stack: BenchStack, n: int) -> None:
@@ -159,6 +163,61 @@ async def runner_ignoring(stack: BenchStack, n: int) -> None:
     await engine.dispose()
 
 
+async def produce_steady(bootstrap: str, n: int, rate: float) -> None:
+    """N deaths sent `rate` a second, in ticks of 10 ms (the `--produce` child: its CPU is not the runner's)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+    await producer.start()
+    headers = [("content-type", b"application/cloudevents+json"), ("traceparent", TRACEPARENT)]
+    start, sent = time.perf_counter(), 0
+    while sent < n:
+        due = min(n, int((time.perf_counter() - start) * rate) + 1)
+        for i in range(sent, due):
+            key, value = died(i)
+            await producer.send(TOPIC, value, key=key, headers=headers)
+        sent = due
+        await asyncio.sleep(0.01)
+    await producer.flush()
+    await producer.stop()
+
+
+async def runner_steady(stack: BenchStack, n: int, rate: float, linger: bool) -> None:
+    """The runner (a batch handler doing nothing) while a child process sends N deaths `rate` a second."""
+    settings = Settings(
+        service="assistance", database_url=stack.pg.url("assistance"), kafka_bootstrap_servers=stack.broker.bootstrap
+    )
+    engine = make_engine(settings.database_url)
+    spec = Consumer(name="bench.steady", topics=[TOPIC])
+    chunks: list[int] = []
+
+    @spec.batch
+    async def nothing(_session: object, events: list[ReceivedEvent]) -> dict[str, str]:
+        chunks.append(len(events))
+        return {}
+
+    run = ConsumerRunner(settings, make_sessionmaker(engine), spec, group_id="bench-steady")
+    if not linger:
+        run.linger_rate = float("inf")
+    db = await asyncpg.connect(dsn(stack.pg, "assistance"))
+    start = await db.fetchval("SELECT count(*) FROM processed_events WHERE consumer = 'bench.steady'")
+    run.start()
+    while run.kafka is None or not run.kafka.assignment():
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--produce", stack.broker.bootstrap, "--n", str(n), "--rate", str(rate)
+    )
+    sent_from = time.perf_counter()
+    while await db.fetchval("SELECT count(*) FROM processed_events WHERE consumer = 'bench.steady'") - start < n:
+        await asyncio.sleep(0.05)
+    applied = time.perf_counter() - sent_from
+    await child.wait()
+    await db.close()
+    await run.stop()
+    await engine.dispose()
+    mode = "with" if linger else "without"
+    print(f"    ({mode} the linger: {len(chunks):,} chunks, {n / len(chunks):.1f} each; all in {applied:.1f} s)")
+
+
 async def measure(stack: BenchStack, name: str, n: int, work: asyncio.Future[None] | object) -> None:
     parts = {"this process": os.getpid(), "postgresql": _postmaster(stack), "broker": stack.broker.proc.pid}  # type: ignore[union-attr]
     before = {k: (cpu_seconds(p) if k == "this process" else tree_cpu_seconds(p)) for k, p in parts.items()}
@@ -174,7 +233,23 @@ def _postmaster(stack: BenchStack) -> int:
     return int((stack.pg.data_dir / "postmaster.pid").read_text().split()[0])
 
 
-async def main(n: int) -> None:
+async def steady(n: int, rate: float) -> None:
+    """Without and with the linger, each on a stack of its own (nothing left over from the other)."""
+    print(f"consuming {n:,} registry.person.died events sent {rate:,.0f}/s:")
+    for linger in (False, True):
+        stack = await start_stack(partitions=3)
+        try:
+            print(f"  (load average {os.getloadavg()[0]:.1f})")
+            await measure(stack, "steady", n, runner_steady(stack, n, rate, linger=linger))
+        finally:
+            stack.stop()
+    print(f"\nreproduce: .venv/bin/python bench/consumer.py --n {n} --rate {rate:g}")
+
+
+async def main(n: int, rate: float | None) -> None:
+    if rate:
+        await steady(n, rate)
+        return
     stack = await start_stack(partitions=3)
     try:
         print(f"producing {n:,} registry.person.died events…", flush=True)
@@ -191,4 +266,10 @@ async def main(n: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=20_000, help="events (default 20,000)")
-    asyncio.run(main(parser.parse_args().n))
+    parser.add_argument("--rate", type=float, help="instead: events sent this many a second, without and with linger")
+    parser.add_argument("--produce", metavar="BOOTSTRAP", help=argparse.SUPPRESS)  # the steady mode's sender
+    args = parser.parse_args()
+    if args.produce:
+        asyncio.run(produce_steady(args.produce, args.n, args.rate))
+    else:
+        asyncio.run(main(args.n, args.rate))

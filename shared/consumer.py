@@ -30,7 +30,7 @@ import contextlib
 import functools
 import time
 import traceback
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -160,12 +160,12 @@ class ConsumerRunner:
     # how many (a valid event must never be dead-lettered because a dependency was down).
     first_wait_seconds = 0.1
     max_wait_seconds = 5.0
-    # Under steady arrival, a round that found fewer than `linger_until` messages waits up to
-    # `linger_seconds` for more (see `_fetch`): fewer, larger chunks for a few ms more per hop.
+    # Under steady arrival (`linger_rate` messages a second or more), a round that found fewer than
+    # `linger_until` messages waits up to `linger_seconds` for more (see `_fetch`): fewer, larger chunks.
     linger_seconds = 0.025
     linger_until = 200
-    steady_rounds = 3
-    steady_gap_seconds = 0.05
+    linger_rate = 100.0
+    rate_window_seconds = 0.5
 
     def __init__(
         self,
@@ -189,7 +189,7 @@ class ConsumerRunner:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._committing: asyncio.Task[None] | None = None  # the offset commit in flight, if any
-        self._busy_rounds = 0  # how many rounds in a row found messages soon after the one before
+        self._recent: deque[tuple[float, int]] = deque()  # (when, how many) of the recent fetches that found some
 
     def start(self) -> None:
         self._report_waiting()
@@ -286,26 +286,21 @@ class ConsumerRunner:
         """The next round's messages: what the broker has, and under steady arrival what comes within a linger.
 
         Each chunk costs a fixed number of statements, so events trickling in at
-        a few hundred a second, taken as they come, cost about twice as much
-        each as a full chunk. When the last rounds found messages one right
-        after the other (`steady_rounds` rounds, each within `steady_gap_seconds`
-        of asking) and this one found few, the consumer waits up to
-        `linger_seconds` for more before applying them. A message arriving after
-        a quiet spell is applied at once: a lone death pays nothing for this.
+        a few hundred a second, taken as they come, cost two or three times as
+        much each as in a fuller chunk. When messages have been arriving at
+        `linger_rate` a second or more over the last `rate_window_seconds` and
+        this round found fewer than `linger_until`, the consumer waits up to
+        `linger_seconds` for more before applying them. Deaths sent one at a
+        time (a few events a second) never reach that rate: a lone death pays
+        nothing for this.
         """
         assert self.kafka is not None
         most = 4 * self.settings.consumer_batch_size  # a full chunk on each of a few partitions
-        asked = time.monotonic()
         batches = await self.kafka.getmany(timeout_ms=200, max_records=most)
-        now = time.monotonic()
-        # Busy: messages were there (or came) soon after the consumer asked, round after round.
-        self._busy_rounds = self._busy_rounds + 1 if batches and now - asked < self.steady_gap_seconds else 0
-        if not batches:
-            return batches
         count, enough = sum(map(len, batches.values())), min(self.linger_until, most)
-        if self._busy_rounds < self.steady_rounds or count >= enough:
+        if not batches or count >= enough or self._arrival_rate(count) < self.linger_rate:
             return batches
-        deadline = now + self.linger_seconds
+        deadline = time.monotonic() + self.linger_seconds
         while count < enough and not self._stopping.is_set():
             left_ms = int((deadline - time.monotonic()) * 1000)
             if left_ms <= 0:
@@ -315,6 +310,15 @@ class ConsumerRunner:
                 batches.setdefault(tp, []).extend(messages)
                 count += len(messages)
         return batches
+
+    def _arrival_rate(self, count: int) -> float:
+        """Messages a second over the last `rate_window_seconds`, counting the `count` just fetched."""
+        now = time.monotonic()
+        recent = self._recent
+        recent.append((now, count))
+        while recent[0][0] < now - self.rate_window_seconds:
+            recent.popleft()
+        return sum(n for _, n in recent) / self.rate_window_seconds
 
     async def _commit(self, offsets: dict[Any, int]) -> None:
         """Send the offsets and go on fetching: the broker's answer is awaited before the next commit.

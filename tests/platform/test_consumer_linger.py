@@ -1,4 +1,4 @@
-"""The consumer's fetch under steady arrival: a short wait for more before a small chunk, none after a quiet spell."""
+"""The consumer's fetch under steady arrival: a short wait for more before a small chunk; none for a lone message."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ async def test_a_message_after_quiet_is_taken_at_once_and_steady_ones_wait_for_c
     bootstrap = infra.broker.bootstrap
     topic = await _topic(bootstrap)
     runner = ConsumerRunner(infra.settings("assistance"), None, Consumer(name="linger-test", topics=[topic]))  # type: ignore[arg-type]
-    runner.linger_seconds, runner.steady_gap_seconds = LINGER, 1.0
+    # Steady: three messages within the window (a lone one is 1/3 a second, two 2/3).
+    runner.linger_seconds, runner.rate_window_seconds, runner.linger_rate = LINGER, 3.0, 1.0
     runner.kafka = make_consumer(infra.settings("assistance"), [topic], f"linger-{uuid.uuid4().hex[:8]}")
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await asyncio.gather(runner.kafka.start(), producer.start())
@@ -49,7 +50,7 @@ async def test_a_message_after_quiet_is_taken_at_once_and_steady_ones_wait_for_c
         # After a quiet spell: the message is applied as it comes, no linger.
         first, took = await fetched(b"1")
         assert first == [b"1"] and took < LINGER
-        # Rounds that find messages at once, one after the other: steady arrival.
+        # A second, then a third message soon after: steady arrival.
         assert (await fetched(b"2"))[0] == [b"2"]
         later = asyncio.get_running_loop().call_later(0.1, lambda: asyncio.ensure_future(producer.send(topic, b"4")))
         third, took = await fetched(b"3")
