@@ -244,7 +244,8 @@ def create_app(
         version="1.0.0",
         lifespan=lifespan,
         responses=problems.PROBLEM_RESPONSES,
-        dependencies=[Depends(_known_query_parameters)],
+        # No app-wide dependency: each costs a resolution on every request. The check that a query names only
+        # documented parameters is made by the bearer dependency of every API route and by the probes' router.
     )
     app.state.settings = settings
     # Added first, so it runs inside RequestContext: refused requests are logged and counted too.
@@ -256,46 +257,6 @@ def create_app(
         app.include_router(router)
     _document_problems(app)
     return app
-
-
-async def _known_query_parameters(request: Request) -> None:
-    """Refuse a query parameter the route does not document (422 naming it), rather than ignore it.
-
-    `async` though it awaits nothing: FastAPI runs a plain `def` dependency in a worker thread, and that
-    hand-off on every request (this dependency is the app's, on every route) cost a read about 6% of its
-    CPU in a profile under load.
-
-    A misspelt filter ignored (`/v1/persons?id_numbr=...`) would answer with the
-    whole unfiltered list of the caller's division: a caseworker or a partner's
-    client must hear that the parameter means nothing. The documented names are
-    the OpenAPI document's, what clients are given.
-    """
-    if not request.query_params:
-        return
-    route = request.scope.get("route")
-    path = getattr(route, "path_format", None)
-    if path is None:
-        return
-    known = _query_names(request.app).get((path, request.method.lower()), frozenset())
-    for name in request.query_params:
-        if name not in known:
-            raise problems.Invalid(
-                f"unknown query parameter; this route takes: {', '.join(sorted(known)) or 'none'}", field=name[:64]
-            )
-
-
-def _query_names(app: FastAPI) -> dict[tuple[str, str], frozenset[str]]:
-    """Each operation's documented query parameters, read once from the app's OpenAPI document."""
-    cached: dict[tuple[str, str], frozenset[str]] | None = getattr(app.state, "query_names", None)
-    if cached is None:
-        cached = {
-            (path, method): frozenset(p["name"] for p in operation.get("parameters", []) if p.get("in") == "query")
-            for path, item in app.openapi().get("paths", {}).items()
-            for method, operation in item.items()
-            if isinstance(operation, dict)
-        }
-        app.state.query_names = cached
-    return cached
 
 
 def _document_problems(app: FastAPI) -> None:

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
-from shared import divisions, inputs
+from shared import divisions, inputs, query_names
 from shared.problems import Forbidden, Unauthorized
 from shared.settings import Settings
 
 MAX_SUB = 200
-_bearer = HTTPBearer(auto_error=False, description="JWT with `scope` and `division` claims")
+_BEARER_SCHEME = "HTTPBearer"  # the security scheme's name in the OpenAPI documents
+_BEARER_DESCRIPTION = "JWT with `scope` and `division` claims"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,31 +91,37 @@ def _verify(settings: Settings, token: str) -> tuple[Principal, float]:
     return principal, float(claims["exp"])
 
 
-async def current_principal(
-    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Principal:
-    if creds is None or creds.scheme.lower() != "bearer":
-        raise Unauthorized("a bearer token is required")
-    principal = verify(request.app.state.settings, creds.credentials)
-    request.state.principal = principal
-    return principal
+class BearerPrincipal(HTTPBearer):
+    """A dependency: the caller's principal from the bearer token, 403 unless it grants `scope` (when one is named).
+
+    It is the bearer scheme itself (an `HTTPBearer`, so the OpenAPI document
+    declares the same `HTTPBearer` scheme on every operation as before) rather
+    than a function depending on one: each level of dependencies costs FastAPI
+    a resolution per request, and a read spent ~4% of its CPU on that level.
+    The token is verified by `verify` (cached), so a route that takes the
+    principal twice (its scope and its session) gets the same principal.
+    """
+
+    def __init__(self, scope: str | None = None) -> None:
+        super().__init__(auto_error=False, scheme_name=_BEARER_SCHEME, description=_BEARER_DESCRIPTION)
+        self.scope = scope
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        await query_names.refuse_unknown(request)  # here, not as a dependency of its own: one resolution less
+        creds = await super().__call__(request)
+        if creds is None or creds.scheme.lower() != "bearer":
+            raise Unauthorized("a bearer token is required")
+        principal = verify(request.app.state.settings, creds.credentials)
+        request.state.principal = principal
+        if self.scope is not None and not principal.has(self.scope):
+            raise Forbidden(f"scope {self.scope!r} is required")
+        return principal
+
+
+current_principal = BearerPrincipal()
+"""A dependency: the caller's principal, whatever its scopes (401 without a valid bearer token)."""
 
 
 def require(scope: str):  # noqa: ANN201 - returns a dependency
-    """A dependency: the caller's principal, 403 unless its token grants `scope`.
-
-    It takes the bearer credentials itself rather than depending on `current_principal`: each level of
-    dependencies costs FastAPI a resolution per request (a read spent ~4% of its CPU on that one level).
-    The token is verified by the same `verify` (cached), so a route that also takes `current_principal`
-    (through its session) gets the same principal.
-    """
-
-    async def dependency(
-        request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-    ) -> Principal:
-        principal = await current_principal(request, creds)
-        if not principal.has(scope):
-            raise Forbidden(f"scope {scope!r} is required")
-        return principal
-
-    return Depends(dependency)
+    """A dependency: the caller's principal, 403 unless its token grants `scope`."""
+    return Depends(BearerPrincipal(scope))

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from shared import metrics, migrations, outbox
+from shared import metrics, migrations, outbox, query_names
 
-router = APIRouter(tags=["operations"])
+# The probes take no token, so they check their query here (shared/query_names.py), as every API route does.
+router = APIRouter(tags=["operations"], dependencies=[Depends(query_names.refuse_unknown)])
 
 
 @router.get("/healthz", summary="Liveness: the process answers; no dependency is touched")
