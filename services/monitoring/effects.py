@@ -27,6 +27,7 @@ exactly what the same events one by one give.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -295,29 +296,30 @@ class Fold:
     def _apply(self, record: RecordRow, event: ReceivedEvent, p: Any) -> None:  # noqa: ANN401 - a catalogue payload
         if isinstance(p, ev.PersonRef):
             record.hukou_division = p.hukou_division
-        if isinstance(p, ev.PersonRegistered):
+        kind = _branch(type(p))
+        if kind is ev.PersonRegistered:
             record.name, record.birth_date, record.changed = p.name, p.birth_date, True
             record.household_id = p.household_id or record.household_id
-        elif isinstance(p, ev.PersonDied):
+        elif kind is ev.PersonDied:
             self._died(record, event, p)
-        elif isinstance(p, ev.DeathRevoked):
+        elif kind is ev.DeathRevoked:
             self._revoked(record, event)
-        elif isinstance(p, ev.HukouChanged):
+        elif kind is ev.HukouChanged:
             self._moved(record, event, p)
-        elif isinstance(p, ev.CaseEvent):
+        elif kind is ev.CaseEvent:
             self._benefit(record, event, p.program, p)
-        elif isinstance(p, ev.AllowanceEvent):
+        elif kind is ev.AllowanceEvent:
             self._benefit(record, event, ALLOWANCE, p)
-        elif isinstance(p, ev.OverpaymentDetected):
+        elif kind is ev.OverpaymentDetected:
             record.open_overpayments += p.amount
             change = {"overpayment": f"{p.amount:.2f}", "program": p.program, "reason": p.reason}
             self._changed(record, event, change)
-        elif isinstance(p, ev.OverpaymentResolved):
+        elif kind is ev.OverpaymentResolved:
             self._overpayment_resolved(record, event, p)
-        elif isinstance(p, ev.ReviewDue):
+        elif kind is ev.ReviewDue:
             record.review_due_on = p.due_on
             self._changed(record, event, {"review_due_on": p.due_on.isoformat(), "program": p.program})
-        elif isinstance(p, ev.PartnerIncome):
+        elif kind is ev.PartnerIncome:
             record.monthly_income = p.monthly_amount
             if record.household_id is None:  # a household of one: the person's income is the per-capita income
                 record.per_capita_income = p.monthly_amount
@@ -327,11 +329,11 @@ class Fold:
             self._changed(
                 record, event, {"income": f"{p.monthly_amount:.2f}", "period": p.period, "reference": p.reference}
             )
-        elif isinstance(p, ev.PartnerMedicalExpense):
+        elif kind is ev.PartnerMedicalExpense:
             record.medical_expense = p.amount
             change = {"medical_expense": f"{p.amount:.2f}", "date": p.date.isoformat(), "reference": p.reference}
             self._changed(record, event, change)
-        elif isinstance(p, ListedPerson) and p.list not in record.listed:
+        elif kind is ListedPerson and p.list not in record.listed:
             record.listed = sorted({*record.listed, p.list})
             self._recount(record)
             self._changed(record, event, {"listed": p.list, "import": p.reference})
@@ -420,16 +422,16 @@ class Fold:
         self, record: RecordRow, event: ReceivedEvent, program: str, p: ev.CaseEvent | ev.AllowanceEvent
     ) -> None:
         """A case or allowance changed: the program's status; a stop because of a death also raises the alert."""
-        stopped = isinstance(p, ev.CaseSuspended | ev.CaseTerminated | ev.AllowanceStopped)
+        stopped = _stops(type(p))
         if stopped and p.reason == "death":
             self._set_program(record, event, program, "suspended", p.monthly_amount)
             record.date_of_death = record.date_of_death or p.effective_date
             self._death_alert(record, [program])
-        elif isinstance(p, ev.AllowanceStopped):
+        elif _is_a(type(p), ev.AllowanceStopped):
             self._set_program(record, event, program, "stopped", p.monthly_amount)
         else:
             self._set_program(record, event, program, "active" if not stopped else p.status, p.monthly_amount)
-        if isinstance(p, ev.CaseAmountChanged):
+        if _is_a(type(p), ev.CaseAmountChanged):
             record.last_review_on = max(record.last_review_on or p.effective_date, p.effective_date)
 
     def _set_program(self, record: RecordRow, event: ReceivedEvent, program: str, status: str, amount: Decimal) -> None:
@@ -567,6 +569,28 @@ class Fold:
         self.touched[alert.id] = alert
         self.closed += 1
         self.emitted.append(_alert_event(ev.AlertResolved, alert))
+
+
+# The payload classes `Fold._apply` tells apart, in the order it asks. Its questions are answered once per class
+# (`_branch`, `_is_a`): pydantic's models have an ABC metaclass, whose isinstance took a dozen slow checks an event.
+_BRANCHES = (
+    ev.PersonRegistered, ev.PersonDied, ev.DeathRevoked, ev.HukouChanged, ev.CaseEvent, ev.AllowanceEvent,
+    ev.OverpaymentDetected, ev.OverpaymentResolved, ev.ReviewDue, ev.PartnerIncome, ev.PartnerMedicalExpense,
+    ListedPerson,
+)  # fmt: skip
+_is_a = functools.cache(issubclass)
+
+
+@functools.cache
+def _branch(cls: type) -> type | None:
+    """The first of `_BRANCHES` a payload class is a kind of (None: the event changes nothing of the record)."""
+    return next((branch for branch in _BRANCHES if issubclass(cls, branch)), None)
+
+
+@functools.cache
+def _stops(cls: type) -> bool:
+    """Whether a benefit event of this class stops the benefit (a suspension, a termination, a stopped allowance)."""
+    return issubclass(cls, ev.CaseSuspended | ev.CaseTerminated | ev.AllowanceStopped)
 
 
 def _money(value: Decimal | None) -> str | None:
