@@ -49,6 +49,7 @@ from shared.events import ReceivedEvent  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 
 TOPIC = ev.REGISTRY_EVENTS
+SELF = str(Path(__file__).resolve())  # run again as the steady mode's sender
 TRACEPARENT = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
@@ -204,7 +205,14 @@ async def runner_steady(stack: BenchStack, n: int, rate: float, linger: bool) ->
         await asyncio.sleep(0.05)
     await asyncio.sleep(1)
     child = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--produce", stack.broker.bootstrap, "--n", str(n), "--rate", str(rate)
+        sys.executable,
+        SELF,
+        "--produce",
+        stack.broker.bootstrap,
+        "--n",
+        str(n),
+        "--rate",
+        str(rate),
     )
     sent_from = time.perf_counter()
     while await db.fetchval("SELECT count(*) FROM processed_events WHERE consumer = 'bench.steady'") - start < n:
