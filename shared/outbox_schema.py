@@ -102,13 +102,13 @@ def room_upgrade() -> None:
     same page PostgreSQL logs only the bytes that changed (the row's prefix and
     suffix are shared with the old version) and the partial index takes no entry
     either way. On full pages (fillfactor 100) each new version went to another
-    page, whole: 674 B of WAL a row marked; with half the page free, 120 B
+    page, whole: 674 B of WAL a row marked; with half the page free, 120 B,
     and the marking backend's CPU 4.6-4.9 -> 2.9-3.4 us a row (100,000 rows
     marked in batches of 1,000, no checkpoint between, three runs each). The
-    table holds the same pages right after
-    marking (the versions sit beside the rows instead of on new pages); rows kept
-    the retention period after vacuum take up to twice the space they did.
-    Pages written from now on keep the room.
+    table holds the same pages right after marking (the versions sit beside
+    the rows instead of on new pages); rows kept the retention period after
+    vacuum take up to twice the space they did. Pages written from now on
+    keep the room.
     """
     from alembic import op
 
