@@ -166,6 +166,7 @@ class ConsumerRunner:
     linger_until = 200
     linger_rate = 100.0
     rate_window_seconds = 0.5
+    commit_every_seconds = 0.1  # offsets committed at most this often while messages keep coming
 
     def __init__(
         self,
@@ -189,6 +190,8 @@ class ConsumerRunner:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._committing: asyncio.Task[None] | None = None  # the offset commit in flight, if any
+        self._pending: dict[TopicPartition, int] = {}  # offsets reached, not yet committed
+        self._committed_at = 0.0
         self._recent: deque[tuple[float, int]] = deque()  # (when, how many) of the recent fetches that found some
 
     def start(self) -> None:
@@ -266,6 +269,7 @@ class ConsumerRunner:
 
     async def _loop(self) -> None:
         assert self.kafka is not None
+        self._pending = {}  # a new membership begins where the last commit left it
         try:
             while not self._stopping.is_set():
                 batches = await self._fetch()
@@ -275,12 +279,33 @@ class ConsumerRunner:
                 done = await asyncio.gather(*(self.handle_batch(batches[tp]) for tp in tps))
                 # Offsets follow the database: a crash before this line redelivers
                 # events whose effects processed_events then skips.
-                offsets = {tp: d for tp, d in zip(tps, done, strict=True) if d is not None}
-                if offsets:
-                    await self._commit(offsets)
+                self._pending.update({tp: d for tp, d in zip(tps, done, strict=True) if d is not None})
+                due = not batches or time.monotonic() - self._committed_at >= self.commit_every_seconds
+                if self._pending and due:
+                    await self._commit_pending()
                 self._update_lag()
+            if self._pending:  # a stop: where the next start begins, unless leaving fails
+                with contextlib.suppress(Exception):
+                    await self._commit_pending()
         finally:
             await self._commit_settled()
+
+    async def _commit_pending(self) -> None:
+        """Commit the offsets reached since the last commit, for the partitions this consumer still holds.
+
+        Under steady arrival rounds come every few ms; one offset commit each
+        was a broker request per chunk. Offsets are committed at most every
+        `commit_every_seconds` and whenever a round finds nothing, so a crash
+        redelivers at most that much, which processed_events turns into
+        duplicates. A partition given to another member meanwhile is left to it.
+        """
+        assert self.kafka is not None
+        held = self.kafka.assignment()
+        offsets = {tp: offset for tp, offset in self._pending.items() if tp in held}
+        self._pending = {}
+        self._committed_at = time.monotonic()
+        if offsets:
+            await self._commit(offsets)
 
     async def _fetch(self) -> dict[TopicPartition, list[ConsumerRecord]]:
         """The next round's messages: what the broker has, and under steady arrival what comes within a linger.
