@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, Integer, Numeric, Select, String, any_, bindparam, cast, func, select
+from sqlalchemy import Boolean, Date, Integer, Numeric, Select, String, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -207,10 +207,15 @@ async def apply(session: AsyncSession, events: Sequence[ReceivedEvent], today: d
 
 
 def _lock_coverage_statement() -> Select[tuple[uuid.UUID, str, bool]]:
-    """Built once: SQLAlchemy keeps a statement's cache key on it, and a statement built per chunk computed it anew."""
+    """Built once: SQLAlchemy keeps a statement's cache key on it, and a statement built per chunk computed it anew.
+
+    The persons as a relation (`IN (SELECT unnest(...))`), not `= ANY(array)`: the table starts empty and grows by
+    a chunk's persons at a time, so its statistics lag, and a plan that scanned it compared every row with every
+    person of the array (16 ms a chunk of 1,000 by 10,000 rows); a join probes the key once per person.
+    """
     t = Coverage.__table__
     ids = cast(bindparam("person_ids", type_=ARRAY(UUID())), ARRAY(UUID()))
-    stmt = select(t.c.person_id, t.c.program, t.c.covered).where(t.c.person_id == any_(ids))
+    stmt = select(t.c.person_id, t.c.program, t.c.covered).where(t.c.person_id.in_(select(func.unnest(ids))))
     return stmt.order_by(t.c.person_id, t.c.program).with_for_update()
 
 
