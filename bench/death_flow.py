@@ -580,13 +580,14 @@ async def main(n: int, rate: float | None, seconds: float, trickle: int, profile
         await producer.stop()
         complete = await effects.wait_all(None, count, base, timeout=max(300, count / 5))  # a loaded machine is slow
         cpu_after, consumed_after = cpu_now(stack, effects), consumed(stack)
-        statements = await pgstatements.report(dsn(stack.pg, "postgres"), count) if pgstatements.ENABLED else ""
         stop_profilers(spies)
         committed = await effects.committed(list(sent_at))
         last_effect = max((at for rows in committed.values() for at in rows.values()), default=t0)
         lat = latencies(sent_at, committed)
         rates = await consumer_rates(stack, since)
         drained = await effects.wait_drained() if quiet_ids else 0.0
+        # After the drain: every consumer's work on the burst counted (monitoring's trails the last effect).
+        statements = await pgstatements.report(dsn(stack.pg, "postgres"), count) if pgstatements.ENABLED else ""
         quiet = await one_at_a_time(effects, quiet_ids, person, count) if quiet_ids else []
         await effects.close()
 

@@ -147,8 +147,8 @@ async def report(dsn: str, units: int, unit: str = "death", top: int = 40) -> st
     lines = [f"  PostgreSQL backends' CPU by database, ms per {unit}:"]
     lines += [f"    {db:<11}{seconds / units * 1000:>8.3f}" for db, seconds in sorted(cpu.items()) if db]
     lines += [
-        f"  PostgreSQL statements since the timed part began (pg_stat_statements), per {unit} of {units:,}"
-        " (exec ms: time inside the server, lock waits included, not CPU):",
+        f"  PostgreSQL statements from the first publish until the queues drained (pg_stat_statements),"
+        f" per {unit} of {units:,} (exec ms: time inside the server, lock waits included, not CPU):",
         f"    {'db':<11}{'exec ms':>10}{'share':>7}{'calls/' + unit:>12}{'rows/' + unit:>11}"
         f"{'WAL B/' + unit:>12}  statement",
     ]
