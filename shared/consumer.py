@@ -17,7 +17,10 @@ For every partition's messages, in order:
    consumer waits, with capped exponential backoff for as long as it takes,
    and applies the same chunk again. It never dead-letters for that, and
    readiness and `minzheng_consumer_waiting` say what it waits on;
-5. offsets are committed only after the database commit (or the DLQ send).
+5. offsets are committed only after the database commit (or the DLQ send),
+   at most every 100 ms while messages keep coming (see `_commit_pending`);
+6. under steady arrival a small round waits a few ms for more (see `_fetch`),
+   so the per-chunk statements are paid by more events each.
 
 A crash between the database commit and the offset commit redelivers the
 event; the processed-events row turns the redelivery into a no-op.
