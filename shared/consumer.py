@@ -288,6 +288,7 @@ class ConsumerRunner:
                     await self._commit_pending()
                 self._update_lag()
             if self._pending:  # a stop: where the next start begins, unless leaving fails
+                await self._commit_settled()  # a failed earlier commit must not keep this one from being sent
                 with contextlib.suppress(Exception):
                     await self._commit_pending()
         finally:
