@@ -45,7 +45,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TextClause,
     any_,
     bindparam,
     cast,
@@ -864,43 +863,11 @@ async def _open_alerts(session: AsyncSession, person_ids: list[uuid.UUID]) -> di
     return found
 
 
-# A chunk's records, history and new alerts travel as one JSON parameter each, a row as the ARRAY of its columns'
-# values in order (as the outbox's rows do), not an object: the records' twenty column names, the alerts' fourteen
-# and the history's four are no longer written, sent and parsed once per row (they were half of a chunk's bytes),
-# and PostgreSQL builds no object per row. One parameter, not one array per column: the driver checks it once.
-_ROWS = "jsonb_array_elements(CAST(:rows AS jsonb)) WITH ORDINALITY AS u(r, n)"
-
-
-def _element(at: int, type_: str) -> str:
-    """The SQL of the value at place `at` of a row `u.r`, as the column's type (a JSON null is NULL)."""
-    if type_ == "jsonb":
-        return f"NULLIF(u.r->{at}, 'null'::jsonb)"
-    return f"u.r->>{at}" if type_ == "text" else f"(u.r->>{at})::{type_}"
-
-
-def _insert_rows(table: str, columns: bulk.Columns) -> TextClause:
-    """INSERT the rows of `:rows` (arrays of the columns' values), in their order, in one statement."""
-    values = ", ".join(_element(at, t) for at, t in enumerate(columns.values()))
-    return text(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} FROM {_ROWS} ORDER BY u.n")  # noqa: S608
-
-
-def _update_rows(table: str, key: str, columns: bulk.Columns, also: str) -> TextClause:
-    """UPDATE the row of `table` whose `key` each row of `:rows` names, setting the other columns (and `also`)."""
-    places = {c: (at, t) for at, (c, t) in enumerate(columns.items())}
-    sets = [f"{c} = {_element(at, t)}" for c, (at, t) in places.items() if c != key] + [also]
-    where = f"t.{key} = {_element(*places[key])}"
-    return text(f"UPDATE {table} AS t SET {', '.join(sets)} FROM {_ROWS} WHERE {where}")  # noqa: S608
-
-
-async def _execute_rows(session: AsyncSession, statement: TextClause, rows: list[tuple[Any, ...]]) -> None:
-    """Run an `_insert_rows` / `_update_rows` statement over `rows`; nothing if there are none."""
-    if rows:
-        await session.execute(statement, {"rows": bulk.json_text(rows)})
-
-
-_UPDATE_RECORDS = _update_rows("records", "id", RECORD_COLUMNS, also="updated_at = now()")
-_INSERT_HISTORY = _insert_rows("record_history", HISTORY_COLUMNS)
-_INSERT_ALERTS = _insert_rows("alerts", ALERT_INSERT_COLUMNS)
+# A chunk's records, history and new alerts travel as one JSON parameter each (shared.bulk's second form): the
+# records' twenty columns, the history's four and the alerts' fourteen were most of what the driver checked.
+_UPDATE_RECORDS = bulk.json_update("records", "id", RECORD_COLUMNS, also="updated_at = now()")
+_INSERT_HISTORY = bulk.json_insert("record_history", HISTORY_COLUMNS)
+_INSERT_ALERTS = bulk.json_insert("alerts", ALERT_INSERT_COLUMNS)
 # A row's values in its statement's order, read in one C call (operator's getters) per row.
 _RECORD_VALUES = operator.attrgetter(*RECORD_COLUMNS)
 _HISTORY_VALUES = operator.itemgetter(*HISTORY_COLUMNS)
@@ -908,9 +875,9 @@ _ALERT_VALUES = operator.attrgetter(*ALERT_INSERT_COLUMNS)
 
 
 async def _write(session: AsyncSession, fold: Fold) -> None:
-    await _execute_rows(session, _UPDATE_RECORDS, [_RECORD_VALUES(r) for r in fold.records.values() if r.changed])
-    await _execute_rows(session, _INSERT_HISTORY, [_HISTORY_VALUES(h) for h in fold.history])
-    await _execute_rows(session, _INSERT_ALERTS, [_ALERT_VALUES(a) for a in fold.touched.values() if a.new])
+    await bulk.execute_json(session, _UPDATE_RECORDS, [_RECORD_VALUES(r) for r in fold.records.values() if r.changed])
+    await bulk.execute_json(session, _INSERT_HISTORY, [_HISTORY_VALUES(h) for h in fold.history])
+    await bulk.execute_json(session, _INSERT_ALERTS, [_ALERT_VALUES(a) for a in fold.touched.values() if a.new])
     merged = [vars(a) for a in fold.touched.values() if a.changed and not a.new]
     await bulk.update(session, "alerts", "id", ALERT_CHANGE_COLUMNS, merged)
     leads = fold.touched_leads.values()
