@@ -33,7 +33,7 @@ import contextlib
 import functools
 import time
 import traceback
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -47,6 +47,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import metrics, tracing
+from shared.arrivals import RecentArrivals
 from shared.db import processed_events
 from shared.event_types import CATALOGUE
 from shared.events import InvalidPayload, MalformedEvent, ReceivedEvent, read_event, read_events
@@ -195,7 +196,7 @@ class ConsumerRunner:
         self._committing: asyncio.Task[None] | None = None  # the offset commit in flight, if any
         self._pending: dict[TopicPartition, int] = {}  # offsets reached, not yet committed
         self._committed_at = 0.0
-        self._recent: deque[tuple[float, int]] = deque()  # (when, how many) of the recent fetches that found some
+        self._arrivals = RecentArrivals()  # the recent fetches that found some: is arrival steady?
 
     def start(self) -> None:
         self._report_waiting()
@@ -327,7 +328,7 @@ class ConsumerRunner:
         most = 4 * self.settings.consumer_batch_size  # a full chunk on each of a few partitions
         batches = await self.kafka.getmany(timeout_ms=200, max_records=most)
         count, enough = sum(map(len, batches.values())), min(self.linger_until, most)
-        if not batches or count >= enough or self._arrival_rate(count) < self.linger_rate:
+        if not batches or count >= enough or not self._steady(count):
             return batches
         deadline = time.monotonic() + self.linger_seconds
         while count < enough and not self._stopping.is_set():
@@ -340,14 +341,10 @@ class ConsumerRunner:
                 count += len(messages)
         return batches
 
-    def _arrival_rate(self, count: int) -> float:
-        """Messages a second over the last `rate_window_seconds`, counting the `count` just fetched."""
-        now = time.monotonic()
-        recent = self._recent
-        recent.append((now, count))
-        while recent[0][0] < now - self.rate_window_seconds:
-            recent.popleft()
-        return sum(n for _, n in recent) / self.rate_window_seconds
+    def _steady(self, count: int) -> bool:
+        """Whether messages have arrived at `linger_rate` a second or more over the last `rate_window_seconds`."""
+        now, rate, window = time.monotonic(), self.linger_rate, self.rate_window_seconds
+        return self._arrivals.steady(count, now, rate=rate, window=window)
 
     async def _commit(self, offsets: dict[Any, int]) -> None:
         """Send the offsets and go on fetching: the broker's answer is awaited before the next commit.

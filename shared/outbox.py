@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import json
 import zlib
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import metrics, tracing
+from shared.arrivals import RecentArrivals
 from shared.db import outbox, utcnow
 from shared.events import STRUCTURED_CONTENT_TYPE
 from shared.kafka import make_producer
@@ -115,7 +116,7 @@ class OutboxRelay:
         self.is_leader = False
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._recent: deque[tuple[float, int]] = deque()  # (when, how many) of the recent rounds that sent rows
+        self._arrivals = RecentArrivals()  # the recent rounds that sent rows: is arrival steady?
         self._lock_id = zlib.crc32(f"minzheng-outbox-{settings.service}".encode())
 
     # -- lifecycle ---------------------------------------------------------
@@ -190,12 +191,7 @@ class OutboxRelay:
         UPDATE whatever its size. A lone event (rows a few a second) is taken at
         once, so the commit-to-topic latency of a quiet system is unchanged.
         """
-        recent = self._recent
-        if sent:
-            recent.append((now, sent))
-        while recent and recent[0][0] < now - self.rate_window_seconds:
-            recent.popleft()
-        return sum(n for _, n in recent) >= self.linger_rate * self.rate_window_seconds
+        return self._arrivals.steady(sent, now, rate=self.linger_rate, window=self.rate_window_seconds)
 
     def _on_notify(self, *_args: object) -> None:
         self.wake.set()
